@@ -1,0 +1,110 @@
+"""The only module that starts subprocesses: run(argv) -> Completed, never raising for a child's failure."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import time
+from dataclasses import dataclass
+from typing import Callable, Mapping, Optional, Sequence
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Completed:
+    """What a child process did. `returncode` is None when it could not start or timed out."""
+
+    argv: tuple[str, ...]
+    returncode: Optional[int]
+    stdout: str
+    stderr: str
+    timed_out: bool = False
+    start_error: Optional[str] = None  # e.g. "No such file or directory"
+    duration_s: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out and self.start_error is None
+
+    @property
+    def signal_name(self) -> Optional[str]:
+        """Name of the signal that killed the child (SIGSEGV...), if any."""
+        if self.returncode is not None and self.returncode < 0:
+            try:
+                return signal.Signals(-self.returncode).name
+            except ValueError:
+                return f"signal {-self.returncode}"
+        return None
+
+    def describe_failure(self) -> str:
+        """One line saying why the child did not succeed (empty when it did)."""
+        if self.start_error is not None:
+            return f"could not start {self.argv[0]}: {self.start_error}"
+        if self.timed_out:
+            return f"{self.argv[0]} did not finish in time (killed after {self.duration_s:.0f} s)"
+        if self.signal_name:
+            return f"{self.argv[0]} crashed ({self.signal_name})"
+        if self.returncode:
+            return f"{self.argv[0]} exited with status {self.returncode}"
+        return ""
+
+
+Runner = Callable[..., Completed]
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    timeout: Optional[float] = 30.0,
+    env: Optional[Mapping[str, str]] = None,
+    cwd: Optional[str] = None,
+    input: Optional[str] = None,  # noqa: A002  # mirrors subprocess.run
+) -> Completed:
+    """Run argv (no shell) and capture text output.
+
+    A missing program, a timeout or a crash is reported in the result, not raised: a hung
+    `nvidia-smi` or a segfaulting `import torch` is a finding. On timeout the whole process
+    group is killed, so grandchildren (nvcc, ninja) do not outlive it.
+    """
+    argv = tuple(str(a) for a in argv)
+    start = time.monotonic()
+    logger.debug("run: %s", " ".join(argv))
+    try:
+        proc = subprocess.Popen(  # noqa: S603  # fixed argv, no shell
+            argv,
+            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors="replace",
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        logger.debug("run: cannot start %s: %s", argv[0], exc)
+        return Completed(argv, None, "", "", start_error=exc.strerror or str(exc))
+    try:
+        out, err = proc.communicate(input=input, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _kill_group(proc)
+        out, err = proc.communicate()
+        duration = time.monotonic() - start
+        logger.debug("run: %s timed out after %.1f s", argv[0], duration)
+        return Completed(argv, None, out or "", err or "", timed_out=True, duration_s=duration)
+    except BaseException:
+        _kill_group(proc)  # Ctrl-C: do not leave the child behind
+        raise
+    duration = time.monotonic() - start
+    logger.debug("run: %s -> %s in %.2f s", argv[0], proc.returncode, duration)
+    return Completed(argv, proc.returncode, out or "", err or "", duration_s=duration)
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        proc.kill()

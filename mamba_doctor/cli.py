@@ -1,0 +1,57 @@
+"""The typer application: global options, command registration, and main()."""
+
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import typer
+
+from mamba_doctor import __version__
+from mamba_doctor.commands import register_all
+from mamba_doctor.errors import EXIT_CODE_HELP, ExitCode
+from mamba_doctor.shell import OPTIONS, setup_logging
+
+app = typer.Typer(
+    name="mamba-doctor",
+    help=(
+        "Get Mamba (mamba-ssm) working on this machine and prove it.\n\n"
+        "Start with `mamba-doctor check`. " + EXIT_CODE_HELP
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"mamba-doctor {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="Log more (-vv: debug)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Log only errors."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of unexpected errors."),
+    version: Optional[bool] = typer.Option(
+        None, "--version", callback=_version_callback, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    OPTIONS.debug = debug
+    OPTIONS.verbosity = -1 if quiet else verbose
+    setup_logging(OPTIONS.verbosity)
+
+
+register_all(app)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:  # Ctrl-C outside a command body (e.g. during start-up)
+        sys.stderr.write("interrupted\n")
+        sys.exit(int(ExitCode.INTERRUPTED))

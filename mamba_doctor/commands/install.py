@@ -1,0 +1,20 @@
+"""`mamba-doctor install` (placeholder until its issue lands)."""
+
+from __future__ import annotations
+
+import typer
+
+from mamba_doctor.errors import DoctorError
+from mamba_doctor.output import Outcome
+from mamba_doctor.shell import run_command
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("install")
+    def _cmd(json_mode: bool = typer.Option(False, "--json", help="Print one JSON document.")) -> None:
+        """Not implemented yet."""
+
+        def body() -> Outcome:
+            raise DoctorError("'install' is not implemented yet")
+
+        run_command("install", json_mode=json_mode, body=body)

@@ -1,0 +1,33 @@
+"""Where the doctor keeps its cache; resolved once in the CLI from flags and environment."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Mapping, Optional
+
+CACHE_ENV = "MAMBA_DOCTOR_CACHE_DIR"
+MIRROR_ENV = "MAMBA_DOCTOR_MIRROR"
+
+
+def cache_dir(environ: Optional[Mapping[str, str]] = None) -> Path:
+    """The cache directory: $MAMBA_DOCTOR_CACHE_DIR, else the platform's user cache dir."""
+    env = os.environ if environ is None else environ
+    explicit = env.get(CACHE_ENV)
+    if explicit:
+        return Path(explicit).expanduser()
+    if sys.platform == "win32":
+        base = env.get("LOCALAPPDATA") or str(Path.home() / "AppData" / "Local")
+        return Path(base) / "mamba-doctor" / "Cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / "mamba-doctor"
+    xdg = env.get("XDG_CACHE_HOME")
+    return (Path(xdg) if xdg else Path.home() / ".cache") / "mamba-doctor"
+
+
+def mirrors_from_env(environ: Optional[Mapping[str, str]] = None) -> tuple[str, ...]:
+    """$MAMBA_DOCTOR_MIRROR: one or more URL prefixes separated by commas or whitespace."""
+    env = os.environ if environ is None else environ
+    raw = env.get(MIRROR_ENV, "")
+    return tuple(p for p in raw.replace(",", " ").split() if p)

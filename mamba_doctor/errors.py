@@ -1,0 +1,98 @@
+"""Exit codes and the expected-failure hierarchy; the CLI is the only place that maps them."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, ClassVar, Mapping, Optional
+
+
+class ExitCode(enum.IntEnum):
+    """Process exit codes, documented in `--help` and the README."""
+
+    OK = 0
+    ERROR = 1  # unexpected error (a bug: please report it)
+    USAGE = 2  # bad flag, unreadable input file, target interpreter not found
+    CHECK_FAILED = 3  # `check` found a blocking problem
+    NO_WHEEL = 4  # no compatible prebuilt wheel
+    DOWNLOAD_FAILED = 5
+    INSTALL_FAILED = 6
+    SMOKE_FAILED = 7
+    INTERRUPTED = 130
+
+
+EXIT_CODE_HELP = (
+    "Exit codes: 0 ok; 1 unexpected error; 2 usage error (bad flag, unreadable input, "
+    "target interpreter not found); 3 check found a blocking problem; 4 no compatible wheel; "
+    "5 download failed; 6 install failed; 7 smoke test failed; 130 interrupted."
+)
+
+
+class DoctorError(Exception):
+    """Base for expected failures; carries everything the CLI needs to report one.
+
+    `data` is merged into the JSON envelope's `data` so that a failure still reports what was
+    learnt before it (the rejected wheels, the steps that ran, the partial download...).
+    """
+
+    code: ClassVar[str] = "doctor_error"
+    exit_code: ClassVar[ExitCode] = ExitCode.ERROR
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: Optional[str] = None,
+        data: Optional[Mapping[str, Any]] = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.data: dict[str, Any] = dict(data or {})
+
+
+class UsageError(DoctorError):
+    """Bad flag value, unreadable input file, target interpreter not found."""
+
+    code = "usage_error"
+    exit_code = ExitCode.USAGE
+
+
+class CheckFailed(DoctorError):
+    """`check` found at least one blocking problem."""
+
+    code = "check_failed"
+    exit_code = ExitCode.CHECK_FAILED
+
+
+class NoCompatibleWheel(DoctorError):
+    """No prebuilt wheel fits the environment; `data` carries rejections and alternatives."""
+
+    code = "no_compatible_wheel"
+    exit_code = ExitCode.NO_WHEEL
+
+
+class DownloadError(DoctorError):
+    """A download failed or produced a file that did not verify."""
+
+    code = "download_failed"
+    exit_code = ExitCode.DOWNLOAD_FAILED
+
+
+class ChecksumMismatch(DownloadError):
+    """The downloaded bytes do not match the expected digest."""
+
+    code = "checksum_mismatch"
+
+
+class InstallFailed(DoctorError):
+    """pip (or a source build, or the post-install verification) failed."""
+
+    code = "install_failed"
+    exit_code = ExitCode.INSTALL_FAILED
+
+
+class SmokeTestFailed(DoctorError):
+    """The block's smoke test failed or crashed."""
+
+    code = "smoke_failed"
+    exit_code = ExitCode.SMOKE_FAILED

@@ -1,0 +1,229 @@
+"""The typed environment model shared by every command, and the check-result types.
+
+`Environment.to_dict()` is what `check --json` writes under `data.environment`; `from_dict()` reads
+it back (`--env FILE`), so a server can be probed and its wheel resolved on another machine.
+Unknown facts are `None`, and each section's `reasons` says why (e.g. "nvidia-smi not found").
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, fields, replace
+from typing import Any, Mapping, Optional
+
+Reasons = Mapping[str, str]
+
+
+class CheckStatus(str, enum.Enum):
+    """Outcome of one verdict row."""
+
+    OK = "ok"
+    WARN = "warn"
+    FAIL = "fail"
+    SKIP = "skip"
+
+
+@dataclass(frozen=True)
+class OsInfo:
+    system: Optional[str] = None  # "Linux", "Windows", "Darwin"
+    distro: Optional[str] = None  # "Ubuntu 22.04.4 LTS"
+    kernel: Optional[str] = None
+    arch: Optional[str] = None  # "x86_64", "aarch64"
+    glibc: Optional[str] = None  # "2.35"
+    glibcxx: Optional[str] = None  # newest GLIBCXX_x.y.z in the libstdc++ the target loads
+    libstdcxx_path: Optional[str] = None
+    wsl: Optional[bool] = None
+    container: Optional[str] = None  # "ngc-pytorch 24.01", "docker", ...
+    reasons: Reasons = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class GpuInfo:
+    index: int
+    name: Optional[str] = None
+    compute_capability: Optional[str] = None  # "9.0"
+    memory_mib: Optional[int] = None
+    uuid: Optional[str] = None
+    visible: Optional[bool] = None  # False when CUDA_VISIBLE_DEVICES hides it from torch
+
+    @property
+    def sm(self) -> Optional[int]:
+        """Compute capability as an integer: "8.6" -> 86."""
+        return parse_sm(self.compute_capability)
+
+
+@dataclass(frozen=True)
+class NvidiaInfo:
+    driver_version: Optional[str] = None  # "550.54.15"
+    cuda_driver_version: Optional[str] = None  # highest CUDA the driver supports: "12.4"
+    gpus: tuple[GpuInfo, ...] = ()
+    cuda_visible_devices: Optional[str] = None
+    sources: Mapping[str, str] = field(default_factory=dict)  # fact -> which probe answered
+    reasons: Reasons = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CudaToolkitInfo:
+    cuda_home: Optional[str] = None
+    nvcc_path: Optional[str] = None
+    nvcc_version: Optional[str] = None  # "12.4"
+    reasons: Reasons = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PythonInfo:
+    executable: Optional[str] = None
+    version: Optional[str] = None  # "3.11.7"
+    implementation: Optional[str] = None  # "cpython"
+    abi_tag: Optional[str] = None  # "cp311"
+    platform_tag: Optional[str] = None  # "linux_x86_64"
+    pip_version: Optional[str] = None
+    is_venv: Optional[bool] = None
+    conda_prefix: Optional[str] = None
+    externally_managed: Optional[bool] = None
+    reasons: Reasons = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class TorchInfo:
+    installed: Optional[bool] = None
+    version: Optional[str] = None  # "2.5.1+cu124"
+    cuda: Optional[str] = None  # torch.version.cuda: "12.4"; None for a CPU build
+    hip: Optional[str] = None
+    cxx11abi: Optional[bool] = None
+    cuda_available: Optional[bool] = None
+    device_count: Optional[int] = None
+    capabilities: tuple[str, ...] = ()  # per visible device: "9.0"
+    arch_list: tuple[str, ...] = ()  # torch.cuda.get_arch_list(): "sm_90", ...
+    error: Optional[str] = None  # import error / crash text
+    reasons: Reasons = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PackageInfo:
+    name: str
+    version: Optional[str] = None  # installed distribution version, None if absent
+    import_ok: Optional[bool] = None  # None: not tried
+    error: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Everything known about a machine + target interpreter."""
+
+    os: OsInfo = field(default_factory=OsInfo)
+    nvidia: NvidiaInfo = field(default_factory=NvidiaInfo)
+    cuda_toolkit: CudaToolkitInfo = field(default_factory=CudaToolkitInfo)
+    python: PythonInfo = field(default_factory=PythonInfo)
+    torch: TorchInfo = field(default_factory=TorchInfo)
+    packages: Mapping[str, PackageInfo] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "os": _section_to_dict(self.os),
+            "nvidia": {
+                **_section_to_dict(self.nvidia),
+                "gpus": [_section_to_dict(g) for g in self.nvidia.gpus],
+            },
+            "cuda_toolkit": _section_to_dict(self.cuda_toolkit),
+            "python": _section_to_dict(self.python),
+            "torch": _section_to_dict(self.torch),
+            "packages": {k: _section_to_dict(v) for k, v in sorted(self.packages.items())},
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Environment:
+        """Rebuild from `to_dict()` output (or a hand-written subset of it).
+
+        Accepts a whole `check --json` envelope too. Raises ValueError on a malformed document.
+        """
+        if not isinstance(data, Mapping):
+            raise ValueError("the environment must be a JSON object")
+        if "data" in data and isinstance(data["data"], Mapping):
+            data = data["data"]
+        if "environment" in data and isinstance(data["environment"], Mapping):
+            data = data["environment"]
+        nvidia = dict(_mapping(data, "nvidia"))
+        gpus_raw = nvidia.pop("gpus", None)
+        gpus_raw = [] if gpus_raw is None else gpus_raw
+        if not isinstance(gpus_raw, list):
+            raise ValueError("nvidia.gpus must be a list")
+        gpus = tuple(_section_from_dict(GpuInfo, g, index=i) for i, g in enumerate(gpus_raw))
+        packages_raw = _mapping(data, "packages")
+        return cls(
+            os=_section_from_dict(OsInfo, _mapping(data, "os")),
+            nvidia=replace(_section_from_dict(NvidiaInfo, nvidia), gpus=gpus),
+            cuda_toolkit=_section_from_dict(CudaToolkitInfo, _mapping(data, "cuda_toolkit")),
+            python=_section_from_dict(PythonInfo, _mapping(data, "python")),
+            torch=_section_from_dict(TorchInfo, _mapping(data, "torch")),
+            packages={
+                str(k): _section_from_dict(PackageInfo, v, name=str(k))
+                for k, v in packages_raw.items()
+            },
+        )
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One verdict row of `check`."""
+
+    id: str
+    status: CheckStatus
+    summary: str
+    hint: Optional[str] = None
+    blocking: bool = True  # a FAIL that is not blocking does not make `check` exit 3
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "status": self.status.value, "summary": self.summary,
+                "hint": self.hint}
+
+
+def parse_sm(capability: Optional[str]) -> Optional[int]:
+    """"8.6" -> 86, "sm_90" -> 90, "12.0" -> 120; None when unparsable."""
+    if not capability:
+        return None
+    text = str(capability).strip().lower().removeprefix("sm_").removeprefix("compute_")
+    if "." in text:
+        major, _, minor = text.partition(".")
+        if major.isdigit() and minor.isdigit():
+            return int(major) * 10 + int(minor)
+        return None
+    text = text.rstrip("a")  # sm_90a
+    return int(text) if text.isdigit() else None
+
+
+def _mapping(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    value = data.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValueError(f"{key} must be an object")
+    return value
+
+
+def _section_to_dict(obj: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for f in fields(obj):
+        value = getattr(obj, f.name)
+        if isinstance(value, tuple):
+            value = list(value)
+        elif isinstance(value, Mapping):
+            value = dict(sorted(value.items()))
+        out[f.name] = value
+    return out
+
+
+def _section_from_dict(cls: Any, raw: Any, **defaults: Any) -> Any:
+    if not isinstance(raw, Mapping):
+        raise ValueError(f"{cls.__name__} must be an object")
+    kwargs: dict[str, Any] = dict(defaults)
+    for f in fields(cls):
+        if f.name not in raw:
+            continue
+        value = raw[f.name]
+        if isinstance(value, list):
+            value = tuple(value)
+        elif isinstance(value, Mapping):
+            value = dict(value)
+        kwargs[f.name] = value
+    return cls(**kwargs)

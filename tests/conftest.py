@@ -1,0 +1,51 @@
+"""Test isolation: every test gets its own cache dir, no MAMBA_DOCTOR_* leaks, pinned rich output."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _cuda_gpu_present() -> bool:
+    if shutil.which("nvidia-smi") is None and not Path("/proc/driver/nvidia/version").exists():
+        return False
+    try:
+        import torch
+
+        return bool(torch.cuda.is_available())
+    except Exception:
+        return False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if not any("gpu" in item.keywords for item in items):
+        return
+    if _cuda_gpu_present():
+        return
+    skip = pytest.mark.skip(reason="needs an NVIDIA GPU with a CUDA build of torch")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for key in list(os.environ):
+        if key.startswith("MAMBA_DOCTOR_"):
+            monkeypatch.delenv(key)
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    monkeypatch.setenv("MAMBA_DOCTOR_CACHE_DIR", str(cache))
+    monkeypatch.setenv("COLUMNS", "120")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+
+
+@pytest.fixture
+def fixtures_dir() -> Path:
+    return FIXTURES
