@@ -108,3 +108,58 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         proc.kill()
+
+
+def run_streaming(
+    argv: Sequence[str],
+    *,
+    on_line: Callable[[str], None],
+    timeout: Optional[float] = None,
+    env: Optional[Mapping[str, str]] = None,
+    cwd: Optional[str] = None,
+) -> Completed:
+    """Run argv with stderr merged into stdout, handing each line to `on_line` as it arrives.
+
+    For long children (a source build) whose progress must be shown live. Like `run`, it never
+    raises for the child's failure; `stdout` holds the whole output, `stderr` is empty. The
+    timeout is checked between lines, so a child silent for longer is only killed at its next
+    line or exit (builds print continuously; hangs end at the overall deadline).
+    """
+    argv = tuple(str(a) for a in argv)
+    start = time.monotonic()
+    logger.debug("run_streaming: %s", " ".join(argv))
+    try:
+        proc = subprocess.Popen(  # noqa: S603  # fixed argv, no shell
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            bufsize=1,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        return Completed(argv, None, "", "", start_error=exc.strerror or str(exc))
+    lines: list[str] = []
+    timed_out = False
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            on_line(line.rstrip("\n"))
+            if timeout is not None and time.monotonic() - start > timeout:
+                timed_out = True
+                _kill_group(proc)
+                break
+        proc.wait()
+    except BaseException:
+        _kill_group(proc)  # Ctrl-C: do not leave nvcc/ninja behind
+        raise
+    duration = time.monotonic() - start
+    logger.debug("run_streaming: %s -> %s in %.2f s", argv[0], proc.returncode, duration)
+    if timed_out:
+        return Completed(argv, None, "".join(lines), "", timed_out=True, duration_s=duration)
+    return Completed(argv, proc.returncode, "".join(lines), "", duration_s=duration)
