@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import subprocess
 import sys
@@ -62,14 +63,20 @@ def nvcc_version(nvcc: str) -> tuple[int, int]:
     return int(major), int(minor)
 
 
-def compile_once(nvcc: str, unit: Path, archs: list[int], includes: list[str], out: Path) -> float:
+def compile_once(nvcc: str, unit: Path, archs: list[int], includes: list[str], out: Path
+                 ) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of nvcc and its children)."""
     gencode = [f for a in archs for f in ("-gencode", f"arch=compute_{a},code=sm_{a}")]
     argv = [nvcc, *includes, "-I", str(unit.parent), *NVCC_FLAGS, *gencode,
             "-D_GLIBCXX_USE_CXX11_ABI=1", "-DTORCH_EXTENSION_NAME=bench", "-Xcompiler", "-fPIC",
             "-c", str(unit), "-o", str(out)]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu
 
 
 def main() -> None:
@@ -89,13 +96,27 @@ def main() -> None:
         unit = next(Path(tmp).glob(f"*/{args.unit}"))
         inc = torch_includes(Path(tmp))
         out = Path(tmp) / "unit.o"
-        one = [compile_once(args.nvcc, unit, [args.arch], inc, out) for _ in range(args.repeat)]
-        many = [compile_once(args.nvcc, unit, full, inc, out) for _ in range(args.repeat_full)]
+        one: list[tuple[float, float]] = []
+        many: list[tuple[float, float]] = []
+        # Interleaved, so that a change in machine load hits both sides alike.
+        for i in range(max(args.repeat, args.repeat_full)):
+            if i < args.repeat:
+                one.append(compile_once(args.nvcc, unit, [args.arch], inc, out))
+            if i < args.repeat_full:
+                many.append(compile_once(args.nvcc, unit, full, inc, out))
+
+    def med(xs: list[tuple[float, float]], k: int) -> float:
+        return statistics.median(x[k] for x in xs)
+
     result = {
         "unit": args.unit, "nvcc": f"{version[0]}.{version[1]}",
-        "one_arch": f"sm_{args.arch}", "one_arch_s": [round(t, 1) for t in one],
-        "upstream_archs": [f"sm_{a}" for a in full], "upstream_s": [round(t, 1) for t in many],
-        "speedup_median": round(statistics.median(many) / statistics.median(one), 2),
+        "one_arch": f"sm_{args.arch}", "upstream_archs": [f"sm_{a}" for a in full],
+        "one_arch_wall_s": [round(w, 1) for w, _ in one],
+        "one_arch_cpu_s": [round(c, 1) for _, c in one],
+        "upstream_wall_s": [round(w, 1) for w, _ in many],
+        "upstream_cpu_s": [round(c, 1) for _, c in many],
+        "speedup_wall_median": round(med(many, 0) / med(one, 0), 2),
+        "speedup_cpu_median": round(med(many, 1) / med(one, 1), 2),
     }
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")

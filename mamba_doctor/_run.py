@@ -158,6 +158,9 @@ def run_streaming(
     except BaseException:
         _kill_group(proc)  # Ctrl-C: do not leave nvcc/ninja behind
         raise
+    finally:
+        if proc.stdout is not None:
+            proc.stdout.close()
     duration = time.monotonic() - start
     logger.debug("run_streaming: %s -> %s in %.2f s", argv[0], proc.returncode, duration)
     if timed_out:

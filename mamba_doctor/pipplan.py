@@ -125,8 +125,9 @@ def parse_pip_report(text: str) -> tuple[PlannedInstall, ...]:
     return tuple(out)
 
 
-# uv prints its plan on stderr: " + name==1.2.3" to add, " - name==1.0" to remove.
-_UV_LINE = re.compile(r"^\s*([+-])\s+([A-Za-z0-9][A-Za-z0-9._-]*)==(\S+)")
+# uv prints its plan on stderr: " + name==1.2.3" to add, " - name==1.0" to remove, and
+# " + name @ file:///.../x.whl" for a file we passed.
+_UV_LINE = re.compile(r"^\s*([+-])\s+([A-Za-z0-9][A-Za-z0-9._-]*)(?:==(\S+)|\s+@\s+(\S+))")
 
 
 def parse_uv_dry_run(text: str, *, local_names: Sequence[str] = ()) -> tuple[PlannedInstall, ...]:
@@ -138,8 +139,14 @@ def parse_uv_dry_run(text: str, *, local_names: Sequence[str] = ()) -> tuple[Pla
         m = _UV_LINE.match(line)
         if m and m.group(1) == "+":
             name = canonicalize_name(m.group(2))
-            out.append(PlannedInstall(name, m.group(3), requested=name in local))
+            version = m.group(3) or _version_from_url(m.group(4) or "")
+            out.append(PlannedInstall(name, version, requested=name in local or bool(m.group(4))))
     return tuple(out)
+
+
+def _version_from_url(url: str) -> str:
+    parts = url.rsplit("/", 1)[-1].split("-")
+    return parts[1] if len(parts) > 2 else ""
 
 
 def protected_changes(

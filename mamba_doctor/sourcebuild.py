@@ -110,7 +110,7 @@ def target_archs(env: Environment, arch_text: Optional[str]) -> tuple[int, ...]:
         sms = {s for s in (parse_sm(c) for c in env.torch.capabilities) if s}
     if not sms:
         raise UsageError(
-            "no NVIDIA GPU detected, so the architecture to build for is unknown",
+            "no NVIDIA GPU detected, so the architecture to build for is unknown: pass --arch",
             hint="Pass the target's compute capability, e.g. --arch 8.6 (RTX 30xx) or "
                  "--arch 9.0 (H100/H200); several: --arch 8.0,9.0.",
         )
