@@ -199,7 +199,9 @@ def _resolve(env: Environment, index: WheelIndex, package: str, *, version: Opti
             chosen = max(fits, key=lambda w: _preference(w, f))
             target = group
             break
-    rejected = tuple(r for rel in target for w in rel.wheels if w is not chosen
+    # The chosen file may also sit under other tags of its group: those copies are not rejections.
+    skip = chosen.filename if chosen is not None else None
+    rejected = tuple(r for rel in target for w in rel.wheels if w.filename != skip
                      for r in wheel_rejections(w, f, rel))
     gaps = unchecked(f)
     exact = chosen is not None and not any(u.split(":")[0] in _TAG_FACTS for u in gaps)

@@ -79,10 +79,10 @@ def _status(row: dict[str, Any]) -> tuple[str, str | None]:
     head, _, tail = raw.partition(":")
     if row.get("observed") is True:
         return "observed", None
-    if row.get("observed") is False:
-        return "missing", "expected from the build matrix but absent from the observed asset list"
     if head.startswith("likely_failed"):
         return "likely_failed", tail.strip() or None
+    if row.get("observed") is False:
+        return "missing", "expected from the build matrix but absent from the observed asset list"
     if head.startswith("expected"):
         return "expected", None
     return "unverified", (tail.strip() or raw)
