@@ -212,7 +212,7 @@ def _python_ok(index: WheelIndex, label: str, python: Optional[str]) -> bool:
 
 
 def _minor_index(label: Optional[str]) -> int:
-    major, minor = (_num(label or "0.0") + (0, 0))[:2]
+    major, minor = (*_num(label or "0.0"), 0, 0)[:2]
     return major * 100 + minor
 
 

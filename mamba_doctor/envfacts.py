@@ -1,4 +1,4 @@
-"""The few environment facts a wheel is matched on, read from the Environment model, and flag overrides."""
+"""The environment facts a wheel is matched on, read from the Environment model; flag overrides."""
 
 from __future__ import annotations
 

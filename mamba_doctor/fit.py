@@ -1,4 +1,4 @@
-"""Pure wheel-vs-environment checks: every reason a wheel cannot load here, and the facts left unchecked."""
+"""Pure wheel-vs-environment checks: each reason a wheel cannot load here; facts left unchecked."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def sass_runs(wheel_sms: tuple[int, ...], gpu_sm: int) -> bool:
 
 def check_wheel_fits(tags: Wheel, env: Union[Environment, Facts], *,
                      release: Optional[Release] = None) -> tuple[Rejection, ...]:
-    """Every reason `tags` cannot be used in `env`; empty when it fits. Unknown facts never reject."""
+    """Every reason `tags` cannot be used in `env`; empty if it fits. Unknown facts never reject."""
     f = env if isinstance(env, Facts) else facts_of(env)
     return tuple(iter_rejections(tags, f, release=release))
 

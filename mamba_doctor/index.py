@@ -1,4 +1,4 @@
-"""Loads the wheel index (wheels_index/*.json): every release of mamba_ssm / causal_conv1d and its wheels."""
+"""Loads the wheel index (wheels_index/*.json): every mamba_ssm / causal_conv1d release, wheel."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ STATUS_TEXT = {
 
 
 class WheelCandidate(NamedTuple):
-    """One release asset (a NamedTuple: thousands are built at load time, so they must be cheap)."""
+    """One release asset (a NamedTuple: thousands are built at load time, so it must be cheap)."""
 
     package: str
     tag: str
@@ -109,7 +109,8 @@ class Release:
             groups.setdefault((w.platform, w.python), []).append(w)
         return {k: tuple(v) for k, v in groups.items()}
 
-    def wheels_for(self, platform: Optional[str], python: Optional[str]) -> tuple[WheelCandidate, ...]:
+    def wheels_for(self, platform: Optional[str],
+                   python: Optional[str]) -> tuple[WheelCandidate, ...]:
         """Wheels for a platform and Python (None: any); a cheap pre-filter for the resolver."""
         if platform is None or python is None:
             return tuple(w for w in self.wheels if (platform is None or w.platform == platform)
@@ -150,7 +151,7 @@ class WheelIndex:
         return self.releases[normalize_package(package)]
 
     def matching(self, package: str, version: str) -> tuple[Release, ...]:
-        """Releases serving `version`: tag v<version>, or wheels named <version> under another tag."""
+        """Releases serving `version`: tag v<version>, or wheels named <version> under any tag."""
         want = _parse(version)
         out = []
         for rel in self.for_package(package):

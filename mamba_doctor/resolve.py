@@ -1,4 +1,4 @@
-"""Pure resolver: (environment, index) -> the exact prebuilt wheel per package, or why none fits and what to do."""
+"""Pure resolver: (environment, index) -> the exact wheel per package, or why none fits + ways out."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ class Alternative:
 
 @dataclass(frozen=True)
 class SetupPyGuess:
-    """What `pip install <pkg>==V` (the sdist's setup.py) would download here, and whether it exists."""
+    """What `pip install <pkg>==V` (the sdist's setup.py) would download here; does it exist?"""
 
     pypi_version: str
     url: Optional[str]
@@ -264,7 +264,8 @@ def resolve_pair(env: Environment, index: WheelIndex, *, version: Optional[str] 
         if not fitting(mgroup, f):
             continue
         for cgroup in cc_groups:
-            if all(m.compatible_companion(cgroup[0].version) for m in mgroup) and fitting(cgroup, f):
+            if all(m.compatible_companion(cgroup[0].version) for m in mgroup) \
+                    and fitting(cgroup, f):
                 mres = _resolve(env, index, "mamba_ssm", version=mgroup[0].version)
                 cres = _resolve(env, index, "causal_conv1d", version=cgroup[0].version)
                 return _ordered(wanted, mres, cres)

@@ -1,8 +1,8 @@
-"""What the sdist's setup.py would guess for this machine (the "building for an hour" trap), pure."""
+"""What the sdist's setup.py would guess for this machine (the "building for an hour" trap)."""
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 from mamba_doctor.envfacts import Facts
 from mamba_doctor.fit import check_wheel_fits
@@ -14,7 +14,7 @@ _CUDA_TWO = {"g2_124", "g2_123", "g2_123_ngc"}  # 11 -> "11", anything else -> "
 _ARM_AWARE = {"g3_ngc_arm", "g4_ngc_arm"}  # platform = linux_<machine>; older: linux_x86_64
 
 
-def guess_for(index: WheelIndex, package: str, pypi_version: str, f: Facts):  # noqa: ANN201
+def guess_for(index: WheelIndex, package: str, pypi_version: str, f: Facts) -> Any:
     """SetupPyGuess for `pip install <package>==<pypi_version>` in the environment `f`."""
     from mamba_doctor.resolve import SetupPyGuess
 

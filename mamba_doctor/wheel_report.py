@@ -80,7 +80,7 @@ def render_resolutions(console: Console, resolutions: Sequence[Resolution], *,
                 grid.add_row("GPU kernels", " ".join(f"sm_{a}" for a in w.arches))
         summary = ", ".join(f"{code} {n}" for code, n in res.reason_counts().items())
         if res.considered:
-            grid.add_row("rejected", f"{len(set(r.filename for r in res.rejected))} of "
+            grid.add_row("rejected", f"{len({r.filename for r in res.rejected})} of "
                          f"{res.considered} in {', '.join(res.tags)}" + (f": {summary}"
                                                                        if summary else ""))
         for code in REASON_ORDER if w is None else ():

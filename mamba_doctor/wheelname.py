@@ -1,4 +1,4 @@
-"""Pure parser for wheel filenames, including the +cu…torch…cxx11abi… local labels of the Mamba wheels."""
+"""Pure parser for wheel filenames, including the +cu…torch…cxx11abi… labels of Mamba wheels."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from packaging.utils import InvalidWheelFilename, parse_wheel_filename as _pep427
+from packaging.utils import InvalidWheelFilename
+from packaging.utils import parse_wheel_filename as _pep427
 from packaging.version import Version
 
 # "+cu118torch2.0cxx11abiFALSE", "+cu12torch25.09cxx11abiTRUE" (NGC release as the torch part),

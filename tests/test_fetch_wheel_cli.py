@@ -1,4 +1,4 @@
-"""`mamba-doctor fetch-wheel` through the real CLI (CliRunner): --env, overrides, --dry-run, --json."""
+"""`mamba-doctor fetch-wheel` through the real CLI (CliRunner): --env, overrides, --dry-run."""
 
 from __future__ import annotations
 
@@ -159,7 +159,7 @@ def recording_download(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[
         def to_dict(self) -> dict[str, Any]:
             return {**self.__dict__, "path": str(self.path)}
 
-    def fetch_files(requests, **kwargs):  # noqa: ANN001, ANN202
+    def fetch_files(requests: Any, **kwargs: Any) -> list[Any]:
         calls.append({"requests": list(requests), **kwargs})
         return [_Result(r.package, (kwargs["dest"] or tmp_path) / r.filename, r.url, "0" * 64, 1)
                 for r in requests]

@@ -1,4 +1,4 @@
-"""Resolver: table-driven over every naming era and trap of wheels/REPORT.md, plus the no-wheel cases."""
+"""Resolver, table-driven over every naming era and trap of wheels/REPORT.md and no-wheel cases."""
 
 from __future__ import annotations
 

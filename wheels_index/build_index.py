@@ -205,7 +205,8 @@ def build_torch(tables: dict[str, Any]) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
         "cuda_variants": tables["torch_cuda_variants"],
-        "python": {k: {"min": v["min"], "max": v["max"]} for k, v in tables["torch_python"].items()},
+        "python": {k: {"min": v["min"], "max": v["max"]}
+                   for k, v in tables["torch_python"].items()},
         "cxx11abi_default": tables["torch_cxx11abi_default"],
         "arch_details": details,
     }
@@ -236,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         doc = build_package(package, ref)
         _write(out / f"{package}.json", doc)
         n = sum(len(r["wheels"]) for r in doc["releases"])
-        print(f"{package}: {len(doc['releases'])} releases, {n} wheels", file=sys.stderr)
+        sys.stderr.write(f"{package}: {len(doc['releases'])} releases, {n} wheels\n")
     _write(out / "torch.json", build_torch(json.loads(tables_path.read_text())))
     return 0
 

@@ -1,4 +1,4 @@
-"""The body of `fetch-wheel`: environment sourcing, resolution, dry-run view, and the download call."""
+"""The body of `fetch-wheel`: environment sourcing, resolution, the dry-run view, the download."""
 
 from __future__ import annotations
 

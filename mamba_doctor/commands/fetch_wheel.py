@@ -1,11 +1,11 @@
-"""`mamba-doctor fetch-wheel`: resolve the exact prebuilt wheel(s) for a machine and download them."""
+"""`mamba-doctor fetch-wheel`: resolve the exact prebuilt wheel(s) for a machine, download them."""
 
 from __future__ import annotations
 
 import enum
 import json
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, Optional
 
 import typer
 
@@ -44,13 +44,13 @@ def register(app: typer.Typer) -> None:
             False, "--dry-run", help="Show the resolution; download nothing."),
         dest: Optional[Path] = typer.Option(
             None, "--dest", help="Put the verified wheel(s) in this directory."),
-        mirror: List[str] = typer.Option(
+        mirror: list[str] = typer.Option(
             [], "--mirror", help="Try this URL prefix too (repeatable; also MAMBA_DOCTOR_MIRROR)."),
         url: Optional[str] = typer.Option(
             None, "--url", help="Download this wheel URL instead of the resolved one."),
         sha256: Optional[str] = typer.Option(
             None, "--sha256", help="Require this sha256 digest (one package)."),
-        find_links: List[Path] = typer.Option(
+        find_links: list[Path] = typer.Option(
             [], "--find-links", help="Take the wheel from this local folder if it is there."),
         retries: int = typer.Option(5, "--retries", min=0, help="Retry a failed download N times."),
         timeout: float = typer.Option(
