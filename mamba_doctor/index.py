@@ -89,10 +89,11 @@ class Release:
     companion: Optional[tuple[str, Optional[str]]]  # causal_conv1d range [min, below)
     arch_scheme: Optional[str]
     notes: tuple[str, ...]
-    _rows: tuple[Any, ...] = field(repr=False, compare=False)
+    _rows: tuple[str, ...] = field(repr=False, compare=False)  # "|"-joined, see build_index.py
     _arch_sets: tuple[tuple[int, ...], ...] = field(repr=False, compare=False)
     _details: tuple[str, ...] = field(repr=False, compare=False)
     _glibc: Mapping[str, str] = field(repr=False, compare=False)
+    _built: list[Optional[WheelCandidate]] = field(repr=False, compare=False)
 
     @property
     def tag_version(self) -> Version:
@@ -100,35 +101,42 @@ class Release:
 
     @functools.cached_property
     def wheels(self) -> tuple[WheelCandidate, ...]:
-        return tuple(self._candidate(row) for row in self._rows)
+        return tuple(self._candidate(i) for i in range(len(self._rows)))
 
     @functools.cached_property
-    def _by_target(self) -> Mapping[tuple[str, str], tuple[WheelCandidate, ...]]:
-        groups: dict[tuple[str, str], list[WheelCandidate]] = {}
-        for w in self.wheels:
-            groups.setdefault((w.platform, w.python), []).append(w)
+    def _by_target(self) -> Mapping[tuple[str, str], tuple[int, ...]]:
+        groups: dict[tuple[str, str], list[int]] = {}
+        for i, row in enumerate(self._rows):
+            python, platform, _ = row.split("|", 2)
+            groups.setdefault((platform, python), []).append(i)
         return {k: tuple(v) for k, v in groups.items()}
 
     def wheels_for(self, platform: Optional[str],
                    python: Optional[str]) -> tuple[WheelCandidate, ...]:
-        """Wheels for a platform and Python (None: any); a cheap pre-filter for the resolver."""
+        """Wheels for a platform and Python (None: any); builds only the rows it returns."""
         if platform is None or python is None:
             return tuple(w for w in self.wheels if (platform is None or w.platform == platform)
                          and (python is None or w.python == python))
-        return self._by_target.get((platform, python), ())
+        return tuple(self._candidate(i) for i in self._by_target.get((platform, python), ()))
 
-    def _candidate(self, row: list[Any]) -> WheelCandidate:
-        name, py, torch, cuda, abi, plat, arch, status, detail, src, sha, os_, build = row
-        if name is None:
+    def _candidate(self, i: int) -> WheelCandidate:
+        built = self._built[i]
+        if built is not None:
+            return built
+        (py, plat, torch, cuda, abi, arch, status, detail, src, sha, os_, build,
+         name) = self._rows[i].split("|")
+        if not name:
             name = wheel_filename(self.package, self.version, python=py, torch=torch, cuda=cuda,
-                                  cxx11abi=abi, platform=plat)
-        return WheelCandidate(
+                                  cxx11abi=abi == "1", platform=plat)
+        built = WheelCandidate(
             self.package, self.tag, self.version, name, f"{self.url_base}/{self.tag}/{name}",
-            py, torch, cuda, abi, plat,
-            self._arch_sets[arch] if arch is not None else None,
-            status, self._details[detail] if detail is not None else None, src, sha, os_,
-            self._glibc.get(os_) if os_ else None, build,
+            py, torch, cuda, abi == "1", plat,
+            self._arch_sets[int(arch)] if arch else None,
+            status, self._details[int(detail)] if detail else None, src, sha or None,
+            os_ or None, self._glibc.get(os_) if os_ else None, build or None,
         )
+        self._built[i] = built
+        return built
 
     def compatible_companion(self, version: str) -> Optional[bool]:
         """Whether causal_conv1d `version` can be called by this mamba_ssm release (None: n/a)."""
@@ -222,7 +230,7 @@ def _release(package: str, raw: Mapping[str, Any], glibc: Mapping[str, str]) -> 
         companion=(comp["min"], comp["below"]) if comp else None,
         arch_scheme=raw.get("arch_scheme"), notes=tuple(raw.get("notes") or ()),
         _rows=tuple(raw["wheels"]), _arch_sets=tuple(tuple(a) for a in raw["arch_sets"]),
-        _details=tuple(raw["details"]), _glibc=glibc,
+        _details=tuple(raw["details"]), _glibc=glibc, _built=[None] * len(raw["wheels"]),
     )
 
 

@@ -6,9 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Optional
 
-from packaging.utils import InvalidWheelFilename
-from packaging.utils import parse_wheel_filename as _pep427
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 # "+cu118torch2.0cxx11abiFALSE", "+cu12torch25.09cxx11abiTRUE" (NGC release as the torch part),
 # "+hip62torch2.4cxx11abiTRUE" (the ROCm spelling setup.py can guess, never published).
@@ -50,36 +48,34 @@ class WheelTags:
 def parse_wheel_filename(name: str) -> WheelTags:
     """Parse a wheel filename (a URL or path works too). Raises ValueError when it is not one."""
     base = name.rsplit("/", 1)[-1].replace("%2B", "+").replace("%2b", "+")
+    # PEP 427: {dist}-{version}[-{build}]-{python}-{abi}-{platform}.whl (parsed by hand: importing
+    # packaging.tags costs more than the whole index load).
+    parts = base[:-4].split("-") if base.endswith(".whl") else []
+    if len(parts) not in (5, 6) or not re.fullmatch(r"[A-Za-z0-9_.]+", parts[0]):
+        raise ValueError(f"not a wheel filename: {base!r}")
+    dist, raw_version, interpreter, abi_tag, platform = parts[0], parts[1], *parts[-3:]
     try:
-        dist, version, _build, tags = _pep427(base)
-    except InvalidWheelFilename as exc:
-        raise ValueError(f"not a wheel filename: {base!r} ({exc})") from None
-    tag = sorted(tags, key=str)[0]
-    python = None
-    m = re.fullmatch(r"cp(\d)(\d+)", tag.interpreter)
-    if m:
-        python = f"{m.group(1)}.{m.group(2)}"
+        version = Version(raw_version)
+    except InvalidVersion:
+        raise ValueError(f"not a wheel filename: {base!r} (bad version {raw_version!r})") \
+            from None
+    m = re.fullmatch(r"cp(\d)(\d+)", interpreter.split(".")[0])
+    python = f"{m.group(1)}.{m.group(2)}" if m else None
     out: dict[str, Any] = {}
-    if version.local:
-        # packaging normalises the local label ("cu118torch2.0cxx11abifalse"), so parse the raw
-        # text between "+" and the next "-" to keep its case and dots.
-        raw_local = base.split("+", 1)[1].split("-", 1)[0] if "+" in base else version.local
-        lm = _LOCAL.match(raw_local)
-        if lm:
-            key = "cuda" if lm.group("accel").lower() == "cu" else "hip"
-            out[key] = lm.group("cuda")
-            out["torch"] = lm.group("torch")
-            out["cxx11abi"] = lm.group("abi").upper() == "TRUE"
-        local: Optional[str] = raw_local
-    else:
-        local = None
+    local = raw_version.split("+", 1)[1] if "+" in raw_version else None
+    lm = _LOCAL.match(local or "")
+    if lm:
+        key = "cuda" if lm.group("accel").lower() == "cu" else "hip"
+        out[key] = lm.group("cuda")
+        out["torch"] = lm.group("torch")
+        out["cxx11abi"] = lm.group("abi").upper() == "TRUE"
     return WheelTags(
         filename=base,
-        package=str(dist).replace("-", "_"),
-        version=str(Version(version.public)),
+        package=re.sub(r"[-_.]+", "_", dist).lower(),
+        version=version.public,
         local=local,
         python=python,
-        abi_tag=tag.abi,
-        platform=tag.platform,
+        abi_tag=abi_tag.split(".")[0],
+        platform=platform.split(".")[0],
         **out,
     )

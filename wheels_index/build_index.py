@@ -26,9 +26,11 @@ REPO = HERE.parent
 BUILD_OS_GLIBC = {"ubuntu-20.04": "2.31", "ubuntu-22.04": "2.35", "ubuntu-22.04-arm": "2.35"}
 
 # Column order of one wheel row; the loader (mamba_doctor/index.py) reads the same list.
+# Each wheel is one "|"-joined string (empty = null): parsing a few thousand strings is far
+# cheaper than tens of thousands of JSON tokens, and the loader splits only the rows it needs.
 WHEEL_COLUMNS = [
-    "filename", "python", "torch", "cuda", "cxx11abi", "platform", "arch", "status",
-    "detail", "source", "sha256", "build_os", "torch_build",
+    "python", "platform", "torch", "cuda", "cxx11abi", "arch", "status", "detail", "source",
+    "sha256", "build_os", "torch_build", "filename",
 ]
 
 # Which causal_conv1d releases each mamba_ssm release can call (failures/REPORT.md, "API
@@ -114,7 +116,7 @@ def _release(package: str, rel: dict[str, Any], digests: dict[str, Any],
     url_base = rel["url_template"].rsplit("/", 2)[0]  # .../releases/download
     arch_sets: list[list[int]] = []
     details: list[str] = []
-    rows: list[list[Any]] = []
+    rows: list[list[Any]] = []  # columns as in WHEEL_COLUMNS
     # Manual extras carry no arch/OS: they come from the same runners and toolkit as the
     # release's matrix wheels of that CUDA label and platform, so borrow those (marked inferred).
     sibling: dict[tuple[str, str], dict[str, Any]] = {}
@@ -149,11 +151,14 @@ def _release(package: str, rel: dict[str, Any], digests: dict[str, Any],
         # load time); store it only if the rule does not reproduce it.
         name = None if w["filename"] == wheel_filename(package, version, w) else w["filename"]
         rows.append([
-            name, w["python"], w["torch_label"], w["cuda_label"],
-            w["cxx11abi"] == "TRUE", w["platform"], arch_idx, status, detail_idx, src, sha,
-            build_os, _torch_build(w),
+            w["python"], w["platform"], w["torch_label"], w["cuda_label"],
+            "1" if w["cxx11abi"] == "TRUE" else "0", arch_idx, status, detail_idx, src, sha,
+            build_os, _torch_build(w), name,
         ])
-    rows.sort(key=lambda r: (r[5], r[3], r[2], r[4], r[1]))
+    rows.sort(key=lambda r: (r[1], r[3], r[2], r[4], _vkey(r[0])))
+    encoded = ["|".join("" if v is None else str(v) for v in row) for row in rows]
+    if any(e.count("|") != len(WHEEL_COLUMNS) - 1 for e in encoded):
+        raise SystemExit(f"{tag}: a value contains the column separator")
     companion = None
     if package == "mamba_ssm":
         for first_mamba, low, high in COMPANION_RANGES:
@@ -177,7 +182,7 @@ def _release(package: str, rel: dict[str, Any], digests: dict[str, Any],
         "arch_sets": arch_sets,
         "details": details,
         "notes": list(rel.get("notes") or []),
-        "wheels": rows,
+        "wheels": encoded,
     }
 
 
