@@ -1,4 +1,4 @@
-"""Pure resolver: (environment, index) -> the exact wheel per package, or why none fits; ways out."""
+"""Pure resolver: (environment, index) -> the exact wheel per package, or why none fits + fixes."""
 
 from __future__ import annotations
 
