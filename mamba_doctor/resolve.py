@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from packaging.version import Version
@@ -252,9 +252,8 @@ def resolve_pair(env: Environment, index: WheelIndex, *, version: Optional[str] 
     wanted = [_package(p) for p in packages]
     if set(wanted) != {"mamba_ssm", "causal_conv1d"}:
         pkg = wanted[0]
-        return (_resolve(env, index, pkg,
-                         version=version if pkg == "mamba_ssm" else
-                         (causal_conv1d_version or version)),)
+        ver = version if pkg == "mamba_ssm" else (causal_conv1d_version or version)
+        return (_resolve_beside_installed(env, index, pkg, ver),)
     f = facts_of(env)
     mamba_rels = _candidates(index, "mamba_ssm", version)
     cc_rels = _candidates(index, "causal_conv1d", causal_conv1d_version)
@@ -287,3 +286,37 @@ def resolve_pair(env: Environment, index: WheelIndex, *, version: Optional[str] 
 def _ordered(wanted: Sequence[str], mres: Resolution, cres: Resolution) -> tuple[Resolution, ...]:
     by: Mapping[str, Resolution] = {"mamba_ssm": mres, "causal_conv1d": cres}
     return tuple(by[p] for p in wanted)
+
+
+def _installed(env: Environment, package: str) -> Optional[str]:
+    for name, info in env.packages.items():
+        if name.lower().replace("-", "_") == package and info.version:
+            return str(info.version).split("+")[0]
+    return None
+
+
+def _resolve_beside_installed(env: Environment, index: WheelIndex, package: str,
+                              version: Optional[str]) -> Resolution:
+    """One package alone: prefer a release whose binding matches the installed partner."""
+    partner = "causal_conv1d" if package == "mamba_ssm" else "mamba_ssm"
+    have = _installed(env, partner)
+    if version is not None or have is None:
+        return _resolve(env, index, package, version=version)
+    try:
+        if package == "causal_conv1d":
+            mrel = next(r for r in index.matching("mamba_ssm", have))
+            ok = mrel.compatible_companion
+            allowed = lambda r: bool(ok(r.version))  # noqa: E731
+        else:
+            allowed = lambda r: bool(r.compatible_companion(have))  # noqa: E731
+    except (StopIteration, ValueError):
+        return _resolve(env, index, package, version=None)
+    res = _resolve(env, index, package, version=None, allowed=allowed,
+                   extra_notes=(f"chosen to match the installed {partner} {have} "
+                                "(their C++ binding must agree)",))
+    if res.wheel is not None:
+        return res
+    alone = _resolve(env, index, package, version=None)
+    return replace(alone, notes=(*alone.notes, f"no {package} wheel that fits here matches the "
+                                 f"installed {partner} {have}: install a matching pair "
+                                 "(mamba-doctor fetch-wheel --package all)"))

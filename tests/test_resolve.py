@@ -358,3 +358,16 @@ def test_torch_absent(index) -> None:
     res = resolve(make_env(torch_installed=False), index, "mamba_ssm")
     assert res.wheel is None and "torch_absent" in res.reason_counts()
     assert res.guess.outcome == "aborts"
+
+
+def test_single_package_matches_installed_partner(index) -> None:
+    from dataclasses import replace
+
+    from mamba_doctor.models import PackageInfo
+
+    env = make_env(python="3.10", torch="2.4.0+cu121", cuda="12.1")
+    free = resolve_pair(env, index, packages=("causal_conv1d",))[0]
+    assert free.version.startswith(("1.5.1", "1.5.2", "1.5.3", "1.5.4", "1.6"))
+    pinned = replace(env, packages={"mamba-ssm": PackageInfo("mamba-ssm", version="2.2.2")})
+    (res,) = resolve_pair(pinned, index, packages=("causal_conv1d",))
+    assert res.version == "1.5.0.post8" and "installed mamba_ssm 2.2.2" in res.notes[0]
