@@ -267,7 +267,8 @@ def resolve_pair(env: Environment, index: WheelIndex, *, version: Optional[str] 
                     and fitting(cgroup, f):
                 mres = _resolve(env, index, "mamba_ssm", version=mgroup[0].version)
                 cres = _resolve(env, index, "causal_conv1d", version=cgroup[0].version)
-                return _ordered(wanted, mres, cres)
+                return _ordered(wanted, replace(mres, requested=version),
+                                replace(cres, requested=causal_conv1d_version))
     # No compatible pair: resolve mamba_ssm alone, then causal_conv1d within its range.
     mres = _resolve(env, index, "mamba_ssm", version=version)
     note = ()

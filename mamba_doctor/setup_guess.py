@@ -74,7 +74,7 @@ def guess_for(index: WheelIndex, package: str, pypi_version: str, f: Facts) -> A
     if wrong:
         return done(url, True, "wrong_prebuilt", "that asset exists but does not fit here ("
                     + "; ".join(r.message for r in wrong) + "): setup.py installs it anyway")
-    return done(url, True, "prebuilt", "that asset exists: setup.py would download this wheel")
+    return done(url, True, "prebuilt", "that asset exists and fits (with --no-build-isolation)")
 
 
 def _isolation_notes(mode: str, package: str, f: Facts) -> tuple[str, ...]:

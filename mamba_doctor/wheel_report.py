@@ -14,7 +14,7 @@ if TYPE_CHECKING:  # rich is imported lazily to keep start-up fast
     from mamba_doctor.index import WheelIndex
 
 _OUTCOME = {
-    "prebuilt": "downloads that wheel",
+    "prebuilt": "finds the wheel",
     "wrong_prebuilt": "downloads a wheel that does not fit",
     "source_build": "404, then compiles from source",
     "aborts": "aborts",
@@ -94,7 +94,7 @@ def render_resolutions(console: Console, resolutions: Sequence[Resolution], *,
         if res.guess is not None:
             g = res.guess
             pip = f"pip install {res.package.replace('_', '-')}=={g.pypi_version}"
-            grid.add_row("setup.py guess", escape(f"`{pip}` {_OUTCOME.get(g.outcome, g.outcome)}"
+            grid.add_row("setup.py guess", escape(f"`{pip}` ({_OUTCOME.get(g.outcome, g.outcome)})"
                                                   f": {g.explanation}"))
             if g.url:
                 grid.add_row("guessed url", escape(g.url))

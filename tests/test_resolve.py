@@ -371,3 +371,9 @@ def test_single_package_matches_installed_partner(index) -> None:
     pinned = replace(env, packages={"mamba-ssm": PackageInfo("mamba-ssm", version="2.2.2")})
     (res,) = resolve_pair(pinned, index, packages=("causal_conv1d",))
     assert res.version == "1.5.0.post8" and "installed mamba_ssm 2.2.2" in res.notes[0]
+
+
+def test_requested_is_only_what_the_user_asked(index) -> None:
+    env = make_env(python="3.8", torch="2.0.0+cu118", cuda="11.8")
+    assert [r.requested for r in resolve_pair(env, index)] == [None, None]
+    assert [r.requested for r in resolve_pair(env, index, version="2.2.2")] == ["2.2.2", None]
