@@ -81,8 +81,8 @@ def render_resolutions(console: Console, resolutions: Sequence[Resolution], *,
         summary = ", ".join(f"{code} {n}" for code, n in res.reason_counts().items())
         if res.considered:
             grid.add_row("rejected", f"{len({r.filename for r in res.rejected})} of "
-                         f"{res.considered} in {', '.join(res.tags)}" + (f": {summary}"
-                                                                       if summary else ""))
+                         f"{res.considered} wheels in {', '.join(res.tags)}"
+                         + (f"; reasons: {summary}" if summary else ""))
         for code in REASON_ORDER if w is None else ():
             example = next((r for r in res.rejected if r.code == code), None)
             if example is not None:

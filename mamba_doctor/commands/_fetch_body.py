@@ -122,7 +122,14 @@ def _no_wheel(missing: list[Any], data: dict[str, Any]) -> NoCompatibleWheel:
     first = missing[0]
     alt = next((a for a in first.alternatives if a.commands), None)
     hint = f"{alt.summary}: {alt.commands[0]}" if alt else "see the rejected wheels above"
-    why = f": {first.notes[0]}" if first.notes else ""
+    counts = first.reason_counts()
+    if first.notes:
+        why = f": {first.notes[0]}"
+    elif counts and first.tags:
+        why = (f": every wheel of {first.tags[0]} is rejected ("
+               + ", ".join(f"{code} {n}" for code, n in counts.items()) + ")")
+    else:
+        why = ""
     return NoCompatibleWheel(f"no compatible prebuilt {names} wheel{why}", hint=hint, data=data)
 
 
