@@ -61,6 +61,13 @@ def load_environment(args: FetchArgs) -> tuple[Environment, str]:
         env, source = read_env_file(args.env_file), f"file:{args.env_file}"
     else:
         env, source = _probe(args.python)
+        flags = (args.torch_version, args.cuda_version, args.python_version, args.cxx11abi,
+                 args.platform)
+        if source == "flags" and all(v is None for v in flags):
+            raise UsageError("cannot probe this machine in this build",
+                             hint="Pass --env FILE (from `mamba-doctor check --json`) or the "
+                                  "facts: --torch-version --cuda-version --python-version "
+                                  "--cxx11abi --platform")
     env = apply_overrides(
         env, torch_version=args.torch_version, cuda_version=args.cuda_version,
         python_version=args.python_version, cxx11abi=parse_bool_flag(args.cxx11abi, "--cxx11abi"),
@@ -112,6 +119,10 @@ def fetch_body(args: FetchArgs) -> Outcome:
     if args.dry_run:
         data["downloads"] = []
         return Outcome(data=data, render=render)
+    for res in resolutions:
+        if not res.exact:
+            logger.warning("%s: %s is a best guess, these facts were unknown: %s", res.package,
+                           res.filename, "; ".join(res.unchecked))
     results = _download(args, requests)
     data["downloads"] = [r.to_dict() for r in results]
     return Outcome(data=data, render=_renderer(resolutions, dry_run=False, downloads=results))
