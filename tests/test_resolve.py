@@ -377,3 +377,24 @@ def test_requested_is_only_what_the_user_asked(index) -> None:
     env = make_env(python="3.8", torch="2.0.0+cu118", cuda="11.8")
     assert [r.requested for r in resolve_pair(env, index)] == [None, None]
     assert [r.requested for r in resolve_pair(env, index, version="2.2.2")] == ["2.2.2", None]
+
+
+def test_rocm_and_free_threaded_python_are_rejected(index) -> None:
+    rocm = resolve(make_env(torch="2.4.1+rocm6.1", cuda=None, hip="6.1"), index, "mamba_ssm")
+    assert rocm.wheel is None and "hip" in rocm.reason_counts()
+    assert rocm.guess.outcome == "source_build"
+    from dataclasses import replace
+
+    env = make_env(python="3.13", torch="2.8.0+cu128", cuda="12.8", abi=True)
+    ft = replace(env, python=replace(env.python, abi_tag="cp313t"))
+    res = resolve(ft, index, "mamba_ssm")
+    assert res.wheel is None and "free-threaded" in " ".join(r.message for r in res.rejected)
+    assert resolve(env, index, "mamba_ssm").wheel is not None
+
+
+def test_unverified_release_is_not_suggested(index) -> None:
+    # mamba v1.0.0: PyPI never got the sdist, so some job failed; which ones is unknown.
+    env = make_env(python="3.10", torch="2.0.1+cu118", cuda="11.8")
+    res = resolve(env, index, "mamba_ssm", version="1.0.0")
+    assert res.wheel is None and set(res.reason_counts()) >= {"unavailable"}
+    assert res.alternatives[0].kind == "version"
