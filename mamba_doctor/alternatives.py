@@ -21,15 +21,18 @@ def blockers(releases: Sequence[Release], f: Facts, package: str) -> list[str]:
 
     common: Optional[set[str]] = None
     examples: dict[str, str] = {}
-    for rel in releases:
-        for w in rel.wheels:
-            if not w.available:
-                continue
-            codes = {r.code: r.message for r in wheel_rejections(w, f, rel)}
-            examples.update({c: m for c, m in codes.items() if c not in examples})
-            common = set(codes) if common is None else common & set(codes)
-            if not common:
-                return []
+    # Judge within this platform (and Python) when wheels exist for it: "no aarch64 wheel for
+    # CUDA 11" is the useful sentence, although x86_64 cu11 wheels exist.
+    pool = _pool(releases, f.platform, f.python) or _pool(releases, f.platform, None) \
+        or [(rel, w) for rel in releases for w in rel.wheels]
+    for rel, w in pool:
+        if not w.available:
+            continue
+        codes = {r.code: r.message for r in wheel_rejections(w, f, rel)}
+        examples.update({c: m for c, m in codes.items() if c not in examples})
+        common = set(codes) if common is None else common & set(codes)
+        if not common:
+            return []
     if common is None:
         return [f"no {package} wheel is published for the requested release(s)"]
     out = []
@@ -37,6 +40,13 @@ def blockers(releases: Sequence[Release], f: Facts, package: str) -> list[str]:
         out.append(f"no {package} wheel fits on {_FACT[code]}: e.g. {examples[code]}"
                    if code in _FACT else examples[code])
     return out
+
+
+def _pool(releases: Sequence[Release], platform: Optional[str],
+          python: Optional[str]) -> list[tuple[Release, Any]]:
+    if platform is None:
+        return []
+    return [(rel, w) for rel in releases for w in rel.wheels_for(platform, python)]
 
 
 _FACT = {

@@ -49,8 +49,39 @@ def check_wheel_fits(tags: Wheel, env: Union[Environment, Facts], *,
 
 
 def wheel_fits(tags: Wheel, f: Facts, *, release: Optional[Release] = None) -> bool:
-    """Like `not check_wheel_fits(...)`, but stops at the first reason (the resolver's hot loop)."""
-    return next(iter_rejections(tags, f, release=release), None) is None
+    """Same verdict as `not check_wheel_fits(...)` without building messages (the hot loop).
+
+    tests/test_wheel_index.py checks the two agree over every wheel and a grid of environments.
+    """
+    if f.platform is not None and tags.platform != f.platform:
+        return False
+    if f.python is not None and tags.python is not None \
+            and (tags.python != f.python or f.free_threaded):
+        return False
+    if f.implementation not in (None, "cpython") or f.torch_state == "absent":
+        return False
+    if release is not None and release.runtime_python_min and f.python is not None \
+            and _ver(f.python) < _ver(release.runtime_python_min):
+        return False
+    if tags.torch is not None:
+        if f.ngc is not None:
+            if tags.torch != f.ngc:  # also rejects every non-NGC wheel
+                return False
+        elif tags.ngc or (f.torch_minor is not None and tags.torch != f.torch_minor):
+            return False
+        if f.hip or f.torch_is_cpu:
+            return False
+        if f.cuda_major is not None and tags.cuda_major is not None \
+                and tags.cuda_major != f.cuda_major:
+            return False
+    if f.cxx11abi is not None and tags.cxx11abi is not None and tags.cxx11abi != f.cxx11abi:
+        return False
+    arches = getattr(tags, "arches", None)
+    if f.gpus and arches and not all(sass_runs(arches, sm) for _, sm in f.gpus):
+        return False
+    glibc = getattr(tags, "glibc", None)
+    return not (f.glibc is not None and glibc and tags.platform.startswith("linux")
+                and f.glibc < _ver(glibc))
 
 
 def iter_rejections(tags: Wheel, f: Facts, *,

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Iterable, Mapping, Optional, Sequence
 
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from mamba_doctor.envfacts import Facts, apply_overrides, facts_of
 from mamba_doctor.errors import UsageError
-from mamba_doctor.fit import REASON_ORDER, Rejection, check_wheel_fits, unchecked, wheel_fits
+from mamba_doctor.fit import Rejection, check_wheel_fits, unchecked, wheel_fits
 from mamba_doctor.index import STATUS_TEXT, Release, WheelCandidate, WheelIndex, normalize_package
 from mamba_doctor.models import Environment
+from mamba_doctor.resolution import Alternative, Resolution, SetupPyGuess
 from mamba_doctor.wheelname import WheelTags, parse_wheel_filename
 
 __all__ = [
@@ -22,86 +22,6 @@ __all__ = [
 
 # Facts a wheel's filename encodes; if one is unknown, a chosen wheel is a best guess, not exact.
 _TAG_FACTS = ("platform", "python", "torch", "cuda", "cxx11abi")
-
-
-@dataclass(frozen=True)
-class Alternative:
-    """A way out when nothing fits, as exact commands; lower rank is better."""
-
-    kind: str  # "version" | "torch" | "python" | "source" | "platform"
-    summary: str
-    commands: tuple[str, ...] = ()
-    rank: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "summary": self.summary, "commands": list(self.commands),
-                "rank": self.rank}
-
-
-@dataclass(frozen=True)
-class SetupPyGuess:
-    """What `pip install <pkg>==V` (the sdist's setup.py) would download here; does it exist?"""
-
-    pypi_version: str
-    url: Optional[str]
-    exists: Optional[bool]  # None: unknown
-    outcome: str  # "prebuilt" | "wrong_prebuilt" | "source_build" | "aborts" | "unknown"
-    explanation: str
-    notes: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"pypi_version": self.pypi_version, "url": self.url, "exists": self.exists,
-                "outcome": self.outcome, "explanation": self.explanation,
-                "notes": list(self.notes)}
-
-
-@dataclass(frozen=True)
-class Resolution:
-    """The outcome for one package. `wheel` is None when nothing fits (see `alternatives`)."""
-
-    package: str
-    version: Optional[str]
-    wheel: Optional[WheelCandidate]
-    exact: bool
-    rejected: tuple[Rejection, ...]
-    alternatives: tuple[Alternative, ...]
-    unchecked: tuple[str, ...]
-    requested: Optional[str] = None
-    notes: tuple[str, ...] = ()
-    guess: Optional[SetupPyGuess] = None
-    considered: int = 0  # wheels examined in the release(s) the rejections are about
-    tags: tuple[str, ...] = field(default=())
-
-    @property
-    def filename(self) -> Optional[str]:
-        return self.wheel.filename if self.wheel else None
-
-    @property
-    def url(self) -> Optional[str]:
-        return self.wheel.url if self.wheel else None
-
-    @property
-    def sha256(self) -> Optional[str]:
-        return self.wheel.sha256 if self.wheel else None
-
-    def reason_counts(self) -> dict[str, int]:
-        counts = Counter(r.code for r in self.rejected)
-        return {code: counts[code] for code in REASON_ORDER if counts[code]}
-
-    def to_dict(self) -> dict[str, Any]:
-        w = self.wheel
-        return {
-            "package": self.package, "version": self.version, "requested": self.requested,
-            "tag": w.tag if w else None, "filename": self.filename, "url": self.url,
-            "sha256": self.sha256, "exact": self.exact,
-            "wheel": w.to_dict() if w else None,
-            "considered": self.considered, "release_tags": list(self.tags),
-            "rejected_summary": self.reason_counts(),
-            "rejected": [r.to_dict() for r in self.rejected],
-            "alternatives": [a.to_dict() for a in self.alternatives],
-            "unchecked": list(self.unchecked), "notes": list(self.notes),
-            "setup_py_guess": self.guess.to_dict() if self.guess else None,
-        }
 
 
 def wheel_rejections(wheel: WheelCandidate, f: Facts, release: Release) -> tuple[Rejection, ...]:
@@ -292,7 +212,11 @@ def _ordered(wanted: Sequence[str], mres: Resolution, cres: Resolution) -> tuple
 def _installed(env: Environment, package: str) -> Optional[str]:
     for name, info in env.packages.items():
         if name.lower().replace("-", "_") == package and info.version:
-            return str(info.version).split("+")[0]
+            text = str(info.version).split("+")[0]
+            try:
+                return str(Version(text))
+            except InvalidVersion:
+                return None
     return None
 
 
@@ -303,15 +227,16 @@ def _resolve_beside_installed(env: Environment, index: WheelIndex, package: str,
     have = _installed(env, partner)
     if version is not None or have is None:
         return _resolve(env, index, package, version=version)
-    try:
-        if package == "causal_conv1d":
-            mrel = next(r for r in index.matching("mamba_ssm", have))
-            ok = mrel.compatible_companion
-            allowed = lambda r: bool(ok(r.version))  # noqa: E731
-        else:
-            allowed = lambda r: bool(r.compatible_companion(have))  # noqa: E731
-    except (StopIteration, ValueError):
+    mrel = next(iter(index.matching("mamba_ssm", have)), None) if package == "causal_conv1d" \
+        else None
+    if package == "causal_conv1d" and mrel is None:
         return _resolve(env, index, package, version=None)
+
+    def allowed(rel: Release) -> bool:
+        if mrel is not None:  # causal_conv1d releases the installed mamba_ssm can call
+            return bool(mrel.compatible_companion(rel.version))
+        return bool(rel.compatible_companion(have))  # mamba_ssm releases that call it
+
     res = _resolve(env, index, package, version=None, allowed=allowed,
                    extra_notes=(f"chosen to match the installed {partner} {have} "
                                 "(their C++ binding must agree)",))

@@ -398,3 +398,9 @@ def test_unverified_release_is_not_suggested(index) -> None:
     res = resolve(env, index, "mamba_ssm", version="1.0.0")
     assert res.wheel is None and set(res.reason_counts()) >= {"unavailable"}
     assert res.alternatives[0].kind == "version"
+
+
+def test_blocker_is_judged_within_the_platform(index) -> None:
+    env = make_env(python="3.11", torch="2.6.0+cu118", cuda="11.8", platform="linux_aarch64")
+    res = resolve(env, index, "mamba_ssm")
+    assert any(n.startswith("no mamba_ssm wheel fits on this CUDA major") for n in res.notes)

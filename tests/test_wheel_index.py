@@ -151,3 +151,26 @@ def test_loader_finds_packaged_copy(tmp_path: Path) -> None:
                          text=True, check=True, env={"PYTHONPATH": str(tmp_path)}).stdout.split()
     assert out == [str(pkg / "_wheels_index"), "35"]
     assert json.loads((pkg / "_wheels_index/torch.json").read_text())["schema"] == 1
+
+
+FIT_GRID = [
+    dict(python="3.10", torch="2.4.0+cu121", cuda="12.1", gpus=["gtx1080"], glibc="2.31"),
+    dict(python="3.12", torch="2.9.0a0+50eac811a6.nv25.09", cuda="13.0", abi=True,
+         container="ngc-pytorch 25.09", platform="linux_aarch64"),
+    dict(python="3.9", torch="2.5.1+cpu", cuda=None, abi=None, platform=None),
+    dict(python="3.13", torch="2.8.0+cu128", cuda="12.8", abi=True, gpus=["rtx5090", "t4"]),
+    dict(python=None, torch="2.4.1+rocm6.1", cuda=None, hip="6.1"),
+    dict(torch_installed=False, platform="win_amd64"),
+]
+
+
+@pytest.mark.parametrize("kw", FIT_GRID)
+def test_fast_fit_predicate_agrees_with_the_reasons(kw: dict) -> None:
+    from mamba_doctor.fit import wheel_fits
+
+    f = facts_of(make_env(**kw))
+    idx = load_index()
+    for pkg in ("mamba_ssm", "causal_conv1d"):
+        for rel in idx.for_package(pkg):
+            for w in rel.wheels:
+                assert wheel_fits(w, f, release=rel) is (not check_wheel_fits(w, f, release=rel))
