@@ -116,7 +116,7 @@ def test_no_wheel_human_output_shows_ways_out(server_json: Path) -> None:
     r = _run(["--env", str(server_json), "--platform", "win_amd64", "--dry-run"])
     assert r.exit_code == 4
     assert "no compatible wheel" in r.stdout and "WSL2" in r.stdout
-    assert "error:" in r.stderr
+    assert "error:" in r.output
 
 
 def test_help_lists_every_flag() -> None:
@@ -204,3 +204,19 @@ def test_explicit_url_uses_index_digest(server_json: Path,
     (req,) = recording_download[0]["requests"]
     assert req.url == url and req.sha256 == \
         "327c0e975cceb18a81a25465187e6e31573706b6a272a9489e0e05c9511936b3"
+
+
+def test_explicit_mirror_url_still_gets_digest(server_json: Path,
+                                               recording_download: list[dict[str, Any]]) -> None:
+    url = ("https://mirror.example.edu/gh/state-spaces/mamba/releases/download/v2.2.5/"
+           "mamba_ssm-2.2.5%2Bcu11torch2.4cxx11abiFALSE-cp310-cp310-linux_x86_64.whl")
+    r = _run(["--env", str(server_json), "--url", url, "--json"])
+    assert r.exit_code == 0, r.output
+    (req,) = recording_download[0]["requests"]
+    assert req.filename == "mamba_ssm-2.2.5+cu11torch2.4cxx11abiFALSE-cp310-cp310-linux_x86_64.whl"
+    assert req.sha256 == "327c0e975cceb18a81a25465187e6e31573706b6a272a9489e0e05c9511936b3"
+
+
+def test_explicit_url_must_be_a_wheel(server_json: Path) -> None:
+    r = _run(["--env", str(server_json), "--url", "https://example.com/index.html"])
+    assert r.exit_code == 2

@@ -154,12 +154,15 @@ def _explicit_url(args: FetchArgs, env: Environment, index: Any) -> list[Any]:
         raise UsageError(f"--url: {exc}") from None
     for reason in check_wheel_fits(tags, env):
         logger.warning("%s: %s", tags.filename, reason.message)
-    known = None
+    digest = None
     if tags.package in index.releases:
-        known = next((w for w in index.iter_wheels(tags.package)
-                      if w.filename == tags.filename and w.url == args.url), None)
-    return [_request(tags.package, tags.filename, args.url or "",
-                     args.sha256 or (known.sha256 if known else None))]
+        # A mirror URL still names the release: ".../download/<tag>/<file>" (digests are per tag).
+        same = [w for w in index.iter_wheels(tags.package)
+                if w.filename == tags.filename and w.sha256]
+        tagged = [w for w in same if f"/{w.tag}/" in (args.url or "")]
+        digests = {w.sha256 for w in (tagged or same)}
+        digest = digests.pop() if len(digests) == 1 else None
+    return [_request(tags.package, tags.filename, args.url or "", args.sha256 or digest)]
 
 
 def _request(package: str, filename: str, url: str, sha256: Optional[str]) -> dict[str, Any]:
