@@ -35,10 +35,26 @@ def blockers(releases: Sequence[Release], f: Facts, package: str) -> list[str]:
             return []
     if common is None:
         return [f"no {package} wheel is published for the requested release(s)"]
+    avail = [w for _, w in pool if w.available]
+    where = f" for {f.platform}" if f.platform else ""
     out = []
     for code in sorted(common):
-        out.append(f"no {package} wheel fits on {_FACT[code]}: e.g. {examples[code]}"
-                   if code in _FACT else examples[code])
+        if code == "torch":
+            labels = sorted({w.torch for w in avail if not w.ngc}, key=_num)
+            out.append(f"no {package} wheel is built for torch {f.torch_minor}{where} "
+                       f"(torch {labels[0]} to {labels[-1]} are)")
+        elif code == "python":
+            pys = sorted({w.python for w in avail}, key=_num)
+            out.append(f"no {package} wheel is built for Python {f.python}{where} "
+                       f"(Python {pys[0]} to {pys[-1]} are)")
+        elif code == "cuda":
+            majors = sorted({w.cuda_major for w in avail})
+            out.append(f"no {package} wheel is built for CUDA {f.cuda_major}{where} (CUDA "
+                       + ", ".join(map(str, majors)) + " are)")
+        elif code in _FACT:
+            out.append(f"no {package} wheel fits on {_FACT[code]}: e.g. {examples[code]}")
+        else:
+            out.append(examples[code])
     return out
 
 
