@@ -171,6 +171,14 @@ class WheelIndex:
         tag = tag if tag.startswith("v") else f"v{tag}"
         return next((r for r in self.for_package(package) if r.tag == tag), None)
 
+    def lookup(self, filename: str) -> tuple[WheelCandidate, ...]:
+        """Every indexed asset with this filename (one per tag holding it); () if unknown."""
+        name = filename.rsplit("/", 1)[-1].replace("%2B", "+")
+        package = name.split("-", 1)[0]
+        if package not in self.releases:
+            return ()
+        return tuple(w for w in self.iter_wheels(package) if w.filename == name)
+
     def iter_wheels(self, package: str) -> Iterator[WheelCandidate]:
         for rel in self.for_package(package):
             yield from rel.wheels

@@ -174,3 +174,11 @@ def test_fast_fit_predicate_agrees_with_the_reasons(kw: dict) -> None:
         for rel in idx.for_package(pkg):
             for w in rel.wheels:
                 assert wheel_fits(w, f, release=rel) is (not check_wheel_fits(w, f, release=rel))
+
+
+def test_lookup_by_filename_finds_every_tag() -> None:
+    idx = load_index()
+    hits = idx.lookup("causal_conv1d-1.6.1+cu12torch2.8cxx11abiTRUE-cp312-cp312-linux_x86_64.whl")
+    assert {w.tag for w in hits} >= {"v1.6.1", "v1.6.1.post4", "v1.6.2"}
+    assert [w.sha256 is not None for w in hits].count(True) == 1
+    assert idx.lookup("numpy-2.0.0-cp312-cp312-linux_x86_64.whl") == ()
