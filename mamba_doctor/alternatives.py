@@ -7,7 +7,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from packaging.version import Version
 
-from mamba_doctor.envfacts import Facts, facts_of
+from mamba_doctor.wheelfacts import Facts, facts_of
 from mamba_doctor.index import Release, WheelIndex
 from mamba_doctor.models import Environment
 

@@ -8,7 +8,7 @@ from typing import Any, Iterator, Optional, Union
 
 from packaging.version import Version
 
-from mamba_doctor.envfacts import Facts, facts_of
+from mamba_doctor.wheelfacts import Facts, facts_of
 from mamba_doctor.index import Release, WheelCandidate
 from mamba_doctor.models import Environment
 from mamba_doctor.wheelname import WheelTags

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from mamba_doctor.envfacts import Facts
+from mamba_doctor.wheelfacts import Facts
 from mamba_doctor.fit import check_wheel_fits
 from mamba_doctor.index import WheelIndex, wheel_filename
 

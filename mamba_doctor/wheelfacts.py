@@ -1,4 +1,4 @@
-"""The environment facts a wheel is matched on, read from the Environment model; flag overrides."""
+"""Facts a wheel is matched on, read from the Environment model; the override flags (pure)."""
 
 from __future__ import annotations
 
