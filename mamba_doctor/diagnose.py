@@ -1,4 +1,4 @@
-"""Match a log or error text against the failure knowledge base: ranked causes with evidence and fixes."""
+"""Match a log or error text against the failure knowledge base: ranked causes, evidence, fixes."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # rich stays out of the import path until something is drawn
 logger = logging.getLogger(__name__)
 
 MIN_SCORE = 3.0  # below this a mode is a guess, not a diagnosis
+ENV_QUALIFY = 3.0  # machine facts that let weak text evidence make a diagnosis
 RELATIVE_CUT = 0.25  # drop runners-up scoring under this share of the best one
 MAX_LINE = 240  # evidence lines are trimmed to this many characters
 MAX_HITS = 3  # occurrences kept per pattern
@@ -60,6 +61,15 @@ class _Candidate:
     score: float = 0.0
     lines: list[str] = field(default_factory=list)
     confirmed: list[str] = field(default_factory=list)
+    strong: bool = False
+    conditional: bool = False
+    env_support: float = 0.0  # what the machine's facts added
+
+    @property
+    def qualifies(self) -> bool:
+        # Conditional evidence counts only when the machine itself clearly confirms the mode.
+        confirmed = self.conditional and self.env_support >= ENV_QUALIFY
+        return (self.strong or confirmed) and self.score >= MIN_SCORE
 
 
 def diagnose(text: str, env: Optional[Environment] = None, *, limit: int = 3,
@@ -84,7 +94,7 @@ def diagnose(text: str, env: Optional[Environment] = None, *, limit: int = 3,
     if env is not None:
         for cand in candidates.values():
             _apply_rules(cand, env)
-    ranked = sorted((c for c in candidates.values() if c.score >= MIN_SCORE),
+    ranked = sorted((c for c in candidates.values() if c.qualifies),
                     key=lambda c: (-c.score, c.mode.prior))
     if ranked:
         best = ranked[0].score
@@ -96,7 +106,7 @@ def diagnose(text: str, env: Optional[Environment] = None, *, limit: int = 3,
 
 
 class _Scan:
-    """The text, normalised once, with cached pattern searches."""
+    """The text, normalised once and encoded to UTF-8, with cached pattern searches."""
 
     def __init__(self, text: str) -> None:
         if "\x1b" in text:
@@ -104,6 +114,7 @@ class _Scan:
         if "\r" in text:  # progress bars and Windows line ends
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         self.text = text
+        self.data = text.encode("utf-8", errors="replace")
         self._hits: dict[tuple[str, str], list[str]] = {}
 
     def hits(self, pattern: Pattern) -> list[str]:
@@ -113,44 +124,40 @@ class _Scan:
         return self._hits[key]
 
     def _search(self, pattern: Pattern) -> list[str]:
-        text, out = self.text, []
-        if pattern.kind == "text":
-            pos = text.find(pattern.pattern)
-            while pos != -1 and len(out) < MAX_HITS:
+        """Up to MAX_HITS matching lines, in text order.
+
+        A regex is only tried on the lines holding one of its anchors, so the cost is a few
+        fast substring scans rather than a regex pass over megabytes of pip output.
+        """
+        data, found = self.data, {}
+        for needle in pattern.needles:
+            pos = data.find(needle)
+            while pos != -1 and len(found) < MAX_HITS:
                 start, end = self._line_bounds(pos)
-                out.append(_trim(text[start:end], pos - start, len(pattern.pattern)))
-                pos = text.find(pattern.pattern, end)
-            return out
-        assert pattern.regex is not None
-        if len(pattern.anchor) < 3:  # no useful literal: let the regex engine scan everything
-            for m in pattern.regex.finditer(text):
-                start, end = self._line_bounds(m.start())
-                out.append(_trim(text[start:end], m.start() - start, m.end() - m.start()))
-                if len(out) >= MAX_HITS:
-                    break
-            return out
-        pos = text.find(pattern.anchor)
-        while pos != -1 and len(out) < MAX_HITS:
-            start, end = self._line_bounds(pos)
-            m = pattern.regex.search(text, start, end)
-            if m is not None:
-                out.append(_trim(text[start:end], m.start() - start, m.end() - m.start()))
-            pos = text.find(pattern.anchor, end)
-        return out
+                if pattern.regex is None:
+                    found.setdefault(start, self._line(start, end, pos))
+                elif start not in found:
+                    m = pattern.regex.search(data, start, end)
+                    if m is not None:
+                        found[start] = self._line(start, end, m.start())
+                pos = data.find(needle, end)
+        return [found[k] for k in sorted(found)][:MAX_HITS]
 
     def _line_bounds(self, pos: int) -> tuple[int, int]:
-        start = self.text.rfind("\n", 0, pos) + 1
-        end = self.text.find("\n", pos)
-        return start, len(self.text) if end == -1 else end
+        start = self.data.rfind(b"\n", 0, pos) + 1
+        end = self.data.find(b"\n", pos)
+        return start, len(self.data) if end == -1 else end
 
-
-def _trim(line: str, at: int, length: int) -> str:
-    """The line, cut to MAX_LINE characters around the match."""
-    if len(line) <= MAX_LINE:
-        return line.strip()
-    begin = max(0, min(at - 40, len(line) - MAX_LINE))
-    piece = line[begin:begin + MAX_LINE].strip()
-    return ("…" if begin > 0 else "") + piece + ("…" if begin + MAX_LINE < len(line) else "")
+    def _line(self, start: int, end: int, at: int) -> str:
+        """The line around a match, decoded and cut to MAX_LINE characters."""
+        raw = self.data[start:end]
+        line = raw.decode("utf-8", errors="replace")
+        if len(line) <= MAX_LINE:
+            return line.strip()
+        offset = len(raw[:at - start].decode("utf-8", errors="ignore"))
+        begin = max(0, min(offset - 40, len(line) - MAX_LINE))
+        piece = line[begin:begin + MAX_LINE].strip()
+        return ("…" if begin > 0 else "") + piece + ("…" if begin + MAX_LINE < len(line) else "")
 
 
 def _signature_lines(sig: Signature, scan: _Scan) -> Optional[list[str]]:
@@ -164,16 +171,21 @@ def _signature_lines(sig: Signature, scan: _Scan) -> Optional[list[str]]:
 
 
 def _score_mode(mode: Mode, scan: _Scan) -> Optional[_Candidate]:
-    cand, strong = _Candidate(mode), False
-    for sig in mode.signatures:
-        lines = _signature_lines(sig, scan)
-        if lines is None:
-            continue
-        cand.score += sig.weight
-        strong = strong or sig.strong
-        cand.lines.extend(lines)
-    if not strong:  # weak evidence alone never makes a diagnosis
-        return None
+    cand = _Candidate(mode)
+    # Strong and conditional signatures first: weak ones (often broad regexes) are only
+    # searched once the mode can qualify at all.
+    for first_pass in (True, False):
+        for sig in mode.signatures:
+            if (sig.strength != "weak") != first_pass:
+                continue
+            lines = _signature_lines(sig, scan)
+            if lines is not None:
+                cand.score += sig.weight
+                cand.lines.extend(lines)
+                cand.strong = cand.strong or sig.strength == "strong"
+                cand.conditional = cand.conditional or sig.strength == "conditional"
+        if first_pass and not cand.lines:
+            return None
     for neg in mode.negative:
         if _signature_lines(neg, scan) is not None:
             cand.score -= neg.weight
@@ -184,6 +196,7 @@ def _apply_rules(cand: _Candidate, env: Environment) -> None:
     for rule in cand.mode.confirm:
         if check_rule(env, rule.fact, rule.op, rule.value, if_known=rule.if_known):
             cand.score += rule.weight
+            cand.env_support += rule.weight
             if rule.weight > 0 and rule.why:
                 cand.confirmed.append(rule.why)
 
@@ -206,7 +219,9 @@ def _discriminate(scan: _Scan, env: Optional[Environment], cands: Mapping[str, _
     old_abi = any(_OLD_ABI_STRING.search(s) for s in symbols)
     torch_abi = env.torch.cxx11abi if env is not None else None
     if new_abi and torch_abi is None:
-        _bump(cands, ABI, 1.5)  # std::__cxx11 in a missing symbol is the classic ABI sign
+        # std::__cxx11 in a missing symbol is the classic sign of an ABI mix-up
+        _bump(cands, ABI, 3.0)
+        _bump(cands, TORCH_VERSION, -1.5)
     if symbols and not new_abi and not old_abi:
         _bump(cands, ABI, -3.0)  # no std::string in the symbol: the ABI flag cannot explain it
     if (new_abi and torch_abi is False) or (old_abi and torch_abi is True):
@@ -242,7 +257,8 @@ def _fix_values(env: Optional[Environment], python: Optional[str],
         if not python:
             return {}
         return {"python": python, "python_opt": f" --python {python}", "pip": f"{python} -m pip"}
-    wants_wheel = any("mamba_wheel" in placeholders_in(f) for c in ranked for f in c.mode.fixes)
+    wants_wheel = any("mamba_wheel" in placeholders_in(f.tailored)
+                      for c in ranked for f in c.mode.fixes)
     return fix_values(env, python=python, wheels=_resolve_wheels(env) if wants_wheel else None)
 
 
@@ -267,10 +283,13 @@ def _finish(cand: _Candidate, values: Mapping[str, str], *, tailored: bool) -> D
     for line in cand.lines:
         if line and line not in seen:
             seen.append(line)
-    fixes = tuple(render_template(f, values)[0] for f in cand.mode.fixes)
+    fixes = []
+    for fix in cand.mode.fixes:
+        text, complete = render_template(fix.tailored, values)
+        fixes.append(text if complete else render_template(fix.generic, values)[0])
     return Diagnosis(
         id=cand.mode.id, title=cand.mode.title, score=round(cand.score, 2), cause=cand.mode.cause,
-        fix=fixes, matched=tuple(seen[:MAX_MATCHED]), phase=cand.mode.phase,
+        fix=tuple(fixes), matched=tuple(seen[:MAX_MATCHED]), phase=cand.mode.phase,
         related=cand.mode.related, confirmed=tuple(dict.fromkeys(cand.confirmed)),
         tailored=tailored,
     )

@@ -24,7 +24,7 @@ _SECTIONS: dict[str, type] = {"os": OsInfo, "nvidia": NvidiaInfo, "cuda_toolkit"
                               "python": PythonInfo, "torch": TorchInfo}
 
 # CUDA variants published on download.pytorch.org for recent torch releases (RELEASE.md matrix,
-# summarised in shared/reference/cuda/tables.json "torch_cuda_variants"); cu129 existed for 2.8 only.
+# summarised in shared/reference/cuda/tables.json "torch_cuda_variants"); cu129 was 2.8 only.
 _TORCH_CUDA_VARIANTS = ("11.8", "12.1", "12.4", "12.6", "12.8", "13.0", "13.2")
 _TORCH_INDEX = "https://download.pytorch.org/whl/"
 
@@ -49,7 +49,7 @@ PLACEHOLDERS: dict[str, str] = {
     "gpu_sm": "<XY>",
     "driver_version": "<driver version>",
     "driver_cuda": "<highest CUDA the driver supports>",
-    "driver_torch_index_url": "https://download.pytorch.org/whl/<cuXYZ no newer than the driver's CUDA>",
+    "driver_torch_index_url": "https://download.pytorch.org/whl/<cuXYZ, no newer than the driver>",
     "nvcc_version": "<nvcc version>",
     "nvcc_path": "<nvcc path>",
     "cuda_home": "/usr/local/cuda-<X.Y>",
@@ -264,6 +264,10 @@ def _newest_variant_for(driver_cuda: str) -> Optional[str]:
     return f"cu{best.major}{best.minor}"
 
 
+# Placeholders whose stand-in reads naturally (a bare `python`, a pointer to fetch-wheel): a fix
+# using them still counts as tailored when they are unknown.
+SOFT_PLACEHOLDERS = frozenset({"python", "pip", "python_opt", "mamba_wheel"})
+
 _PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
 
 
@@ -278,7 +282,8 @@ def render_template(template: str, values: Mapping[str, str]) -> tuple[str, bool
             return values[key]
         if key not in PLACEHOLDERS:
             return match.group(0)  # not ours: leave literal braces alone
-        complete = False
+        if key not in SOFT_PLACEHOLDERS:
+            complete = False
         return PLACEHOLDERS[key]
 
     return _PLACEHOLDER_RE.sub(sub, template), complete

@@ -1,4 +1,4 @@
-"""`mamba-doctor explain`: name the cause of a failed install or import from its log, and the fix."""
+"""`mamba-doctor explain`: the cause and the fix of a failed install or import, from its log."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ def explain(file: Optional[str], *, python: Optional[str], probe: bool,
         from mamba_doctor.diagnose import REPORT_HINT
 
         data["hint"] = REPORT_HINT
-    elif note:
+    elif note and probe and env_file is None:
         logger.warning("%s", note)
 
     def render(console: Console) -> None:
@@ -130,7 +130,9 @@ def load_env_file(path: Path) -> Environment:
                          hint="Save one with `mamba-doctor check --json > env.json`.") from None
 
 
-def probe_target(python: Optional[str]) -> tuple[Optional[Environment], Optional[str], Optional[str]]:
+def probe_target(
+    python: Optional[str],
+) -> tuple[Optional[Environment], Optional[str], Optional[str]]:
     """Probe the target interpreter; on any failure return a note instead of the environment.
 
     A bad --python path is still a usage error: the user asked for that interpreter.
@@ -141,7 +143,8 @@ def probe_target(python: Optional[str]) -> tuple[Optional[Environment], Optional
     try:
         from mamba_doctor.probe import probe_environment
     except ImportError:
-        return None, target, "this machine was not probed (probe module unavailable): fixes are generic"
+        note = "this machine was not probed (probe module unavailable): fixes are generic"
+        return None, target, note
     try:
         return probe_environment(target, timeout=PROBE_TIMEOUT_S), target, None
     except Exception as exc:  # a failed probe only costs tailoring, never the diagnosis

@@ -11,28 +11,40 @@ from typing import Any, Mapping, Optional, Sequence
 
 KB_PATH = Path(__file__).with_name("failures.json")
 PHASES = ("install", "build", "import", "model_construction", "first_forward")
-STRENGTHS = ("strong", "weak")
+STRENGTHS = ("strong", "conditional", "weak")
 RULE_OPS = ("eq", "in", "missing", "present", "contains", "ver_lt", "ver_ge", "sm_lt", "sm_ge",
             "sm_between", "ver_lt_fact", "ver_ge_fact", "major_ne_fact")
 
 
 @dataclass(frozen=True)
 class Pattern:
-    """One text test: a plain substring, or a regex tried only on lines holding `anchor`."""
+    """One text test: a plain substring, or a regex tried only on lines holding `anchor`.
+
+    Searches run on UTF-8 bytes (half the cost of searching a str holding non-ASCII
+    characters), so the compiled forms are bytes too.
+    """
 
     kind: str  # "text" | "regex"
     pattern: str
-    anchor: str = ""
-    regex: Optional[re.Pattern[str]] = None
+    needles: tuple[bytes, ...] = ()  # the substring, or the literals every regex match contains
+    regex: Optional[re.Pattern[bytes]] = None
 
 
 @dataclass(frozen=True)
 class Signature:
-    """A strong or weak piece of evidence; kind "all" needs every part somewhere in the text."""
+    """A piece of evidence; kind "all" needs every part somewhere in the text.
+
+    strong: enough for a diagnosis on its own; conditional: enough only when the machine's
+    facts confirm the mode; weak: only adds to the score.
+    """
 
     parts: tuple[Pattern, ...]
-    strong: bool
+    strength: str
     weight: float
+
+    @property
+    def strong(self) -> bool:
+        return self.strength == "strong"
 
     @property
     def label(self) -> str:
@@ -52,6 +64,14 @@ class Rule:
 
 
 @dataclass(frozen=True)
+class Fix:
+    """A fix template: `tailored` when its placeholders are known here, else `generic`."""
+
+    tailored: str
+    generic: str
+
+
+@dataclass(frozen=True)
 class Mode:
     id: str
     title: str
@@ -62,7 +82,7 @@ class Mode:
     cause: str
     probe: tuple[str, ...]
     confirm: tuple[Rule, ...]
-    fixes: tuple[str, ...]
+    fixes: tuple[Fix, ...]
     related: tuple[str, ...]
     evidence: tuple[str, ...]
 
@@ -100,22 +120,36 @@ def _pattern(raw: Mapping[str, Any]) -> Pattern:
     kind = raw.get("kind", "text")
     text = raw["pattern"]
     if kind == "text":
-        return Pattern("text", text)
+        return Pattern("text", text, (text.encode(),))
     if kind == "regex":
-        # MULTILINE so that ^/$ mean line bounds when a regex runs without an anchor.
-        return Pattern("regex", text, raw.get("anchor", ""), re.compile(text, re.MULTILINE))
+        # MULTILINE: the search runs on one line of a larger buffer, where ^ and $ must
+        # mean the line's bounds.
+        return Pattern("regex", text, tuple(a.encode() for a in _anchors(raw)),
+                       re.compile(text.encode(), re.MULTILINE))
     raise ValueError(f"unknown pattern kind {kind!r}")
 
 
+def _anchors(raw: Mapping[str, Any]) -> list[str]:
+    anchor = raw.get("anchor", [])
+    return [anchor] if isinstance(anchor, str) else list(anchor)
+
+
 def _signature(raw: Mapping[str, Any], *, negative: bool = False) -> Signature:
-    parts = tuple(_pattern(p) for p in raw["parts"]) if raw.get("kind") == "all" else (_pattern(raw),)
-    strong = not negative and raw.get("strength", "strong") == "strong"
-    return Signature(parts=parts, strong=strong, weight=float(raw["weight"]))
+    raws = raw["parts"] if raw.get("kind") == "all" else [raw]
+    parts = tuple(_pattern(p) for p in raws)
+    strength = "weak" if negative else raw.get("strength", "strong")
+    return Signature(parts=parts, strength=strength, weight=float(raw["weight"]))
 
 
 def _rule(raw: Mapping[str, Any]) -> Rule:
     return Rule(fact=raw["fact"], op=raw["op"], value=raw.get("value"), weight=float(raw["weight"]),
                 if_known=raw.get("if_known"), why=raw.get("why", ""))
+
+
+def _fix(raw: Any) -> Fix:
+    if isinstance(raw, str):
+        return Fix(raw, raw)
+    return Fix(raw["tailored"], raw["generic"])
 
 
 def _mode(raw: Mapping[str, Any]) -> Mode:
@@ -126,7 +160,7 @@ def _mode(raw: Mapping[str, Any]) -> Mode:
             negative=tuple(_signature(s, negative=True) for s in raw.get("negative", ())),
             cause=raw["cause"], probe=tuple(raw.get("probe", ())),
             confirm=tuple(_rule(r) for r in raw.get("confirm", ())),
-            fixes=tuple(raw["fixes"]), related=tuple(raw.get("related", ())),
+            fixes=tuple(_fix(f) for f in raw["fixes"]), related=tuple(raw.get("related", ())),
             evidence=tuple(raw.get("evidence", ())),
         )
     except (KeyError, TypeError, re.error) as exc:
@@ -158,6 +192,10 @@ def validate(raw: Mapping[str, Any], *, fact_is_valid: Any = None) -> list[str]:
         for rel in m.get("related", []):
             if rel not in ids or rel == mid:
                 problems.append(f"{mid}: related id {rel!r} is unknown")
+        for f in m.get("fixes", []):
+            pair = isinstance(f, Mapping) and set(f) == {"tailored", "generic"}
+            if not isinstance(f, str) and not pair:
+                problems.append(f"{mid}: a fix must be a string or {{tailored, generic}}")
         for r in m.get("confirm", []):
             if r.get("op") not in RULE_OPS:
                 problems.append(f"{mid}: unknown rule op {r.get('op')!r}")
@@ -179,15 +217,19 @@ def _check_signature(s: Mapping[str, Any]) -> list[str]:
     for part in s["parts"] if s.get("kind") == "all" else [s]:
         if part.get("kind") == "regex":
             try:
-                rx = re.compile(part["pattern"], re.MULTILINE)
+                rx = re.compile(part["pattern"].encode())
             except re.error as exc:
                 problems.append(f"regex {part['pattern']!r} does not compile: {exc}")
                 continue
             example = part.get("example", "")
-            if not example or not rx.search(example):
+            if not example or not rx.search(example.encode()):
                 problems.append(f"regex {part['pattern']!r} does not match its example")
-            if part.get("anchor") and part["anchor"] not in example:
-                problems.append(f"regex {part['pattern']!r}: anchor not in example")
+            anchors = _anchors(part)
+            # Regexes only run on lines holding an anchor: that keeps a 50k-line log fast.
+            if not anchors or any(len(a) < 2 for a in anchors):
+                problems.append(f"regex {part['pattern']!r} needs anchors of 2+ characters")
+            elif not any(a in example for a in anchors):
+                problems.append(f"regex {part['pattern']!r}: no anchor occurs in its example")
         elif part.get("kind", "text") == "text":
             if not part.get("pattern", "").strip():
                 problems.append("empty text signature")
