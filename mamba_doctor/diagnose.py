@@ -307,7 +307,8 @@ def render_diagnoses(console: Console, diagnoses: Sequence[Diagnosis], *,
             console.print(REPORT_HINT)
         return
     for rank, d in enumerate(diagnoses, 1):
-        body = [f"[bold]Cause:[/] {escape(d.cause)}"]
+        body = [f"[dim]{d.id} · {d.phase.replace('_', ' ')} · score {d.score:g}[/]",
+                f"[bold]Cause:[/] {escape(d.cause)}"]
         if d.confirmed:
             body.append("[bold]On this machine:[/]")
             body.extend(f"  • {escape(c)}" for c in d.confirmed)
@@ -316,9 +317,8 @@ def render_diagnoses(console: Console, diagnoses: Sequence[Diagnosis], *,
             body.extend(f"  [dim]{escape(line)}[/]" for line in d.matched)
         body.append("[bold]Fix:[/]")
         body.extend(f"  {i}. {escape(f)}" for i, f in enumerate(d.fix, 1))
-        title = f"{rank}. {escape(d.title)}  [dim]({d.id}, score {d.score:g})[/]"
-        console.print(Panel("\n".join(body), title=title, title_align="left",
-                            border_style="red" if rank == 1 else "yellow"))
+        console.print(Panel("\n".join(body), title=f"{rank}. {escape(d.title)}",
+                            title_align="left", border_style="red" if rank == 1 else "yellow"))
 
 
 REPORT_HINT = (
