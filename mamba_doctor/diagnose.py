@@ -8,8 +8,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 from mamba_doctor.envfacts import check_rule, fix_values, placeholders_in, render_template
-from mamba_doctor.knowledge import KnowledgeBase, Mode, Pattern, Signature, load_knowledge
+from mamba_doctor.knowledge import KnowledgeBase, Mode, Signature, load_knowledge
 from mamba_doctor.models import Environment
+from mamba_doctor.textscan import MAX_LINE, TextScan
+
+__all__ = ["MAX_LINE", "MIN_SCORE", "REPORT_HINT", "Diagnosis", "diagnose", "render_diagnoses"]
 
 if TYPE_CHECKING:  # rich stays out of the import path until something is drawn
     from rich.console import Console
@@ -19,10 +22,7 @@ logger = logging.getLogger(__name__)
 MIN_SCORE = 3.0  # below this a mode is a guess, not a diagnosis
 ENV_QUALIFY = 3.0  # machine facts that let weak text evidence make a diagnosis
 RELATIVE_CUT = 0.25  # drop runners-up scoring under this share of the best one
-MAX_LINE = 240  # evidence lines are trimmed to this many characters
-MAX_HITS = 3  # occurrences kept per pattern
 MAX_MATCHED = 6  # evidence lines kept per diagnosis
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _SYMBOL = re.compile(r"undefined symbol: (_Z\S+)")
 _WHEEL_TAGS = re.compile(r"torch(\d+\.\d+)cxx11abi(TRUE|FALSE)")
 _BUILD_TORCH = re.compile(r"torch\.__version__\s+=\s+(\S+)")
@@ -82,7 +82,7 @@ def diagnose(text: str, env: Optional[Environment] = None, *, limit: int = 3,
     (all when `limit` <= 0), best first; an empty tuple when nothing known matches.
     """
     kb = kb or load_knowledge()
-    scan = _Scan(text)
+    scan = TextScan(text)
     candidates: dict[str, _Candidate] = {}
     for mode in kb.modes:
         cand = _score_mode(mode, scan)
@@ -105,62 +105,7 @@ def diagnose(text: str, env: Optional[Environment] = None, *, limit: int = 3,
     return tuple(_finish(c, values, tailored=env is not None) for c in ranked)
 
 
-class _Scan:
-    """The text, normalised once and encoded to UTF-8, with cached pattern searches."""
-
-    def __init__(self, text: str) -> None:
-        if "\x1b" in text:
-            text = _ANSI.sub("", text)
-        if "\r" in text:  # progress bars and Windows line ends
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
-        self.text = text
-        self.data = text.encode("utf-8", errors="replace")
-        self._hits: dict[tuple[str, str], list[str]] = {}
-
-    def hits(self, pattern: Pattern) -> list[str]:
-        key = (pattern.kind, pattern.pattern)
-        if key not in self._hits:
-            self._hits[key] = self._search(pattern)
-        return self._hits[key]
-
-    def _search(self, pattern: Pattern) -> list[str]:
-        """Up to MAX_HITS matching lines, in text order.
-
-        A regex is only tried on the lines holding one of its anchors, so the cost is a few
-        fast substring scans rather than a regex pass over megabytes of pip output.
-        """
-        data, found = self.data, {}
-        for needle in pattern.needles:
-            pos = data.find(needle)
-            while pos != -1 and len(found) < MAX_HITS:
-                start, end = self._line_bounds(pos)
-                if pattern.regex is None:
-                    found.setdefault(start, self._line(start, end, pos))
-                elif start not in found:
-                    m = pattern.regex.search(data, start, end)
-                    if m is not None:
-                        found[start] = self._line(start, end, m.start())
-                pos = data.find(needle, end)
-        return [found[k] for k in sorted(found)][:MAX_HITS]
-
-    def _line_bounds(self, pos: int) -> tuple[int, int]:
-        start = self.data.rfind(b"\n", 0, pos) + 1
-        end = self.data.find(b"\n", pos)
-        return start, len(self.data) if end == -1 else end
-
-    def _line(self, start: int, end: int, at: int) -> str:
-        """The line around a match, decoded and cut to MAX_LINE characters."""
-        raw = self.data[start:end]
-        line = raw.decode("utf-8", errors="replace")
-        if len(line) <= MAX_LINE:
-            return line.strip()
-        offset = len(raw[:at - start].decode("utf-8", errors="ignore"))
-        begin = max(0, min(offset - 40, len(line) - MAX_LINE))
-        piece = line[begin:begin + MAX_LINE].strip()
-        return ("…" if begin > 0 else "") + piece + ("…" if begin + MAX_LINE < len(line) else "")
-
-
-def _signature_lines(sig: Signature, scan: _Scan) -> Optional[list[str]]:
+def _signature_lines(sig: Signature, scan: TextScan) -> Optional[list[str]]:
     lines: list[str] = []
     for part in sig.parts:
         hits = scan.hits(part)
@@ -170,7 +115,7 @@ def _signature_lines(sig: Signature, scan: _Scan) -> Optional[list[str]]:
     return lines
 
 
-def _score_mode(mode: Mode, scan: _Scan) -> Optional[_Candidate]:
+def _score_mode(mode: Mode, scan: TextScan) -> Optional[_Candidate]:
     cand = _Candidate(mode)
     # Strong and conditional signatures first: weak ones (often broad regexes) are only
     # searched once the mode can qualify at all.
@@ -209,7 +154,8 @@ def _bump(cands: Mapping[str, _Candidate], mode_id: str, delta: float, why: str 
             cand.confirmed.append(why)
 
 
-def _discriminate(scan: _Scan, env: Optional[Environment], cands: Mapping[str, _Candidate]) -> None:
+def _discriminate(scan: TextScan, env: Optional[Environment],
+                  cands: Mapping[str, _Candidate]) -> None:
     """Separate the undefined-symbol look-alikes using the mangled name and torch's ABI flag."""
     if ABI not in cands and TORCH_VERSION not in cands and ISOLATION not in cands:
         return
