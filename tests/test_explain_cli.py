@@ -214,3 +214,21 @@ def test_real_probe_on_this_machine() -> None:
     assert doc["exit_code"] == 0
     assert doc["data"]["diagnoses"][0]["id"] == "torch-version-mismatch-undefined-symbol"
     assert doc["data"]["environment_used"] is True, doc["data"]["probe_note"]
+
+
+def test_powershell_utf16_logs_and_bad_bytes_are_read(tmp_path: Path) -> None:
+    log = tmp_path / "ps.log"
+    log.write_bytes(SYMBOL_LOG.read_text().encode("utf-16"))  # with a BOM, as `>` writes it
+    doc = json.loads(invoke([str(log), "--json", "--no-probe"]).stdout)
+    assert doc["data"]["diagnoses"][0]["id"] == "torch-version-mismatch-undefined-symbol"
+    raw = b"\xff\xfe\xfa junk \x80\x81\n" + SYMBOL_LOG.read_bytes()
+    result = invoke(["-", "--json", "--no-probe"], input=raw[3:])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["data"]["diagnoses"][0]["id"].startswith("torch-version")
+
+
+def test_explicit_python_is_used_in_fixes_without_probing(fake_probe: list[str]) -> None:
+    doc = json.loads(invoke([str(SYMBOL_LOG), "--json", "--no-probe",
+                             "--python", sys.executable]).stdout)
+    assert fake_probe == []
+    assert f"{sys.executable} -m pip uninstall" in "\n".join(doc["data"]["diagnoses"][0]["fix"])

@@ -61,6 +61,7 @@ def explain(file: Optional[str], *, python: Optional[str], probe: bool,
             env_file: Optional[Path], limit: int) -> Outcome:
     """Read the input, diagnose it, and tailor the fixes when the environment is known."""
     from mamba_doctor.diagnose import diagnose
+    from mamba_doctor.target import resolve_target_python
 
     source, text = read_input(file)
     if not text.strip():
@@ -68,13 +69,15 @@ def explain(file: Optional[str], *, python: Optional[str], probe: bool,
                          hint="Save the whole output of the failing command, e.g. "
                               "`pip install mamba-ssm 2>&1 | tee log.txt`.")
     env: Optional[Environment] = None
-    target: Optional[str] = None
     note: Optional[str] = None
-    found = diagnose(text, limit=limit)
+    # An explicit --python is checked (exit 2 if missing) and used in the fix commands even
+    # when the machine is not probed.
+    target = resolve_target_python(python) if python else None
+    found = diagnose(text, limit=limit, python=target)
     if env_file is not None:
         env = load_env_file(env_file)
     elif found and probe:  # only worth probing when there is something to tailor
-        env, target, note = probe_target(python)
+        env, target, note = probe_target(target)
     elif found:
         note = "not probed (--no-probe): fixes are generic"
     if env is not None:
@@ -106,7 +109,8 @@ def read_input(file: Optional[str]) -> tuple[str, str]:
             raise UsageError("no input: give a log file, or pipe one in",
                              hint="e.g. `mamba-doctor explain pip.log` or "
                                   "`pip install mamba-ssm 2>&1 | mamba-doctor explain -`")
-        return "stdin", sys.stdin.read()
+        stream = getattr(sys.stdin, "buffer", None)
+        return "stdin", decode_log(stream.read()) if stream is not None else sys.stdin.read()
     path = Path(file).expanduser()
     try:
         data = path.read_bytes()
@@ -114,7 +118,14 @@ def read_input(file: Optional[str]) -> tuple[str, str]:
         raise UsageError(f"{file}: is a directory, not a log file") from None
     except OSError as exc:
         raise UsageError(f"cannot read {file}: {exc.strerror or exc}") from None
-    return str(path), data.decode("utf-8", errors="replace")
+    return str(path), decode_log(data)
+
+
+def decode_log(data: bytes) -> str:
+    """Text of a saved log: UTF-8, or UTF-16 with a BOM (PowerShell's `>` writes that)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    return data.decode("utf-8-sig", errors="replace")  # never fails: bad bytes become U+FFFD
 
 
 def load_env_file(path: Path) -> Environment:
