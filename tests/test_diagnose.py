@@ -376,3 +376,40 @@ def test_machine_facts_alone_never_make_a_diagnosis(path: Path) -> None:
     text = path.read_text() + "\nGPU 0: NVIDIA GeForce GTX 1080 Ti (11 GiB)\n"
     for env in TYPICAL_ENVS:
         assert diagnose(text, env) == ()
+
+
+def test_exact_wheel_name_comes_from_the_resolver_when_present(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+    import types
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Wheel:
+        filename: str
+
+    @dataclass(frozen=True)
+    class Resolution:
+        package: str
+        wheel: Optional[Wheel]
+
+    seen: list[Environment] = []
+
+    def resolve_pair(env: Environment, index: object) -> tuple[Resolution, ...]:
+        seen.append(env)
+        name = "mamba_ssm-2.2.4+cu12torch2.5cxx11abiFALSE-cp311-cp311-linux_x86_64.whl"
+        return (Resolution("mamba_ssm", Wheel(name)), Resolution("causal_conv1d", None))
+
+    index_mod = types.ModuleType("mamba_doctor.index")
+    index_mod.load_index = lambda: object()  # type: ignore[attr-defined]
+    resolve_mod = types.ModuleType("mamba_doctor.resolve")
+    resolve_mod.resolve_pair = resolve_pair  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "mamba_doctor.index", index_mod)
+    monkeypatch.setitem(sys.modules, "mamba_doctor.resolve", resolve_mod)
+    fixes = " ".join(diagnose(PLAIN_SYMBOL, FULL_ENV)[0].fix)
+    assert "mamba_ssm-2.2.4+cu12torch2.5cxx11abiFALSE-cp311-cp311-linux_x86_64.whl" in fixes
+    assert seen == [FULL_ENV]
+    # a resolver that fails costs only the exact name, never the diagnosis
+    resolve_mod.resolve_pair = lambda env, index: 1 / 0  # type: ignore[attr-defined]
+    fixes = " ".join(diagnose(PLAIN_SYMBOL, FULL_ENV)[0].fix)
+    assert "the wheel that `mamba-doctor fetch-wheel` selects" in fixes
