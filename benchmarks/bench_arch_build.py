@@ -23,6 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
+
 # mamba-ssm 2.3.2 / causal-conv1d 1.7.0 setup.py (scheme E of the shared wheels reference, §6):
 # sm_75, 80, 87, 90, + 100/120 (nvcc >= 12.8), + 103/110/121 (nvcc >= 13.0).
 def upstream_archs(nvcc_version: tuple[int, int]) -> list[int]:

@@ -7,8 +7,9 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional, Sequence
+from typing import Callable, Optional
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def run(
     timeout: Optional[float] = 30.0,
     env: Optional[Mapping[str, str]] = None,
     cwd: Optional[str] = None,
-    input: Optional[str] = None,  # noqa: A002  # mirrors subprocess.run
+    input: Optional[str] = None,  # mirrors subprocess.run
 ) -> Completed:
     """Run argv (no shell) and capture text output.
 
@@ -73,7 +74,7 @@ def run(
     start = time.monotonic()
     logger.debug("run: %s", " ".join(argv))
     try:
-        proc = subprocess.Popen(  # noqa: S603  # fixed argv, no shell
+        proc = subprocess.Popen(  # fixed argv, no shell
             argv,
             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -129,7 +130,7 @@ def run_streaming(
     start = time.monotonic()
     logger.debug("run_streaming: %s", " ".join(argv))
     try:
-        proc = subprocess.Popen(  # noqa: S603  # fixed argv, no shell
+        proc = subprocess.Popen(  # fixed argv, no shell
             argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,

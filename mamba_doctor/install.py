@@ -1,10 +1,10 @@
-"""`install`: from a working torch to verified Mamba kernels, never changing torch, with the way back recorded."""
+"""`install`: from a working torch to verified Mamba kernels, torch untouched, way back recorded."""
 
 from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -23,7 +23,6 @@ from mamba_doctor.installer import (
 from mamba_doctor.models import Environment
 from mamba_doctor.obtain import PACKAGES, WheelSource, canonical, resolved_wheels, user_wheels
 from mamba_doctor.pipplan import (
-    Installer,
     PlannedInstall,
     dependency_targets,
     dry_run_argv,
@@ -209,7 +208,7 @@ def _pipeline(options: InstallOptions, *, env: Environment, cache: Path, run: _r
         report.diagnosis = _diagnose(result.error_text, env)
         raise InstallFailed(
             "installed, but the kernels do not work: " + "; ".join(result.failures)[:600],
-            hint=_way_back_hint(report, installer),
+            hint=_way_back_hint(report),
         )
 
 
@@ -220,7 +219,7 @@ def _must(done: _run.Completed, what: str) -> None:
                             hint=tail or None, data={"pip_output": tail})
 
 
-def _way_back_hint(report: InstallReport, installer: Installer) -> str:
+def _way_back_hint(report: InstallReport) -> str:
     before = ", ".join(f"{k} {v or '(absent)'}" for k, v in sorted(report.previous.items()))
     cmds = " && ".join(report.restore) or "(nothing to restore)"
     return f"Before this install: {before}. To go back: {cmds}"
@@ -234,11 +233,5 @@ def _diagnose(text: str, env: Environment) -> list[dict[str, Any]]:
         return []
     try:
         return [d.to_dict() for d in diagnose(text, env, limit=3)]
-    except Exception:  # noqa: BLE001  # a diagnosis bug must not hide the install's result
+    except Exception:  # a diagnosis bug must not hide the install's result
         return []
-
-
-def restore_hint(previous: Mapping[str, Optional[str]], restore: Sequence[str]) -> str:
-    """One line for humans: what was there before and how to get it back."""
-    before = ", ".join(f"{k} {v or '(absent)'}" for k, v in sorted(previous.items()))
-    return f"before: {before}; restore with: {' && '.join(restore)}"

@@ -1,4 +1,4 @@
-"""The imperative steps of `install`, each recorded: pick pip/uv, snapshot versions, check the plan, install, verify."""
+"""The recorded steps of `install`: snapshot versions, check the plan, back up, install, verify."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Restrict a source build to chosen GPU architectures with a shim CUDA_HOME whose nvcc drops other -gencode pairs.
+"""Restrict a source build to chosen GPU archs: a shim CUDA_HOME whose nvcc drops other -gencodes.
 
 Why a wrapper and not TORCH_CUDA_ARCH_LIST: mamba-ssm's and causal-conv1d's setup.py hard-code a
 `-gencode` list (up to nine SASS targets with nvcc 13) and pass it straight to nvcc, so torch's

@@ -1,7 +1,8 @@
-"""Where `install` gets its wheels: the user's files (tag-checked), the resolver + downloader, or a source build."""
+"""Where `install` gets its wheels: the user's files (tag-checked), or the resolver + downloader."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,7 +13,6 @@ from packaging.utils import canonicalize_name
 from mamba_doctor.errors import NoCompatibleWheel, UsageError
 from mamba_doctor.installer import Step, StepLog
 from mamba_doctor.models import Environment
-from mamba_doctor.pipplan import render_argv
 from mamba_doctor.wheelfit import parse_wheel_facts, wheel_mismatches
 
 PACKAGES = ("mamba_ssm", "causal_conv1d")
@@ -80,10 +80,11 @@ def resolved_wheels(
     from mamba_doctor.index import load_index
     from mamba_doctor.resolve import resolve_pair
 
+    start = time.monotonic()
     resolutions = resolve_pair(env, load_index(), version=version, packages=tuple(packages))
     data = {"resolution": [r.to_dict() for r in resolutions]}
     missing = [r.package for r in resolutions if r.wheel is None]
-    log.add(Step("resolve", "failed" if missing else "ok", 0.0, None,
+    log.add(Step("resolve", "failed" if missing else "ok", time.monotonic() - start, None,
                  ", ".join(f"{r.package}: {r.wheel.filename if r.wheel else 'no wheel'}"
                            for r in resolutions)))
     if missing:
@@ -99,11 +100,12 @@ def resolved_wheels(
         return sources
     from mamba_doctor.download import FetchRequest, fetch_files
 
+    start = time.monotonic()
     requests_ = [FetchRequest(r.package, r.wheel.filename, r.wheel.url, r.wheel.sha256)
                  for r in resolutions if r.wheel is not None]
     results = fetch_files(requests_, cache_dir=cache, mirrors=tuple(mirrors),
                           find_links=tuple(find_links), show_progress=show_progress)
-    log.add(Step("download", "ok", 0.0, None,
+    log.add(Step("download", "ok", time.monotonic() - start, None,
                  ", ".join(f"{r.path.name} ({'cached' if r.from_cache else r.size})"
                            for r in results)))
     by_name = {r.package: r for r in results}
@@ -113,22 +115,28 @@ def resolved_wheels(
 
 
 def _fit(filename: str, env: Environment) -> tuple[str, ...]:
-    """The resolver's own check when it is available (one source of truth for wheel tags)."""
+    """The resolver's own check (one source of truth for wheel tags), with the release's facts
+    (architectures, runtime Python floor) when the index knows this file."""
     try:
         from mamba_doctor.resolve import check_wheel_fits, parse_wheel_filename
     except ImportError:
         return ()
     try:
-        rejections = check_wheel_fits(parse_wheel_filename(filename), env)
-    except Exception:  # noqa: BLE001  # a parse the resolver refuses falls back to ours
+        tags = parse_wheel_filename(filename)
+    except ValueError:  # not a release-style name: our own checks below still run
         return ()
-    return tuple(str(getattr(r, "message", None) or r) for r in rejections)
+    release = None
+    try:
+        from mamba_doctor.index import load_index
+
+        index = load_index()
+        hits = index.lookup(filename)
+        release = index.release(hits[0].package, hits[0].tag) if hits else None
+    except (OSError, ValueError, KeyError):
+        release = None
+    return tuple(r.message for r in check_wheel_fits(tags, env, release=release))
 
 
 def canonical(name: str) -> str:
     return canonicalize_name(name)
-
-
-def planned(log: StepLog, name: str, argv: Sequence[str], detail: Optional[str] = None) -> None:
-    log.add(Step(name, "planned", 0.0, render_argv(argv), detail))
 

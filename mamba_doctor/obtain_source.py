@@ -161,14 +161,8 @@ def _sdist_refs(sdists: Sequence[Path], packages: Sequence[str], version: Option
 
 
 def _download(ref: SdistRef, dest: Path, log: StepLog) -> Path:
+    # Not the wheel downloader: it verifies wheels (zip, name), and an sdist is a tarball.
     start = time.monotonic()
-    try:
-        from mamba_doctor.download import FetchRequest, fetch_files
-    except ImportError:
-        path = download_sdist(ref, dest)
-    else:
-        result = fetch_files([FetchRequest(ref.package, ref.filename, ref.url, ref.sha256)],
-                             dest=dest, cache_dir=dest.parent)
-        path = result[0].path
+    path = download_sdist(ref, dest)
     log.add(Step(f"download-{ref.package}-sdist", "ok", time.monotonic() - start, None, str(path)))
     return path

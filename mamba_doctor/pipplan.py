@@ -1,4 +1,4 @@
-"""Pure pip/uv plumbing for `install`: argv builders, the dry-run plan parsers, the torch pin, the way back."""
+"""Pure pip/uv plumbing for `install`: argv, dry-run plan parsers, the torch pin, the way back."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def dry_run_argv(
     installer: Installer, targets: Sequence[str], *, constraint: str, report: str,
     index: Sequence[str] = (),
 ) -> tuple[str, ...]:
-    """The plan check: resolve `targets` WITH their dependencies under the torch pin, change nothing.
+    """The plan check: resolve `targets` WITH their dependencies under the pins; change nothing.
 
     No `--ignore-installed` and no `--upgrade`: then the plan lists exactly what would change in
     the target (a requirement the installed torch already meets is not listed, one that needs
@@ -186,7 +186,7 @@ def restore_argvs(
     installer: Installer,
     previous: Mapping[str, Optional[str]],
     touched: Sequence[str],
-    backups: Mapping[str, str] = {},  # noqa: B006  # read-only default
+    backups: Mapping[str, str] = {},  # read-only default
 ) -> tuple[tuple[str, ...], ...]:
     """The commands that put `touched` packages back to `previous` (None = was not installed).
 

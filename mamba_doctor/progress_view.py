@@ -1,4 +1,4 @@
-"""stderr views for `install`: one line per finished step, and a live "compiling X (elapsed)" for builds."""
+"""stderr views for `install`: a line per finished step, a live "compiling X (elapsed)" line."""
 
 from __future__ import annotations
 

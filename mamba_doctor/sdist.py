@@ -1,4 +1,4 @@
-"""Source distributions for `install --from-source`: find one on PyPI (with its sha256), unpack it safely."""
+"""Source distributions for `install --from-source`: find one on PyPI (with sha256), unpack it."""
 
 from __future__ import annotations
 
@@ -37,7 +37,8 @@ class SdistRef:
 
 def parse_sdist_filename(filename: str) -> tuple[str, str]:
     """`mamba_ssm-2.3.2.post1.tar.gz` -> ("mamba_ssm", "2.3.2.post1"). Raises ValueError."""
-    m = re.fullmatch(r"(?P<name>[A-Za-z0-9_.-]+?)-(?P<ver>[0-9][^-]*)\.tar\.gz", Path(filename).name)
+    name = Path(filename).name
+    m = re.fullmatch(r"(?P<name>[A-Za-z0-9_.-]+?)-(?P<ver>[0-9][^-]*)\.tar\.gz", name)
     if not m:
         raise ValueError(f"{filename}: not an sdist name (expected <package>-<version>.tar.gz)")
     return canonicalize_name(m.group("name")).replace("-", "_"), m.group("ver")
@@ -112,7 +113,7 @@ def unpack_sdist(path: Path, dest: Path) -> Path:
             if hasattr(tarfile, "data_filter"):  # 3.9.17+/3.11.4+: the stdlib's own guard too
                 tar.extractall(dest, members=members, filter="data")
             else:
-                tar.extractall(dest, members=members)  # noqa: S202  # every member checked above
+                tar.extractall(dest, members=members)  # every member checked above
     except (tarfile.TarError, OSError, EOFError) as exc:
         raise InstallFailed(f"cannot unpack {path.name}: {exc}") from exc
     candidates = sorted(p.parent for p in dest.glob("*/setup.py"))

@@ -1,4 +1,4 @@
-"""`install --from-source`: build one extension wheel for this machine's GPU(s) only, with live progress."""
+"""`install --from-source`: build an extension wheel for this machine's GPUs only, with progress."""
 
 from __future__ import annotations
 
@@ -25,7 +25,8 @@ PER_JOB_GIB = 4.0
 BUILD_SWITCHES: Mapping[str, Mapping[str, str]] = {
     "mamba_ssm": {"MAMBA_FORCE_BUILD": "TRUE", "MAMBA_KEEP_CUDA_BUILD": "TRUE",
                   "MAMBA_SKIP_CUDA_BUILD": "FALSE"},
-    "causal_conv1d": {"CAUSAL_CONV1D_FORCE_BUILD": "TRUE", "CAUSAL_CONV1D_SKIP_CUDA_BUILD": "FALSE"},
+    "causal_conv1d": {"CAUSAL_CONV1D_FORCE_BUILD": "TRUE",
+                      "CAUSAL_CONV1D_SKIP_CUDA_BUILD": "FALSE"},
 }
 
 _NINJA = re.compile(r"^\[(\d+)/(\d+)\]\s")
@@ -150,7 +151,7 @@ def parse_build_line(line: str) -> Optional[BuildProgress]:
 
 def build_environ(base: Mapping[str, str], *, package: str, shim: Path, sms: Sequence[int],
                   jobs: int) -> dict[str, str]:
-    """The build's environment: shim CUDA_HOME first on PATH, arch list, jobs, force-build switches."""
+    """The build's environment: the shim CUDA_HOME (and first on PATH), archs, jobs, switches."""
     env = dict(base)
     env.update(BUILD_SWITCHES.get(package, {}))
     env.update({

@@ -1,4 +1,4 @@
-"""Post-install verification: a snippet run by the TARGET interpreter (Python 3.8+) and its parser."""
+"""Post-install verification: a snippet the TARGET interpreter runs (Python 3.8+); its parser."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def verify_modules(*, causal_conv1d: bool) -> tuple[str, ...]:
 
 def parse_verify_output(stdout: str, stderr: str = "", *, crashed: Optional[str] = None
                         ) -> VerifyResult:
-    """Read the child's JSON line; a crash (segfault in a CUDA init) or missing line is a failure."""
+    """Read the child's JSON line; a crash (a segfault in CUDA init) or no line is a failure."""
     doc: Optional[dict[str, Any]] = None
     for line in reversed(stdout.strip().splitlines()):
         try:

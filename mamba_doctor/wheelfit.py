@@ -31,7 +31,7 @@ class WheelFacts:
 
 
 def parse_wheel_facts(filename: str) -> WheelFacts:
-    """Parse `name-ver[+label]-py-abi-plat.whl`. Raises ValueError for a name that is not a wheel."""
+    """Parse `name-ver[+label]-py-abi-plat.whl`. Raises ValueError for a non-wheel name."""
     try:
         name, version, _build, tags = parse_wheel_filename(filename)
     except InvalidWheelFilename as exc:
@@ -73,7 +73,8 @@ def wheel_mismatches(facts: WheelFacts, env: Environment) -> tuple[str, ...]:
     torch = env.torch
     if facts.cuda_major is not None and torch.installed is not False:
         if torch.version and torch.cuda is None and torch.hip is None:
-            out.append(f"built for CUDA {facts.cuda_major}, but torch {torch.version} is a CPU build")
+            out.append(f"built for CUDA {facts.cuda_major}, but torch {torch.version} is a "
+                       "CPU build")
         elif torch.cuda and _major(torch.cuda) != facts.cuda_major:
             out.append(f"built for CUDA {facts.cuda_major}, torch uses CUDA {torch.cuda}")
     if facts.torch_minor and torch.version and not _is_ngc_label(facts.torch_minor):
@@ -81,7 +82,7 @@ def wheel_mismatches(facts: WheelFacts, env: Environment) -> tuple[str, ...]:
         if have != facts.torch_minor:
             out.append(f"built for torch {facts.torch_minor}, the target has torch {torch.version}"
                        " (it would fail with 'undefined symbol' at import)")
-    if facts.cxx11abi is not None and torch.cxx11abi is not None and facts.cxx11abi != torch.cxx11abi:
+    if None not in (facts.cxx11abi, torch.cxx11abi) and facts.cxx11abi != torch.cxx11abi:
         out.append(f"built with cxx11abi={str(facts.cxx11abi).upper()}, torch has "
                    f"cxx11abi={str(torch.cxx11abi).upper()}")
     return tuple(out)

@@ -1,4 +1,4 @@
-"""Test kit for `install`: tiny wheels written with zipfile, and venvs holding a FAKE torch (no copy of real torch)."""
+"""Test kit for `install`: tiny zipfile-made wheels; venvs holding a FAKE torch (no real torch)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Optional, Sequence
+from typing import Optional
 
 PY_TAG = f"cp{sys.version_info.major}{sys.version_info.minor}"
 PLAT_TAG = f"linux_{platform.machine()}"
@@ -37,7 +38,7 @@ def make_wheel(
     """Write `<name>-<version>-<tag>.whl` with the given modules and Requires-Dist lines."""
     dist = name.replace("-", "_")
     info = f"{dist}-{version}.dist-info"
-    meta = [f"Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
+    meta = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
     meta += [f"Requires-Dist: {r}" for r in requires]
     contents = dict(files)
     contents[f"{info}/METADATA"] = "\n".join(meta) + "\n"
@@ -77,7 +78,8 @@ def mamba_wheel(
     """A stand-in for a mamba_ssm release wheel: `selective_scan_cuda` is a plain module whose
     body is `kernel` (make it raise to simulate an ABI break)."""
     files = {
-        "mamba_ssm/__init__.py": f"import torch\nimport selective_scan_cuda\n__version__ = '{version}'\n",
+        "mamba_ssm/__init__.py": (
+            f"import torch\nimport selective_scan_cuda\n__version__ = '{version}'\n"),
         "selective_scan_cuda.py": kernel,
     }
     full = f"{version}+{label}" if label else version

@@ -1,4 +1,4 @@
-"""`install` end to end with real pip in temporary venvs that hold a fake torch; no network (--no-index)."""
+"""`install` end to end: real pip, temporary venvs with a fake torch, no network (--no-index)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ from mamba_doctor.models import Environment, PythonInfo, TorchInfo
 from tests.installkit import (
     PLAT_TAG,
     PY_TAG,
-    create_venv,
     clone_venv,
+    create_venv,
     fake_torch_wheel,
     freeze,
     make_wheel,
@@ -166,3 +166,31 @@ def test_keep_pins_another_package(target: Path, house: Path) -> None:
     assert code == 6
     assert doc["data"]["pins"] == {"einops": "0.7.0", "torch": "2.4.0"}
     assert freeze(target) == before
+
+
+def test_dry_run_of_the_resolved_pair_prints_the_commands(template: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from mamba_doctor.models import GpuInfo, NvidiaInfo, OsInfo
+
+    python = clone_venv(template, tmp_path / "venv")
+    env = Environment(
+        os=OsInfo(system="Linux", arch="x86_64", glibc="2.35"),
+        python=PythonInfo(executable=str(python), version="3.11.7", abi_tag="cp311",
+                          platform_tag="linux_x86_64", implementation="cpython"),
+        torch=TorchInfo(installed=True, version="2.4.0", cuda="12.4", cxx11abi=True),
+        nvidia=NvidiaInfo(gpus=(GpuInfo(0, compute_capability="9.0"),)),
+    )
+    monkeypatch.setattr("mamba_doctor.commands.install._probe", lambda _python: env)
+    before = freeze(python)
+    code, doc = invoke("--python", str(python), "--dry-run")
+    assert code == 0, doc
+    assert freeze(python) == before
+    names = [w["filename"] for w in doc["data"]["wheels"]]
+    assert names == ["mamba_ssm-2.3.0+cu12torch2.4cxx11abiTRUE-cp311-cp311-linux_x86_64.whl",
+                     "causal_conv1d-1.5.4+cu12torch2.4cxx11abiTRUE-cp311-cp311-linux_x86_64.whl"]
+    steps = {s["name"]: s for s in doc["data"]["steps"]}
+    assert steps["resolve"]["status"] == "ok"
+    assert steps["install-wheels"]["status"] == "planned"
+    assert "https://github.com/state-spaces/mamba/releases/download/v2.3.0/" in \
+        steps["install-wheels"]["command"]
+    assert doc["data"]["previous"] == {"mamba-ssm": None, "causal-conv1d": None}

@@ -1,4 +1,4 @@
-"""Pure parts of `install`: pip/uv argv and plans, wheel tag checks, the way back, verification parsing."""
+"""Pure parts of `install`: pip/uv argv and plans, wheel tags, the way back, verify output."""
 
 from __future__ import annotations
 

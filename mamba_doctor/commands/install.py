@@ -1,4 +1,4 @@
-"""`mamba-doctor install`: option parsing and rendering; the pipeline lives in mamba_doctor.install."""
+"""`mamba-doctor install`: options and rendering; the pipeline is in mamba_doctor.install."""
 
 from __future__ import annotations
 
@@ -24,42 +24,47 @@ def register(app: typer.Typer) -> None:
     @app.command("install", help=_HELP)
     def _cmd(
         python: Optional[str] = typer.Option(
-            None, "--python", metavar="PATH", help="Install into this interpreter or environment directory "
-            "(default: the active venv/conda env, else this Python)."),
+            None, "--python", metavar="PATH",
+            help="Install into this interpreter or environment directory (default: the active "
+            "venv/conda env, else this Python)."),
         version: Optional[str] = typer.Option(
-            None, "--version", metavar="V", help="Install this mamba-ssm version (default: newest that fits)."),
+            None, "--version", metavar="V",
+            help="Install this mamba-ssm version (default: the newest that fits)."),
         wheel: list[Path] = typer.Option(
-            [], "--wheel", metavar="FILE", help="Install this wheel file instead of resolving one (repeatable).",
-            dir_okay=False),
+            [], "--wheel", metavar="FILE", dir_okay=False,
+            help="Install this wheel file instead of resolving one (repeatable)."),
         no_causal_conv1d: bool = typer.Option(
             False, "--no-causal-conv1d", help="Leave causal-conv1d out (slower Mamba path)."),
         from_source: bool = typer.Option(
             False, "--from-source", help="Build the kernels here, for this machine's GPU(s) only."),
         sdist: list[Path] = typer.Option(
-            [], "--sdist", metavar="FILE", help="Build from this sdist file instead of PyPI's (repeatable; "
-            "with --from-source).", dir_okay=False),
+            [], "--sdist", metavar="FILE", dir_okay=False,
+            help="Build from this sdist file instead of PyPI's (repeatable; with --from-source)."),
         arch: Optional[str] = typer.Option(
-            None, "--arch", metavar="LIST", help="Build for these compute capabilities, e.g. 8.6,9.0 "
-            "(default: the detected GPUs)."),
+            None, "--arch", metavar="LIST",
+            help="Build for these compute capabilities, e.g. 8.6,9.0 (default: the detected "
+            "GPUs)."),
         jobs: Optional[int] = typer.Option(
-            None, "--jobs", metavar="N", help="Run this many compile jobs at once (default: sized from CPUs "
-            "and memory).", min=1),
+            None, "--jobs", metavar="N", min=1,
+            help="Run this many compile jobs at once (default: sized from CPUs and memory)."),
         mirror: list[str] = typer.Option(
-            [], "--mirror", metavar="URL", help="Try this URL prefix before GitHub for wheel downloads "
-            "(repeatable; also $MAMBA_DOCTOR_MIRROR)."),
+            [], "--mirror", metavar="URL",
+            help="Try this URL prefix before GitHub for wheel downloads (repeatable; also "
+            "$MAMBA_DOCTOR_MIRROR)."),
         find_links: list[Path] = typer.Option(
-            [], "--find-links", metavar="DIR", help="Look for wheels and dependencies in this folder first "
-            "(repeatable).", file_okay=False),
+            [], "--find-links", metavar="DIR", file_okay=False,
+            help="Look for wheels and dependencies in this folder first (repeatable)."),
         dry_run: bool = typer.Option(
             False, "--dry-run", help="Print the plan and the exact commands; change nothing."),
         no_verify: bool = typer.Option(
             False, "--no-verify", help="Skip importing the kernels after installing."),
         force: bool = typer.Option(
-            False, "--force", help="Install a --wheel whose tags do not fit; rebuild a cached "
-            "source build."),
+            False, "--force",
+            help="Install a --wheel whose tags do not fit; rebuild a cached source build."),
         keep: list[str] = typer.Option(
-            [], "--keep", metavar="PKG", help="Also keep this installed package at its version (repeatable; "
-            "torch is always kept)."),
+            [], "--keep", metavar="PKG",
+            help="Also keep this installed package at its version (repeatable; torch is always "
+            "kept)."),
         json_mode: bool = typer.Option(False, "--json", help="Print one JSON document."),
     ) -> None:
         def body() -> Outcome:
