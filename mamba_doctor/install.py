@@ -24,6 +24,7 @@ from mamba_doctor.models import Environment
 from mamba_doctor.obtain import PACKAGES, WheelSource, canonical, resolved_wheels, user_wheels
 from mamba_doctor.pipplan import (
     PlannedInstall,
+    constraints_text,
     dependency_targets,
     dry_run_argv,
     index_args,
@@ -158,42 +159,44 @@ def _pipeline(options: InstallOptions, *, env: Environment, cache: Path, run: _r
     index = index_args(find_links=[str(p) for p in options.find_links])
     targets = [w.target for w in wheels]
 
+    # Constraints and pip's report stay in the cache, so the printed commands can be rerun.
+    (cache / "runs").mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=cache / "runs"))
     if any(w.path is None for w in wheels):  # dry run without the files: show the commands
-        with tempfile.TemporaryDirectory() as tmp:
-            log.add(Step("check-dependencies", "planned", 0.0, render_argv(dry_run_argv(
-                installer, targets, constraint=f"{tmp}/constraints.txt",
-                report=f"{tmp}/report.json", index=index))))
+        constraint = workdir / "constraints.txt"
+        constraint.write_text(constraints_text(report.pins))
+        log.add(Step("check-dependencies", "planned", 0.0, render_argv(dry_run_argv(
+            installer, targets, constraint=str(constraint),
+            report=str(workdir / "pip-report.json"), index=index))))
         log.add(Step("install-wheels", "planned", 0.0,
                      render_argv(install_argv(installer, targets, index=index,
                                               force_reinstall=True))))
         report.previous = snapshot(python, names, run=run).versions
         return
 
-    with tempfile.TemporaryDirectory(prefix="mamba-doctor-install-") as tmp:
-        plan, constraint = check_plan(installer, targets, report.pins, workdir=Path(tmp),
-                                      index=index, log=log, run=run, local_names=names)
-        report.plan = plan
-        deps = dependency_targets(plan, names)
-        touched = list(dict.fromkeys([*names, *(d.split("==")[0] for d in deps)]))
-        report.previous = snapshot(python, touched, run=run).versions
-        backups: dict[str, str] = {}
-        present = [n for n in touched if report.previous.get(n)]
-        if present and not options.dry_run:
-            stamp = time.strftime("%Y%m%d-%H%M%S")
-            backups = backup(python, present, cache / "backups" / stamp, log=log, run=run)
-        report.backups = backups
-        report.restore = tuple(render_argv(a) for a in
-                               restore_argvs(installer, report.previous, touched, backups))
-        dep_argv = install_argv(installer, deps, constraint=constraint, index=index)
-        whl_argv = install_argv(installer, targets, index=index, force_reinstall=True)
-        if options.dry_run:
-            if deps:
-                log.add(Step("install-dependencies", "planned", 0.0, render_argv(dep_argv)))
-            log.add(Step("install-wheels", "planned", 0.0, render_argv(whl_argv)))
-            return
+    plan, constraint = check_plan(installer, targets, report.pins, workdir=workdir,
+                                  index=index, log=log, run=run, local_names=names)
+    report.plan = plan
+    deps = dependency_targets(plan, names)
+    touched = list(dict.fromkeys([*names, *(d.split("==")[0] for d in deps)]))
+    report.previous = snapshot(python, touched, run=run).versions
+    backups: dict[str, str] = {}
+    present = [n for n in touched if report.previous.get(n)]
+    if present and not options.dry_run:
+        backups = backup(python, present, workdir / "backups", log=log, run=run)
+    report.backups = backups
+    report.restore = tuple(render_argv(a) for a in
+                           restore_argvs(installer, report.previous, touched, backups))
+    dep_argv = install_argv(installer, deps, constraint=constraint, index=index)
+    whl_argv = install_argv(installer, targets, index=index, force_reinstall=True)
+    if options.dry_run:
         if deps:
-            _must(log.run("install-dependencies", dep_argv, run=run), "installing dependencies")
-        _must(log.run("install-wheels", whl_argv, run=run), "installing the wheels")
+            log.add(Step("install-dependencies", "planned", 0.0, render_argv(dep_argv)))
+        log.add(Step("install-wheels", "planned", 0.0, render_argv(whl_argv)))
+        return
+    if deps:
+        _must(log.run("install-dependencies", dep_argv, run=run), "installing dependencies")
+    _must(log.run("install-wheels", whl_argv, run=run), "installing the wheels")
     report.installed = snapshot(python, touched, run=run).versions
 
     if not options.verify:
