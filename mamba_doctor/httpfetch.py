@@ -1,0 +1,324 @@
+"""One resumable HTTP transfer into a `.part` file: Range/If-Range, retries, backoff, sidecar state."""
+
+from __future__ import annotations
+
+import errno
+import json
+import logging
+import os
+import random
+import re
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Optional, Protocol
+
+from mamba_doctor import __version__
+from mamba_doctor.errors import DownloadError
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 1 << 20
+USER_AGENT = f"mamba-doctor/{__version__}"
+# Worth another try: the server or a proxy on the way is overloaded or restarting.
+RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+_NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)\s*$", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class ContentRange:
+    """A parsed `Content-Range`; start/end are None in the `bytes */N` form of a 416."""
+
+    start: Optional[int]
+    end: Optional[int]
+    total: Optional[int]
+
+
+@dataclass(frozen=True)
+class PartState:
+    """The sidecar next to a `.part` file: where the bytes came from and what they should add up to."""
+
+    url: str
+    validator: Optional[str] = None  # a strong ETag, else Last-Modified: sent back as If-Range
+    size: Optional[int] = None  # the full size, when the server said it
+    resumable: bool = True  # False when the body was content-encoded (ranges would not line up)
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    size: int
+    resumed_from: int  # bytes already on disk when this run first resumed (0 for a fresh start)
+    attempts: int
+
+
+class Progress(Protocol):
+    def start(self, total: Optional[int], offset: int) -> None: ...
+    def advance(self, n: int) -> None: ...
+    def stop(self) -> None: ...
+
+
+class NullProgress:
+    def start(self, total: Optional[int], offset: int) -> None:
+        pass
+
+    def advance(self, n: int) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+
+class UrlFailed(DownloadError):
+    """This URL cannot give the file (404, refused downgrade, retries used up): try the next one."""
+
+
+class DiskFull(DownloadError):
+    code = "disk_full"
+
+
+class _Retry(Exception):
+    """A transient failure: back off and ask again."""
+
+
+def parse_content_range(header: Optional[str]) -> Optional[ContentRange]:
+    """Parse `bytes 100-199/1000`, `bytes 100-199/*` or `bytes */1000`; None if malformed."""
+    match = _CONTENT_RANGE.match(header or "")
+    if not match:
+        return None
+    start, end, total = match.groups()
+    if start is not None and int(end) < int(start):
+        return None
+    return ContentRange(
+        start=None if start is None else int(start),
+        end=None if end is None else int(end),
+        total=None if total == "*" else int(total),
+    )
+
+
+def plan_headers(have: int, state: Optional[PartState]) -> dict[str, str]:
+    """Request headers for an attempt that already has `have` bytes on disk."""
+    headers = {"Accept-Encoding": "identity"}  # a gzipped body cannot be resumed by byte range
+    if have > 0:
+        headers["Range"] = f"bytes={have}-"
+        if state is not None and state.validator:
+            headers["If-Range"] = state.validator
+    return headers
+
+
+def backoff_delay(failures: int, *, base: float, cap: float, rng: Callable[[], float]) -> float:
+    """Exponential backoff with jitter: uniform in [0.5, 1] x min(cap, base * 2^(failures-1))."""
+    return min(cap, base * 2 ** max(0, failures - 1)) * (0.5 + rng() / 2)
+
+
+def sidecar_path(part: Path) -> Path:
+    return part.with_name(part.name + ".json")
+
+
+def load_state(part: Path) -> Optional[PartState]:
+    try:
+        raw = json.loads(sidecar_path(part).read_text(encoding="utf-8"))
+        return PartState(**{k: raw[k] for k in ("url", "validator", "size", "resumable")})
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def save_state(part: Path, state: PartState) -> None:
+    tmp = sidecar_path(part).with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(state)), encoding="utf-8")
+    os.replace(tmp, sidecar_path(part))
+
+
+def discard_part(part: Path) -> None:
+    for path in (part, sidecar_path(part)):
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            pass
+
+
+def make_session() -> Any:
+    """One requests.Session for a whole run, with our User-Agent; proxies come from the env."""
+    import requests
+
+    session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+def transfer(session: Any, url: str, part: Path, *, timeout: float, retries: int,
+             allow_http: bool, backoff: float = 1.0, backoff_cap: float = 30.0,
+             check_head: Optional[Callable[[bytes], None]] = None,
+             progress: Optional[Progress] = None,
+             sleep: Callable[[float], None] = time.sleep,
+             rng: Callable[[], float] = random.random) -> TransferResult:
+    """Download `url` into `part`, resuming what is there, until complete or out of retries.
+
+    `retries` counts consecutive attempts that brought no new byte, so a flaky link that keeps
+    making progress is never abandoned. The original URL is requested on every attempt (GitHub's
+    signed redirect targets expire). Raises UrlFailed when this URL cannot give the file,
+    DiskFull (the `.part` is kept), or lets KeyboardInterrupt through with the `.part` kept.
+    """
+    import requests
+    import urllib3
+
+    progress = progress or NullProgress()
+    attempts = failures = 0
+    accepted: list[int] = []  # the offset of every response we wrote from
+    last_error = "no attempt made"
+    while True:
+        attempts += 1
+        state = load_state(part)
+        if state is None or state.url != url or not state.resumable:
+            discard_part(part)  # bytes from another URL, or an encoded body: not resumable
+            state = PartState(url=url)
+        have = part.stat().st_size if part.exists() else 0
+        try:
+            done = _attempt(session, url, part, state, have, timeout=timeout,
+                            allow_http=allow_http, check_head=check_head, progress=progress,
+                            accepted=accepted)
+        except _Retry as exc:
+            last_error = str(exc)
+        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError, urllib3.exceptions.HTTPError) as exc:
+            # urllib3's own errors come straight from raw.read1 mid-body (dropped, timed out)
+            last_error = f"{type(exc).__name__}: {exc}"
+        except requests.RequestException as exc:
+            raise UrlFailed(f"{url}: {type(exc).__name__}: {exc}",
+                            data={"attempts": attempts}) from exc
+        except UrlFailed as exc:
+            exc.data.setdefault("attempts", attempts)
+            raise
+        except KeyboardInterrupt:
+            kept = part.stat().st_size if part.exists() else 0
+            logger.warning("interrupted: kept %d bytes in %s; run the same command again and "
+                           "the download resumes from there", kept, part)
+            raise
+        else:
+            if done:
+                return TransferResult(size=part.stat().st_size,
+                                      resumed_from=accepted[0] if accepted else 0,
+                                      attempts=attempts)
+            last_error = "restarting from byte 0"
+        now = part.stat().st_size if part.exists() else 0
+        failures = 1 if now > have else failures + 1
+        if failures > retries:
+            raise UrlFailed(f"{url}: gave up after {attempts} attempts ({last_error})",
+                            data={"attempts": attempts, "partial_bytes": now})
+        delay = backoff_delay(failures, base=backoff, cap=backoff_cap, rng=rng)
+        logger.info("attempt %d for %s failed (%s); retrying in %.1fs", attempts, url,
+                    last_error, delay)
+        sleep(delay)
+
+
+def _attempt(session: Any, url: str, part: Path, state: PartState, have: int, *,
+             timeout: float, allow_http: bool, check_head: Optional[Callable[[bytes], None]],
+             progress: Progress, accepted: list[int]) -> bool:
+    """One request; True when `part` is complete, False to start over at once."""
+    with session.get(url, headers=plan_headers(have, state), stream=True,
+                     timeout=(timeout, timeout)) as resp:
+        if resp.url.lower().startswith("http://") and not allow_http:
+            raise UrlFailed(f"{url} redirected to plain http ({resp.url}); refused without "
+                            "--allow-http")
+        status = resp.status_code
+        if status in RETRY_STATUSES:
+            raise _Retry(f"HTTP {status} from {url}")
+        if status == 416:
+            cr = parse_content_range(resp.headers.get("Content-Range"))
+            total = cr.total if cr is not None else None
+            if have > 0 and have == (total if total is not None else state.size):
+                accepted.append(have)
+                return True  # the previous run had already received every byte
+            discard_part(part)
+            return False
+        if status not in (200, 206):
+            reason = getattr(resp, "reason", "") or ""
+            raise UrlFailed(f"HTTP {status} {reason} for {url}".replace("  ", " "),
+                            data={"http_status": status})
+        encoded = resp.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
+        validator = _validator(resp.headers)
+        offset, total = have, None
+        if status == 206:
+            cr = parse_content_range(resp.headers.get("Content-Range"))
+            changed = bool(state.validator and validator and validator != state.validator)
+            if (encoded or cr is None or cr.start != have or changed
+                    or (state.size is not None and cr.total not in (None, state.size))):
+                logger.info("%s: unusable partial response (%s); starting over", url,
+                            resp.headers.get("Content-Range"))
+                discard_part(part)
+                return False
+            total = cr.total
+        else:
+            offset = 0  # a 200 to a range request: the server ignored it, or the file changed
+            length = resp.headers.get("Content-Length")
+            total = int(length) if length and length.isdigit() and not encoded else None
+        save_state(part, PartState(url=url, validator=validator, size=total,
+                                   resumable=not encoded))
+        accepted.append(offset)
+        _stream(resp, part, offset=offset, total=total, check_head=check_head,
+                progress=progress, source=url)
+    size = part.stat().st_size
+    if total is not None and size != total:
+        raise _Retry(f"connection closed at byte {size} of {total}")
+    return True
+
+
+def _validator(headers: Any) -> Optional[str]:
+    etag = headers.get("ETag")
+    if etag and not etag.startswith("W/"):  # If-Range needs a strong validator (RFC 9110 13.1.5)
+        return str(etag)
+    modified = headers.get("Last-Modified")
+    return str(modified) if modified else None
+
+
+def _stream(resp: Any, part: Path, *, offset: int, total: Optional[int],
+            check_head: Optional[Callable[[bytes], None]], progress: Progress,
+            source: str) -> None:
+    mode = "r+b" if offset > 0 and part.exists() else "wb"
+    progress.start(total, offset)
+    try:
+        # Unbuffered: every byte the OS accepted is on disk for the next run, and a full disk
+        # fails in _write (not later in a buffer flush).
+        with open(part, mode, buffering=0) as fh:
+            fh.seek(offset)
+            fh.truncate()
+            first = offset == 0
+            for chunk in _chunks(resp):
+                if first and check_head is not None:
+                    check_head(chunk[:64])  # an HTML page is refused before it fills the disk
+                first = False
+                _write(fh, chunk, part)
+                progress.advance(len(chunk))
+    finally:
+        progress.stop()
+
+
+def _chunks(resp: Any) -> Iterator[bytes]:
+    """The body as it arrives. read1 hands over every byte received before a connection drops,
+    where iter_content would lose up to a whole chunk buffered inside urllib3."""
+    encoded = resp.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
+    if encoded or not hasattr(resp.raw, "read1"):  # urllib3 < 2, or a body requests must decode
+        yield from resp.iter_content(CHUNK)
+        return
+    while True:
+        chunk = resp.raw.read1(CHUNK)
+        if not chunk:
+            return
+        yield chunk
+
+
+def _write(fh: Any, chunk: bytes, part: Path) -> None:
+    view = memoryview(chunk)
+    try:
+        while view:
+            view = view[fh.write(view):]  # a raw write may take only part of the chunk
+    except OSError as exc:
+        if exc.errno not in _NO_SPACE:
+            raise
+        kept = fh.tell()
+        raise DiskFull(
+            f"no space left on the device while writing {part} ({exc.strerror})",
+            hint=f"Kept the {kept} bytes received so far; free some space (or set "
+            "MAMBA_DOCTOR_CACHE_DIR to a larger disk) and run the same command again: it resumes.",
+            data={"partial_path": str(part), "partial_bytes": kept},
+        ) from exc
