@@ -6,7 +6,7 @@ from typing import Any, Optional
 
 
 class RichProgress:
-    """A download bar for one file; each attempt starts a fresh bar at its offset."""
+    """One download bar per file, kept across attempts; `stop()` once at the end."""
 
     def __init__(self, label: str, *, console: Any = None) -> None:
         self._label = label
@@ -15,6 +15,18 @@ class RichProgress:
         self._task: Any = None
 
     def start(self, total: Optional[int], offset: int) -> None:
+        """Show the bar (first attempt) or move it to where this attempt starts."""
+        label = self._label
+        if offset:
+            label += f" (resumed at {offset / 2**20:.1f} MiB)"
+        if self._progress is None:
+            self._progress = self._make(total)
+            self._progress.start()
+            self._task = self._progress.add_task(label, total=total, completed=offset)
+        else:
+            self._progress.reset(self._task, total=total, completed=offset, description=label)
+
+    def _make(self, total: Optional[int]) -> Any:
         from rich.progress import (
             BarColumn,
             DownloadColumn,
@@ -27,17 +39,12 @@ class RichProgress:
 
         from mamba_doctor.output import stderr_console
 
-        label = self._label
-        if offset:
-            label += f" (resumed at {offset / 2**20:.1f} MiB)"
         # Without a length there is nothing to fill: a spinner says "still moving" instead.
         gauge = BarColumn() if total else SpinnerColumn()
-        self._progress = Progress(
+        return Progress(
             TextColumn("{task.description}"), gauge, DownloadColumn(), TransferSpeedColumn(),
             TimeRemainingColumn(), console=self._console or stderr_console(), transient=False,
         )
-        self._progress.start()
-        self._task = self._progress.add_task(label, total=total, completed=offset)
 
     def advance(self, n: int) -> None:
         if self._progress is not None:

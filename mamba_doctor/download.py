@@ -80,6 +80,8 @@ def fetch_files(requests: Sequence[FetchRequest], *, dest: Optional[Path] = None
     DownloadError/ChecksumMismatch when no source gives a verified file (no final file is left
     behind), and lets KeyboardInterrupt through with the `.part` kept for the next run.
     """
+    if retries < 0 or timeout <= 0:
+        raise UsageError(f"retries must be >= 0 and timeout > 0 (got {retries}, {timeout})")
     plans = []
     for req in requests:
         if not req.filename or Path(req.filename).name != req.filename:
@@ -102,9 +104,13 @@ def fetch_files(requests: Sequence[FetchRequest], *, dest: Optional[Path] = None
                     from mamba_doctor.dlprogress import RichProgress
 
                     progress = RichProgress(req.filename)
-                result = _from_network(wheels, req, urls, session=session, retries=retries,
-                                       timeout=timeout, allow_http=allow_http, backoff=backoff,
-                                       backoff_cap=backoff_cap, progress=progress)
+                try:
+                    result = _from_network(wheels, req, urls, session=session, retries=retries,
+                                           timeout=timeout, allow_http=allow_http,
+                                           backoff=backoff, backoff_cap=backoff_cap,
+                                           progress=progress)
+                finally:
+                    progress.stop()
         if dest is not None:
             result = _place(result, Path(dest))
         results.append(result)
@@ -174,14 +180,14 @@ def _from_network(wheels: Path, req: FetchRequest, urls: Sequence[str], *, sessi
         try:
             got = transfer(session, url, part, timeout=timeout, retries=retries,
                            allow_http=allow_http, backoff=backoff, backoff_cap=backoff_cap,
-                           check_head=lambda head, u=url: check_magic(head, source=u),
+                           check_head=lambda head: check_magic(head, source="the server"),
                            progress=progress)
         except DiskFull as exc:
             exc.data.update(package=req.package, filename=req.filename, tried=tried)
             raise
         except NotAWheel as exc:
             discard_part(part)
-            attempts += 1
+            attempts += int(exc.data.get("attempts", 1))
             tried.append({"url": url, "error": exc.message})
             continue
         except UrlFailed as exc:

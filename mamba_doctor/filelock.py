@@ -66,7 +66,8 @@ def _try_flock(fd: int) -> bool:
 
 
 @contextlib.contextmanager
-def _exclusive_file(path: Path, deadline: Optional[float], what: str) -> Iterator[None]:  # pragma: no cover
+def _exclusive_file(  # pragma: no cover
+        path: Path, deadline: Optional[float], what: str) -> Iterator[None]:
     def attempt() -> bool:
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)

@@ -1,7 +1,8 @@
-"""One resumable HTTP transfer into a `.part` file: Range/If-Range, retries, backoff, sidecar state."""
+"""One resumable HTTP transfer into a `.part` file: Range/If-Range, retries, backoff, sidecar."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
@@ -37,7 +38,7 @@ class ContentRange:
 
 @dataclass(frozen=True)
 class PartState:
-    """The sidecar next to a `.part` file: where the bytes came from and what they should add up to."""
+    """The sidecar next to a `.part` file: where its bytes came from, what they should add to."""
 
     url: str
     validator: Optional[str] = None  # a strong ETag, else Last-Modified: sent back as If-Range
@@ -78,7 +79,11 @@ class DiskFull(DownloadError):
 
 
 class _Retry(Exception):
-    """A transient failure: back off and ask again."""
+    """A transient failure: back off (at least `after` seconds, from Retry-After) and ask again."""
+
+    def __init__(self, message: str, after: float = 0.0) -> None:
+        super().__init__(message)
+        self.after = after
 
 
 def parse_content_range(header: Optional[str]) -> Optional[ContentRange]:
@@ -131,10 +136,8 @@ def save_state(part: Path, state: PartState) -> None:
 
 def discard_part(part: Path) -> None:
     for path in (part, sidecar_path(part)):
-        try:
+        with contextlib.suppress(FileNotFoundError):
             path.unlink()
-        except FileNotFoundError:
-            pass
 
 
 def make_session() -> Any:
@@ -168,6 +171,7 @@ def transfer(session: Any, url: str, part: Path, *, timeout: float, retries: int
     last_error = "no attempt made"
     while True:
         attempts += 1
+        server_delay = 0.0
         state = load_state(part)
         if state is None or state.url != url or not state.resumable:
             discard_part(part)  # bytes from another URL, or an encoded body: not resumable
@@ -178,15 +182,15 @@ def transfer(session: Any, url: str, part: Path, *, timeout: float, retries: int
                             allow_http=allow_http, check_head=check_head, progress=progress,
                             accepted=accepted)
         except _Retry as exc:
-            last_error = str(exc)
-        except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError,
+            last_error, server_delay = str(exc), exc.after
+        except (requests.ConnectionError, requests.Timeout,
+                requests.exceptions.ChunkedEncodingError,
                 requests.exceptions.ContentDecodingError, urllib3.exceptions.HTTPError) as exc:
             # urllib3's own errors come straight from raw.read1 mid-body (dropped, timed out)
             last_error = f"{type(exc).__name__}: {exc}"
         except requests.RequestException as exc:
-            raise UrlFailed(f"{url}: {type(exc).__name__}: {exc}",
-                            data={"attempts": attempts}) from exc
-        except UrlFailed as exc:
+            raise UrlFailed(f"{type(exc).__name__}: {exc}", data={"attempts": attempts}) from exc
+        except DownloadError as exc:  # UrlFailed, DiskFull, NotAWheel from check_head
             exc.data.setdefault("attempts", attempts)
             raise
         except KeyboardInterrupt:
@@ -203,9 +207,10 @@ def transfer(session: Any, url: str, part: Path, *, timeout: float, retries: int
         now = part.stat().st_size if part.exists() else 0
         failures = 1 if now > have else failures + 1
         if failures > retries:
-            raise UrlFailed(f"{url}: gave up after {attempts} attempts ({last_error})",
+            raise UrlFailed(f"gave up after {attempts} attempts ({last_error})",
                             data={"attempts": attempts, "partial_bytes": now})
-        delay = backoff_delay(failures, base=backoff, cap=backoff_cap, rng=rng)
+        delay = max(backoff_delay(failures, base=backoff, cap=backoff_cap, rng=rng),
+                    min(server_delay, backoff_cap))
         logger.info("attempt %d for %s failed (%s); retrying in %.1fs", attempts, url,
                     last_error, delay)
         sleep(delay)
@@ -218,11 +223,11 @@ def _attempt(session: Any, url: str, part: Path, state: PartState, have: int, *,
     with session.get(url, headers=plan_headers(have, state), stream=True,
                      timeout=(timeout, timeout)) as resp:
         if resp.url.lower().startswith("http://") and not allow_http:
-            raise UrlFailed(f"{url} redirected to plain http ({resp.url}); refused without "
+            raise UrlFailed(f"redirected to plain http ({resp.url}); refused without "
                             "--allow-http")
         status = resp.status_code
         if status in RETRY_STATUSES:
-            raise _Retry(f"HTTP {status} from {url}")
+            raise _Retry(f"HTTP {status}", after=_retry_after(resp.headers.get("Retry-After")))
         if status == 416:
             cr = parse_content_range(resp.headers.get("Content-Range"))
             total = cr.total if cr is not None else None
@@ -233,8 +238,7 @@ def _attempt(session: Any, url: str, part: Path, state: PartState, have: int, *,
             return False
         if status not in (200, 206):
             reason = getattr(resp, "reason", "") or ""
-            raise UrlFailed(f"HTTP {status} {reason} for {url}".replace("  ", " "),
-                            data={"http_status": status})
+            raise UrlFailed(f"HTTP {status} {reason}".strip(), data={"http_status": status})
         encoded = resp.headers.get("Content-Encoding", "identity").lower() not in ("", "identity")
         validator = _validator(resp.headers)
         offset, total = have, None
@@ -263,6 +267,14 @@ def _attempt(session: Any, url: str, part: Path, state: PartState, have: int, *,
     return True
 
 
+def _retry_after(value: Optional[str]) -> float:
+    """Seconds from a Retry-After header (the delta form; an HTTP date counts as unknown)."""
+    try:
+        return max(0.0, float(value)) if value else 0.0
+    except ValueError:
+        return 0.0
+
+
 def _validator(headers: Any) -> Optional[str]:
     etag = headers.get("ETag")
     if etag and not etag.startswith("W/"):  # If-Range needs a strong validator (RFC 9110 13.1.5)
@@ -276,21 +288,18 @@ def _stream(resp: Any, part: Path, *, offset: int, total: Optional[int],
             source: str) -> None:
     mode = "r+b" if offset > 0 and part.exists() else "wb"
     progress.start(total, offset)
-    try:
-        # Unbuffered: every byte the OS accepted is on disk for the next run, and a full disk
-        # fails in _write (not later in a buffer flush).
-        with open(part, mode, buffering=0) as fh:
-            fh.seek(offset)
-            fh.truncate()
-            first = offset == 0
-            for chunk in _chunks(resp):
-                if first and check_head is not None:
-                    check_head(chunk[:64])  # an HTML page is refused before it fills the disk
-                first = False
-                _write(fh, chunk, part)
-                progress.advance(len(chunk))
-    finally:
-        progress.stop()
+    # Unbuffered: every byte the OS accepted is on disk for the next run, and a full disk
+    # fails in _write (not later in a buffer flush).
+    with open(part, mode, buffering=0) as fh:
+        fh.seek(offset)
+        fh.truncate()
+        first = offset == 0
+        for chunk in _chunks(resp):
+            if first and check_head is not None:
+                check_head(bytes(chunk[:64]))  # an HTML page is refused before it is written
+            first = False
+            _write(fh, chunk, part)
+            progress.advance(len(chunk))
 
 
 def _chunks(resp: Any) -> Iterator[bytes]:

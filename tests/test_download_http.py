@@ -221,7 +221,7 @@ def test_sha256_mismatch(server: FaultyServer, cache: Path) -> None:
 def test_corrupted_byte_inside_zip(server: FaultyServer, cache: Path) -> None:
     stored = wheel_bytes(payload_size=100_000, compression=zipfile.ZIP_STORED)
     url = server.add(f"/f/{NAME}", corrupt_member(stored))
-    with pytest.raises(DownloadError, match="payload.bin|CRC"):
+    with pytest.raises(DownloadError, match=r"payload\.bin|CRC"):
         fetch(cache, url)
     assert not final(cache).exists() and not part(cache).exists()
 
@@ -305,3 +305,19 @@ def test_progress_bar_runs(server: FaultyServer, cache: Path,
     captured = capsys.readouterr()
     assert captured.out == ""
     assert "resumed at" in captured.err
+
+
+def test_retry_after_is_honoured(server: FaultyServer, cache: Path) -> None:
+    url = server.add(f"/f/{NAME}", BODY,
+                     faults=[Fault(status=429, headers={"Retry-After": "0.4"})])
+    started = time.monotonic()
+    result = fetch(cache, url)
+    assert result.attempts == 2 and time.monotonic() - started >= 0.4
+
+
+def test_retries_zero_gives_up_at_once(server: FaultyServer, cache: Path) -> None:
+    url = server.add(f"/f/{NAME}", BODY, faults=[Fault(status=502)])
+    with pytest.raises(DownloadError, match="gave up after 1 attempts"):
+        fetch(cache, url, retries=0)
+    with pytest.raises(UsageError):
+        fetch(cache, url, retries=-1)

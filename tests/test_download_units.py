@@ -58,7 +58,8 @@ def test_backoff_is_exponential_bounded_and_jittered() -> None:
 
 @pytest.mark.parametrize(("mirror", "expected"), [
     pytest.param("https://ghproxy.example/", "https://ghproxy.example/" + ORIGIN, id="proxy"),
-    pytest.param("https://ghproxy.example", "https://ghproxy.example/" + ORIGIN, id="proxy-noslash"),
+    pytest.param("https://ghproxy.example", "https://ghproxy.example/" + ORIGIN,
+                 id="proxy-noslash"),
     pytest.param("http://files.lab/wheels/",
                  "http://files.lab/wheels/" + FILENAME.replace("+", "%2B"), id="directory"),
     pytest.param("http://files.lab/wheels",
