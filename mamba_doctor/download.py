@@ -18,12 +18,11 @@ from mamba_doctor.httpfetch import (
     NullProgress,
     Progress,
     UrlFailed,
-    discard_part,
     make_session,
-    sidecar_path,
     transfer,
 )
 from mamba_doctor.mirrors import candidate_urls, check_schemes
+from mamba_doctor.resume import discard_part, sidecar_path
 from mamba_doctor.verify import NotAWheel, check_magic, sha256_file, verify_wheel_file
 
 logger = logging.getLogger(__name__)

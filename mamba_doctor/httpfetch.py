@@ -1,21 +1,26 @@
-"""One resumable HTTP transfer into a `.part` file: Range/If-Range, retries, backoff, sidecar."""
+"""One resumable HTTP transfer into a `.part` file: the request loop, retries and streaming."""
 
 from __future__ import annotations
 
-import contextlib
 import errno
-import json
 import logging
-import os
 import random
-import re
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, Protocol
 
 from mamba_doctor import __version__
 from mamba_doctor.errors import DownloadError
+from mamba_doctor.resume import (
+    PartState,
+    backoff_delay,
+    discard_part,
+    load_state,
+    parse_content_range,
+    plan_headers,
+    save_state,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -24,26 +29,6 @@ USER_AGENT = f"mamba-doctor/{__version__}"
 # Worth another try: the server or a proxy on the way is overloaded or restarting.
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
-_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)\s*$", re.IGNORECASE)
-
-
-@dataclass(frozen=True)
-class ContentRange:
-    """A parsed `Content-Range`; start/end are None in the `bytes */N` form of a 416."""
-
-    start: Optional[int]
-    end: Optional[int]
-    total: Optional[int]
-
-
-@dataclass(frozen=True)
-class PartState:
-    """The sidecar next to a `.part` file: where its bytes came from, what they should add to."""
-
-    url: str
-    validator: Optional[str] = None  # a strong ETag, else Last-Modified: sent back as If-Range
-    size: Optional[int] = None  # the full size, when the server said it
-    resumable: bool = True  # False when the body was content-encoded (ranges would not line up)
 
 
 @dataclass(frozen=True)
@@ -84,60 +69,6 @@ class _Retry(Exception):
     def __init__(self, message: str, after: float = 0.0) -> None:
         super().__init__(message)
         self.after = after
-
-
-def parse_content_range(header: Optional[str]) -> Optional[ContentRange]:
-    """Parse `bytes 100-199/1000`, `bytes 100-199/*` or `bytes */1000`; None if malformed."""
-    match = _CONTENT_RANGE.match(header or "")
-    if not match:
-        return None
-    start, end, total = match.groups()
-    if start is not None and int(end) < int(start):
-        return None
-    return ContentRange(
-        start=None if start is None else int(start),
-        end=None if end is None else int(end),
-        total=None if total == "*" else int(total),
-    )
-
-
-def plan_headers(have: int, state: Optional[PartState]) -> dict[str, str]:
-    """Request headers for an attempt that already has `have` bytes on disk."""
-    headers = {"Accept-Encoding": "identity"}  # a gzipped body cannot be resumed by byte range
-    if have > 0:
-        headers["Range"] = f"bytes={have}-"
-        if state is not None and state.validator:
-            headers["If-Range"] = state.validator
-    return headers
-
-
-def backoff_delay(failures: int, *, base: float, cap: float, rng: Callable[[], float]) -> float:
-    """Exponential backoff with jitter: uniform in [0.5, 1] x min(cap, base * 2^(failures-1))."""
-    return min(cap, base * 2 ** max(0, failures - 1)) * (0.5 + rng() / 2)
-
-
-def sidecar_path(part: Path) -> Path:
-    return part.with_name(part.name + ".json")
-
-
-def load_state(part: Path) -> Optional[PartState]:
-    try:
-        raw = json.loads(sidecar_path(part).read_text(encoding="utf-8"))
-        return PartState(**{k: raw[k] for k in ("url", "validator", "size", "resumable")})
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
-def save_state(part: Path, state: PartState) -> None:
-    tmp = sidecar_path(part).with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(state)), encoding="utf-8")
-    os.replace(tmp, sidecar_path(part))
-
-
-def discard_part(part: Path) -> None:
-    for path in (part, sidecar_path(part)):
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
 
 
 def make_session() -> Any:
@@ -252,6 +183,7 @@ def _attempt(session: Any, url: str, part: Path, state: PartState, have: int, *,
                 discard_part(part)
                 return False
             total = cr.total
+            validator = validator or state.validator  # keep the one we resumed under
         else:
             offset = 0  # a 200 to a range request: the server ignored it, or the file changed
             length = resp.headers.get("Content-Length")
@@ -260,7 +192,7 @@ def _attempt(session: Any, url: str, part: Path, state: PartState, have: int, *,
                                    resumable=not encoded))
         accepted.append(offset)
         _stream(resp, part, offset=offset, total=total, check_head=check_head,
-                progress=progress, source=url)
+                progress=progress)
     size = part.stat().st_size
     if total is not None and size != total:
         raise _Retry(f"connection closed at byte {size} of {total}")
@@ -284,8 +216,7 @@ def _validator(headers: Any) -> Optional[str]:
 
 
 def _stream(resp: Any, part: Path, *, offset: int, total: Optional[int],
-            check_head: Optional[Callable[[bytes], None]], progress: Progress,
-            source: str) -> None:
+            check_head: Optional[Callable[[bytes], None]], progress: Progress) -> None:
     mode = "r+b" if offset > 0 and part.exists() else "wb"
     progress.start(total, offset)
     # Unbuffered: every byte the OS accepted is on disk for the next run, and a full disk

@@ -16,7 +16,7 @@ from wheelmaker import corrupt_member, wheel_bytes, wheel_name
 from mamba_doctor import __version__
 from mamba_doctor.download import DownloadResult, FetchRequest, fetch_files
 from mamba_doctor.errors import ChecksumMismatch, DownloadError, UsageError
-from mamba_doctor.httpfetch import PartState, save_state
+from mamba_doctor.resume import PartState, save_state
 
 NAME = wheel_name()
 BODY = wheel_bytes(payload_size=400_000, seed=b"fixed")

@@ -10,14 +10,14 @@ import pytest
 from wheelmaker import corrupt_member, wheel_bytes, write_wheel
 
 from mamba_doctor.errors import ChecksumMismatch, DownloadError, UsageError
-from mamba_doctor.httpfetch import (
+from mamba_doctor.mirrors import candidate_urls, check_schemes, mirror_url
+from mamba_doctor.resume import (
     ContentRange,
     PartState,
     backoff_delay,
     parse_content_range,
     plan_headers,
 )
-from mamba_doctor.mirrors import candidate_urls, check_schemes, mirror_url
 from mamba_doctor.verify import NotAWheel, check_magic, sha256_file, verify_wheel_file
 
 ORIGIN = ("https://github.com/state-spaces/mamba/releases/download/v2.2.2/"
