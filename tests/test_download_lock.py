@@ -34,7 +34,7 @@ def test_second_holder_waits_then_gets_it(tmp_path: Path) -> None:
 
 def test_wait_is_bounded(tmp_path: Path) -> None:
     lock = tmp_path / "x.whl.lock"
-    with file_lock(lock), pytest.raises(DownloadError, match="timed out waiting"):  # noqa: SIM117  # 3.9: no parenthesised with
+    with file_lock(lock), pytest.raises(DownloadError, match="timed out waiting"):  # noqa: SIM117  # py3.9
         with file_lock(lock, timeout=0.2):
             pass  # pragma: no cover
     with file_lock(lock, timeout=0.2):  # released by the first block
