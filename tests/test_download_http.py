@@ -321,3 +321,37 @@ def test_retries_zero_gives_up_at_once(server: FaultyServer, cache: Path) -> Non
         fetch(cache, url, retries=0)
     with pytest.raises(UsageError):
         fetch(cache, url, retries=-1)
+
+
+def test_cache_hits_with_sha256_and_with_a_hand_placed_wheel(server: FaultyServer,
+                                                            cache: Path) -> None:
+    url = server.add(f"/f/{NAME}", BODY)
+    final(cache).parent.mkdir(parents=True)
+    final(cache).write_bytes(BODY)  # copied in by hand: no digest record yet
+    first = fetch(cache, url)
+    assert first.from_cache and server.hits == []
+    assert json.loads((cache / "wheels" / "digests.json").read_text())[NAME]["sha256"] == SHA
+    assert fetch(cache, url, sha256=SHA).from_cache and server.hits == []
+    into_cache = fetch(cache, url, dest=cache / "wheels")
+    assert into_cache.path == final(cache)
+
+
+def test_hand_placed_broken_wheel_is_replaced(server: FaultyServer, cache: Path) -> None:
+    url = server.add(f"/f/{NAME}", BODY)
+    final(cache).parent.mkdir(parents=True)
+    final(cache).write_bytes(BODY[:1000])
+    result = fetch(cache, url)
+    assert not result.from_cache and result.path.read_bytes() == BODY
+
+
+def test_redirect_loop_fails_cleanly(server: FaultyServer, cache: Path) -> None:
+    url = server.redirect(f"/loop/{NAME}", server.url(f"/loop/{NAME}"))
+    with pytest.raises(DownloadError, match="TooManyRedirects"):
+        fetch(cache, url)
+    assert not final(cache).exists()
+
+
+@pytest.mark.parametrize("bad", ["../evil.whl", "sub/x.whl", ""])
+def test_request_must_name_a_plain_file(cache: Path, bad: str) -> None:
+    with pytest.raises(UsageError, match="not a plain file name"):
+        fetch(cache, "https://example.invalid/x.whl", filename=bad)

@@ -188,3 +188,80 @@ def test_record_catches_a_consistent_zip_with_other_content(tmp_path: Path, chan
     path.write_bytes(_rezip(wheel_bytes(), change))
     with pytest.raises(ChecksumMismatch, match=match):
         verify_wheel_file(path)
+
+
+def test_importing_the_downloader_does_not_import_requests() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, mamba_doctor.download, mamba_doctor.verify; "
+            "print('requests' in sys.modules, 'rich' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "False"]
+
+
+def _wheel_from(files: dict[str, bytes], record: str | None = None) -> bytes:
+    """A zip of `files` plus a RECORD computed from them (or the one given)."""
+    import base64
+    import hashlib
+
+    if record is None:
+        record = "".join(
+            f"{p},sha256={base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b'=').decode()},{len(d)}\n"  # noqa: E501
+            for p, d in files.items()) + "demo_pkg-1.0.dist-info/RECORD,,\n"
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for p, d in files.items():
+            zf.writestr(p, d)
+        zf.writestr("demo_pkg-1.0.dist-info/RECORD", record)
+    return out.getvalue()
+
+
+_META = b"Metadata-Version: 2.1\nName: demo_pkg\nVersion: 1.0\n"
+_WHEEL = b"Wheel-Version: 1.0\nTag: py3-none-any\n"
+_BASE = {"demo_pkg/__init__.py": b"", "demo_pkg-1.0.dist-info/METADATA": _META,
+         "demo_pkg-1.0.dist-info/WHEEL": _WHEEL}
+
+
+@pytest.mark.parametrize(("data", "match"), [
+    pytest.param(_wheel_from({**_BASE, "other-1.0.dist-info/METADATA": _META}),
+                 "expected one .dist-info", id="two-dist-info"),
+    pytest.param(_wheel_from(_BASE, record="demo_pkg/__init__.py,sha256=x\n"),
+                 "malformed RECORD line", id="record-2-fields"),
+    pytest.param(_wheel_from(_BASE, record="demo_pkg/__init__.py,md5=1B2M2Y8AsgTpgAmY7PhCfg,0\n"),
+                 "uses 'md5'", id="weak-hash"),
+    pytest.param(_wheel_from(_BASE, record=(
+        "demo_pkg/__init__.py,sha256=47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU,5\n")),
+        "RECORD says 5", id="size"),
+    pytest.param(_wheel_from({**_BASE, "demo_pkg-1.0.dist-info/METADATA":
+                              b"Name: demo_pkg\nVersion: not a version\n"}),
+                 "unparsable Version", id="bad-version"),
+    pytest.param(_wheel_from({**_BASE, "demo_pkg-1.0.dist-info/WHEEL":
+                              b"Wheel-Version: 2.0\nTag: py3-none-any\n"}),
+                 "unsupported Wheel-Version", id="wheel-version"),
+    pytest.param(_wheel_from({**_BASE, "demo_pkg/__init__.py": b"x"},
+                             record="demo_pkg/__init__.py,,\n"),
+                 "no hash for", id="unhashed"),
+])
+def test_verify_rejects_malformed_wheels(tmp_path: Path, data: bytes, match: str) -> None:
+    path = tmp_path / "demo_pkg-1.0-py3-none-any.whl"
+    path.write_bytes(data)
+    with pytest.raises(DownloadError, match=match):
+        verify_wheel_file(path)
+
+
+def test_verify_needs_a_record(tmp_path: Path) -> None:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as zf:
+        for p, d in _BASE.items():
+            zf.writestr(p, d)
+    path = tmp_path / "demo_pkg-1.0-py3-none-any.whl"
+    path.write_bytes(out.getvalue())
+    with pytest.raises(DownloadError, match="no demo_pkg-1.0.dist-info/RECORD"):
+        verify_wheel_file(path)
+
+
+def test_verify_minimal_wheel_passes(tmp_path: Path) -> None:
+    path = tmp_path / "demo_pkg-1.0-py3-none-any.whl"
+    path.write_bytes(_wheel_from(_BASE))
+    assert len(verify_wheel_file(path)) == 64
