@@ -90,30 +90,41 @@ def fetch_files(requests: Sequence[FetchRequest], *, dest: Optional[Path] = None
         plans.append((req, urls))
     wheels = Path(cache_dir) / WHEELS_SUBDIR
     wheels.mkdir(parents=True, exist_ok=True)
-    results = []
-    for req, urls in plans:
-        with file_lock(wheels / f"{req.filename}.lock", timeout=lock_timeout,
-                       what=f"downloading {req.filename}"):
-            result = _cached(wheels, req) or _from_find_links(wheels, req, find_links)
-            if result is None:
-                if session is None:
-                    session = make_session()
-                progress: Progress = NullProgress()
-                if show_progress:
-                    from mamba_doctor.dlprogress import RichProgress
+    sessions = [session]
 
-                    progress = RichProgress(req.filename)
-                try:
-                    result = _from_network(wheels, req, urls, session=session, retries=retries,
-                                           timeout=timeout, allow_http=allow_http,
-                                           backoff=backoff, backoff_cap=backoff_cap,
-                                           progress=progress)
-                finally:
-                    progress.stop()
-        if dest is not None:
-            result = _place(result, Path(dest))
-        results.append(result)
+    def get_session() -> Any:  # one Session for the whole run, made only if the network is used
+        if sessions[0] is None:
+            sessions[0] = make_session()
+        return sessions[0]
+
+    results: list[DownloadResult] = []
+    try:
+        for req, urls in plans:
+            with file_lock(wheels / f"{req.filename}.lock", timeout=lock_timeout,
+                           what=f"downloading {req.filename}"):
+                result = _cached(wheels, req) or _from_find_links(wheels, req, find_links)
+                if result is None:
+                    progress = _progress(req.filename, show_progress)
+                    try:
+                        result = _from_network(
+                            wheels, req, urls, session=get_session(), retries=retries,
+                            timeout=timeout, allow_http=allow_http, backoff=backoff,
+                            backoff_cap=backoff_cap, progress=progress)
+                    finally:
+                        progress.stop()
+            results.append(result if dest is None else _place(result, Path(dest)))
+    except DownloadError as exc:  # the files already fetched still belong in the report
+        exc.data.setdefault("downloads", [r.to_dict() for r in results])
+        raise
     return results
+
+
+def _progress(label: str, show: bool) -> Progress:
+    if not show:
+        return NullProgress()
+    from mamba_doctor.dlprogress import RichProgress
+
+    return RichProgress(label)
 
 
 def _cached(wheels: Path, req: FetchRequest) -> Optional[DownloadResult]:

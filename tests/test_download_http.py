@@ -355,3 +355,13 @@ def test_redirect_loop_fails_cleanly(server: FaultyServer, cache: Path) -> None:
 def test_request_must_name_a_plain_file(cache: Path, bad: str) -> None:
     with pytest.raises(UsageError, match="not a plain file name"):
         fetch(cache, "https://example.invalid/x.whl", filename=bad)
+
+
+def test_second_file_failing_still_reports_the_first(server: FaultyServer, cache: Path) -> None:
+    other = wheel_name("other_pkg")
+    reqs = [FetchRequest("demo_pkg", NAME, server.add(f"/f/{NAME}", BODY)),
+            FetchRequest("other_pkg", other, server.url(f"/f/{other}"))]
+    with pytest.raises(DownloadError) as info:
+        fetch_files(reqs, cache_dir=cache, allow_http=True, backoff=0.01)
+    assert [d["package"] for d in info.value.data["downloads"]] == ["demo_pkg"]
+    assert info.value.data["filename"] == other and not final(cache, other).exists()
