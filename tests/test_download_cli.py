@@ -27,7 +27,9 @@ SHA = hashlib.sha256(BODY).hexdigest()
 
 
 @pytest.fixture
-def server() -> Iterator[FaultyServer]:
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultyServer]:
+    for key in ("NO_PROXY", "no_proxy"):  # a CI machine's proxy must not see loopback traffic
+        monkeypatch.setenv(key, "127.0.0.1,localhost")
     srv = FaultyServer()
     yield srv
     srv.close()
