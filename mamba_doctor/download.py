@@ -104,7 +104,7 @@ def fetch_files(requests: Sequence[FetchRequest], *, dest: Optional[Path] = None
                            what=f"downloading {req.filename}"):
                 result = _cached(wheels, req) or _from_find_links(wheels, req, find_links)
                 if result is None:
-                    progress = _progress(req.filename, show_progress)
+                    progress = _progress(_label(req), show_progress)
                     try:
                         result = _from_network(
                             wheels, req, urls, session=get_session(), retries=retries,
@@ -117,6 +117,12 @@ def fetch_files(requests: Sequence[FetchRequest], *, dest: Optional[Path] = None
         exc.data.setdefault("downloads", [r.to_dict() for r in results])
         raise
     return results
+
+
+def _label(req: FetchRequest) -> str:
+    """`mamba_ssm 2.2.2`: the whole file name would leave no room for the bar."""
+    version = req.filename.split("-")[1].split("+")[0] if req.filename.count("-") >= 2 else ""
+    return f"{req.package} {version}".strip()
 
 
 def _progress(label: str, show: bool) -> Progress:
