@@ -59,7 +59,8 @@ def plan_headers(have: int, state: Optional[PartState]) -> dict[str, str]:
 
 def backoff_delay(failures: int, *, base: float, cap: float, rng: Callable[[], float]) -> float:
     """Exponential backoff with jitter: uniform in [0.5, 1] x min(cap, base * 2^(failures-1))."""
-    return min(cap, base * 2 ** max(0, failures - 1)) * (0.5 + rng() / 2)
+    ceiling = min(cap, base * float(2 ** max(0, failures - 1)))
+    return ceiling * (0.5 + rng() / 2)
 
 
 def sidecar_path(part: Path) -> Path:
