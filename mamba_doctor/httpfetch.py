@@ -28,6 +28,9 @@ CHUNK = 1 << 20
 USER_AGENT = f"mamba-doctor/{__version__}"
 # Worth another try: the server or a proxy on the way is overloaded or restarting.
 RETRY_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+# A safety net only: attempts that make progress do not use up `retries`, and a link that drops
+# every few MiB needs dozens of them for a 400 MB wheel.
+MAX_ATTEMPTS = 1000
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
@@ -137,7 +140,7 @@ def transfer(session: Any, url: str, part: Path, *, timeout: float, retries: int
             last_error = "restarting from byte 0"
         now = part.stat().st_size if part.exists() else 0
         failures = 1 if now > have else failures + 1
-        if failures > retries:
+        if failures > retries or attempts >= MAX_ATTEMPTS:
             raise UrlFailed(f"gave up after {attempts} attempts ({last_error})",
                             data={"attempts": attempts, "partial_bytes": now})
         delay = max(backoff_delay(failures, base=backoff, cap=backoff_cap, rng=rng),
