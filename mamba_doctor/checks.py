@@ -1,0 +1,272 @@
+"""Pure verdicts over an Environment: is this machine able to run mamba_ssm, and if not, why."""
+
+from __future__ import annotations
+
+from typing import Callable, Optional
+
+from mamba_doctor.check_gpu import check_gpu_arch_mamba, check_gpu_arch_torch, visible_gpus
+from mamba_doctor.check_packages import check_mamba_imports, check_mamba_versions, error_line
+from mamba_doctor.cuda_tables import (
+    MINOR_COMPAT_MIN_DRIVER,
+    TOOLKIT_DRIVER_LINUX,
+    TORCH_PYTHON,
+    TORCH_WITH_MAMBA_WHEELS,
+    cuda_tuple,
+    driver_ceiling,
+    torch_install_command,
+    torch_variant_for,
+    version_of,
+)
+from mamba_doctor.models import CheckResult, CheckStatus, Environment
+
+OK, WARN, FAIL, SKIP = CheckStatus.OK, CheckStatus.WARN, CheckStatus.FAIL, CheckStatus.SKIP
+REFERENCE_PATH = "the pure-PyTorch reference path (mamba_doctor.block.MambaRef) on CPU"
+# Newest libstdc++ symbol version of GCC 11, the compiler of the ubuntu-22.04 runners that build
+# mamba_ssm >= 2.2.5 / causal_conv1d >= 1.5.1 (failures/REPORT.md #19). An inference: the
+# wheels may need less, so a lower value only warns.
+WHEEL_GLIBCXX = (3, 4, 29)
+WHEEL_GLIBC_NEW, WHEEL_GLIBC_OLD = (2, 35), (2, 31)  # ubuntu-22.04 / ubuntu-20.04 build hosts
+
+
+def evaluate(env: Environment) -> tuple[CheckResult, ...]:
+    """Every verdict row, in display order. Pure: reads only `env`."""
+    rows: list[Callable[[Environment], CheckResult]] = [
+        check_platform, check_driver, check_gpu_visible, check_torch_build, check_driver_cuda,
+        check_torch_gpu, check_gpu_arch_torch, check_gpu_arch_mamba, check_nvcc, check_glibc,
+        check_libstdcxx, check_mamba_imports, check_mamba_versions,
+    ]
+    return tuple(row(env) for row in rows)
+
+
+def blocking_failures(checks: tuple[CheckResult, ...]) -> tuple[CheckResult, ...]:
+    return tuple(c for c in checks if c.status is FAIL and c.blocking)
+
+
+def check_platform(env: Environment) -> CheckResult:
+    system, arch = env.os.system, env.os.arch
+    if system == "Windows":
+        return CheckResult("platform", FAIL, "Native Windows: there are no CUDA wheels of "
+                           "mamba_ssm or causal_conv1d for Windows",
+                           f"Use WSL2 (Ubuntu) with the NVIDIA Windows driver, or "
+                           f"{REFERENCE_PATH}.")
+    if system == "Darwin":
+        return CheckResult("platform", FAIL, "macOS has no CUDA: mamba_ssm's kernels cannot run",
+                           f"Use a Linux machine with an NVIDIA GPU, or {REFERENCE_PATH}.")
+    if system != "Linux":
+        return CheckResult("platform", SKIP, f"unknown operating system ({system})")
+    if arch not in ("x86_64", "aarch64"):
+        return CheckResult("platform", FAIL, f"Linux on {arch}: mamba_ssm wheels exist only for "
+                           "x86_64 and aarch64", f"Use an x86_64 machine, or {REFERENCE_PATH}.")
+    where = "WSL2" if env.os.wsl else (env.os.distro or "Linux")
+    note = " (aarch64 wheels: mamba_ssm >= 2.3.0 only)" if arch == "aarch64" else ""
+    return CheckResult("platform", OK, f"{where}, {arch}{note}")
+
+
+def check_driver(env: Environment) -> CheckResult:
+    nv = env.nvidia
+    if env.os.system not in (None, "Linux"):
+        return CheckResult("driver", SKIP, "not checked on this platform")
+    if nv.driver_version is None:
+        why = nv.reasons.get("driver_version", "")
+        hint = ("WSL2 uses the Windows driver: install the current NVIDIA driver on Windows "
+                "(not inside WSL)." if env.os.wsl else
+                "Install the NVIDIA driver (Ubuntu: `sudo ubuntu-drivers install`) and reboot; "
+                f"without an NVIDIA GPU use {REFERENCE_PATH}.")
+        return CheckResult("driver", FAIL, f"No NVIDIA driver found{f' ({why})' if why else ''}",
+                           hint)
+    if "driver_mismatch" in nv.reasons:
+        return CheckResult("driver", FAIL, nv.reasons["driver_mismatch"], "Reboot the machine.")
+    ceiling = nv.cuda_driver_version
+    says = f"supports CUDA <= {ceiling}" if ceiling else "CUDA ceiling not reported"
+    src = nv.sources.get("driver_version")
+    return CheckResult("driver", OK, f"NVIDIA driver {nv.driver_version} ({says})"
+                       + (f" [from {src}]" if src else ""))
+
+
+def check_gpu_visible(env: Environment) -> CheckResult:
+    nv = env.nvidia
+    if nv.driver_version is None and not nv.gpus:
+        return CheckResult("gpu_visible", SKIP, "no driver, no GPU")
+    if not nv.gpus:
+        return CheckResult("gpu_visible", FAIL, "The driver is loaded but lists no GPU",
+                           "Check `nvidia-smi`; in a container, pass the GPU in (--gpus all).")
+    shown = visible_gpus(env)
+    note = nv.reasons.get("cuda_visible_devices")
+    if not shown:
+        return CheckResult("gpu_visible", FAIL, note or "CUDA_VISIBLE_DEVICES hides every GPU",
+                           "unset CUDA_VISIBLE_DEVICES   (or: export CUDA_VISIBLE_DEVICES=0)")
+    names = ", ".join(f"{g.index}: {g.name or 'GPU'}"
+                      + (f" (sm_{g.sm})" if g.sm else "") for g in shown)
+    if any(g.visible is None for g in nv.gpus):
+        return CheckResult("gpu_visible", WARN, f"{names}; {note}", blocking=False)
+    return CheckResult("gpu_visible", OK, f"{len(shown)} visible: {names}"
+                       + (f" ({note})" if note else ""))
+
+
+def check_torch_build(env: Environment) -> CheckResult:
+    t = env.torch
+    if t.installed is False:
+        return CheckResult("torch_build", FAIL, "torch is not installed in the target",
+                           suggest_torch(env))
+    if t.error and "import" in t.reasons:
+        last = error_line(t.error)
+        return CheckResult("torch_build", FAIL, f"`import torch` fails: {last}",
+                           "Run `mamba-doctor explain` on the error, or reinstall torch: "
+                           + suggest_torch(env))
+    if t.cuda is None and t.hip:
+        return CheckResult("torch_build", FAIL, f"torch {t.version} is a ROCm build (HIP "
+                           f"{t.hip}): the prebuilt mamba_ssm wheels are CUDA-only",
+                           "Build mamba_ssm from source for ROCm, or use a CUDA build of torch.",
+                           blocking=False)
+    if t.cuda is None:
+        return CheckResult("torch_build", FAIL, f"torch {t.version} is a CPU-only build: "
+                           "mamba_ssm needs a CUDA build of torch", suggest_torch(env))
+    abi = {True: "C++11 ABI", False: "pre-C++11 ABI", None: "ABI unknown"}[t.cxx11abi]
+    ngc = " (NGC build: only NGC-specific wheels match)" if _is_ngc(t.version) else ""
+    return CheckResult("torch_build", OK, f"torch {t.version}, CUDA {t.cuda}, {abi}{ngc}")
+
+
+def check_driver_cuda(env: Environment) -> CheckResult:
+    runtime = cuda_tuple(env.torch.cuda)
+    if runtime is None or env.nvidia.driver_version is None:
+        return CheckResult("driver_cuda", SKIP, "needs a driver and a CUDA build of torch")
+    reported = env.nvidia.cuda_driver_version
+    ceiling_text = reported or driver_ceiling(env.nvidia.driver_version)
+    ceiling = cuda_tuple(ceiling_text)
+    if ceiling is None:
+        return CheckResult("driver_cuda", SKIP, "the driver's CUDA ceiling is unknown")
+    guess = "" if reported else " (from NVIDIA's driver table)"
+    torch_cuda = f"{runtime[0]}.{runtime[1]}"
+    if ceiling >= runtime:
+        return CheckResult("driver_cuda", OK, f"driver supports CUDA <= {ceiling_text}{guess}; "
+                           f"torch uses CUDA {torch_cuda}")
+    need = TOOLKIT_DRIVER_LINUX.get(torch_cuda)
+    compat = MINOR_COMPAT_MIN_DRIVER.get(runtime[0])
+    have = version_of(env.nvidia.driver_version)
+    if ceiling[0] == runtime[0] and compat and have and have >= version_of(compat):
+        return CheckResult("driver_cuda", WARN, f"torch's CUDA {torch_cuda} is newer than the "
+                           f"driver's {ceiling_text}: runs via minor-version compatibility "
+                           "(no JIT of newer PTX)",
+                           f"Upgrade the driver to >= {need} for full support." if need else None,
+                           blocking=False)
+    variant = torch_variant_for(env.torch.version or "", ceiling)
+    fix = f"upgrade the NVIDIA driver to >= {need}" if need else "upgrade the NVIDIA driver"
+    if variant:
+        fix += " or install a torch built for this driver: " + torch_install_command(
+            _base(env.torch.version), variant)
+    return CheckResult("driver_cuda", FAIL, f"driver {env.nvidia.driver_version} supports CUDA "
+                       f"<= {ceiling_text}{guess} but torch needs CUDA {torch_cuda}",
+                       fix[0].upper() + fix[1:])
+
+
+def check_torch_gpu(env: Environment) -> CheckResult:
+    t = env.torch
+    if t.cuda is None or not visible_gpus(env):
+        return CheckResult("torch_gpu", SKIP, "needs a visible GPU and a CUDA build of torch")
+    if t.error:
+        return CheckResult("torch_gpu", FAIL, f"torch.cuda fails: {error_line(t.error)}",
+                           "Run `mamba-doctor explain` on the error.")
+    if t.cuda_available:
+        caps = ", ".join(t.capabilities)
+        return CheckResult("torch_gpu", OK, f"torch sees {t.device_count} GPU(s)"
+                           + (f" (compute capability {caps})" if caps else ""))
+    return CheckResult("torch_gpu", FAIL, "torch.cuda.is_available() is False although a GPU "
+                       "and a driver are present",
+                       "Check the driver_cuda row; restart after a driver upgrade; check "
+                       "CUDA_VISIBLE_DEVICES.")
+
+
+def check_nvcc(env: Environment) -> CheckResult:
+    runtime = cuda_tuple(env.torch.cuda)
+    if runtime is None:
+        return CheckResult("nvcc", SKIP, "needs a CUDA build of torch", blocking=False)
+    tk = env.cuda_toolkit
+    have = cuda_tuple(tk.nvcc_version)
+    if have is None:
+        return CheckResult("nvcc", WARN, "no nvcc: fine for prebuilt wheels, a source build "
+                           f"needs the CUDA {runtime[0]}.x toolkit",
+                           f"Only to build from source: install CUDA toolkit {runtime[0]}.x and "
+                           "set CUDA_HOME.", blocking=False)
+    if have[0] != runtime[0]:
+        return CheckResult("nvcc", WARN, f"nvcc {tk.nvcc_version} vs torch CUDA {env.torch.cuda}"
+                           ": a source build would fail (major mismatch)",
+                           f"Only to build from source: point CUDA_HOME at a CUDA {runtime[0]}.x "
+                           "toolkit.", blocking=False)
+    return CheckResult("nvcc", OK, f"nvcc {tk.nvcc_version} ({tk.nvcc_path}) matches torch's "
+                       f"CUDA {env.torch.cuda} major", blocking=False)
+
+
+def check_glibc(env: Environment) -> CheckResult:
+    if env.os.system != "Linux":
+        return CheckResult("glibc", SKIP, "not a Linux system", blocking=False)
+    have = cuda_tuple(env.os.glibc)  # "2.35" parses like a CUDA version
+    if have is None:
+        return CheckResult("glibc", SKIP, env.os.reasons.get("glibc", "glibc version unknown"),
+                           blocking=False)
+    if have >= WHEEL_GLIBC_NEW:
+        return CheckResult("glibc", OK, f"glibc {env.os.glibc}", blocking=False)
+    if have >= WHEEL_GLIBC_OLD:
+        return CheckResult("glibc", WARN, f"glibc {env.os.glibc}: mamba_ssm >= 2.2.5 wheels "
+                           "need glibc 2.35 (GLIBC_2.32 not found); <= 2.2.4 wheels load",
+                           "Use mamba_ssm <= 2.2.4, build from source, or a newer "
+                           "distro/container.",
+                           blocking=False)
+    return CheckResult("glibc", FAIL, f"glibc {env.os.glibc}: too old for every prebuilt "
+                       "mamba_ssm wheel (they need >= 2.31)",
+                       "Build from source (MAMBA_FORCE_BUILD=TRUE pip install --no-build-isolation "
+                       "mamba-ssm) or use a newer distro/container.", blocking=False)
+
+
+def check_libstdcxx(env: Environment) -> CheckResult:
+    if env.os.system != "Linux":
+        return CheckResult("libstdcxx", SKIP, "not a Linux system", blocking=False)
+    raw = env.os.glibcxx
+    have = tuple(int(p) for p in raw.split(".")) if raw and raw.replace(".", "").isdigit() else None
+    if have is None:
+        return CheckResult("libstdcxx", SKIP, env.os.reasons.get("glibcxx", "GLIBCXX unknown"),
+                           blocking=False)
+    where = f" in {env.os.libstdcxx_path}" if env.os.libstdcxx_path else ""
+    if have >= WHEEL_GLIBCXX:
+        return CheckResult("libstdcxx", OK, f"GLIBCXX_{raw}{where}", blocking=False)
+    return CheckResult("libstdcxx", WARN, f"GLIBCXX_{raw}{where} is older than the "
+                       "wheels' build compiler (GCC 11, GLIBCXX_3.4.29)",
+                       "If imports fail with `GLIBCXX_3.4.xx not found`: conda install -c "
+                       "conda-forge libstdcxx-ng, and put $CONDA_PREFIX/lib on LD_LIBRARY_PATH.",
+                       blocking=False)
+
+
+def suggest_torch(env: Environment) -> str:
+    """The exact torch install command that fits the driver and has mamba wheels."""
+    ceiling = cuda_tuple(env.nvidia.cuda_driver_version or driver_ceiling(
+        env.nvidia.driver_version))
+    py = cuda_tuple(env.python.version)
+    current = env.torch.version
+    variant = torch_variant_for(current, ceiling) if current else None
+    if current and variant:
+        return torch_install_command(_base(current), variant) + _driver_note(variant, ceiling)
+    for candidate in TORCH_WITH_MAMBA_WHEELS:
+        low, high = TORCH_PYTHON.get(candidate.rsplit(".", 1)[0], ("3.0", "9.9"))
+        if py and not (cuda_tuple(low) <= py <= cuda_tuple(high)):
+            continue
+        variant = torch_variant_for(candidate, ceiling)
+        if variant:
+            return torch_install_command(candidate, variant) + _driver_note(variant, ceiling)
+    return "Upgrade the NVIDIA driver, then install a CUDA build of torch (pytorch.org)."
+
+
+def _driver_note(variant: str, ceiling: Optional[tuple[int, int]]) -> str:
+    if ceiling is not None:
+        return ""
+    cuda = cuda_tuple(variant)
+    need = TOOLKIT_DRIVER_LINUX.get(f"{cuda[0]}.{cuda[1]}") if cuda else None
+    return f"   # needs an NVIDIA driver >= {need}" if need else ""
+
+
+def _base(version: Optional[str]) -> str:
+    parsed = version_of(version)
+    return parsed.base_version if parsed else str(version)
+
+
+def _is_ngc(version: Optional[str]) -> bool:
+    parsed = version_of(version)
+    return bool(parsed and parsed.pre and parsed.local)
