@@ -11,6 +11,7 @@ from mamba_doctor.cuda_tables import (
     TOOLKIT_DRIVER_LINUX,
     TORCH_PYTHON,
     TORCH_WITH_MAMBA_WHEELS,
+    compat_ceiling,
     cuda_tuple,
     driver_ceiling,
     torch_install_command,
@@ -149,7 +150,7 @@ def check_driver_cuda(env: Environment) -> CheckResult:
                            "(no JIT of newer PTX)",
                            f"Upgrade the driver to >= {need} for full support." if need else None,
                            blocking=False)
-    variant = torch_variant_for(env.torch.version or "", ceiling)
+    variant = _fit(env.torch.version or "", ceiling, env.nvidia.driver_version)
     fix = f"upgrade the NVIDIA driver to >= {need}" if need else "upgrade the NVIDIA driver"
     if variant:
         fix += " or install a torch built for this driver: " + torch_install_command(
@@ -237,21 +238,31 @@ def check_libstdcxx(env: Environment) -> CheckResult:
 
 def suggest_torch(env: Environment) -> str:
     """The exact torch install command that fits the driver and has mamba wheels."""
-    ceiling = cuda_tuple(env.nvidia.cuda_driver_version or driver_ceiling(
-        env.nvidia.driver_version))
+    driver = env.nvidia.driver_version
+    ceiling = cuda_tuple(env.nvidia.cuda_driver_version or driver_ceiling(driver))
     py = cuda_tuple(env.python.version)
     current = env.torch.version
-    variant = torch_variant_for(current, ceiling) if current else None
+    variant = _fit(current, ceiling, driver) if current else None
     if current and variant:
         return torch_install_command(_base(current), variant) + _driver_note(variant, ceiling)
-    for candidate in TORCH_WITH_MAMBA_WHEELS:
-        low, high = TORCH_PYTHON.get(candidate.rsplit(".", 1)[0], ("3.0", "9.9"))
-        if py and not (cuda_tuple(low) <= py <= cuda_tuple(high)):
-            continue
-        variant = torch_variant_for(candidate, ceiling)
-        if variant:
-            return torch_install_command(candidate, variant) + _driver_note(variant, ceiling)
+    candidates = [c for c in TORCH_WITH_MAMBA_WHEELS if py is None or
+                  cuda_tuple(TORCH_PYTHON[c.rsplit(".", 1)[0]][0]) <= py
+                  <= cuda_tuple(TORCH_PYTHON[c.rsplit(".", 1)[0]][1])]
+    for limit in (ceiling, compat_ceiling(ceiling, driver)):  # exact fit first
+        fits = [(c, v) for c in candidates if (v := torch_variant_for(c, limit))]
+        # newest torch built for the driver's own CUDA major, else the newest that fits
+        same = [(c, v) for c, v in fits if ceiling and (cuda_tuple(v) or (0,))[0] == ceiling[0]]
+        for candidate, variant in (same or fits)[:1]:
+            return torch_install_command(candidate, variant) + _driver_note(variant, limit)
     return "Upgrade the NVIDIA driver, then install a CUDA build of torch (pytorch.org)."
+
+
+def _fit(version: str, ceiling: Optional[tuple[int, int]], driver: Optional[str]
+         ) -> Optional[str]:
+    """CUDA variant of this torch for the driver: within its ceiling, else through minor-version
+    compatibility."""
+    return torch_variant_for(version, ceiling) or torch_variant_for(
+        version, compat_ceiling(ceiling, driver))
 
 
 def _driver_note(variant: str, ceiling: Optional[tuple[int, int]]) -> str:

@@ -106,6 +106,17 @@ def driver_ceiling(driver: Optional[str]) -> Optional[str]:
     return best
 
 
+def compat_ceiling(ceiling: Optional[tuple[int, int]], driver: Optional[str]
+                   ) -> Optional[tuple[int, int]]:
+    """Widen a ceiling to its whole CUDA major when the driver meets NVIDIA's minor-version
+    compatibility minimum (a cu118 torch runs on a 470 driver, without PTX JIT)."""
+    have = version_of(driver)
+    if ceiling is None or have is None:
+        return ceiling
+    need = MINOR_COMPAT_MIN_DRIVER.get(ceiling[0])
+    return (ceiling[0], 9) if need and have >= Version(need) else ceiling
+
+
 def sm_runs(gpu_sm: int, cubins: tuple[int, ...]) -> bool:
     """A cubin for sm_XY runs on sm_XZ with Z >= Y, never across majors (no PTX to JIT)."""
     return any(c // 10 == gpu_sm // 10 and c % 10 <= gpu_sm % 10 for c in cubins)
