@@ -74,7 +74,7 @@ def test_real_human_output_explains_the_failure() -> None:
     assert "Checks" in out and "Verdict" in out and "torch_build" in out
     if result.exit_code == 3:
         assert "Mamba cannot run here yet" in out and "Next:" in out
-        assert "blocking check(s) failed" in result.stderr
+        assert "blocking: driver" in out or "blocking:" in out
     assert "Traceback" not in result.output
 
 

@@ -68,5 +68,6 @@ def run_check(python: Optional[str], *, json_mode: bool, deep: bool = False,
     ids = ", ".join(c.id for c in report.blocking)
     err = error_entry("check_failed", f"{len(report.blocking)} blocking check(s) failed: {ids}",
                       report.next_steps[0] if report.next_steps else None)
-    return Outcome(data=report.to_dict(), exit_code=ExitCode.CHECK_FAILED, errors=[err],
-                   render=render)
+    # The human view says it in the verdict panel; JSON readers get it in errors[] as well.
+    return Outcome(data=report.to_dict(), exit_code=ExitCode.CHECK_FAILED,
+                   errors=[err] if json_mode else [], render=render)
