@@ -10,6 +10,8 @@ torch, which is what `check` always does for a CUDA build.
 
 from __future__ import annotations
 
+# ruff: noqa: T201  # a benchmark script reports on stdout
+
 import argparse
 import statistics
 import sys

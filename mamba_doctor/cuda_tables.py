@@ -1,4 +1,4 @@
-"""Lookup tables behind the verdicts: driver per CUDA, torch CUDA variants, mamba GPU architectures."""
+"""Lookup tables behind the verdicts: driver per CUDA, torch CUDA variants, mamba GPU archs."""
 
 from __future__ import annotations
 

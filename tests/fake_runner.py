@@ -1,4 +1,4 @@
-"""A fake `_run.run` that replays recorded outputs by argv prefix (the long snippet argv is elided)."""
+"""A fake `_run.run` replaying recorded outputs by argv prefix (the long snippet argv elided)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ class FakeRunner:
         self.calls: list[tuple[str, ...]] = []
         self.envs: list[Optional[dict]] = []
 
-    def __call__(self, argv, *, timeout=None, env=None, cwd=None, input=None) -> Completed:  # noqa: A002
+    def __call__(self, argv, *, timeout=None, env=None, cwd=None, input=None) -> Completed:
         k = key(argv)
         self.calls.append(k)
         self.envs.append(dict(env) if env is not None else None)

@@ -115,7 +115,8 @@ def test_check_help_documents_the_options() -> None:
 @pytest.mark.slow
 def test_check_process_never_imports_torch_or_requests() -> None:
     code = ("import sys\nfrom mamba_doctor.cli import main\n"
-            f"sys.argv = ['mamba-doctor', 'check', '--json', '--deep', '--python', {sys.executable!r}]\n"
+            "sys.argv = ['mamba-doctor', 'check', '--json', '--deep', '--python', "
+            f"{sys.executable!r}]\n"
             "try:\n    main()\nexcept SystemExit as e:\n    rc = e.code\n"
             "sys.stderr.write('LEAK %s %s RC %s' % ('torch' in sys.modules, "
             "'requests' in sys.modules, rc))\n")

@@ -1,4 +1,4 @@
-"""NVIDIA probe: parsers on recorded outputs, the fallback chain with a fake runner, and the real probe."""
+"""NVIDIA probe: parsers on recorded outputs, fallbacks with a fake runner, the real probe."""
 
 from __future__ import annotations
 

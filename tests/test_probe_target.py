@@ -1,4 +1,4 @@
-"""Target probe: recorded snippet outputs, crash/hang recovery, and real children of real interpreters."""
+"""Target probe: recorded outputs, crash/hang recovery, real children of real interpreters."""
 
 from __future__ import annotations
 
@@ -121,7 +121,7 @@ def test_not_a_python_is_a_usage_error(result) -> None:
 
 def test_real_target_is_this_venv() -> None:
     facts = probe_target(sys.executable, environ=dict(os.environ), timeout=120)
-    assert facts.python.version == "%d.%d.%d" % sys.version_info[:3]
+    assert facts.python.version == ".".join(str(p) for p in sys.version_info[:3])
     assert facts.python.executable == sys.executable
     if facts.torch.installed:
         import importlib.metadata as md

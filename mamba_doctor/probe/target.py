@@ -147,8 +147,10 @@ def _assemble(records: Mapping[str, dict[str, Any]]) -> TargetFacts:
         packages[module] = PackageInfo(module, version=dists.get(provider),
                                        import_ok=rec.get("ok"), error=rec.get("error"))
     static = base.get("torch_static") or {}
+    torch_rec = records.get("torch", {}).get("result") or {}
     return TargetFacts(python=python, torch=_torch(records, dists.get("torch"), static),
-                       packages=packages, libstdcxx_path=base.get("libstdcxx"),
+                       packages=packages,
+                       libstdcxx_path=torch_rec.get("libstdcxx") or base.get("libstdcxx"),
                        stages=dict(records))
 
 

@@ -106,6 +106,7 @@ def stage_torch():
         "hip": getattr(version, "hip", None),
         "cxx11abi": None if abi is None else bool(abi),
         "file": getattr(torch, "__file__", None),
+        "libstdcxx": libstdcxx(),  # now the one torch really loaded
     }
 def stage_cuda():
     import torch
