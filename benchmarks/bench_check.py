@@ -8,9 +8,8 @@ ratio of medians (target: check / collect_env <= 0.6). `check --deep` also impor
 torch, which is what `check` always does for a CUDA build.
 """
 
-from __future__ import annotations
-
 # ruff: noqa: T201  # a benchmark script reports on stdout
+from __future__ import annotations
 
 import argparse
 import statistics
