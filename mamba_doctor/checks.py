@@ -67,7 +67,7 @@ def check_driver(env: Environment) -> CheckResult:
     nv = env.nvidia
     if env.os.system not in (None, "Linux"):
         return CheckResult("driver", SKIP, "not checked on this platform")
-    if nv.driver_version is None:
+    if not has_driver(env):
         why = nv.reasons.get("driver_version", "")
         hint = ("WSL2 uses the Windows driver: install the current NVIDIA driver on Windows "
                 "(not inside WSL)." if env.os.wsl else
@@ -79,14 +79,20 @@ def check_driver(env: Environment) -> CheckResult:
         return CheckResult("driver", FAIL, nv.reasons["driver_mismatch"], "Reboot the machine.")
     ceiling = nv.cuda_driver_version
     says = f"supports CUDA <= {ceiling}" if ceiling else "CUDA ceiling not reported"
-    src = nv.sources.get("driver_version")
-    return CheckResult("driver", OK, f"NVIDIA driver {nv.driver_version} ({says})"
-                       + (f" [from {src}]" if src else ""))
+    src = nv.sources.get("driver_version") or nv.sources.get("cuda_driver_version")
+    return CheckResult("driver", OK, f"NVIDIA driver {nv.driver_version or '(version unknown)'} "
+                       f"({says})" + (f" [from {src}]" if src else ""))
+
+
+def has_driver(env: Environment) -> bool:
+    """Some source answered for the driver (NVML, libcuda, /proc, nvidia-smi)."""
+    nv = env.nvidia
+    return bool(nv.driver_version or nv.cuda_driver_version or nv.gpus)
 
 
 def check_gpu_visible(env: Environment) -> CheckResult:
     nv = env.nvidia
-    if nv.driver_version is None and not nv.gpus:
+    if not has_driver(env):
         return CheckResult("gpu_visible", SKIP, "no driver, no GPU")
     if not nv.gpus:
         return CheckResult("gpu_visible", FAIL, "The driver is loaded but lists no GPU",
@@ -129,7 +135,7 @@ def check_torch_build(env: Environment) -> CheckResult:
 
 def check_driver_cuda(env: Environment) -> CheckResult:
     runtime = cuda_tuple(env.torch.cuda)
-    if runtime is None or env.nvidia.driver_version is None:
+    if runtime is None or not has_driver(env):
         return CheckResult("driver_cuda", SKIP, "needs a driver and a CUDA build of torch")
     reported = env.nvidia.cuda_driver_version
     ceiling_text = reported or driver_ceiling(env.nvidia.driver_version)
@@ -144,7 +150,9 @@ def check_driver_cuda(env: Environment) -> CheckResult:
     need = TOOLKIT_DRIVER_LINUX.get(torch_cuda)
     compat = MINOR_COMPAT_MIN_DRIVER.get(runtime[0])
     have = version_of(env.nvidia.driver_version)
-    if ceiling[0] == runtime[0] and compat and have and have >= version_of(compat):
+    # a driver that reports CUDA M.x is at least M.0's driver: minor-version compatibility
+    # holds unless a known version is below NVIDIA's floor for M
+    if ceiling[0] == runtime[0] and compat and (have is None or have >= version_of(compat)):
         return CheckResult("driver_cuda", WARN, f"torch's CUDA {torch_cuda} is newer than the "
                            f"driver's {ceiling_text}: runs via minor-version compatibility "
                            "(no JIT of newer PTX)",

@@ -203,3 +203,11 @@ def test_tables() -> None:
     assert sm_runs(86, (80,)) and not sm_runs(61, (53, 62)) and not sm_runs(90, (80,))
     assert mamba_sass("2.2.6.post3", 13) and 120 in mamba_sass("2.3.1", 12)
     assert all(v.count(".") >= 1 for v in TOOLKIT_DRIVER_LINUX.values())
+
+
+def test_libcuda_only_driver_counts_as_present() -> None:
+    nv = NvidiaInfo(cuda_driver_version="12.2",
+                    gpus=parse_nvidia_smi_csv(fixture("nvidia-smi-query-rtx4090.csv")).gpus)
+    r = rows(env_from("target-2.5.1-cu124.stdout", nv))
+    assert r["driver"].status is OK and "version unknown" in r["driver"].summary
+    assert r["driver_cuda"].status is WARN  # 12.2 < 12.4: minor-version compatibility
