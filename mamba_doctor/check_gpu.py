@@ -29,6 +29,10 @@ def _gpu_sms(env: Environment) -> list[tuple[str, int]]:
     return [(label, sm) for label, sm in found if sm is not None]
 
 
+def _archs(gpus: list[tuple[str, int]]) -> str:
+    return ", ".join(_arch(sm) for sm in sorted({sm for _, sm in gpus}))
+
+
 def _arch(sm: int) -> str:
     return f"sm_{sm} ({ARCH_NAMES.get(sm // 10, 'unknown')})"
 
@@ -44,8 +48,7 @@ def check_gpu_arch_torch(env: Environment) -> CheckResult:
     missing = [(label, sm) for label, sm in gpus
                if not sm_runs(sm, cubins) and not any(p <= sm for p in ptx)]
     if not missing:
-        return CheckResult("gpu_arch_torch", OK, "torch has kernels for "
-                           + ", ".join(_arch(sm) for _, sm in gpus))
+        return CheckResult("gpu_arch_torch", OK, "torch has kernels for " + _archs(gpus))
     label, sm = missing[0]
     if sm >= 100:
         hint = "Install a torch built with CUDA >= 12.8 (torch >= 2.7, e.g. the cu128 variant)."
@@ -80,8 +83,7 @@ def check_gpu_arch_mamba(env: Environment) -> CheckResult:
                            blocking=False)
     missing = [(label, sm) for label, sm in gpus if not sm_runs(sm, sass)]
     if not missing:
-        return CheckResult("gpu_arch_mamba", OK, f"{which} carry kernels for "
-                           + ", ".join(_arch(sm) for _, sm in gpus))
+        return CheckResult("gpu_arch_mamba", OK, f"{which} carry kernels for {_archs(gpus)}")
     label, sm = missing[0]
     other = _release_with(sm, major)
     hint = (f"Use mamba_ssm=={other} (its cu{major} wheels carry kernels for sm_{sm})" if other

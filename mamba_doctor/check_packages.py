@@ -35,6 +35,13 @@ def error_line(text: Optional[str]) -> str:
     return (lines[-1] if lines[0].startswith("Traceback") else lines[0])[:200]
 
 
+def explain_command(env: Environment, module: str) -> str:
+    """Reproduce a failing import in the target and hand the error to `mamba-doctor explain`."""
+    python = env.python.executable or "python"
+    imports = "torch" if module == "torch" else f"torch, {module}"
+    return f"{python} -c 'import {imports}' 2>&1 | mamba-doctor explain"
+
+
 def check_mamba_imports(env: Environment) -> CheckResult:
     pkgs = env.packages
     mamba = pkgs.get("mamba_ssm")
@@ -48,9 +55,7 @@ def check_mamba_imports(env: Environment) -> CheckResult:
         name, info = failed[0]
         more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
         return CheckResult("mamba_imports", FAIL, f"`import {name}` fails: "
-                           f"{error_line(info.error)}{more}",
-                           "mamba-doctor explain   (then reinstall the matching wheel: "
-                           "mamba-doctor install)")
+                           f"{error_line(info.error)}{more}", explain_command(env, name))
     if mamba and mamba.version and pkgs.get("selective_scan_cuda") and \
             pkgs["selective_scan_cuda"].import_ok is None and mamba.import_ok:
         return CheckResult("mamba_imports", WARN, f"mamba_ssm {mamba.version} has no "

@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import Callable, Optional
 
 from mamba_doctor.check_gpu import check_gpu_arch_mamba, check_gpu_arch_torch, visible_gpus
-from mamba_doctor.check_packages import check_mamba_imports, check_mamba_versions, error_line
+from mamba_doctor.check_packages import (
+    check_mamba_imports,
+    check_mamba_versions,
+    error_line,
+    explain_command,
+)
 from mamba_doctor.cuda_tables import (
     MINOR_COMPAT_MIN_DRIVER,
     TOOLKIT_DRIVER_LINUX,
@@ -118,8 +123,7 @@ def check_torch_build(env: Environment) -> CheckResult:
     if t.error and "import" in t.reasons:
         last = error_line(t.error)
         return CheckResult("torch_build", FAIL, f"`import torch` fails: {last}",
-                           "Run `mamba-doctor explain` on the error, or reinstall torch: "
-                           + suggest_torch(env))
+                           explain_command(env, "torch"))
     if t.cuda is None and t.hip:
         return CheckResult("torch_build", FAIL, f"torch {t.version} is a ROCm build (HIP "
                            f"{t.hip}): the prebuilt mamba_ssm wheels are CUDA-only",
@@ -174,7 +178,8 @@ def check_torch_gpu(env: Environment) -> CheckResult:
         return CheckResult("torch_gpu", SKIP, "needs a visible GPU and a CUDA build of torch")
     if t.error:
         return CheckResult("torch_gpu", FAIL, f"torch.cuda fails: {error_line(t.error)}",
-                           "Run `mamba-doctor explain` on the error.")
+                           f"{env.python.executable or 'python'} -c 'import torch; "
+                           "torch.cuda.init()' 2>&1 | mamba-doctor explain")
     if t.cuda_available:
         caps = ", ".join(t.capabilities)
         return CheckResult("torch_gpu", OK, f"torch sees {t.device_count} GPU(s)"
@@ -201,7 +206,8 @@ def check_nvcc(env: Environment) -> CheckResult:
                            ": a source build would fail (major mismatch)",
                            f"Only to build from source: point CUDA_HOME at a CUDA {runtime[0]}.x "
                            "toolkit.", blocking=False)
-    return CheckResult("nvcc", OK, f"nvcc {tk.nvcc_version} ({tk.nvcc_path}) matches torch's "
+    where = f" ({tk.nvcc_path})" if tk.nvcc_path else ""
+    return CheckResult("nvcc", OK, f"nvcc {tk.nvcc_version}{where} matches torch's "
                        f"CUDA {env.torch.cuda} major", blocking=False)
 
 

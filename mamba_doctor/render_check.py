@@ -106,18 +106,16 @@ def verdict_panel(report: CheckReport):  # -> rich.panel.Panel
         head, style = "[bold green]All checks passed[/]", "green"
     lines = [head, "", "[bold]Next:[/]"]
     lines += [f"  {i}. {escape(step)}" for i, step in enumerate(report.next_steps, 1)]
+    shown: set[str] = set()
     for name, text in report.import_errors.items():
-        first = _first_diagnosis(report, name)
-        lines.append(f"[bold]{escape(name)}:[/] {escape(first or error_line(text))}")
+        found = report.diagnoses.get(name) or ()
+        title = str(found[0].get("title") or "") if found else ""
+        lines.append(f"[bold]{escape(name)}:[/] {escape(title or error_line(text))}")
+        fixes = list(found[0].get("fix") or ()) if found else []
+        if fixes and str(fixes[0]) not in shown:  # mamba_ssm often fails for the same reason
+            shown.add(str(fixes[0]))
+            lines.append(f"  fix: {escape(str(fixes[0]))}")
     return Panel("\n".join(lines), title="Verdict", border_style=style, expand=False)
-
-
-def _first_diagnosis(report: CheckReport, name: str) -> Optional[str]:
-    found = report.diagnoses.get(name)
-    if not found:
-        return None
-    title = found[0].get("title")
-    return str(title) if title else None
 
 
 def _join(*parts: Optional[str]) -> str:

@@ -211,3 +211,12 @@ def test_libcuda_only_driver_counts_as_present() -> None:
     r = rows(env_from("target-2.5.1-cu124.stdout", nv))
     assert r["driver"].status is OK and "version unknown" in r["driver"].summary
     assert r["driver_cuda"].status is WARN  # 12.2 < 12.4: minor-version compatibility
+
+
+def test_import_errors_reach_the_diagnosis_engine() -> None:
+    pytest.importorskip("mamba_doctor.diagnose")
+    report = build_report(env_from("target-ngc-2.1.0a0.stdout", H100, nvcc="12.2"))
+    found = report.diagnoses.get("selective_scan_cuda")
+    assert found, report.diagnoses
+    assert any("undefined" in str(d.get("matched")) or d.get("id") for d in found)
+    assert report.to_dict()["diagnoses"]["selective_scan_cuda"][0]["id"]
