@@ -124,3 +124,37 @@ def test_check_process_never_imports_torch_or_requests() -> None:
                           timeout=300, env={**os.environ, "COLUMNS": "120"})
     assert "LEAK False False RC" in proc.stderr, proc.stderr[-2000:]
     json.loads(proc.stdout)
+
+
+def test_render_shows_facts_hidden_gpus_and_diagnoses() -> None:
+    from rich.console import Console
+
+    from mamba_doctor.check_report import CheckReport
+    from mamba_doctor.checks import evaluate
+    from mamba_doctor.render_check import render_check
+
+    env = _healthy_env()
+    env = Environment(os=env.os, nvidia=NvidiaInfo(
+        driver_version="560.35.03", cuda_driver_version="12.6",
+        gpus=tuple(g.__class__(**{**g.__dict__, "visible": False}) for g in env.nvidia.gpus)),
+        python=env.python, torch=env.torch, packages=env.packages)
+    diag = {"id": "x", "title": "Extension built for another torch version", "fix": ["do Y"]}
+    report = CheckReport(environment=env, checks=evaluate(env),
+                         import_errors={"selective_scan_cuda": "Traceback\nImportError: boom",
+                                        "mamba_ssm": "Traceback\nImportError: boom"},
+                         diagnoses={"selective_scan_cuda": (diag,), "mamba_ssm": (diag,)})
+    console = Console(width=120, record=True, color_system=None)
+    render_check(console, report)
+    text = console.export_text()
+    assert "hidden by CUDA_VISIBLE_DEVICES" in text
+    assert "gpu_visible" in text and "Mamba cannot run here yet" in text
+    assert text.count("fix: do Y") == 1  # the same fix is not repeated for mamba_ssm
+
+
+@pytest.mark.gpu
+def test_real_probe_on_a_gpu_machine() -> None:
+    env = probe_pkg.probe_environment(sys.executable)
+    assert env.nvidia.driver_version and env.nvidia.cuda_driver_version
+    assert env.nvidia.gpus and all(g.compute_capability for g in env.nvidia.gpus)
+    assert env.nvidia.sources["driver_version"] in ("nvml", "sysfs", "procfs", "nvidia-smi")
+    assert env.torch.cuda and env.torch.cuda_available is True and env.torch.arch_list
