@@ -22,10 +22,9 @@ def visible_gpus(env: Environment) -> tuple[GpuInfo, ...]:
 
 
 def _gpu_sms(env: Environment) -> list[tuple[str, int]]:
-    found = [(f"GPU {g.index} ({g.name or 'unknown'})", g.sm) for g in visible_gpus(env) if g.sm]
-    if not found:  # e.g. an --env file with torch's view only
-        found = [(f"device {i}", parse_sm(c)) for i, c in enumerate(env.torch.capabilities)
-                 if parse_sm(c)]
+    found = [(f"GPU {g.index} ({g.name or 'unknown'})", g.sm) for g in visible_gpus(env)]
+    if not any(sm for _, sm in found):  # e.g. an --env file with torch's view only
+        found = [(f"device {i}", parse_sm(c)) for i, c in enumerate(env.torch.capabilities)]
     return [(label, sm) for label, sm in found if sm is not None]
 
 

@@ -90,7 +90,7 @@ def diagnose_import_errors(
     if not errors:
         return {}
     try:
-        from mamba_doctor.diagnose import diagnose  # type: ignore[import-not-found]
+        from mamba_doctor.diagnose import diagnose
     except ImportError:
         return {}
     out: dict[str, tuple[Mapping[str, Any], ...]] = {}

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Callable, Optional
 
+from packaging.version import Version
+
 from mamba_doctor.check_gpu import check_gpu_arch_mamba, check_gpu_arch_torch, visible_gpus
 from mamba_doctor.check_packages import (
     check_mamba_imports,
@@ -19,6 +21,7 @@ from mamba_doctor.cuda_tables import (
     compat_ceiling,
     cuda_tuple,
     driver_ceiling,
+    pair,
     torch_install_command,
     torch_variant_for,
     version_of,
@@ -156,7 +159,7 @@ def check_driver_cuda(env: Environment) -> CheckResult:
     have = version_of(env.nvidia.driver_version)
     # a driver that reports CUDA M.x is at least M.0's driver: minor-version compatibility
     # holds unless a known version is below NVIDIA's floor for M
-    if ceiling[0] == runtime[0] and compat and (have is None or have >= version_of(compat)):
+    if ceiling[0] == runtime[0] and compat and (have is None or have >= Version(compat)):
         return CheckResult("driver_cuda", WARN, f"torch's CUDA {torch_cuda} is newer than the "
                            f"driver's {ceiling_text}: runs via minor-version compatibility "
                            "(no JIT of newer PTX)",
@@ -260,8 +263,8 @@ def suggest_torch(env: Environment) -> str:
     if current and variant:
         return torch_install_command(_base(current), variant) + _driver_note(variant, ceiling)
     candidates = [c for c in TORCH_WITH_MAMBA_WHEELS if py is None or
-                  cuda_tuple(TORCH_PYTHON[c.rsplit(".", 1)[0]][0]) <= py
-                  <= cuda_tuple(TORCH_PYTHON[c.rsplit(".", 1)[0]][1])]
+                  pair(TORCH_PYTHON[c.rsplit(".", 1)[0]][0]) <= py
+                  <= pair(TORCH_PYTHON[c.rsplit(".", 1)[0]][1])]
     for limit in (ceiling, compat_ceiling(ceiling, driver)):  # exact fit first
         fits = [(c, v) for c in candidates if (v := torch_variant_for(c, limit))]
         # newest torch built for the driver's own CUDA major, else the newest that fits

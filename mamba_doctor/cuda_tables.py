@@ -93,6 +93,11 @@ def cuda_tuple(text: Optional[str]) -> Optional[tuple[int, int]]:
     return None
 
 
+def pair(text: str) -> tuple[int, int]:
+    """cuda_tuple for table values, which always parse; (0, 0) otherwise."""
+    return cuda_tuple(text) or (0, 0)
+
+
 def driver_ceiling(driver: Optional[str]) -> Optional[str]:
     """Highest CUDA whose toolkit driver `driver` meets (a table guess, for when the driver
     itself did not say)."""
@@ -101,7 +106,7 @@ def driver_ceiling(driver: Optional[str]) -> Optional[str]:
         return None
     best = None
     for cuda, need in TOOLKIT_DRIVER_LINUX.items():
-        if have >= Version(need) and (best is None or cuda_tuple(cuda) > cuda_tuple(best)):
+        if have >= Version(need) and (best is None or pair(cuda) > pair(best)):
             best = cuda
     return best
 
@@ -144,8 +149,8 @@ def torch_variant_for(torch_version: str, ceiling: Optional[tuple[int, int]]) ->
     variants = TORCH_CUDA_VARIANTS.get(minor, ())
     if ceiling is None and minor in TORCH_DEFAULT_VARIANT:
         return TORCH_DEFAULT_VARIANT[minor]
-    fitting = [v for v in variants if ceiling is None or cuda_tuple(v) <= ceiling]
-    return max(fitting, key=lambda v: cuda_tuple(v) or (0, 0)) if fitting else None
+    fitting = [v for v in variants if ceiling is None or pair(v) <= ceiling]
+    return max(fitting, key=pair) if fitting else None
 
 
 def torch_install_command(version: str, variant: str) -> str:

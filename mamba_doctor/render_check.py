@@ -8,8 +8,10 @@ from mamba_doctor.check_packages import error_line
 from mamba_doctor.check_report import CheckReport
 from mamba_doctor.models import CheckStatus, Environment
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # rich is imported lazily, when something is drawn
     from rich.console import Console
+    from rich.panel import Panel
+    from rich.table import Table
 
 _MARKS = {
     CheckStatus.OK: "[green]ok[/]",
@@ -27,7 +29,7 @@ def render_check(console: Console, report: CheckReport) -> None:
     console.print(verdict_panel(report))
 
 
-def facts_table(env: Environment):  # -> rich.table.Table
+def facts_table(env: Environment) -> Table:
     from rich.markup import escape
     from rich.table import Table
 
@@ -76,7 +78,7 @@ def facts(env: Environment) -> list[tuple[str, str]]:
     return rows
 
 
-def checks_table(report: CheckReport):  # -> rich.table.Table
+def checks_table(report: CheckReport) -> Table:
     from rich.markup import escape
     from rich.table import Table
 
@@ -92,7 +94,7 @@ def checks_table(report: CheckReport):  # -> rich.table.Table
     return table
 
 
-def verdict_panel(report: CheckReport):  # -> rich.panel.Panel
+def verdict_panel(report: CheckReport) -> Panel:
     from rich.markup import escape
     from rich.panel import Panel
 

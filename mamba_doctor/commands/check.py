@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
 from mamba_doctor.errors import ExitCode
 from mamba_doctor.output import Outcome, error_entry
 from mamba_doctor.shell import run_command
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def register(app: typer.Typer) -> None:
@@ -58,7 +61,7 @@ def run_check(python: Optional[str], *, json_mode: bool, deep: bool = False,
         env = probe_environment(target, timeout=timeout, deep=deep)
     report = build_report(env)
 
-    def render(console) -> None:  # rich Console, imported lazily
+    def render(console: Console) -> None:
         from mamba_doctor.render_check import render_check
 
         render_check(console, report)
