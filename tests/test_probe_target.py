@@ -194,3 +194,25 @@ def test_real_non_python_targets(tmp_path: Path) -> None:
 
 def test_stage_names_are_stable() -> None:
     assert STAGES[:3] == ("base", "torch", "cuda")
+
+
+OLD_PYTHONS = Path(os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))) / "versions"
+
+
+@pytest.mark.parametrize("version", ["3.8", "3.9"])
+def test_real_snippet_runs_on_old_pythons(version: str) -> None:
+    found = sorted(OLD_PYTHONS.glob(f"{version}.*/bin/python{version}"))
+    if not found:
+        pytest.skip(f"no Python {version} here")
+    facts = probe_target(str(found[-1]), environ=dict(os.environ), timeout=60)
+    assert facts.python.version and facts.python.version.startswith(version + ".")
+    assert facts.python.abi_tag == "cp3" + version.split(".")[1]
+    assert facts.torch.installed is False or facts.torch.version
+
+
+def test_real_python2_is_a_usage_error() -> None:
+    found = sorted(OLD_PYTHONS.glob("2.7*/bin/python2.7"))
+    if not found:
+        pytest.skip("no Python 2.7 here")
+    with pytest.raises(UsageError, match="not a working Python 3.8"):
+        probe_target(str(found[-1]), environ=dict(os.environ), timeout=30)

@@ -108,6 +108,14 @@ def cuda():
         mem = ctypes.c_size_t()
         if lib.cuDeviceTotalMem_v2(ctypes.byref(mem), dev) == 0:
             gpu["memory_mib"] = mem.value // (1 << 20)
+        try:  # the same "GPU-..." form nvidia-smi and CUDA_VISIBLE_DEVICES use
+            raw = (ctypes.c_ubyte * 16)()
+            fn = getattr(lib, "cuDeviceGetUuid_v2", None) or lib.cuDeviceGetUuid
+            if fn(raw, dev) == 0:
+                h = "".join("%02x" % b for b in raw)
+                gpu["uuid"] = "GPU-%s-%s-%s-%s-%s" % (h[:8], h[8:12], h[12:16], h[16:20], h[20:])
+        except Exception:
+            pass
     return out
 result = {"nvml": None, "nvml_error": None, "cuda": None, "cuda_error": None}
 try:
