@@ -214,5 +214,5 @@ def test_real_python2_is_a_usage_error() -> None:
     found = sorted(OLD_PYTHONS.glob("2.7*/bin/python2.7"))
     if not found:
         pytest.skip("no Python 2.7 here")
-    with pytest.raises(UsageError, match="not a working Python 3.8"):
+    with pytest.raises(UsageError, match=r"not a working Python 3\.8"):
         probe_target(str(found[-1]), environ=dict(os.environ), timeout=30)
