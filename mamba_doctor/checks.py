@@ -13,6 +13,7 @@ from mamba_doctor.check_packages import (
     error_line,
     explain_command,
 )
+from mamba_doctor.check_system import check_glibc, check_libstdcxx, check_python
 from mamba_doctor.cuda_tables import (
     MINOR_COMPAT_MIN_DRIVER,
     TOOLKIT_DRIVER_LINUX,
@@ -30,19 +31,14 @@ from mamba_doctor.models import CheckResult, CheckStatus, Environment
 
 OK, WARN, FAIL, SKIP = CheckStatus.OK, CheckStatus.WARN, CheckStatus.FAIL, CheckStatus.SKIP
 REFERENCE_PATH = "the pure-PyTorch reference path (mamba_doctor.block.MambaRef) on CPU"
-# Newest libstdc++ symbol version of GCC 11, the compiler of the ubuntu-22.04 runners that build
-# mamba_ssm >= 2.2.5 / causal_conv1d >= 1.5.1 (failures/REPORT.md #19). An inference: the
-# wheels may need less, so a lower value only warns.
-WHEEL_GLIBCXX = (3, 4, 29)
-WHEEL_GLIBC_NEW, WHEEL_GLIBC_OLD = (2, 35), (2, 31)  # ubuntu-22.04 / ubuntu-20.04 build hosts
 
 
 def evaluate(env: Environment) -> tuple[CheckResult, ...]:
     """Every verdict row, in display order. Pure: reads only `env`."""
     rows: list[Callable[[Environment], CheckResult]] = [
         check_platform, check_driver, check_gpu_visible, check_torch_build, check_driver_cuda,
-        check_torch_gpu, check_gpu_arch_torch, check_gpu_arch_mamba, check_nvcc, check_glibc,
-        check_libstdcxx, check_mamba_imports, check_mamba_versions,
+        check_torch_gpu, check_gpu_arch_torch, check_gpu_arch_mamba, check_nvcc, check_python,
+        check_glibc, check_libstdcxx, check_mamba_imports, check_mamba_versions,
     ]
     return tuple(row(env) for row in rows)
 
@@ -212,45 +208,6 @@ def check_nvcc(env: Environment) -> CheckResult:
     where = f" ({tk.nvcc_path})" if tk.nvcc_path else ""
     return CheckResult("nvcc", OK, f"nvcc {tk.nvcc_version}{where} matches torch's "
                        f"CUDA {env.torch.cuda} major", blocking=False)
-
-
-def check_glibc(env: Environment) -> CheckResult:
-    if env.os.system != "Linux":
-        return CheckResult("glibc", SKIP, "not a Linux system", blocking=False)
-    have = cuda_tuple(env.os.glibc)  # "2.35" parses like a CUDA version
-    if have is None:
-        return CheckResult("glibc", SKIP, env.os.reasons.get("glibc", "glibc version unknown"),
-                           blocking=False)
-    if have >= WHEEL_GLIBC_NEW:
-        return CheckResult("glibc", OK, f"glibc {env.os.glibc}", blocking=False)
-    if have >= WHEEL_GLIBC_OLD:
-        return CheckResult("glibc", WARN, f"glibc {env.os.glibc}: mamba_ssm >= 2.2.5 wheels "
-                           "need glibc 2.35 (GLIBC_2.32 not found); <= 2.2.4 wheels load",
-                           "Use mamba_ssm <= 2.2.4, build from source, or a newer "
-                           "distro/container.",
-                           blocking=False)
-    return CheckResult("glibc", FAIL, f"glibc {env.os.glibc}: too old for every prebuilt "
-                       "mamba_ssm wheel (they need >= 2.31)",
-                       "Build from source (MAMBA_FORCE_BUILD=TRUE pip install --no-build-isolation "
-                       "mamba-ssm) or use a newer distro/container.", blocking=False)
-
-
-def check_libstdcxx(env: Environment) -> CheckResult:
-    if env.os.system != "Linux":
-        return CheckResult("libstdcxx", SKIP, "not a Linux system", blocking=False)
-    raw = env.os.glibcxx
-    have = tuple(int(p) for p in raw.split(".")) if raw and raw.replace(".", "").isdigit() else None
-    if have is None:
-        return CheckResult("libstdcxx", SKIP, env.os.reasons.get("glibcxx", "GLIBCXX unknown"),
-                           blocking=False)
-    where = f" in {env.os.libstdcxx_path}" if env.os.libstdcxx_path else ""
-    if have >= WHEEL_GLIBCXX:
-        return CheckResult("libstdcxx", OK, f"GLIBCXX_{raw}{where}", blocking=False)
-    return CheckResult("libstdcxx", WARN, f"GLIBCXX_{raw}{where} is older than the "
-                       "wheels' build compiler (GCC 11, GLIBCXX_3.4.29)",
-                       "If imports fail with `GLIBCXX_3.4.xx not found`: conda install -c "
-                       "conda-forge libstdcxx-ng, and put $CONDA_PREFIX/lib on LD_LIBRARY_PATH.",
-                       blocking=False)
 
 
 def suggest_torch(env: Environment) -> str:

@@ -220,3 +220,13 @@ def test_import_errors_reach_the_diagnosis_engine() -> None:
     assert found, report.diagnoses
     assert any("undefined" in str(d.get("matched")) or d.get("id") for d in found)
     assert report.to_dict()["diagnoses"]["selective_scan_cuda"][0]["id"]
+
+
+@pytest.mark.parametrize(("version", "status"), [("3.11.9", OK), ("3.9.18", WARN),
+                                                  ("3.14.0", WARN), (None, SKIP)])
+def test_python_versions_with_wheels(version: str | None, status: CheckStatus) -> None:
+    env = env_from("target-2.5.1-cu124.stdout", RTX4090)
+    env = replace(env, python=replace(env.python, version=version,
+                                      abi_tag=None if version is None else env.python.abi_tag))
+    row = rows(env)["python"]
+    assert row.status is status and row.blocking is False
