@@ -73,14 +73,19 @@ def test_cuda_torch_pip_venv() -> None:
 def test_segfault_in_torch_import_keeps_static_facts_and_skips_the_rest() -> None:
     lines = fixture("target-2.5.1-cu124.stdout").splitlines()
     base = "\n".join(lines[:3]) + f'\n{MARK}{{"begin": "torch"}}\n'
-    run = FakeRunner({(PY,): done(base, rc=-11, stderr="Fatal Python error: Segmentation fault")})
+    libs = "\n".join(lines[-2:]) + "\n"
+    answers = iter([done(base, rc=-11, stderr="Fatal Python error: Segmentation fault"),
+                    done(libs)])
+    run = FakeRunner({(PY,): lambda argv: next(answers)})
     facts = probe_target(PY, run=run, environ={})
     t = facts.torch
     assert t.version == "2.5.1+cu124" and t.cuda == "12.4"  # from torch/version.py
     assert t.error and "crashed the interpreter (SIGSEGV)" in t.error
     assert "Segmentation fault" in t.error
     assert facts.packages["mamba_ssm"].import_ok is None
-    assert run.called(PY) == 1  # nothing left that could work without torch
+    # only the stage that does not need torch runs again
+    assert run.calls[1][-1] == "libs" and len(run.calls) == 2
+    assert facts.libstdcxx_path == "/usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30"
 
 
 def test_crash_in_one_extension_import_runs_the_rest_in_a_new_child() -> None:
@@ -95,8 +100,8 @@ def test_crash_in_one_extension_import_runs_the_rest_in_a_new_child() -> None:
     assert ssc.import_ok is False and "SIGABRT" in (ssc.error or "")
     assert facts.packages["mamba_ssm"].import_ok is True
     second = run.calls[1]
-    assert second[-3:] == ("import:causal_conv1d_cuda", "import:causal_conv1d",
-                           "import:mamba_ssm")
+    assert second[-4:] == ("import:causal_conv1d_cuda", "import:causal_conv1d",
+                           "import:mamba_ssm", "libs")
 
 
 def test_hang_in_cuda_init_is_reported() -> None:

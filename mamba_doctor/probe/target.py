@@ -24,7 +24,7 @@ IMPORTS = (
     ("causal_conv1d", "causal_conv1d"),
     ("mamba_ssm", "mamba_ssm"),
 )
-STAGES = ("base", "torch", "cuda", *(f"import:{m}" for m, _ in IMPORTS))
+STAGES = ("base", "torch", "cuda", *(f"import:{m}" for m, _ in IMPORTS), "libs")
 REPORTED = ("mamba_ssm", "causal_conv1d", "triton", "einops", "transformers", "torch")
 _NEEDS_TORCH = {"cuda", *(f"import:{m}" for m, _ in IMPORTS)}
 
@@ -83,7 +83,8 @@ def probe_target(
         done = run([python, "-X", "faulthandler", "-c", TARGET_SNIPPET, *flags, *pending],
                    timeout=left, env=env)
         got, crashed = parse_target_output(done.stdout)
-        records.update(got)
+        records.update({k: v for k, v in got.items() if k in pending})
+        crashed = crashed if crashed in pending else None
         if "base" not in records:
             raise _not_python(python, done)
         if crashed is None:
@@ -147,10 +148,9 @@ def _assemble(records: Mapping[str, dict[str, Any]]) -> TargetFacts:
         packages[module] = PackageInfo(module, version=dists.get(provider),
                                        import_ok=rec.get("ok"), error=rec.get("error"))
     static = base.get("torch_static") or {}
-    torch_rec = records.get("torch", {}).get("result") or {}
+    libs = records.get("libs", {}).get("result") or {}
     return TargetFacts(python=python, torch=_torch(records, dists.get("torch"), static),
-                       packages=packages,
-                       libstdcxx_path=torch_rec.get("libstdcxx") or base.get("libstdcxx"),
+                       packages=packages, libstdcxx_path=libs.get("libstdcxx"),
                        stages=dict(records))
 
 

@@ -28,21 +28,24 @@ def dist_version(name):
         except Exception:
             pass
     return None
-def libstdcxx():
-    # let this interpreter's own loader pick libstdc++, then read which file it mapped
+def mapped_libstdcxx():
+    with open("/proc/self/maps") as maps:
+        for line in maps:
+            path = line.rstrip("\n").split(None, 5)[-1]
+            if "/libstdc++.so" in path:
+                return path
+    return None
+def stage_libs():
+    # Runs last: the libstdc++ torch and the extensions loaded if they were imported, else the
+    # one this interpreter's loader picks. Loading it earlier could change what they resolve.
     if not sys.platform.startswith("linux"):
-        return None
-    try:
+        return {"libstdcxx": None}
+    path = mapped_libstdcxx()
+    if path is None:
         import ctypes
         ctypes.CDLL("libstdc++.so.6")
-        with open("/proc/self/maps") as maps:
-            for line in maps:
-                path = line.rstrip("\n").split(None, 5)[-1]
-                if "/libstdc++.so" in path:
-                    return path
-    except Exception:
-        return None
-    return None
+        path = mapped_libstdcxx()
+    return {"libstdcxx": path}
 def torch_static():
     # version.py and TorchConfig.cmake are plain files: read them without importing torch,
     # so the facts survive an import that crashes
@@ -93,7 +96,6 @@ def stage_base():
         "conda_prefix": sys.prefix if conda else None,
         "externally_managed": bool(marker and not venv),
         "dists": dict((name, dist_version(name)) for name in DISTS),
-        "libstdcxx": libstdcxx(),
         "torch_static": torch_static(),
     }
 def stage_torch():
@@ -106,7 +108,6 @@ def stage_torch():
         "hip": getattr(version, "hip", None),
         "cxx11abi": None if abi is None else bool(abi),
         "file": getattr(torch, "__file__", None),
-        "libstdcxx": libstdcxx(),  # now the one torch really loaded
     }
 def stage_cuda():
     import torch
@@ -148,6 +149,8 @@ for stage in [a for a in sys.argv[1:] if not a.startswith("--")]:
             result = stage_torch()
         elif stage == "cuda":
             result = stage_cuda()
+        elif stage == "libs":
+            result = stage_libs()
         else:
             result = stage_import(stage.split(":", 1)[1])
     except BaseException:
