@@ -62,9 +62,12 @@ class CheckReport:
 def build_report(env: Environment) -> CheckReport:
     """Evaluate the environment and attach what the other stages know about it."""
     errors = collect_import_errors(env)
-    return CheckReport(environment=env, checks=evaluate(env), import_errors=errors,
-                       diagnoses=diagnose_import_errors(errors, env),
-                       resolution=wheel_resolution(env))
+    checks = evaluate(env)
+    resolution, wheel_row = wheel_resolution(env)
+    if wheel_row is not None:
+        checks = (*checks, wheel_row)
+    return CheckReport(environment=env, checks=checks, import_errors=errors,
+                       diagnoses=diagnose_import_errors(errors, env), resolution=resolution)
 
 
 def collect_import_errors(env: Environment) -> dict[str, str]:
@@ -105,7 +108,16 @@ def diagnose_import_errors(
     return out
 
 
-def wheel_resolution(env: Environment) -> Optional[Mapping[str, Any]]:
-    """Hook for the wheel-resolution panel (issue 3 item 5): the lead wires in
-    `mamba_doctor.resolve.resolve_pair(env, load_index())` here and returns its dicts."""
-    return None
+def wheel_resolution(
+    env: Environment,
+) -> tuple[Optional[Mapping[str, Any]], Optional[CheckResult]]:
+    """Which prebuilt wheels fit this machine (issue 3): the resolutions as JSON-ready dicts and
+    a non-blocking "wheels" verdict row. A resolver failure must not hide the check itself."""
+    try:
+        from mamba_doctor.wheel_report import summarize_for_check
+
+        resolutions, row = summarize_for_check(env)
+    except Exception:
+        logger.warning("resolving the prebuilt wheels failed", exc_info=True)
+        return None, None
+    return {"resolutions": [r.to_dict() for r in resolutions]}, row

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from mamba_doctor.check_packages import error_line
 from mamba_doctor.check_report import CheckReport
@@ -25,8 +25,28 @@ def render_check(console: Console, report: CheckReport) -> None:
     """Print the report; writes nothing but to `console`."""
     console.print(facts_table(report.environment))
     console.print(checks_table(report))
-    # The wheel-resolution panel (issue 3 item 5) goes here, from report.resolution.
+    if report.resolution:
+        console.print(wheels_table(report.resolution))
     console.print(verdict_panel(report))
+
+
+def wheels_table(resolution: Mapping[str, Any]) -> Table:
+    """One row per package: the prebuilt wheel that fits, or the first reason none does."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="Prebuilt wheels for this machine", title_justify="left", box=None,
+                  padding=(0, 2, 0, 0))
+    table.add_column("package", style="bold")
+    table.add_column("wheel (mamba-doctor fetch-wheel --dry-run for details)", overflow="fold")
+    for res in resolution.get("resolutions", ()):
+        if res.get("filename"):
+            text = escape(res["filename"]) + ("" if res.get("exact") else " [dim](best guess)[/]")
+        else:
+            reasons = res.get("notes") or [r.get("message", "") for r in res.get("rejected", [])]
+            text = "[red]none fits[/]" + (f": {escape(reasons[0])}" if reasons else "")
+        table.add_row(escape(str(res.get("package"))), text)
+    return table
 
 
 def facts_table(env: Environment) -> Table:

@@ -21,7 +21,7 @@ from mamba_doctor.probe.target import probe_target
 ENVELOPE_KEYS = {"schema_version", "command", "status", "exit_code", "data", "errors"}
 CHECK_IDS = ["platform", "driver", "gpu_visible", "torch_build", "driver_cuda", "torch_gpu",
              "gpu_arch_torch", "gpu_arch_mamba", "nvcc", "python", "glibc", "libstdcxx",
-             "mamba_imports", "mamba_versions"]
+             "mamba_imports", "mamba_versions", "wheels"]
 
 
 def _healthy_env() -> Environment:
@@ -65,6 +65,12 @@ def test_real_json_contract_on_this_machine(real_json: dict) -> None:
         assert "driver" in doc["data"]["blocking"]
         assert env["nvidia"]["reasons"]["driver_version"]  # null facts carry a reason
         assert doc["errors"][0]["code"] == "check_failed"
+        # the CPU-only torch here has no prebuilt wheel: the resolution says why, never a URL
+        resolutions = doc["data"]["resolution"]["resolutions"]
+        assert [r["package"] for r in resolutions] == ["mamba_ssm", "causal_conv1d"]
+        assert all(r["filename"] is None and r["alternatives"] for r in resolutions)
+        wheels_row = doc["data"]["checks"][-1]
+        assert wheels_row["status"] == "fail" and "CPU-only" in wheels_row["summary"]
 
 
 def test_real_human_output_explains_the_failure() -> None:
@@ -84,9 +90,13 @@ def test_healthy_environment_exits_0(monkeypatch: pytest.MonkeyPatch) -> None:
     doc = json.loads(result.stdout)
     assert result.exit_code == 0 and doc["status"] == "success", doc["data"]["checks"]
     assert doc["data"]["verdict"] == "ok" and doc["data"]["next_steps"] == ["mamba-doctor smoke"]
+    # torch 2.5.1+cu124, cp311, RTX 4090: check names the exact prebuilt pair that fits
+    files = [r["filename"] for r in doc["data"]["resolution"]["resolutions"]]
+    assert all(f and "torch2.5" in f and "cp311" in f for f in files), files
     human = CliRunner().invoke(app, ["check", "--python", sys.executable])
     assert human.exit_code == 0 and "All checks passed" in human.stdout
     assert "NVIDIA GeForce RTX 4090" in human.stdout
+    assert "Prebuilt wheels for this machine" in human.stdout and "torch2.5" in human.stdout
 
 
 @pytest.mark.parametrize("kind", ["missing", "text-file", "directory"])
