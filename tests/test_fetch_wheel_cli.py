@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,20 +127,12 @@ def test_help_lists_every_flag() -> None:
         assert flag in r.stdout, flag
 
 
-# The download itself belongs to mamba_doctor.download (feat/download). Until it is merged, this
-# records what fetch-wheel hands to the agreed fetch_files() signature.
-@dataclass(frozen=True)
-class _Req:
-    package: str
-    filename: str
-    url: str
-    sha256: str | None = None
-
-
+# The download itself is tested in tests/test_download_*.py against a real local server. Here the
+# seam (download.fetch_files) records what fetch-wheel hands to it: requests, mirrors, options.
 @pytest.fixture
 def recording_download(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict[str, Any]]:
-    if "mamba_doctor.download" in sys.modules or _has_real_downloader():
-        pytest.skip("the real downloader is present; its own tests cover the download")
+    import mamba_doctor.download as download
+
     calls: list[dict[str, Any]] = []
 
     @dataclass(frozen=True)
@@ -164,17 +154,8 @@ def recording_download(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[
         return [_Result(r.package, (kwargs["dest"] or tmp_path) / r.filename, r.url, "0" * 64, 1)
                 for r in requests]
 
-    module = types.ModuleType("mamba_doctor.download")
-    module.FetchRequest = _Req  # type: ignore[attr-defined]
-    module.fetch_files = fetch_files  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "mamba_doctor.download", module)
+    monkeypatch.setattr(download, "fetch_files", fetch_files)
     return calls
-
-
-def _has_real_downloader() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("mamba_doctor.download") is not None
 
 
 def test_download_path_calls_fetch_files(server_json: Path, tmp_path: Path,
