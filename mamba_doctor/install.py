@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -96,9 +96,13 @@ def install(
     environ: Optional[Mapping[str, str]] = None, on_step: Callable[[Step], None] = lambda _s: None,
     on_build: OnBuild = lambda *_: None,
     run_streaming: Callable[..., _run.Completed] = _run.run_streaming,
+    earlier: Sequence[Step] = (),
 ) -> InstallReport:
-    """Run the pipeline. Raises DoctorError subclasses whose `data` is this report so far."""
-    log = StepLog(on_step=on_step)
+    """Run the pipeline. Raises DoctorError subclasses whose `data` is this report so far.
+
+    `earlier` steps (the CLI's probe) head the report's step list.
+    """
+    log = StepLog(steps=list(earlier), on_step=on_step)
     report = InstallReport(options.python, options.dry_run)
     try:
         _pipeline(options, env=env, cache=cache, run=run, environ=environ or {}, log=log,

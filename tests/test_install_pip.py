@@ -194,3 +194,29 @@ def test_dry_run_of_the_resolved_pair_prints_the_commands(template: Path, tmp_pa
     assert "https://github.com/state-spaces/mamba/releases/download/v2.3.0/" in \
         steps["install-wheels"]["command"]
     assert doc["data"]["previous"] == {"mamba-ssm": None, "causal-conv1d": None}
+
+
+def test_whole_default_pipeline_offline_with_the_real_probe(template: Path, house: Path,
+                                                           tmp_path: Path) -> None:
+    """probe (real) -> resolve the pair (real index) -> fetch (real downloader, from
+    --find-links: these releases publish no digest, so a well-formed file proves itself) ->
+    pip -> verify, with nothing patched."""
+    from tests.installkit import causal_wheel
+
+    python = clone_venv(template, tmp_path / "venv")
+    links = tmp_path / "links"
+    mamba_wheel(links, "2.2.4")
+    causal_wheel(links, "1.5.0.post8")
+    code, doc = invoke("--python", str(python), "--version", "2.2.4", "--find-links", str(links))
+    assert code == 0, doc
+    data = doc["data"]
+    assert [w["filename"] for w in data["wheels"]] == [
+        f"mamba_ssm-2.2.4+cu12torch2.4cxx11abiTRUE-{PY_TAG}-{PY_TAG}-{PLAT_TAG}.whl",
+        f"causal_conv1d-1.5.0.post8+cu12torch2.4cxx11abiTRUE-{PY_TAG}-{PY_TAG}-{PLAT_TAG}.whl"]
+    assert data["installed"]["mamba-ssm"] == "2.2.4+cu12torch2.4cxx11abiTRUE"
+    assert data["installed"]["causal-conv1d"] == "1.5.0.post8+cu12torch2.4cxx11abiTRUE"
+    assert set(data["verification"]["modules"]) == {"torch", "selective_scan_cuda",
+                                                    "causal_conv1d_cuda", "mamba_ssm"}
+    assert [s["name"] for s in data["steps"]][:5] == ["probe", "installer", "pin-protected",
+                                                      "resolve", "download"]
+    assert versions(python)["torch"] == "2.4.0"

@@ -125,15 +125,26 @@ def _run_install(options: Any, *, json_mode: bool) -> Outcome:
     from mamba_doctor.install import install
     from mamba_doctor.progress_view import BuildView, print_step
 
-    env = _probe(options.python)
+    import time
+
+    from mamba_doctor.installer import Step
+
     console = stderr_console()
     show = not json_mode
+    start = time.monotonic()
+    env = _probe(options.python)
+    probe_step = Step("probe", "ok", time.monotonic() - start, None,
+                      f"python {env.python.version or '?'}, torch {env.torch.version or '-'} "
+                      f"(CUDA {env.torch.cuda or '-'}), GPUs: "
+                      f"{', '.join(g.compute_capability or '?' for g in env.nvidia.gpus) or 'none'}")
+    if show:
+        print_step(console, probe_step)
     view = BuildView(console, live=progress_enabled(json_mode=json_mode))
     try:
         report = install(
             options, env=env, cache=cache_dir(), environ=os.environ,
             on_step=(lambda s: print_step(console, s)) if show else (lambda _s: None),
-            on_build=view.update,
+            on_build=view.update, earlier=[probe_step],
         )
     except InstallFailed as exc:
         view.stop()
