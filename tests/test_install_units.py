@@ -199,11 +199,20 @@ def test_usage_errors(args: list[str], tmp_path: Path) -> None:
     assert json.loads(result.stdout)["errors"][0]["code"] == "usage_error"
 
 
+def _uv() -> str | None:
+    """uv from PATH, or the one the test extra installed beside this interpreter."""
+    beside = Path(sys.executable).parent / "uv"
+    return shutil.which("uv") or (str(beside) if beside.is_file() else None)
+
+
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which("uv") is None, reason="uv is not installed here")
+@pytest.mark.skipif(_uv() is None, reason="uv is not installed here")
 def test_uv_installs_into_a_venv_without_pip(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     from tests.installkit import PLAT_TAG, PY_TAG, fake_torch_wheel, make_wheel, mamba_wheel
+
+    uv = str(_uv())
+    monkeypatch.setenv("PATH", os.pathsep.join([str(Path(uv).parent), os.environ["PATH"]]))
 
     house = tmp_path / "house"
     make_wheel(house, "einops", "0.8.0", {"einops/__init__.py": ""})
@@ -211,7 +220,7 @@ def test_uv_installs_into_a_venv_without_pip(tmp_path: Path,
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(tmp_path / "v")],
                    check=True)
     python = tmp_path / "v" / "bin" / "python"
-    subprocess.run(["uv", "pip", "install", "--offline", "--python", str(python), str(torch)],
+    subprocess.run([uv, "pip", "install", "--offline", "--python", str(python), str(torch)],
                    check=True, capture_output=True)
     env = Environment(python=PythonInfo(abi_tag=PY_TAG, platform_tag=PLAT_TAG),
                       torch=TorchInfo(installed=True, version="2.4.0", cuda="12.4",
@@ -226,5 +235,5 @@ def test_uv_installs_into_a_venv_without_pip(tmp_path: Path,
     assert result.exit_code == 0, doc
     assert doc["data"]["installed"] == {"mamba-ssm": "2.3.2+cu12torch2.4cxx11abiTRUE",
                                         "einops": "0.8.0"}
-    assert doc["data"]["steps"][-2]["command"].startswith(shutil.which("uv") or "uv")
+    assert doc["data"]["steps"][-2]["command"].startswith(uv)
     assert os.path.exists(python)
