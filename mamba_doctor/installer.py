@@ -63,6 +63,8 @@ BACKUP_SNIPPET = r'''
 import json, os, sys, zipfile
 from importlib import metadata
 dest, out = sys.argv[1], {}
+if not os.path.isdir(dest):
+    os.makedirs(dest)
 for name in sys.argv[2:]:
     try:
         dist = metadata.distribution(name)

@@ -237,3 +237,34 @@ def test_uv_installs_into_a_venv_without_pip(tmp_path: Path,
                                         "einops": "0.8.0"}
     assert doc["data"]["steps"][-2]["command"].startswith(uv)
     assert os.path.exists(python)
+
+
+OLD_PYTHONS = Path(os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))) / "versions"
+
+
+@pytest.mark.parametrize("version", ["3.8", "3.9"])
+def test_target_snippets_run_on_old_pythons(version: str, tmp_path: Path) -> None:
+    """Snapshot, backup and verification run inside the user's interpreter: 3.8+ syntax only."""
+    import zipfile
+
+    from mamba_doctor.installer import BACKUP_SNIPPET, SNAPSHOT_SNIPPET
+    from tests.installkit import make_wheel
+
+    found = sorted(OLD_PYTHONS.glob(f"{version}.*/bin/python{version}"))
+    if not found:
+        pytest.skip(f"no Python {version} here")
+    python = str(found[-1])
+    site = tmp_path / "site"
+    demo = make_wheel(tmp_path / "w", "demo-pkg", "1.2", {"demo/__init__.py": "x = 1\n"})
+    with zipfile.ZipFile(demo) as zf:
+        zf.extractall(site)
+    env = {**os.environ, "PYTHONPATH": str(site)}
+    snap = json.loads(
+        _run.run([python, "-c", SNAPSHOT_SNIPPET, "demo-pkg", "absent"], env=env).stdout)
+    assert snap["versions"] == {"demo-pkg": "1.2", "absent": None}
+    done = _run.run([python, "-c", BACKUP_SNIPPET, str(tmp_path / "bak"), "demo-pkg"], env=env)
+    wheel = Path(json.loads(done.stdout)["demo-pkg"]["wheel"])
+    assert wheel.name == "demo_pkg-1.2-py3-none-any.whl"
+    assert "demo/__init__.py" in zipfile.ZipFile(wheel).namelist()
+    out = _run.run([python, "-c", VERIFY_SNIPPET, "demo"], env=env)
+    assert parse_verify_output(out.stdout).modules["torch"]["ok"] is False
