@@ -121,22 +121,21 @@ def _probe(python: str) -> Environment:
 
 
 def _run_install(options: Any, *, json_mode: bool) -> Outcome:
-    from mamba_doctor.config import cache_dir
-    from mamba_doctor.install import install
-    from mamba_doctor.progress_view import BuildView, print_step
-
     import time
 
+    from mamba_doctor.config import cache_dir
+    from mamba_doctor.install import install
     from mamba_doctor.installer import Step
+    from mamba_doctor.progress_view import BuildView, print_step
 
     console = stderr_console()
     show = not json_mode
     start = time.monotonic()
     env = _probe(options.python)
+    gpus = ", ".join(g.compute_capability or "?" for g in env.nvidia.gpus) or "none"
     probe_step = Step("probe", "ok", time.monotonic() - start, None,
                       f"python {env.python.version or '?'}, torch {env.torch.version or '-'} "
-                      f"(CUDA {env.torch.cuda or '-'}), GPUs: "
-                      f"{', '.join(g.compute_capability or '?' for g in env.nvidia.gpus) or 'none'}")
+                      f"(CUDA {env.torch.cuda or '-'}), GPUs: {gpus}")
     if show:
         print_step(console, probe_step)
     view = BuildView(console, live=progress_enabled(json_mode=json_mode))
