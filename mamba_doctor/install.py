@@ -143,6 +143,17 @@ def _pipeline(options: InstallOptions, *, env: Environment, cache: Path, run: _r
                     if missing_keep else "")))
 
     packages = PACKAGES if options.causal_conv1d else ("mamba_ssm",)
+    index = index_args(find_links=[str(p) for p in options.find_links])
+    # Constraints and pip's report stay in the cache, so the printed commands can be rerun.
+    (cache / "runs").mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=cache / "runs"))
+
+    def precheck(package: str, requirements: Sequence[str]) -> None:
+        if requirements:
+            check_plan(installer, requirements, report.pins, workdir=workdir / package,
+                       index=index, log=log, run=run, local_names=(),
+                       step=f"check-dependencies-before-build-{package}")
+
     if options.wheels:
         wheels = user_wheels(options.wheels, env, force=options.force, log=log)
     elif options.from_source:
@@ -152,7 +163,7 @@ def _pipeline(options: InstallOptions, *, env: Environment, cache: Path, run: _r
             env, python=python, packages=packages, version=options.version,
             sdists=options.sdists, arch=options.arch, jobs=options.jobs, cache=cache,
             dry_run=options.dry_run, force=options.force, environ=environ, log=log, run=run,
-            on_progress=on_build, run_streaming=run_streaming)
+            on_progress=on_build, run_streaming=run_streaming, precheck=precheck)
     else:
         wheels = resolved_wheels(
             env, version=options.version, packages=packages, cache=cache,
@@ -160,12 +171,7 @@ def _pipeline(options: InstallOptions, *, env: Environment, cache: Path, run: _r
             download=not options.dry_run, show_progress=options.show_progress, log=log)
     report.wheels = list(wheels)
     names = [canonical(w.package) for w in wheels]
-    index = index_args(find_links=[str(p) for p in options.find_links])
     targets = [w.target for w in wheels]
-
-    # Constraints and pip's report stay in the cache, so the printed commands can be rerun.
-    (cache / "runs").mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=cache / "runs"))
     if any(w.path is None for w in wheels):  # dry run without the files: show the commands
         constraint = workdir / "constraints.txt"
         constraint.write_text(constraints_text(report.pins))

@@ -179,6 +179,7 @@ def snapshot(python: str, names: Sequence[str], *, run: _run.Runner) -> Snapshot
 def check_plan(
     installer: Installer, targets: Sequence[str], pins: Mapping[str, str], *,
     workdir: Path, index: Sequence[str], log: StepLog, run: _run.Runner, local_names: Sequence[str],
+    step: str = "check-dependencies",
 ) -> tuple[tuple[PlannedInstall, ...], str]:
     """Dry-run the install with dependencies under the pins; return (plan, constraints file).
 
@@ -191,7 +192,7 @@ def check_plan(
     report = workdir / "pip-report.json"
     argv = dry_run_argv(installer, targets, constraint=str(constraint), report=str(report),
                         index=index)
-    done = log.run("check-dependencies", argv, run=run)
+    done = log.run(step, argv, run=run)
     pinned = ", ".join(f"{k}=={v}" for k, v in sorted(pins.items()))
     if not done.ok:
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])

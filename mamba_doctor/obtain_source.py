@@ -22,6 +22,7 @@ from mamba_doctor.sdist import (
     fetch_index_page,
     parse_sdist_filename,
     pick_sdist,
+    sdist_requirements,
     unpack_sdist,
 )
 from mamba_doctor.sourcebuild import (
@@ -59,8 +60,13 @@ def source_wheels(
     force: bool, environ: Mapping[str, str], log: StepLog, run: _run.Runner,
     on_progress: Callable[[str, float, Optional[BuildProgress], str], None],
     run_streaming: Callable[..., _run.Completed] = _run.run_streaming,
+    precheck: Callable[[str, Sequence[str]], None] = lambda _p, _r: None,
 ) -> list[WheelSource]:
-    """Check the toolchain, get the sdists, build (or reuse) one wheel each. Raises DoctorError."""
+    """Check the toolchain, get the sdists, build (or reuse) one wheel each. Raises DoctorError.
+
+    `precheck(package, requirements)` runs before each build with the sdist's Requires-Dist, so a
+    plan that would move torch stops the command before the compiler starts.
+    """
     sms = target_archs(env, arch)
     home = find_cuda_home(env, environ)
     nvcc = str(home / "bin" / "nvcc") if home else None
@@ -98,6 +104,7 @@ def source_wheels(
                                    "build"))
             continue
         path = local or _download(ref, cache / "sdists", log)
+        precheck(pkg, sdist_requirements(path))
         out.append(_build_one(pkg, ref, path, python=python, home=home, sms=sms, jobs=n_jobs,
                               cache=cache, built_dir=built_dir, environ=environ, log=log,
                               on_progress=on_progress, run_streaming=run_streaming))

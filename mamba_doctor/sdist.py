@@ -159,3 +159,21 @@ def download_sdist(ref: SdistRef, dest_dir: Path, *, timeout: float = 60.0) -> P
                                f"index's {ref.sha256}")
     part.replace(target)
     return target
+
+
+def sdist_requirements(path: Path) -> tuple[str, ...]:
+    """`Requires-Dist` lines of the sdist's PKG-INFO (empty when it has none or cannot be read).
+
+    Lets `install` check the dependency plan against the pinned torch before an hour of build.
+    """
+    try:
+        with tarfile.open(path, "r:gz") as tar:
+            member = next((m for m in tar.getmembers()
+                           if m.name.count("/") == 1 and m.name.endswith("/PKG-INFO")), None)
+            handle = tar.extractfile(member) if member is not None else None
+            text = handle.read().decode("utf-8", "replace") if handle is not None else ""
+    except (tarfile.TarError, OSError, EOFError):
+        return ()
+    head = text.split("\n\n", 1)[0]  # the description body follows the first blank line
+    return tuple(line.split(":", 1)[1].strip() for line in head.splitlines()
+                 if line.startswith("Requires-Dist:"))

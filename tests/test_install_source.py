@@ -352,3 +352,33 @@ def test_gpu_from_source_end_to_end(tmp_path: Path) -> None:  # pragma: no cover
     assert result.exit_code == 0, doc["errors"]
     assert doc["data"]["verification"]["ok"] is True
     assert doc["data"]["verification"]["gpu"]["ok"] is True
+
+
+@pytest.mark.slow
+def test_from_source_checks_the_plan_before_compiling(
+        source_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mamba_doctor.sdist import sdist_requirements
+
+    sdist = _tar(tmp_path / "mamba_ssm-0.0.2.tar.gz", {
+        "mamba_ssm-0.0.2/PKG-INFO": "Metadata-Version: 2.1\nName: mamba_ssm\nVersion: 0.0.2\n"
+                                    "Requires-Dist: torch>=99\nRequires-Dist: einops\n\n"
+                                    "Requires-Dist: not-a-header (description text)\n",
+        "mamba_ssm-0.0.2/pyproject.toml": '[build-system]\nrequires = []\n'
+                                          'build-backend = "backend"\nbackend-path = ["."]\n',
+        "mamba_ssm-0.0.2/backend.py": BACKEND.format(upstream=UPSTREAM),
+        "mamba_ssm-0.0.2/setup.py": "",
+        "mamba_ssm-0.0.2/csrc/k.cu": "",
+    })
+    assert sdist_requirements(sdist) == ("torch>=99", "einops")
+    python = clone_venv(source_template, tmp_path / "venv")
+    home, record = fake_cuda_home(tmp_path / "cuda")
+    monkeypatch.setattr("mamba_doctor.commands.install._probe",
+                        lambda _p: _env(home=home, python=str(python)))
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    result = CliRunner().invoke(app, ["install", "--python", str(python), "--from-source",
+                                      "--sdist", str(sdist), "--json"])
+    doc = json.loads(result.stdout)
+    assert result.exit_code == 6, doc
+    assert doc["data"]["steps"][-1]["name"] == "check-dependencies-before-build-mamba_ssm"
+    assert not record.exists()  # the compiler never started
