@@ -133,6 +133,13 @@ def test_dry_run_changes_nothing(target: Path, house: Path) -> None:
     assert statuses["check-dependencies"] == "ok"
     assert [p["name"] for p in doc["data"]["plan"] if not p["requested"]] == ["einops"]
     assert doc["data"]["installed"] == {}
+    human = CliRunner().invoke(app, ["install", "--python", str(target), "--wheel", str(good),
+                                     "--dry-run"])
+    assert human.exit_code == 0
+    assert "dry run: nothing changed" in human.stdout
+    assert "einops==0.8.0" in human.stdout  # the exact dependency install line
+    assert "planned install-wheels" in human.stderr
+    assert freeze(target) == before
 
 
 def test_failed_verification_reports_the_way_back_and_it_works(target: Path, house: Path) -> None:
