@@ -126,6 +126,9 @@ def run(torch: Any, opts: Dict[str, Any], rep: Report) -> None:
         _smoke_cuda.cuda_checks(torch, opts, cls, fast, rep)
     else:
         rep.data["label"] = REF_LABEL
+        if opts.get("dtype", "float32") != "float32":
+            rep.check("dtype", "skip", "--dtype %s applies to the CUDA comparison; the "
+                      "reference checks run in float32" % opts["dtype"])
     if opts.get("trace"):
         stage("trace")
         rep.data["trace"] = checks.trace(torch, opts, device)
