@@ -1,20 +1,76 @@
-"""`mamba-doctor check` (placeholder until its issue lands)."""
+"""`mamba-doctor check`: probe the machine and the target interpreter, and say what blocks Mamba."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Optional
+
 import typer
 
-from mamba_doctor.errors import DoctorError
-from mamba_doctor.output import Outcome
+from mamba_doctor.errors import ExitCode
+from mamba_doctor.output import Outcome, error_entry
 from mamba_doctor.shell import run_command
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def register(app: typer.Typer) -> None:
     @app.command("check")
-    def _cmd(json_mode: bool = typer.Option(False, "--json", help="Print one JSON document.")) -> None:
-        """Not implemented yet."""
+    def _cmd(
+        python: Optional[str] = typer.Option(
+            None, "--python", metavar="PATH",
+            help="Check this interpreter or environment directory (default: the active "
+            "venv/conda env, else this Python).",
+        ),
+        json_mode: bool = typer.Option(False, "--json", help="Print one JSON document."),
+        deep: bool = typer.Option(
+            False, "--deep",
+            help="Import torch even when it is a CPU-only build (slower; catches a torch "
+            "that crashes on import).",
+        ),
+        timeout: float = typer.Option(
+            60.0, "--timeout", min=1.0, metavar="SECONDS",
+            help="Give up on the target interpreter after this many seconds.",
+        ),
+    ) -> None:
+        """Show the driver, GPUs, CUDA, torch and mamba packages, and what blocks Mamba.
+
+        Every fact comes from a child process with a timeout, so a torch that crashes or
+        hangs on import is reported, not fatal. Exits 3 when a blocking check fails.
+        """
 
         def body() -> Outcome:
-            raise DoctorError("'check' is not implemented yet")
+            return run_check(python, json_mode=json_mode, deep=deep, timeout=timeout)
 
         run_command("check", json_mode=json_mode, body=body)
+
+
+def run_check(python: Optional[str], *, json_mode: bool, deep: bool = False,
+              timeout: float = 60.0) -> Outcome:
+    """Probe, evaluate and package the result; heavy modules load only here."""
+    from mamba_doctor.check_report import build_report
+    from mamba_doctor.output import progress_enabled, stderr_console
+    from mamba_doctor.probe import probe_environment
+    from mamba_doctor.target import resolve_target_python
+
+    target = resolve_target_python(python)
+    if progress_enabled(json_mode=json_mode):
+        with stderr_console().status(f"Probing {target} ..."):
+            env = probe_environment(target, timeout=timeout, deep=deep)
+    else:
+        env = probe_environment(target, timeout=timeout, deep=deep)
+    report = build_report(env)
+
+    def render(console: Console) -> None:
+        from mamba_doctor.render_check import render_check
+
+        render_check(console, report)
+
+    if not report.blocking:
+        return Outcome(data=report.to_dict(), exit_code=ExitCode.OK, render=render)
+    ids = ", ".join(c.id for c in report.blocking)
+    err = error_entry("check_failed", f"{len(report.blocking)} blocking check(s) failed: {ids}",
+                      report.next_steps[0] if report.next_steps else None)
+    # The human view says it in the verdict panel; JSON readers get it in errors[] as well.
+    return Outcome(data=report.to_dict(), exit_code=ExitCode.CHECK_FAILED,
+                   errors=[err] if json_mode else [], render=render)

@@ -1,20 +1,176 @@
-"""`mamba-doctor explain` (placeholder until its issue lands)."""
+"""`mamba-doctor explain`: the cause and the fix of a failed install or import, from its log."""
 
 from __future__ import annotations
 
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
 import typer
 
-from mamba_doctor.errors import DoctorError
+from mamba_doctor.errors import UsageError
 from mamba_doctor.output import Outcome
 from mamba_doctor.shell import run_command
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mamba_doctor.diagnose import Diagnosis
+    from mamba_doctor.models import Environment
+
+logger = logging.getLogger(__name__)
+
+PROBE_TIMEOUT_S = 30.0  # explain must stay quick; a hung `import torch` is not worth waiting on
 
 
 def register(app: typer.Typer) -> None:
     @app.command("explain")
-    def _cmd(json_mode: bool = typer.Option(False, "--json", help="Print one JSON document.")) -> None:
-        """Not implemented yet."""
+    def _cmd(
+        file: Optional[str] = typer.Argument(
+            None, metavar="[FILE|-]", show_default=False,
+            help="Log or error text to explain; '-' or nothing reads stdin."),
+        python: Optional[str] = typer.Option(
+            None, "--python", metavar="PATH",
+            help="Tailor fixes to this interpreter or environment (default: the active one)."),
+        no_probe: bool = typer.Option(
+            False, "--no-probe", help="Do not inspect this machine; give generic fixes."),
+        env_file: Optional[Path] = typer.Option(
+            None, "--env", metavar="FILE",
+            help="Use an environment saved with `check --json` instead of probing."),
+        limit: int = typer.Option(3, "--limit", min=0, help="Show at most N causes (0: all)."),
+        json_mode: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    ) -> None:
+        """Explain why installing or running mamba-ssm failed, and how to fix it.
+
+        Paste or pipe the log of a failed `pip install`, an import error or a traceback:
+        `pip install mamba-ssm 2>&1 | tee log.txt; mamba-doctor explain log.txt`. The doctor
+        matches it against about forty known failure modes and, when run on the affected
+        machine, fills the fixes in with this machine's exact versions.
+        """
 
         def body() -> Outcome:
-            raise DoctorError("'explain' is not implemented yet")
+            return explain(file, python=python, probe=not no_probe, env_file=env_file,
+                           limit=limit)
 
         run_command("explain", json_mode=json_mode, body=body)
+
+
+def explain(file: Optional[str], *, python: Optional[str], probe: bool,
+            env_file: Optional[Path], limit: int) -> Outcome:
+    """Read the input, diagnose it, and tailor the fixes when the environment is known."""
+    from mamba_doctor.diagnose import diagnose
+    from mamba_doctor.target import resolve_target_python
+
+    source, text = read_input(file)
+    if not text.strip():
+        raise UsageError(f"nothing to explain: {source} is empty",
+                         hint="Save the whole output of the failing command, e.g. "
+                              "`pip install mamba-ssm 2>&1 | tee log.txt`.")
+    env: Optional[Environment] = None
+    note: Optional[str] = None
+    # An explicit --python is checked (exit 2 if missing) and used in the fix commands even
+    # when the machine is not probed.
+    target = resolve_target_python(python) if python else None
+    found = diagnose(text, limit=limit, python=target)
+    if env_file is not None:
+        env = load_env_file(env_file)
+    elif found and probe:  # only worth probing when there is something to tailor
+        env, target, note = probe_target(target)
+    elif found:
+        note = "not probed (--no-probe): fixes are generic"
+    if env is not None:
+        found = diagnose(text, env, limit=limit, python=target or env.python.executable)
+    data: dict[str, Any] = {
+        "source": source,
+        "lines": text.count("\n") + (0 if text.endswith("\n") else 1),
+        "environment_used": env is not None,
+        "probe_note": note,
+        "diagnoses": [d.to_dict() for d in found],
+    }
+    if not found:
+        from mamba_doctor.diagnose import REPORT_HINT
+
+        data["hint"] = REPORT_HINT
+    elif note and probe and env_file is None:
+        logger.warning("%s", note)
+
+    def render(console: Console) -> None:
+        _render(console, found, env=env, note=note)
+
+    return Outcome(data=data, render=render)
+
+
+def read_input(file: Optional[str]) -> tuple[str, str]:
+    """(name, text) of the file, or of stdin for None / '-'; raises UsageError when unreadable."""
+    if file is None or file == "-":
+        if file is None and sys.stdin.isatty():
+            raise UsageError("no input: give a log file, or pipe one in",
+                             hint="e.g. `mamba-doctor explain pip.log` or "
+                                  "`pip install mamba-ssm 2>&1 | mamba-doctor explain -`")
+        stream = getattr(sys.stdin, "buffer", None)
+        return "stdin", decode_log(stream.read()) if stream is not None else sys.stdin.read()
+    path = Path(file).expanduser()
+    try:
+        data = path.read_bytes()
+    except IsADirectoryError:
+        raise UsageError(f"{file}: is a directory, not a log file") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {file}: {exc.strerror or exc}") from None
+    return str(path), decode_log(data)
+
+
+def decode_log(data: bytes) -> str:
+    """Text of a saved log: UTF-8, or UTF-16 with a BOM (PowerShell's `>` writes that)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    return data.decode("utf-8-sig", errors="replace")  # never fails: bad bytes become U+FFFD
+
+
+def load_env_file(path: Path) -> Environment:
+    """An Environment from a `check --json` document; raises UsageError when unusable."""
+    from mamba_doctor.models import Environment
+
+    try:
+        return Environment.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except OSError as exc:
+        raise UsageError(f"cannot read --env {path}: {exc.strerror or exc}") from None
+    except (ValueError, TypeError) as exc:
+        raise UsageError(f"--env {path} is not an environment document: {exc}",
+                         hint="Save one with `mamba-doctor check --json > env.json`.") from None
+
+
+def probe_target(
+    python: Optional[str],
+) -> tuple[Optional[Environment], Optional[str], Optional[str]]:
+    """Probe the target interpreter; on any failure return a note instead of the environment.
+
+    A bad --python path is still a usage error: the user asked for that interpreter.
+    """
+    from mamba_doctor.target import resolve_target_python
+
+    target = resolve_target_python(python)
+    try:
+        from mamba_doctor.probe import probe_environment
+    except ImportError:
+        note = "this machine was not probed (probe module unavailable): fixes are generic"
+        return None, target, note
+    try:
+        return probe_environment(target, timeout=PROBE_TIMEOUT_S), target, None
+    except Exception as exc:  # a failed probe only costs tailoring, never the diagnosis
+        logger.debug("probe failed", exc_info=True)
+        return None, target, f"probing {target} failed ({exc}): fixes are generic"
+
+
+def _render(console: Console, found: tuple[Diagnosis, ...], *, env: Optional[Environment],
+            note: Optional[str]) -> None:
+    from rich.markup import escape
+
+    from mamba_doctor.diagnose import render_diagnoses
+
+    if found and env is not None:
+        t = env.torch
+        console.print(f"[dim]Fixes tailored to {escape(env.python.executable or 'this machine')}"
+                      f" (torch {escape(t.version or '?')}, CUDA {escape(t.cuda or 'none')}).[/]")
+    render_diagnoses(console, found)

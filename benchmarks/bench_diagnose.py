@@ -1,0 +1,77 @@
+"""Time `diagnose()` on a 50,000-line pip log against a plain regex pass per signature.
+
+    python benchmarks/bench_diagnose.py [--lines 50000] [--repeat 5]
+
+The alternative is what a simple log matcher does: search the whole text once per signature with
+`re.search` (plain substrings escaped). Both see the same log: pip noise with the real error at the
+end. Prints the median of each and their ratio.
+"""
+
+# ruff: noqa: T201  # a benchmark script: printing the figures is its job
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import statistics
+import time
+
+from mamba_doctor.diagnose import diagnose
+from mamba_doctor.knowledge import load_knowledge
+
+ERROR = ("ImportError: /env/lib/python3.10/site-packages/selective_scan_cuda.cpython-310-x86_64-"
+         "linux-gnu.so: undefined symbol: _ZN3c104cuda9SetDeviceEi\n")
+
+
+def make_log(lines: int, seed: int = 7) -> str:
+    rng = random.Random(seed)
+    pkgs = ["numpy", "einops", "transformers", "tokenizers", "safetensors", "filelock", "sympy"]
+    out = []
+    for i in range(lines):
+        p, v = rng.choice(pkgs), f"{rng.randint(0, 4)}.{rng.randint(0, 30)}.{rng.randint(0, 9)}"
+        out.append(rng.choice([
+            f"Collecting {p}>={v} (from transformers)",
+            f"  Downloading {p}-{v}-py3-none-any.whl ({rng.randint(10, 9000)} kB)",
+            f"     ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━ {rng.randint(1, 99)}.0/99.0 MB 40.1 MB/s",
+            f"Requirement already satisfied: {p} in ./.venv/lib/python3.11/site-packages ({v})",
+            f"      [{i % 48 + 1}/48] /usr/local/cuda/bin/nvcc -c csrc/selective_scan/"
+            f"selective_scan_fwd_bf16.cu -gencode arch=compute_90,code=sm_90 --threads 4",
+        ]))
+    return "\n".join(out) + "\n" + ERROR
+
+
+def naive(text: str, patterns: list[re.Pattern[str]]) -> int:
+    return sum(1 for rx in patterns if rx.search(text))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lines", type=int, default=50_000)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    kb = load_knowledge()
+    patterns = []
+    for mode in kb.modes:
+        for sig in (*mode.signatures, *mode.negative):
+            for part in sig.parts:
+                src = part.pattern if part.kind == "regex" else re.escape(part.pattern)
+                patterns.append(re.compile(src, re.MULTILINE))
+    text = make_log(args.lines)
+    ours, theirs = [], []
+    for _ in range(args.repeat):
+        start = time.perf_counter()
+        found = diagnose(text)
+        ours.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        naive(text, patterns)
+        theirs.append(time.perf_counter() - start)
+    assert found and found[0].id == "torch-version-mismatch-undefined-symbol"
+    a, b = statistics.median(ours), statistics.median(theirs)
+    print(f"log: {args.lines} lines, {len(text) / 1e6:.1f} MB; {len(patterns)} patterns")
+    print(f"diagnose():             median {a * 1000:7.1f} ms")
+    print(f"regex per signature:    median {b * 1000:7.1f} ms")
+    print(f"ratio (regex/diagnose): {b / a:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

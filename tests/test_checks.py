@@ -1,0 +1,232 @@
+"""Verdicts: table-driven environments built from recorded probe outputs."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from fake_runner import FakeRunner, done, fixture
+
+from mamba_doctor.check_report import build_report
+from mamba_doctor.checks import evaluate, suggest_torch
+from mamba_doctor.cuda_tables import (
+    TOOLKIT_DRIVER_LINUX,
+    driver_ceiling,
+    mamba_sass,
+    sm_runs,
+    torch_variant_for,
+)
+from mamba_doctor.models import (
+    CheckStatus,
+    CudaToolkitInfo,
+    Environment,
+    NvidiaInfo,
+    OsInfo,
+    PackageInfo,
+)
+from mamba_doctor.probe.nvidia_parse import parse_cuda_visible_devices, parse_nvidia_smi_csv
+from mamba_doctor.probe.target import probe_target
+
+OK, WARN, FAIL, SKIP = CheckStatus.OK, CheckStatus.WARN, CheckStatus.FAIL, CheckStatus.SKIP
+LINUX = OsInfo(system="Linux", distro="Ubuntu 22.04.4 LTS", arch="x86_64", glibc="2.35",
+               glibcxx="3.4.30")
+
+
+def nvidia(csv: str | None, driver: str | None, cuda: str | None, *,
+           visible: str | None = None) -> NvidiaInfo:
+    gpus = parse_nvidia_smi_csv(fixture(csv)).gpus if csv else ()
+    gpus, note = parse_cuda_visible_devices(visible, gpus)
+    return NvidiaInfo(driver_version=driver, cuda_driver_version=cuda, gpus=gpus,
+                      cuda_visible_devices=visible,
+                      reasons={"cuda_visible_devices": note} if note else {})
+
+
+def env_from(target: str, nv: NvidiaInfo, *, os_info: OsInfo = LINUX,
+             nvcc: str | None = None, **torch_changes) -> Environment:
+    facts = probe_target("/py", run=FakeRunner({("/py",): done(fixture(target))}), environ={})
+    torch = replace(facts.torch, **torch_changes) if torch_changes else facts.torch
+    return Environment(os=os_info, nvidia=nv, cuda_toolkit=CudaToolkitInfo(nvcc_version=nvcc),
+                       python=facts.python, torch=torch, packages=dict(facts.packages))
+
+
+def rows(env: Environment) -> dict:
+    return {c.id: c for c in evaluate(env)}
+
+
+H100 = nvidia("nvidia-smi-query-2xH100.csv", "550.54.15", "12.4")
+RTX4090 = nvidia("nvidia-smi-query-rtx4090.csv", "560.35.03", "12.6")
+
+
+def test_this_cpu_machine_fails_on_driver_and_cpu_torch() -> None:
+    env = env_from("target-2.13.0-cpu.stdout", NvidiaInfo(reasons={"driver_version": "none"}))
+    r = rows(env)
+    assert r["driver"].status is FAIL and r["torch_build"].status is FAIL
+    assert "CPU-only build" in r["torch_build"].summary
+    assert r["torch_build"].hint.startswith(
+        "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cu130")
+    assert r["mamba_imports"].status is SKIP and r["mamba_imports"].hint == "mamba-doctor install"
+    report = build_report(env)
+    assert report.verdict == "fail" and [c.id for c in report.blocking] == ["driver",
+                                                                             "torch_build"]
+
+
+def test_healthy_rtx4090_venv_passes_everything_that_applies() -> None:
+    env = env_from("target-2.5.1-cu124.stdout", RTX4090, nvcc="12.4")
+    r = rows(env)
+    assert {k: v.status for k, v in r.items() if v.status is not OK} == {}
+    assert "sm_89" in r["gpu_arch_mamba"].summary  # runs the sm_80 cubin
+    report = build_report(env)
+    assert report.verdict == "ok" and report.next_steps == ("mamba-doctor smoke",)
+
+
+def test_ngc_container_with_broken_selective_scan() -> None:
+    env = env_from("target-ngc-2.1.0a0.stdout", H100, nvcc="12.2")
+    r = rows(env)
+    assert r["torch_build"].status is OK and "NGC build" in r["torch_build"].summary
+    assert r["mamba_imports"].status is FAIL
+    assert "undefined symbol: _ZN3c104cuda9SetDeviceEi" in r["mamba_imports"].summary
+    assert r["gpu_arch_torch"].status is OK
+    report = build_report(env)
+    assert set(report.import_errors) == {"selective_scan_cuda", "mamba_ssm"}
+
+
+@pytest.mark.parametrize(("driver", "cuda", "status", "text"), [
+    ("550.54.15", "12.4", OK, "torch uses CUDA 12.4"),
+    ("535.104.05", "12.2", WARN, "minor-version compatibility"),
+    ("470.57.02", "11.4", FAIL, ">= 550.54.14"),
+    ("470.57.02", None, FAIL, "from NVIDIA's driver table"),  # ceiling guessed from the table
+])
+def test_driver_ceiling_against_torch_cuda(driver, cuda, status, text) -> None:
+    env = env_from("target-2.5.1-cu124.stdout",
+                   nvidia("nvidia-smi-query-rtx4090.csv", driver, cuda))
+    row = rows(env)["driver_cuda"]
+    assert row.status is status
+    assert text in row.summary + (row.hint or "")
+    if status is FAIL:
+        assert "pip install torch==2.5.1 --index-url https://download.pytorch.org/whl/cu118" \
+            in row.hint
+    if status is WARN:
+        assert row.blocking is False
+
+
+def test_pascal_never_gets_mamba_kernels_and_new_torch_lacks_sm61() -> None:
+    pascal = nvidia("nvidia-smi-query-gtx1080ti.csv", "535.183.01", "12.2")
+    env = env_from("target-2.5.1-cu124.stdout", pascal,
+                   arch_list=("sm_75", "sm_80", "sm_86", "sm_90", "sm_100", "sm_120",
+                              "compute_120"))
+    r = rows(env)
+    assert r["gpu_arch_mamba"].status is FAIL and "Pascal" in r["gpu_arch_mamba"].summary
+    assert r["gpu_arch_torch"].status is FAIL and "sm_61" in r["gpu_arch_torch"].summary
+
+
+def test_volta_needs_an_older_mamba_release() -> None:
+    v100 = replace(H100, gpus=tuple(replace(g, name="Tesla V100", compute_capability="7.0")
+                                    for g in H100.gpus))
+    env = env_from("target-2.5.1-cu124.stdout", v100)
+    env = replace(env, packages={**env.packages,
+                                 "mamba_ssm": PackageInfo("mamba_ssm", "2.3.2.post1", True)})
+    row = rows(env)["gpu_arch_mamba"]
+    assert row.status is FAIL and row.hint.startswith("Use mamba_ssm==2.3.1")
+
+
+def test_hidden_gpus_and_windows_and_macos() -> None:
+    env = env_from("target-2.5.1-cu124.stdout",
+                   nvidia("nvidia-smi-query-2xH100.csv", "550.54.15", "12.4", visible="abc"))
+    row = rows(env)["gpu_visible"]
+    assert row.status is FAIL and "'abc' is not a valid GPU" in row.summary
+    win = rows(replace(env, os=OsInfo(system="Windows", arch="AMD64")))["platform"]
+    assert win.status is FAIL and "WSL2" in win.hint and "MambaRef" in win.hint
+    mac = rows(replace(env, os=OsInfo(system="Darwin", arch="arm64")))["platform"]
+    assert mac.status is FAIL and "macOS" in mac.summary
+
+
+def test_nvcc_major_mismatch_only_warns() -> None:
+    row = rows(env_from("target-2.5.1-cu124.stdout", RTX4090, nvcc="13.0"))["nvcc"]
+    assert row.status is WARN and row.blocking is False
+    assert "major mismatch" in row.summary
+
+
+@pytest.mark.parametrize(("glibc", "status"), [("2.35", OK), ("2.31", WARN), ("2.17", FAIL)])
+def test_glibc_levels(glibc: str, status: CheckStatus) -> None:
+    env = env_from("target-2.5.1-cu124.stdout", RTX4090, os_info=replace(LINUX, glibc=glibc))
+    row = rows(env)["glibc"]
+    assert row.status is status and row.blocking is False
+
+
+def test_old_libstdcxx_warns() -> None:
+    env = env_from("target-2.5.1-cu124.stdout", RTX4090, os_info=replace(LINUX, glibcxx="3.4.19"))
+    row = rows(env)["libstdcxx"]
+    assert row.status is WARN and "libstdcxx-ng" in row.hint
+
+
+@pytest.mark.parametrize(("mamba", "conv", "status"), [
+    ("2.2.4", "1.5.0.post8", OK),
+    ("2.2.5", "1.4.0", FAIL),
+    ("2.3.2.post1", "1.6.1", OK),
+    ("1.1.1", "1.2.0.post2", FAIL),
+    ("2.2.4", None, WARN),
+])
+def test_mamba_causal_conv1d_pairs(mamba, conv, status) -> None:
+    env = env_from("target-2.5.1-cu124.stdout", RTX4090)
+    env = replace(env, packages={**env.packages,
+                                 "mamba_ssm": PackageInfo("mamba_ssm", mamba, True),
+                                 "causal_conv1d": PackageInfo("causal_conv1d", conv, True)})
+    row = rows(env)["mamba_versions"]
+    assert row.status is status
+    if status is FAIL:
+        assert "pip install" in row.hint
+
+
+def test_torch_missing_or_crashing() -> None:
+    env = env_from("target-no-torch.stdout", H100)
+    row = rows(env)["torch_build"]
+    assert row.status is FAIL and row.summary == "torch is not installed in the target"
+    assert row.hint == "pip install torch==2.6.0 --index-url https://download.pytorch.org/whl/cu124"
+    crashed = env_from("target-2.5.1-cu124.stdout", H100,
+                       error="`import torch` crashed the interpreter (SIGSEGV)\nFatal Python error",
+                       reasons={"import": "`import torch` failed"})
+    row = rows(crashed)["torch_build"]
+    assert row.status is FAIL and "crashed the interpreter (SIGSEGV)" in row.summary
+
+
+def test_suggest_torch_uses_the_driver() -> None:
+    env = env_from("target-2.13.0-cpu.stdout", H100)
+    assert suggest_torch(env) == ("pip install torch==2.13.0 --index-url "
+                                  "https://download.pytorch.org/whl/cu126")
+
+
+def test_tables() -> None:
+    assert driver_ceiling("550.54.15") == "12.4" and driver_ceiling("470.57.02") == "11.4"
+    assert driver_ceiling(None) is None
+    assert torch_variant_for("2.5.1+cu124", (12, 2)) == "cu121"
+    assert torch_variant_for("2.13.0+cpu", None) == "cu130"
+    assert sm_runs(86, (80,)) and not sm_runs(61, (53, 62)) and not sm_runs(90, (80,))
+    assert mamba_sass("2.2.6.post3", 13) and 120 in mamba_sass("2.3.1", 12)
+    assert all(v.count(".") >= 1 for v in TOOLKIT_DRIVER_LINUX.values())
+
+
+def test_libcuda_only_driver_counts_as_present() -> None:
+    nv = NvidiaInfo(cuda_driver_version="12.2",
+                    gpus=parse_nvidia_smi_csv(fixture("nvidia-smi-query-rtx4090.csv")).gpus)
+    r = rows(env_from("target-2.5.1-cu124.stdout", nv))
+    assert r["driver"].status is OK and "version unknown" in r["driver"].summary
+    assert r["driver_cuda"].status is WARN  # 12.2 < 12.4: minor-version compatibility
+
+
+def test_import_errors_reach_the_diagnosis_engine() -> None:
+    pytest.importorskip("mamba_doctor.diagnose")
+    report = build_report(env_from("target-ngc-2.1.0a0.stdout", H100, nvcc="12.2"))
+    found = report.diagnoses.get("selective_scan_cuda")
+    assert found, report.diagnoses
+    assert any("undefined" in str(d.get("matched")) or d.get("id") for d in found)
+    assert report.to_dict()["diagnoses"]["selective_scan_cuda"][0]["id"]
+
+
+@pytest.mark.parametrize(("version", "status"), [("3.11.9", OK), ("3.9.18", WARN),
+                                                  ("3.14.0", WARN), (None, SKIP)])
+def test_python_versions_with_wheels(version: str | None, status: CheckStatus) -> None:
+    env = env_from("target-2.5.1-cu124.stdout", RTX4090)
+    env = replace(env, python=replace(env.python, version=version,
+                                      abi_tag=None if version is None else env.python.abi_tag))
+    row = rows(env)["python"]
+    assert row.status is status and row.blocking is False
