@@ -25,12 +25,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import torch  # noqa: E402
+import torch
 
-from mamba_doctor.block import selective_scan_chunked, selective_scan_sequential  # noqa: E402
+from mamba_doctor.block import selective_scan_chunked, selective_scan_sequential
 
 
-def loop_unbind(u, delta, A, B, C, D, z, delta_bias, delta_softplus):  # noqa: ANN001, ANN201
+def loop_unbind(u, delta, A, B, C, D, z, delta_bias, delta_softplus):
     delta = delta + delta_bias[:, None]
     delta = torch.nn.functional.softplus(delta) if delta_softplus else delta
     dA = torch.exp(delta.unsqueeze(-1) * A[:, None, :])

@@ -1,4 +1,4 @@
-"""MambaRef: a pure-PyTorch Mamba-1 mixer with mamba_ssm.Mamba's parameters, and its selective scans.
+"""MambaRef: pure-PyTorch Mamba-1 with mamba_ssm.Mamba's parameters, and its selective scans.
 
 Imports torch at the top: reach it through `mamba_doctor.block`, which loads it lazily. Runs on
 Python 3.8 (it is copied into the smoke child of any target interpreter).
@@ -235,8 +235,7 @@ def mamba_forward(
                  "project each step's D features to 2·Di: the SSM input x and the gate z")
     xs, z = xz.chunk(2, dim=1)
     trace.record(prefix + ".split_xz", [xz], [xs, z], {}, "split channels into x and gate z")
-    conv = m.conv1d(xs)[..., :L]  # symmetric padding W-1, keep the first L: causal
-    xc = F.silu(conv)
+    xc = F.silu(causal_conv1d(xs, m.conv1d.weight, m.conv1d.bias))
     trace.record(prefix + ".conv1d+silu", [xs], [xc], _params(m.conv1d, "conv1d."),
                  "depthwise causal conv over time (step t sees t-W+1..t), then SiLU")
     rows = xc.transpose(1, 2).reshape(b * L, Di)
@@ -264,6 +263,23 @@ def mamba_forward(
     trace.record(prefix + ".out_proj", [yt], [out], _params(m.out_proj, "out_proj."),
                  "project Di channels back to D features")
     return out
+
+
+def causal_conv1d(x: Tensor, weight: Tensor, bias: Optional[Tensor]) -> Tensor:
+    """Depthwise causal convolution: (b, Di, L) with weight (Di, 1, W) -> (b, Di, L).
+
+    out[t] = bias + Σ_k weight[k]·x[t−W+1+k], i.e. nn.Conv1d with padding W−1 truncated to the
+    first L steps, as mamba_ssm's slow path computes it. Written as W shifted multiply-adds
+    because torch's CPU depthwise conv1d is very slow in float64 (~80 ms for a (1, 8, 5) input).
+    Weights follow x's dtype, as autocast would cast them for the convolution.
+    """
+    W, L = weight.shape[-1], x.shape[-1]
+    w = weight[:, 0, :].to(x.dtype)
+    xp = F.pad(x, (W - 1, 0))
+    out = w[:, 0, None] * xp[..., :L]
+    for k in range(1, W):
+        out = out + w[:, k, None] * xp[..., k:k + L]
+    return out if bias is None else out + bias.to(x.dtype)[:, None]
 
 
 def _params(module: nn.Module, prefix: str) -> dict:

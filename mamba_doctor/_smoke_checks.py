@@ -20,7 +20,7 @@ def sizes(opts: Dict[str, Any]) -> Tuple[int, int, int, int, int]:
 
 def build_block(torch: Any, opts: Dict[str, Any], backend: str, **kw: Any) -> Any:
     """The smoke block, always from the same seed: every variant shares one set of weights."""
-    B, T, N, D, K = sizes(opts)
+    D, K = sizes(opts)[3:]
     torch.manual_seed(int(opts.get("seed", 0)))
     return STMambaBlock(K=K, d=D // K, temporal=opts.get("temporal", "mamba"),
                         mamba_backend=backend, **kw)
@@ -54,7 +54,7 @@ def expected_parameters(D: int, temporal: str, d_state: int = 16, d_conv: int = 
 
 def reference_checks(torch: Any, opts: Dict[str, Any], device: str, rep: Report) -> None:
     """SPEC §10.1/10.2 on the reference backend, in float32 on `device`."""
-    B, T, N, D, K = sizes(opts)
+    B, T, N, D, _ = sizes(opts)
     temporal = opts.get("temporal", "mamba")
     stage("reference: build")
     blk = build_block(torch, opts, "ref").to(device).eval()

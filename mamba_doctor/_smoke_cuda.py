@@ -148,8 +148,8 @@ def block_level(torch: Any, opts: Dict[str, Any], paths: Any, dtype_name: str, d
                 m.use_fast_path = path == "cuda-fast"
         try:
             torch.cuda.reset_peak_memory_stats()
-            holder = {}
-            first, _ = cuda_time(torch, lambda: holder.update(
+            holder: Dict[str, Any] = {}
+            first, _ = cuda_time(torch, lambda h=holder: h.update(
                 r=fwd_bwd(torch, blk, {"X": X, "STE": STE}, G, ac)), repeats=0)
             out, grads = holder["r"]
             rep.data["peak_memory_mb"][path] = torch.cuda.max_memory_allocated() / 2 ** 20
@@ -188,8 +188,8 @@ def op_level(torch: Any, opts: Dict[str, Any], cls: Any, paths: Any, dtype_name:
             m = cls(D, device="cuda", dtype=dt, use_fast_path=path == "cuda-fast")
             m.load_state_dict(sd)
             out, grads = fwd_bwd(torch, m, {"input": S.to(dt)}, G, None)
-            first, median = cuda_time(torch, lambda: fwd_bwd(torch, m, {"input": S.to(dt)}, G,
-                                                              None))
+            first, median = cuda_time(torch, lambda m=m: fwd_bwd(torch, m, {"input": S.to(dt)},
+                                                                  G, None))
         except Exception as exc:
             rep.check(name + ": forward+backward", "fail", rep.error(name, exc))
             continue

@@ -1,11 +1,11 @@
-"""STMambaBlock (GMAN's ST-attention block with a Mamba temporal branch) and the Mamba backend choice.
+"""STMambaBlock (GMAN's ST-attention block, Mamba temporal branch) and the Mamba backend choice.
 
 Imports torch at the top: reach it through `mamba_doctor.block`. Runs on Python 3.8.
 """
 
 from __future__ import annotations
 
-from typing import Any, Optional, Tuple, Union
+from typing import Optional, Tuple, Union
 
 import torch
 from torch import Tensor, nn

@@ -1,4 +1,4 @@
-"""The block's sub-layers: FC (Linear+BN+ReLU), GMAN multi-head attention, the Mamba temporal branch.
+"""The block's sub-layers: FC (Linear+BN+ReLU), GMAN multi-head attention, the Mamba branch.
 
 Imports torch at the top: reach it through `mamba_doctor.block`. Runs on Python 3.8.
 """
@@ -6,7 +6,7 @@ Imports torch at the top: reach it through `mamba_doctor.block`. Runs on Python 
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, List, Optional
+from typing import Any, Callable, List
 
 import torch
 import torch.nn.functional as F
@@ -181,7 +181,7 @@ class GatedFusion(nn.Module):
 
 
 def _param_shapes(m: nn.Module) -> dict:
-    return {k: v for k, v in m.named_parameters()}
+    return dict(m.named_parameters())
 
 
 __all__ = ["FC", "GMANAttention", "GatedFusion", "MambaRef", "MambaTemporal", "fc_stack"]

@@ -1,4 +1,4 @@
-"""The spatio-temporal Mamba block (STMambaBlock) and a pure-PyTorch Mamba (MambaRef), loaded lazily.
+"""The spatio-temporal Mamba block (STMambaBlock) and a pure-PyTorch Mamba (MambaRef), lazily.
 
 `import mamba_doctor.block` does not import torch; the first access to one of the names below
 does (PEP 562 module `__getattr__`). So the doctor's CLI, which never touches these names, starts

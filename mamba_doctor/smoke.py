@@ -1,4 +1,4 @@
-"""Run the block's smoke test in a child of the target interpreter and turn its JSON line into a report.
+"""Run the smoke test in a child of the target interpreter; turn its JSON line into a report.
 
 The child gets a temporary package holding only copies of the block modules and the child code
 (never the doctor's site-packages, whose typer/rich/typing_extensions could shadow the target's),

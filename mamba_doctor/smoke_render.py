@@ -19,16 +19,19 @@ def render_smoke(console: Console, data: dict[str, Any]) -> None:
     env = data.get("environment") or {}
     lines = [f"target: {escape(str(data.get('target_python')))}"]
     if env.get("torch"):
-        gpu = f", GPU {env['gpu']} (sm {env.get('compute_capability')})" if env.get("gpu") else ""
+        cc = env.get("compute_capability")
+        gpu = f", GPU {env['gpu']} (sm {cc})" if env.get("gpu") else ""
         lines.append(f"torch {env['torch']} (CUDA {env.get('torch_cuda')}){escape(gpu)}")
         pk = env.get("packages") or {}
-        lines.append("mamba_ssm %s, causal_conv1d %s" % (pk.get("mamba_ssm") or "not installed",
-                                                         pk.get("causal_conv1d") or "not installed"))
+        missing = "not installed"
+        lines.append(f"mamba_ssm {pk.get('mamba_ssm') or missing}, "
+                     f"causal_conv1d {pk.get('causal_conv1d') or missing}")
     lines.append(f"device: {data.get('device')}, backend: {data.get('backend')}"
                  + (f", paths: {', '.join(data['paths'])}" if data.get("paths") else ""))
     if data.get("input_shape"):
-        lines.append(f"input (B,T,N,D) = {tuple(data['input_shape'])} -> output "
-                     f"{tuple(data.get('output_shape') or ())}, {data.get('parameters')} parameters")
+        shape_out = tuple(data.get("output_shape") or ())
+        lines.append(f"input (B,T,N,D) = {tuple(data['input_shape'])} -> output {shape_out}, "
+                     f"{data.get('parameters')} parameters")
     if data.get("label"):
         lines.append(f"[bold yellow]{escape(data['label'])}[/]")
     console.print(Panel("\n".join(lines), title="smoke", expand=False))

@@ -1,4 +1,4 @@
-"""GPU only: mamba_ssm.Mamba against MambaRef with one state_dict, forward and backward, three dtypes."""
+"""GPU only: mamba_ssm.Mamba vs MambaRef with one state_dict, forward and backward, three dtypes."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""`mamba-doctor smoke`: real child processes on CPU, fake targets that crash, hang or lack torch."""
+"""`mamba-doctor smoke`: real children on CPU; fake targets that crash, hang or lack torch."""
 
 from __future__ import annotations
 
@@ -181,3 +181,34 @@ def test_gpu_smoke_compares_kernels_with_reference(dtype: str) -> None:
     assert "cuda-slow" in data["paths"]
     assert data["max_abs_err"] and data["timings_ms"] and data["peak_memory_mb"]
     assert code == 0, [c for c in data["checks"] if c["status"] == "fail"]
+
+
+def test_known_kernel_failure_is_diagnosed(tmp_path: Path) -> None:
+    """A GPU machine whose mamba_ssm wheel was built against another torch (recorded shape of
+    the child's result line, as the real child prints it for this failure)."""
+    pytest.importorskip("mamba_doctor.diagnose")
+    why = ("ImportError: /env/lib/python3.11/site-packages/selective_scan_cuda.cpython-311-"
+           "x86_64-linux-gnu.so: undefined symbol: _ZN3c104cuda9SetDeviceEi")
+    child = {"passed": False, "device": "cuda", "backend": "ref", "checks": [
+        {"name": "mamba_ssm kernels", "status": "fail",
+         "detail": "mamba_ssm CUDA path UNAVAILABLE: " + why}],
+        "errors": [{"stage": "import mamba_ssm", "message": why, "traceback": []}],
+        "timings_ms": {}, "max_abs_err": {}}
+    script = tmp_path / "result.txt"
+    script.write_text(RESULT_PREFIX + json.dumps(child) + "\n")
+    py = _fake_python(tmp_path, "cat '%s'" % script)
+    report = run_smoke(py, options=SmokeOptions(timeout=30))
+    assert not report.passed
+    assert report.data["diagnoses"][0]["id"] == "torch-version-mismatch-undefined-symbol"
+    assert report.hint == report.data["diagnoses"][0]["fix"][0]
+    assert report.message == "smoke test failed: 1 check failed (mamba_ssm kernels)"
+
+
+def test_kernel_crash_text_is_diagnosed(tmp_path: Path) -> None:
+    pytest.importorskip("mamba_doctor.diagnose")
+    py = _fake_python(tmp_path, "echo 'smoke-stage: block cuda-fast float32' >&2; echo "
+                      "'RuntimeError: CUDA error: no kernel image is available for execution on "
+                      "the device' >&2; exit 1")
+    report = run_smoke(py, options=SmokeOptions(timeout=30))
+    assert report.data["crash"]["returncode"] == 1
+    assert report.data["diagnoses"] and "gpu-arch" in report.data["diagnoses"][0]["id"]
