@@ -17,7 +17,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from ._smoke_checks import build_block, make_inputs, sizes
 from .block import MambaRef
-from .smoke_child import Report, stage
+from .smoke_child import Report, stage, timed_ms
 
 # tests/ops/test_selective_scan.py in mamba_ssm (v1.2.2 .. HEAD): (rtol, atol) per input dtype.
 TOLERANCES = {"float32": (6e-4, 2e-3), "float16": (3e-3, 5e-3), "bfloat16": (3e-2, 5e-2)}
@@ -76,12 +76,12 @@ def compare_grads(rep: Report, name: str, got: Dict[str, Any], oracle: Dict[str,
 
 
 def fwd_bwd(torch: Any, module: Any, inputs: Dict[str, Any], G: Any,
-            autocast: Optional[Any]) -> Tuple[Any, Dict[str, Any]]:
+            autocast: Optional[Any], device: str = "cuda") -> Tuple[Any, Dict[str, Any]]:
     """Forward (under autocast when given), loss = Σ out⊙G, backward; returns out and grads."""
     module.zero_grad(set_to_none=True)
     leaves = {k: v.detach().clone().requires_grad_(True) for k, v in inputs.items()}
     if autocast is not None:
-        with torch.autocast("cuda", dtype=autocast):
+        with torch.autocast(device, dtype=autocast):
             out = module(*leaves.values())
     else:
         out = module(*leaves.values())
@@ -91,8 +91,12 @@ def fwd_bwd(torch: Any, module: Any, inputs: Dict[str, Any], G: Any,
     return out.detach(), grads
 
 
-def cuda_time(torch: Any, fn: Any, repeats: int = 10) -> Tuple[float, float]:
-    """(first call, median of the next `repeats`) in ms, with CUDA events."""
+def cuda_time(torch: Any, fn: Any, repeats: int = 10,
+              device: str = "cuda") -> Tuple[float, float]:
+    """(first call, median of the next `repeats`) in ms, with CUDA events (wall clock on CPU)."""
+    if device != "cuda":  # tests only: keep them quick
+        walls = [timed_ms(fn) for _ in range(min(repeats, 1) + 1)]
+        return walls[0], statistics.median(walls[1:] or walls)
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
     times = []
     for _ in range(repeats + 1):
@@ -105,7 +109,13 @@ def cuda_time(torch: Any, fn: Any, repeats: int = 10) -> Tuple[float, float]:
     return times[0], statistics.median(times[1:] or times)
 
 
-def cuda_checks(torch: Any, opts: Dict[str, Any], cls: Any, fast: bool, rep: Report) -> None:
+def cuda_checks(torch: Any, opts: Dict[str, Any], cls: Any, fast: bool, rep: Report,
+                device: str = "cuda") -> None:
+    """Block level, then the Mamba mixer alone, on every available path.
+
+    `device` is "cuda" in real runs; the CPU is only for testing this comparison machinery with
+    a stand-in kernel class (then the block's Mamba is MambaRef and no path is asserted).
+    """
     dtype_name = opts.get("dtype", "float32")
     dt = getattr(torch, dtype_name)
     rtol, atol = TOLERANCES[dtype_name]
@@ -116,28 +126,32 @@ def cuda_checks(torch: Any, opts: Dict[str, Any], cls: Any, fast: bool, rep: Rep
         rep.check("fast path (causal_conv1d)", "skip", "causal_conv1d not importable: "
                   "mamba_ssm falls back to its slow path")
     if opts.get("temporal", "mamba") == "mamba":
-        block_level(torch, opts, paths, dtype_name, dt, rtol, atol, rep)
+        block_level(torch, opts, paths, dtype_name, dt, rtol, atol, rep, device)
     else:
         rep.check("block vs reference", "skip", "temporal='attention' has no Mamba")
-    op_level(torch, opts, cls, paths, dtype_name, dt, rtol, atol, rep)
+    op_level(torch, opts, cls, paths, dtype_name, dt, rtol, atol, rep, device)
 
 
 def block_level(torch: Any, opts: Dict[str, Any], paths: Any, dtype_name: str, dt: Any,
-                rtol: float, atol: float, rep: Report) -> None:
+                rtol: float, atol: float, rep: Report, device: str) -> None:
     stage("block: reference")
     sd = build_block(torch, opts, "ref").state_dict()
-    X, STE, G = make_inputs(torch, opts, "cuda", torch.float32)
+    X, STE, G = make_inputs(torch, opts, device, torch.float32)
     ac = None if dtype_name == "float32" else dt
-    oracle = build_block(torch, opts, "ref").to("cuda").double().eval()
+    oracle = build_block(torch, opts, "ref").to(device).double().eval()
     oracle.load_state_dict(sd)
     o_out, o_grads = fwd_bwd(torch, oracle, {"X": X.double(), "STE": STE.double()},
-                             G.double(), None)
-    ref32 = build_block(torch, opts, "ref").to("cuda").eval()
+                             G.double(), None, device)
+    ref32 = build_block(torch, opts, "ref").to(device).eval()
     ref32.load_state_dict(sd)
-    r_out, r_grads = fwd_bwd(torch, ref32, {"X": X, "STE": STE}, G, ac)
-    first, median = cuda_time(torch, lambda: fwd_bwd(torch, ref32, {"X": X, "STE": STE}, G, ac))
+
+    def run_ref() -> Tuple[Any, Dict[str, Any]]:
+        return fwd_bwd(torch, ref32, {"X": X, "STE": STE}, G, ac, device)
+
+    r_out, r_grads = run_ref()
+    first, median = cuda_time(torch, run_ref, device=device)
     rep.data["timings_ms"]["block_ref_fwd_bwd"] = {"first": first, "median": median}
-    blk = build_block(torch, opts, "cuda").to("cuda").eval()
+    blk = build_block(torch, opts, "cuda" if device == "cuda" else "ref").to(device).eval()
     blk.load_state_dict(sd)  # strict: MambaRef's names and shapes are mamba_ssm's
     rep.data["block_repr_head"] = repr(blk).splitlines()[:2]
     for path in paths:
@@ -146,19 +160,24 @@ def block_level(torch: Any, opts: Dict[str, Any], paths: Any, dtype_name: str, d
         for m in (blk.temporal.mamba, blk.temporal.mamba_rev):
             if m is not None:
                 m.use_fast_path = path == "cuda-fast"
+        def run_blk() -> Tuple[Any, Dict[str, Any]]:
+            return fwd_bwd(torch, blk, {"X": X, "STE": STE}, G, ac, device)
+
         try:
-            torch.cuda.reset_peak_memory_stats()
+            if device == "cuda":
+                torch.cuda.reset_peak_memory_stats()
             holder: Dict[str, Any] = {}
-            first, _ = cuda_time(torch, lambda h=holder: h.update(
-                r=fwd_bwd(torch, blk, {"X": X, "STE": STE}, G, ac)), repeats=0)
+            first, _ = cuda_time(torch, lambda h=holder: h.update(r=run_blk()), repeats=0,
+                                 device=device)
             out, grads = holder["r"]
-            rep.data["peak_memory_mb"][path] = torch.cuda.max_memory_allocated() / 2 ** 20
-            _, median = cuda_time(torch, lambda: fwd_bwd(torch, blk, {"X": X, "STE": STE}, G, ac))
+            if device == "cuda":
+                rep.data["peak_memory_mb"][path] = torch.cuda.max_memory_allocated() / 2 ** 20
+            _, median = cuda_time(torch, run_blk, device=device)
         except Exception as exc:
             rep.check(name + ": forward+backward", "fail", rep.error(name, exc))
             continue
         rep.data["timings_ms"]["block_%s_fwd_bwd" % path] = {"first": first, "median": median}
-        if blk.last_path != path:
+        if device == "cuda" and blk.last_path != path:
             rep.check(name + ": path", "fail", "expected %s, the block ran %s"
                       % (path, blk.last_path))
         report(rep, name + ": output", compare(out, o_out, r_out, rtol, atol))
@@ -166,30 +185,33 @@ def block_level(torch: Any, opts: Dict[str, Any], paths: Any, dtype_name: str, d
 
 
 def op_level(torch: Any, opts: Dict[str, Any], cls: Any, paths: Any, dtype_name: str, dt: Any,
-             rtol: float, atol: float, rep: Report) -> None:
+             rtol: float, atol: float, rep: Report, device: str) -> None:
     """mamba_ssm.Mamba alone on (B·N, T, D) against MambaRef fp64, same state_dict."""
     B, T, N, D, _ = sizes(opts)
     stage("op: reference")
     torch.manual_seed(int(opts.get("seed", 0)))
     sd = MambaRef(D).state_dict()
     g = torch.Generator().manual_seed(int(opts.get("seed", 0)) + 2)
-    S = torch.randn(B * N, T, D, generator=g).cuda()
-    G = torch.randn(B * N, T, D, generator=g).cuda()
-    oracle = MambaRef(D).cuda().double()
+    S = torch.randn(B * N, T, D, generator=g).to(device)
+    G = torch.randn(B * N, T, D, generator=g).to(device)
+    oracle = MambaRef(D).to(device).double()
     oracle.load_state_dict(sd)
-    o_out, o_grads = fwd_bwd(torch, oracle, {"input": S.double()}, G.double(), None)
-    same = MambaRef(D, device="cuda", dtype=dt)  # A_log and D stay fp32, as upstream
+    o_out, o_grads = fwd_bwd(torch, oracle, {"input": S.double()}, G.double(), None, device)
+    same = MambaRef(D, device=device, dtype=dt)  # A_log and D stay fp32, as upstream
     same.load_state_dict(sd)
-    r_out, r_grads = fwd_bwd(torch, same, {"input": S.to(dt)}, G, None)
+    r_out, r_grads = fwd_bwd(torch, same, {"input": S.to(dt)}, G, None, device)
     for path in paths:
         name = "Mamba op %s %s" % (path, dtype_name)
         stage(name)
         try:
-            m = cls(D, device="cuda", dtype=dt, use_fast_path=path == "cuda-fast")
+            m = cls(D, device=device, dtype=dt, use_fast_path=path == "cuda-fast")
             m.load_state_dict(sd)
-            out, grads = fwd_bwd(torch, m, {"input": S.to(dt)}, G, None)
-            first, median = cuda_time(torch, lambda m=m: fwd_bwd(torch, m, {"input": S.to(dt)},
-                                                                  G, None))
+
+            def run_op(m: Any = m) -> Tuple[Any, Dict[str, Any]]:
+                return fwd_bwd(torch, m, {"input": S.to(dt)}, G, None, device)
+
+            out, grads = run_op()
+            first, median = cuda_time(torch, run_op, device=device)
         except Exception as exc:
             rep.check(name + ": forward+backward", "fail", rep.error(name, exc))
             continue
