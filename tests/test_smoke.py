@@ -212,3 +212,38 @@ def test_kernel_crash_text_is_diagnosed(tmp_path: Path) -> None:
     report = run_smoke(py, options=SmokeOptions(timeout=30))
     assert report.data["crash"]["returncode"] == 1
     assert report.data["diagnoses"] and "gpu-arch" in report.data["diagnoses"][0]["id"]
+
+
+def _python38() -> str | None:
+    import glob
+    import shutil
+
+    candidates = [shutil.which("python3.8")]
+    candidates += sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.8*/bin/python3.8")))
+    for found in filter(None, candidates):
+        probe = [found, "-c", "import sys; assert sys.version_info[:2] == (3, 8)"]
+        if subprocess.run(probe, capture_output=True, timeout=60).returncode == 0:
+            return found
+    return None
+
+
+def test_child_code_runs_on_python38(tmp_path: Path) -> None:
+    """Compile every file the child gets with a real 3.8, and run the child there (no torch)."""
+    py38 = _python38()
+    if py38 is None:
+        pytest.skip("no Python 3.8 interpreter on this machine")
+    from mamba_doctor.smoke import CHILD_FILES
+
+    pkg = Path(__file__).resolve().parents[1] / "mamba_doctor"
+    for name in CHILD_FILES:
+        src = (pkg / name).read_text()
+        proc = subprocess.run([py38, "-c", "import sys; compile(sys.stdin.read(), sys.argv[1], "
+                               "'exec')", name], input=src, capture_output=True, text=True,
+                              timeout=60)
+        assert proc.returncode == 0, (name, proc.stderr)
+    report = run_smoke(py38, options=SmokeOptions(timeout=60))
+    if report.data.get("environment", {}).get("torch"):
+        assert report.passed, report.message  # a 3.8 with torch: the whole reference path ran
+    else:
+        assert report.message.startswith("torch cannot be imported")
+        assert report.data["environment"]["python"].startswith("3.8")
