@@ -148,7 +148,8 @@ def resolve_backend(want: str, device: str, cls: Any, why: Optional[str], instal
         rep.check("mamba_ssm kernels", "pass", "mamba_ssm imported with its compiled kernels")
         return "cuda"
     if device == "cpu":
-        reason = "no CUDA device: mamba_ssm's kernels cannot run on the CPU"
+        reason = ("--device cpu" if rep.data.get("cuda_available") else "no CUDA device") + \
+            ": mamba_ssm's kernels cannot run on the CPU"
         if cls is None and installed:
             reason += " (import: %s)" % why
         rep.check("mamba_ssm kernels", "fail" if want == "cuda" else "skip", reason)
