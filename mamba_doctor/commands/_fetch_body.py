@@ -56,7 +56,7 @@ def load_environment(args: FetchArgs) -> tuple[Environment, str]:
     from mamba_doctor.resolve import apply_overrides
 
     if args.env_file is not None:
-        from mamba_doctor.commands.fetch_wheel import read_env_file
+        from mamba_doctor.envfile import read_env_file
 
         env, source = read_env_file(args.env_file), f"file:{args.env_file}"
     else:

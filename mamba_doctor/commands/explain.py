@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from pathlib import Path
@@ -75,7 +74,9 @@ def explain(file: Optional[str], *, python: Optional[str], probe: bool,
     target = resolve_target_python(python) if python else None
     found = diagnose(text, limit=limit, python=target)
     if env_file is not None:
-        env = load_env_file(env_file)
+        from mamba_doctor.envfile import read_env_file
+
+        env = read_env_file(env_file)
     elif found and probe:  # only worth probing when there is something to tailor
         env, target, note = probe_target(target)
     elif found:
@@ -126,19 +127,6 @@ def decode_log(data: bytes) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16", errors="replace")
     return data.decode("utf-8-sig", errors="replace")  # never fails: bad bytes become U+FFFD
-
-
-def load_env_file(path: Path) -> Environment:
-    """An Environment from a `check --json` document; raises UsageError when unusable."""
-    from mamba_doctor.models import Environment
-
-    try:
-        return Environment.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except OSError as exc:
-        raise UsageError(f"cannot read --env {path}: {exc.strerror or exc}") from None
-    except (ValueError, TypeError) as exc:
-        raise UsageError(f"--env {path} is not an environment document: {exc}",
-                         hint="Save one with `mamba-doctor check --json > env.json`.") from None
 
 
 def probe_target(

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import enum
-import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 
@@ -82,21 +81,3 @@ def register(app: typer.Typer) -> None:
             return fetch_body(args)
 
         run_command("fetch-wheel", json_mode=json_mode, body=body)
-
-
-def read_env_file(path: Path) -> Any:
-    """Parse an --env file into an Environment; UsageError (exit 2) when unreadable or malformed."""
-    from mamba_doctor.errors import UsageError
-    from mamba_doctor.models import Environment
-
-    hint = "Write it on the target machine with: mamba-doctor check --json > server.json"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"--env {path}: cannot read it ({exc.strerror or exc})", hint=hint) \
-            from None
-    try:
-        return Environment.from_dict(json.loads(text))
-    except (ValueError, TypeError) as exc:
-        raise UsageError(f"--env {path}: not an environment document ({exc})", hint=hint) \
-            from None
