@@ -118,11 +118,11 @@ def _torch_alternatives(env: Environment, index: WheelIndex, rels: Sequence[Rele
             variant = _best_variant(variants.get(label, ()), major, f.driver_cuda)
             if variant is None:
                 continue
-            abi = _abi_default(index, label, variant)
+            abi = index.torch_cxx11abi(label, variant)
             cuda = f"{variant[2:-1]}.{variant[-1]}"
             trial = apply_overrides(replace(env, torch=replace(env.torch, hip=None)),
                                     torch_version=f"{label}.0", cuda_version=cuda,
-                                    cxx11abi=abi if abi is not None else None)
+                                    cxx11abi=abi)
             tf = replace(facts_of(trial), ngc=None)
             wheels = fitting([r for r in rels if label in _labels(r)], tf)
             if not wheels:
@@ -221,13 +221,6 @@ def _best_variant(variants: Sequence[str], major: int, driver: Optional[Version]
             continue
         ok.append(v)
     return max(ok, key=lambda v: int(v[2:]), default=None)
-
-
-def _abi_default(index: WheelIndex, label: str, variant: str) -> Optional[bool]:
-    value = index.torch.get("cxx11abi_default", {}).get(label)
-    if isinstance(value, dict):
-        return value.get(variant)
-    return value if isinstance(value, bool) else None
 
 
 def _python_ok(index: WheelIndex, label: str, python: Optional[str]) -> bool:

@@ -179,6 +179,15 @@ class WheelIndex:
             return ()
         return tuple(w for w in self.iter_wheels(package) if w.filename == name)
 
+    def torch_cxx11abi(self, torch_minor: str, variant: Optional[str]) -> Optional[bool]:
+        """The C++ ABI of the official torch `torch_minor` wheels with CUDA `variant` ("cu124",
+        "cpu"); None when the table does not say (2.6 differs per variant)."""
+        value = self.torch.get("cxx11abi_default", {}).get(torch_minor)
+        if isinstance(value, Mapping):
+            found = value.get(variant) if variant else None
+            return found if isinstance(found, bool) else None
+        return value if isinstance(value, bool) else None
+
     def iter_wheels(self, package: str) -> Iterator[WheelCandidate]:
         for rel in self.for_package(package):
             yield from rel.wheels

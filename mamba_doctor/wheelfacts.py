@@ -143,7 +143,8 @@ def apply_overrides(env: Environment, *, torch_version: Optional[str] = None,
     """Replace single facts (flags such as --torch-version). Raises UsageError on a bad value.
 
     `cuda_version` is torch's CUDA (torch.version.cuda): "11.8", "cu118", or "cpu"/"none".
-    A torch version with a local label ("2.0.0+cu118", "2.4.1+cpu") also sets the CUDA.
+    A torch version with a local label ("2.0.0+cu118", "2.4.1+cpu") also sets the CUDA. A torch
+    version other than the probed one drops the probed C++ ABI (unknown unless `cxx11abi`).
     """
     torch, python, os_ = env.torch, env.python, env.os
     if torch_version is not None:
@@ -151,7 +152,11 @@ def apply_overrides(env: Environment, *, torch_version: Optional[str] = None,
         if tv is None:
             raise UsageError(f"--torch-version {torch_version!r} is not a version",
                              hint="Give torch's version, e.g. --torch-version 2.4.1")
-        torch = replace(torch, installed=True, version=str(tv), error=None)
+        # The probed C++ ABI and HIP belong to the probed torch build, not to this one.
+        same = _same_build(tv, _version(env.torch.version))
+        torch = replace(torch, installed=True, version=str(tv), error=None,
+                        cxx11abi=torch.cxx11abi if same else None,
+                        hip=torch.hip if same else None)
         local = (tv.local or "").lower()
         if cuda_version is None and local.startswith("cu") and local[2:].isdigit():
             cuda_version = local
@@ -185,6 +190,13 @@ def apply_overrides(env: Environment, *, torch_version: Optional[str] = None,
             ("x86_64", "amd64")) else os_.arch
         os_ = replace(os_, system=system, arch=arch)
     return replace(env, torch=torch, python=python, os=os_)
+
+
+def _same_build(given: Version, probed: Optional[Version]) -> bool:
+    """--torch-version names the probed build ("2.4.1" for a probed "2.4.1+cu121" counts)."""
+    if probed is None:
+        return False
+    return given == probed or (not given.local and given.public == probed.public)
 
 
 def _cuda(text: str) -> Optional[str]:

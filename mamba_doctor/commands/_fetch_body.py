@@ -75,6 +75,28 @@ def load_environment(args: FetchArgs) -> tuple[Environment, str]:
     return env, source
 
 
+def assume_torch_abi(env: Environment, index: Any) -> tuple[Environment, Optional[str]]:
+    """Give an assumed torch (--torch-version) the C++ ABI its official wheels have.
+
+    torch <= 2.5 wheels are pre-C++11 ABI and >= 2.7 are C++11 ABI: left unknown, the resolver
+    would pick either. Returns the environment unchanged (and no note) when the ABI is known.
+    """
+    from dataclasses import replace
+
+    from mamba_doctor.wheelfacts import facts_of
+
+    f = facts_of(env)
+    if env.torch.cxx11abi is not None or f.torch_minor is None or f.hip:
+        return env, None
+    variant = "cu" + f.cuda.replace(".", "") if f.cuda else "cpu"
+    abi = index.torch_cxx11abi(f.torch_minor, variant)
+    if abi is None:
+        return env, None
+    note = (f"assumed cxx11abi {str(abi).upper()}: the official torch {f.torch_minor} "
+            f"({variant}) wheels use it; pass --cxx11abi for a custom torch build")
+    return replace(env, torch=replace(env.torch, cxx11abi=abi)), note
+
+
 def _probe(python: Optional[str]) -> tuple[Environment, str]:
     from mamba_doctor.target import resolve_target_python
 
@@ -96,7 +118,12 @@ def fetch_body(args: FetchArgs) -> Outcome:
         raise UsageError("--sha256 needs one wheel: add --package mamba_ssm or causal_conv1d")
     env, source = load_environment(args)
     index = load_index()
-    data: dict[str, Any] = {"environment_source": source, "environment": env.to_dict()}
+    notes: tuple[str, ...] = ()
+    if args.torch_version is not None:
+        env, note = assume_torch_abi(env, index)
+        notes = (note,) if note else ()
+    data: dict[str, Any] = {"environment_source": source, "environment": env.to_dict(),
+                            "assumed": list(notes)}
     if args.url is not None:
         requests, resolutions = _explicit_url(args, env, index), ()
     else:
@@ -111,11 +138,11 @@ def fetch_body(args: FetchArgs) -> Outcome:
             if not args.json_mode:  # the error path prints only a message: show the why first
                 from mamba_doctor.output import stdout_console
 
-                _renderer(resolutions, dry_run=args.dry_run)(stdout_console())
+                _renderer(resolutions, dry_run=args.dry_run, notes=notes)(stdout_console())
             raise _no_wheel(missing, data)
         requests = [_request(r.package, r.wheel.filename, r.wheel.url,
                              args.sha256 or r.wheel.sha256) for r in resolutions]
-    render = _renderer(resolutions, dry_run=args.dry_run)
+    render = _renderer(resolutions, dry_run=args.dry_run, notes=notes)
     if args.dry_run:
         data["downloads"] = []
         return Outcome(data=data, render=render)
@@ -125,7 +152,8 @@ def fetch_body(args: FetchArgs) -> Outcome:
                            res.filename, "; ".join(res.unchecked))
     results = _download(args, requests)
     data["downloads"] = [r.to_dict() for r in results]
-    return Outcome(data=data, render=_renderer(resolutions, dry_run=False, downloads=results))
+    return Outcome(data=data, render=_renderer(resolutions, dry_run=False, downloads=results,
+                                               notes=notes))
 
 
 def _no_wheel(missing: list[Any], data: dict[str, Any]) -> NoCompatibleWheel:
@@ -192,12 +220,15 @@ def _download(args: FetchArgs, requests: list[dict[str, Any]]) -> list[Any]:
         show_progress=progress_enabled(json_mode=args.json_mode))
 
 
-def _renderer(resolutions: Any, *, dry_run: bool, downloads: Any = ()) -> Any:
+def _renderer(resolutions: Any, *, dry_run: bool, downloads: Any = (),
+              notes: tuple[str, ...] = ()) -> Any:
     def render(console: Any) -> None:
         from rich.markup import escape
 
         from mamba_doctor.wheel_report import render_resolutions
 
+        for note in notes:
+            console.print(f"[dim]{escape(note)}[/]")
         render_resolutions(console, resolutions, dry_run=dry_run)
         for d in downloads:
             console.print(f"[green]verified[/] {escape(str(d.path))}  sha256 {d.sha256}")
