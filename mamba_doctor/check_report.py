@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 from mamba_doctor.check_packages import IMPORT_ORDER
-from mamba_doctor.checks import blocking_failures, evaluate
+from mamba_doctor.checks import WheelTorch, blocking_failures, evaluate
 from mamba_doctor.models import CheckResult, CheckStatus, Environment
 
 logger = logging.getLogger(__name__)
@@ -62,8 +62,8 @@ class CheckReport:
 def build_report(env: Environment) -> CheckReport:
     """Evaluate the environment and attach what the other stages know about it."""
     errors = collect_import_errors(env)
-    checks = evaluate(env)
-    resolution, wheel_row = wheel_resolution(env)
+    resolution, wheel_row, wheel_torch = wheel_resolution(env)
+    checks = evaluate(env, wheel_torch=wheel_torch)
     if wheel_row is not None:
         checks = (*checks, wheel_row)
     return CheckReport(environment=env, checks=checks, import_errors=errors,
@@ -110,14 +110,16 @@ def diagnose_import_errors(
 
 def wheel_resolution(
     env: Environment,
-) -> tuple[Optional[Mapping[str, Any]], Optional[CheckResult]]:
-    """Which prebuilt wheels fit this machine (issue 3): the resolutions as JSON-ready dicts and
-    a non-blocking "wheels" verdict row. A resolver failure must not hide the check itself."""
+) -> tuple[Optional[Mapping[str, Any]], Optional[CheckResult], Optional[WheelTorch]]:
+    """Which prebuilt wheels fit this machine (issue 3): the resolutions as JSON-ready dicts, a
+    non-blocking "wheels" verdict row, and the torch to advise when no wheel fits the current
+    one. A resolver failure must not hide the check itself."""
     try:
-        from mamba_doctor.wheel_report import summarize_for_check
+        from mamba_doctor.wheel_report import summarize_for_check, torch_with_wheels
 
         resolutions, row = summarize_for_check(env)
+        wheel_torch = torch_with_wheels(resolutions)
     except Exception:
         logger.warning("resolving the prebuilt wheels failed", exc_info=True)
-        return None, None
-    return {"resolutions": [r.to_dict() for r in resolutions]}, row
+        return None, None, None
+    return {"resolutions": [r.to_dict() for r in resolutions]}, row, wheel_torch

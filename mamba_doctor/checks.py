@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import partial
 from typing import Callable, Optional
 
 from packaging.version import Version
@@ -33,10 +35,25 @@ OK, WARN, FAIL, SKIP = CheckStatus.OK, CheckStatus.WARN, CheckStatus.FAIL, Check
 REFERENCE_PATH = "the pure-PyTorch reference path (mamba_doctor.block.MambaRef) on CPU"
 
 
-def evaluate(env: Environment) -> tuple[CheckResult, ...]:
-    """Every verdict row, in display order. Pure: reads only `env`."""
+@dataclass(frozen=True)
+class WheelTorch:
+    """The wheel resolver's answer to "which torch should I install?" for this machine.
+
+    `advice` is the resolver's own sentence (ending in a pip command) for the nearest torch that
+    has a prebuilt mamba_ssm wheel here, or None when no torch has one for this Python, platform,
+    driver and GPU: then only a source build is left.
+    """
+
+    advice: Optional[str]
+
+
+def evaluate(env: Environment, *, wheel_torch: Optional[WheelTorch] = None
+             ) -> tuple[CheckResult, ...]:
+    """Every verdict row, in display order. Pure: reads only `env` (and `wheel_torch`, the
+    resolver's torch advice, which replaces the table-based torch suggestion when given)."""
     rows: list[Callable[[Environment], CheckResult]] = [
-        check_platform, check_driver, check_gpu_visible, check_torch_build, check_driver_cuda,
+        check_platform, check_driver, check_gpu_visible,
+        partial(check_torch_build, wheel_torch=wheel_torch), check_driver_cuda,
         check_torch_gpu, check_gpu_arch_torch, check_gpu_arch_mamba, check_nvcc, check_python,
         check_glibc, check_libstdcxx, check_mamba_imports, check_mamba_versions,
     ]
@@ -114,11 +131,12 @@ def check_gpu_visible(env: Environment) -> CheckResult:
                        + (f" ({note})" if note else ""))
 
 
-def check_torch_build(env: Environment) -> CheckResult:
+def check_torch_build(env: Environment, *, wheel_torch: Optional[WheelTorch] = None
+                      ) -> CheckResult:
     t = env.torch
     if t.installed is False:
         return CheckResult("torch_build", FAIL, "torch is not installed in the target",
-                           suggest_torch(env))
+                           torch_advice(env, wheel_torch))
     if t.error and "import" in t.reasons:
         last = error_line(t.error)
         return CheckResult("torch_build", FAIL, f"`import torch` fails: {last}",
@@ -130,7 +148,7 @@ def check_torch_build(env: Environment) -> CheckResult:
                            blocking=False)
     if t.cuda is None:
         return CheckResult("torch_build", FAIL, f"torch {t.version} is a CPU-only build: "
-                           "mamba_ssm needs a CUDA build of torch", suggest_torch(env))
+                           "mamba_ssm needs a CUDA build of torch", torch_advice(env, wheel_torch))
     abi = {True: "C++11 ABI", False: "pre-C++11 ABI", None: "ABI unknown"}[t.cxx11abi]
     ngc = " (NGC build: only NGC-specific wheels match)" if _is_ngc(t.version) else ""
     return CheckResult("torch_build", OK, f"torch {t.version}, CUDA {t.cuda}, {abi}{ngc}")
@@ -208,6 +226,17 @@ def check_nvcc(env: Environment) -> CheckResult:
     where = f" ({tk.nvcc_path})" if tk.nvcc_path else ""
     return CheckResult("nvcc", OK, f"nvcc {tk.nvcc_version}{where} matches torch's "
                        f"CUDA {env.torch.cuda} major", blocking=False)
+
+
+def torch_advice(env: Environment, wheel_torch: Optional[WheelTorch]) -> str:
+    """Which torch to install: the resolver's choice (a torch with prebuilt mamba_ssm wheels, so
+    `check`'s rows and `fetch-wheel` agree), else the table's, flagged as a source build."""
+    if wheel_torch is None:  # the resolver did not run
+        return suggest_torch(env)
+    if wheel_torch.advice:
+        return wheel_torch.advice
+    return (f"{suggest_torch(env)}; no torch has a prebuilt mamba_ssm wheel for this machine, so "
+            "build mamba_ssm from source afterwards: mamba-doctor install --from-source")
 
 
 def suggest_torch(env: Environment) -> str:

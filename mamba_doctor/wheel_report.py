@@ -11,6 +11,8 @@ from mamba_doctor.resolve import Resolution
 if TYPE_CHECKING:  # rich is imported lazily to keep start-up fast
     from rich.console import Console
 
+    from mamba_doctor.checks import WheelTorch
+
     from mamba_doctor.index import WheelIndex
 
 _OUTCOME = {
@@ -49,6 +51,19 @@ def summarize_for_check(env: Environment, *, index: Optional[WheelIndex] = None,
         "wheels", CheckStatus.FAIL,
         f"no prebuilt {', '.join(r.package for r in missing)} wheel fits: {why}", hint=hint,
         blocking=False)
+
+
+def torch_with_wheels(resolutions: Sequence[Resolution]) -> Optional[WheelTorch]:
+    """The resolver's torch advice for `check`'s torch rows: the same sentence and command as
+    the "wheels" row when a torch with prebuilt mamba_ssm wheels exists here. None when the
+    current torch already has a mamba_ssm wheel (nothing to advise)."""
+    from mamba_doctor.checks import WheelTorch
+
+    mamba = next((r for r in resolutions if r.package == "mamba_ssm"), None)
+    if mamba is None or mamba.wheel is not None:
+        return None
+    alt = next((a for a in mamba.alternatives if a.kind == "torch" and a.commands), None)
+    return WheelTorch(advice=f"{alt.summary}: {alt.commands[0]}" if alt else None)
 
 
 def _top_reason(res: Resolution) -> str:
