@@ -37,14 +37,16 @@ def register(app: typer.Typer) -> None:
             False, "--no-probe", help="Do not inspect this machine; give generic fixes."),
         env_file: Optional[Path] = typer.Option(
             None, "--env", metavar="FILE",
-            help="Use an environment saved with `check --json` instead of probing."),
-        limit: int = typer.Option(3, "--limit", min=0, help="Show at most N causes (0: all)."),
+            help="Use the machine in FILE (saved with: mamba-doctor check --json) instead of "
+            "probing this one."),
+        limit: int = typer.Option(3, "--limit", min=0, metavar="N",
+                                  help="Show at most N causes (0: all)."),
         json_mode: bool = typer.Option(False, "--json", help="Print one JSON document."),
     ) -> None:
         """Explain why installing or running mamba-ssm failed, and how to fix it.
 
-        Paste or pipe the log of a failed `pip install`, an import error or a traceback:
-        `pip install mamba-ssm 2>&1 | tee log.txt; mamba-doctor explain log.txt`. The doctor
+        Paste or pipe the log of a failed pip install, an import error or a traceback, e.g.
+        "pip install mamba-ssm 2>&1 | tee log.txt", then "mamba-doctor explain log.txt". The doctor
         matches it against about forty known failure modes and, when run on the affected
         machine, fills the fixes in with this machine's exact versions.
         """
