@@ -115,8 +115,10 @@ def checks_table(report: CheckReport) -> Table:
 
 
 def verdict_panel(report: CheckReport) -> Panel:
+    from rich.console import Group
     from rich.markup import escape
     from rich.panel import Panel
+    from rich.table import Table
 
     if report.verdict == "fail":
         ids = ", ".join(c.id for c in report.blocking)
@@ -126,8 +128,13 @@ def verdict_panel(report: CheckReport) -> Panel:
         head, style = "[bold yellow]Mamba can run here, with warnings above[/]", "yellow"
     else:
         head, style = "[bold green]All checks passed[/]", "green"
-    lines = [head, "", "[bold]Next:[/]"]
-    lines += [f"  {i}. {escape(step)}" for i, step in enumerate(report.next_steps, 1)]
+    # A grid gives each step a hanging indent: wrapped lines stay under their number.
+    steps = Table.grid(padding=(0, 1))
+    steps.add_column(justify="right", no_wrap=True)
+    steps.add_column()
+    for i, step in enumerate(report.next_steps, 1):
+        steps.add_row(f"  {i}.", escape(step))
+    lines: list[str] = []
     shown: set[str] = set()
     for name, text in report.import_errors.items():
         found = report.diagnoses.get(name) or ()
@@ -137,7 +144,8 @@ def verdict_panel(report: CheckReport) -> Panel:
         if fixes and str(fixes[0]) not in shown:  # mamba_ssm often fails for the same reason
             shown.add(str(fixes[0]))
             lines.append(f"  fix: {escape(str(fixes[0]))}")
-    return Panel("\n".join(lines), title="Verdict", border_style=style, expand=False)
+    body = Group(head, "", "[bold]Next:[/]", steps, *lines)
+    return Panel(body, title="Verdict", border_style=style, expand=False)
 
 
 def _join(*parts: Optional[str]) -> str:
