@@ -51,6 +51,14 @@ def blockers(releases: Sequence[Release], f: Facts, package: str) -> list[str]:
             majors = sorted({w.cuda_major for w in avail})
             out.append(f"no {package} wheel is built for CUDA {f.cuda_major}{where} (CUDA "
                        + ", ".join(map(str, majors)) + " are)")
+        elif code == "platform" and f.platform:
+            plats = sorted({w.platform for w in avail})
+            out.append(f"no {package} wheel is built for {f.platform} (only for "
+                       + ", ".join(plats) + ")")
+        elif code in _NEEDS_CUDA_TORCH:
+            # the example would only repeat the reason ("this torch is a CPU-only build")
+            out.append(f"no {package} wheel fits {_FACT[code]}: every wheel needs a CUDA "
+                       "build of torch")
         elif code in _FACT:
             out.append(f"no {package} wheel fits on {_FACT[code]}: e.g. {examples[code]}")
         else:
@@ -65,6 +73,7 @@ def _pool(releases: Sequence[Release], platform: Optional[str],
     return [(rel, w) for rel in releases for w in rel.wheels_for(platform, python)]
 
 
+_NEEDS_CUDA_TORCH = frozenset({"cpu_torch", "hip", "torch_absent"})
 _FACT = {
     "platform": "this platform", "python": "this Python", "torch": "this torch version",
     "cuda": "this CUDA major", "cpu_torch": "a CPU-only torch", "cxx11abi": "this C++ ABI",

@@ -404,3 +404,19 @@ def test_blocker_is_judged_within_the_platform(index) -> None:
     env = make_env(python="3.11", torch="2.6.0+cu118", cuda="11.8", platform="linux_aarch64")
     res = resolve(env, index, "mamba_ssm")
     assert "no mamba_ssm wheel is built for CUDA 11 for linux_aarch64 (CUDA 12, 13 are)" in res.notes
+
+
+def test_blockers_name_the_fact_not_a_random_example() -> None:
+    from mamba_doctor.index import load_index
+    from mamba_doctor.resolve import resolve
+
+    idx = load_index()
+    win = resolve(make_env(python="3.11", torch="2.5.1+cu124", cuda="12.4",
+                           platform="win_amd64"), idx, "mamba_ssm")
+    assert win.wheel is None
+    assert win.notes[0] == ("no mamba_ssm wheel is built for win_amd64 "
+                            "(only for linux_aarch64, linux_x86_64)")
+    cpu = resolve(make_env(python="3.11", torch="2.5.1+cpu", cuda=None), idx, "mamba_ssm")
+    assert cpu.wheel is None
+    assert cpu.notes[0] == ("no mamba_ssm wheel fits a CPU-only torch: every wheel needs a CUDA "
+                            "build of torch")
