@@ -244,8 +244,11 @@ def _finish(cand: _Candidate, values: Mapping[str, str], *, tailored: bool) -> D
 def render_diagnoses(console: Console, diagnoses: Sequence[Diagnosis], *,
                      report_hint: bool = True) -> None:
     """Draw diagnoses as rich panels (best first); with none, say how to report the failure."""
+    from rich.console import Group
     from rich.markup import escape
     from rich.panel import Panel
+
+    from mamba_doctor.output import hanging_list
 
     if not diagnoses:
         console.print("[bold]No known failure recognised in this text.[/]")
@@ -253,17 +256,17 @@ def render_diagnoses(console: Console, diagnoses: Sequence[Diagnosis], *,
             console.print(REPORT_HINT)
         return
     for rank, d in enumerate(diagnoses, 1):
-        body = [f"[dim]{d.id} · {d.phase.replace('_', ' ')} · score {d.score:g}[/]",
-                f"[bold]Cause:[/] {escape(d.cause)}"]
+        body: list[Any] = [f"[dim]{d.id} · {d.phase.replace('_', ' ')} · score {d.score:g}[/]",
+                           f"[bold]Cause:[/] {escape(d.cause)}"]
         if d.confirmed:
             body.append("[bold]On this machine:[/]")
-            body.extend(f"  • {escape(c)}" for c in d.confirmed)
+            body.append(hanging_list([escape(c) for c in d.confirmed], bullet="•"))
         if d.matched:
             body.append("[bold]Matched:[/]")
             body.extend(f"  [dim]{escape(line)}[/]" for line in d.matched)
         body.append("[bold]Fix:[/]")
-        body.extend(f"  {i}. {escape(f)}" for i, f in enumerate(d.fix, 1))
-        console.print(Panel("\n".join(body), title=f"{rank}. {escape(d.title)}",
+        body.append(hanging_list([escape(f) for f in d.fix]))
+        console.print(Panel(Group(*body), title=f"{rank}. {escape(d.title)}",
                             title_align="left", border_style="red" if rank == 1 else "yellow"))
 
 

@@ -118,7 +118,8 @@ def verdict_panel(report: CheckReport) -> Panel:
     from rich.console import Group
     from rich.markup import escape
     from rich.panel import Panel
-    from rich.table import Table
+
+    from mamba_doctor.output import hanging_list
 
     if report.verdict == "fail":
         ids = ", ".join(c.id for c in report.blocking)
@@ -128,12 +129,7 @@ def verdict_panel(report: CheckReport) -> Panel:
         head, style = "[bold yellow]Mamba can run here, with warnings above[/]", "yellow"
     else:
         head, style = "[bold green]All checks passed[/]", "green"
-    # A grid gives each step a hanging indent: wrapped lines stay under their number.
-    steps = Table.grid(padding=(0, 1))
-    steps.add_column(justify="right", no_wrap=True)
-    steps.add_column()
-    for i, step in enumerate(report.next_steps, 1):
-        steps.add_row(f"  {i}.", escape(step))
+    steps = hanging_list([escape(step) for step in report.next_steps])
     lines: list[str] = []
     shown: set[str] = set()
     for name, text in report.import_errors.items():
