@@ -7,9 +7,9 @@ from typing import Any, Callable, Optional, Sequence
 
 from packaging.version import Version
 
-from mamba_doctor.wheelfacts import Facts, facts_of
 from mamba_doctor.index import Release, WheelIndex
 from mamba_doctor.models import Environment
+from mamba_doctor.wheelfacts import Facts, facts_of
 
 TORCH_INDEX = "https://download.pytorch.org/whl"
 _MAX_PER_KIND = 2

@@ -1,4 +1,4 @@
-"""The JSON envelope every command emits with --json, and the two consoles (stdout result, stderr chatter)."""
+"""The --json envelope every command emits, and the two consoles (stdout result, stderr chatter)."""
 
 from __future__ import annotations
 

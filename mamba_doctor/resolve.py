@@ -7,12 +7,12 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from packaging.version import InvalidVersion, Version
 
-from mamba_doctor.wheelfacts import Facts, apply_overrides, facts_of
 from mamba_doctor.errors import UsageError
 from mamba_doctor.fit import Rejection, check_wheel_fits, unchecked, wheel_fits
 from mamba_doctor.index import STATUS_TEXT, Release, WheelCandidate, WheelIndex, normalize_package
 from mamba_doctor.models import Environment
 from mamba_doctor.resolution import Alternative, Resolution, SetupPyGuess
+from mamba_doctor.wheelfacts import Facts, apply_overrides, facts_of
 from mamba_doctor.wheelname import WheelTags, parse_wheel_filename
 
 __all__ = [

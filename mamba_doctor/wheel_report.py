@@ -12,7 +12,6 @@ if TYPE_CHECKING:  # rich is imported lazily to keep start-up fast
     from rich.console import Console
 
     from mamba_doctor.checks import WheelTorch
-
     from mamba_doctor.index import WheelIndex
 
 _OUTCOME = {

@@ -143,7 +143,7 @@ def test_top1_accuracy_floor_and_no_false_positives() -> None:
     false_positives = [p.name for p in NEGATIVE if _run(p)]
     figure = (f"top-1 accuracy {hits}/{len(POSITIVE)} = {accuracy:.3f}; "
               f"false positives {len(false_positives)}/{len(NEGATIVE)}")
-    print(figure)  # noqa: T201  # the measured figure, shown with -s
+    print(figure)  # the measured figure, shown with -s
     assert accuracy >= ACCURACY_FLOOR
     assert false_positives == []
 
@@ -313,7 +313,7 @@ def test_fifty_thousand_lines_in_well_under_a_second() -> None:
         found = diagnose(text)
         timings.append(time.perf_counter() - start)
     best_ms = min(timings) * 1000
-    print(f"diagnose, 50k lines ({len(text) / 1e6:.1f} MB): best {best_ms:.0f} ms")  # noqa: T201
+    print(f"diagnose, 50k lines ({len(text) / 1e6:.1f} MB): best {best_ms:.0f} ms")
     assert found[0].id == "torch-version-mismatch-undefined-symbol"
     assert min(timings) < 1.0
     assert diagnose(_big_log(50_000, "all good\n")) == ()

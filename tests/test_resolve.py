@@ -344,8 +344,8 @@ def test_aarch64_setup_py_guess_downloads_x86_wheel(index) -> None:
     ("2.3.1", "13.0", "prebuilt", "cu13"),
 ])
 def test_setup_py_guess_rules(index, version: str, cuda: str, outcome: str, label: str) -> None:
-    from mamba_doctor.wheelfacts import facts_of
     from mamba_doctor.setup_guess import guess_for
+    from mamba_doctor.wheelfacts import facts_of
 
     torch = {"2.2.2": "2.3.1", "2.2.4": "2.4.0", "2.3.1": "2.9.1"}[version]
     env = make_env(python="3.12", torch=torch, cuda=cuda, abi=version == "2.3.1")

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from wheel_envs import make_env
 
-from mamba_doctor.wheelfacts import apply_overrides, facts_of
 from mamba_doctor.errors import UsageError
 from mamba_doctor.fit import check_wheel_fits, sass_runs
 from mamba_doctor.index import index_dir, load_index
+from mamba_doctor.wheelfacts import apply_overrides, facts_of
 from mamba_doctor.wheelname import parse_wheel_filename
 
 REPO = Path(__file__).resolve().parents[1]
