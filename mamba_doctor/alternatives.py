@@ -7,7 +7,7 @@ from typing import Any, Callable, Optional, Sequence
 
 from packaging.version import Version
 
-from mamba_doctor.index import Release, WheelIndex
+from mamba_doctor.index import Release, WheelIndex, label_key
 from mamba_doctor.models import Environment
 from mamba_doctor.wheelfacts import Facts, facts_of
 
@@ -40,11 +40,11 @@ def blockers(releases: Sequence[Release], f: Facts, package: str) -> list[str]:
     out = []
     for code in sorted(common):
         if code == "torch":
-            labels = sorted({w.torch for w in avail if not w.ngc}, key=_num)
+            labels = sorted({w.torch for w in avail if not w.ngc}, key=label_key)
             out.append(f"no {package} wheel is built for torch {f.torch_minor}{where} "
                        f"(torch {labels[0]} to {labels[-1]} are)")
         elif code == "python":
-            pys = sorted({w.python for w in avail}, key=_num)
+            pys = sorted({w.python for w in avail}, key=label_key)
             out.append(f"no {package} wheel is built for Python {f.python}{where} "
                        f"(Python {pys[0]} to {pys[-1]} are)")
         elif code == "cuda":
@@ -115,7 +115,7 @@ def _torch_alternatives(env: Environment, index: WheelIndex, rels: Sequence[Rele
         return []
     variants: dict[str, list[str]] = index.torch.get("cuda_variants", {})
     labels = sorted({w.torch for r in rels for w in r.wheels if w.available and not w.ngc},
-                    key=_num, reverse=True)
+                    key=label_key, reverse=True)
     majors = _cuda_majors(f)
     found: list[tuple[tuple[int, int], Any]] = []
     for label in labels:
@@ -160,7 +160,7 @@ def _python_alternatives(env: Environment, rels: Sequence[Release], f: Facts,
 
     if f.python is None or (f.platform is not None and not f.platform.startswith("linux")):
         return []
-    pythons = sorted({w.python for r in rels for w in r.wheels if w.available}, key=_num,
+    pythons = sorted({w.python for r in rels for w in r.wheels if w.available}, key=label_key,
                      reverse=True)
     for py in pythons:
         if py == f.python:
@@ -236,13 +236,10 @@ def _python_ok(index: WheelIndex, label: str, python: Optional[str]) -> bool:
     rng = index.torch.get("python", {}).get(label)
     if rng is None or python is None:
         return True
-    return _num(rng["min"]) <= _num(python) <= _num(rng["max"])
+    return label_key(rng["min"]) <= label_key(python) <= label_key(rng["max"])
 
 
 def _minor_index(label: Optional[str]) -> int:
-    major, minor = (*_num(label or "0.0"), 0, 0)[:2]
+    major, minor = (*label_key(label or "0.0"), 0, 0)[:2]
     return major * 100 + minor
 
-
-def _num(text: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in text.split(".") if p.isdigit())

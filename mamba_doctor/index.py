@@ -251,6 +251,11 @@ def _release(package: str, raw: Mapping[str, Any], glibc: Mapping[str, str]) -> 
     )
 
 
+def label_key(label: str) -> tuple[int, ...]:
+    """Sort key for "2.10" / "3.13" labels: numeric, so torch 2.10 sorts after 2.9."""
+    return tuple(int(p) for p in label.split(".") if p.isdigit())
+
+
 def _parse(version: str) -> Optional[Version]:
     try:
         return Version(version.strip().removeprefix("v"))

@@ -9,7 +9,14 @@ from packaging.version import InvalidVersion, Version
 
 from mamba_doctor.errors import UsageError
 from mamba_doctor.fit import Rejection, check_wheel_fits, unchecked, wheel_fits
-from mamba_doctor.index import STATUS_TEXT, Release, WheelCandidate, WheelIndex, normalize_package
+from mamba_doctor.index import (
+    STATUS_TEXT,
+    Release,
+    WheelCandidate,
+    WheelIndex,
+    label_key,
+    normalize_package,
+)
 from mamba_doctor.models import Environment
 from mamba_doctor.resolution import Alternative, Resolution, SetupPyGuess
 from mamba_doctor.wheelfacts import Facts, apply_overrides, facts_of
@@ -67,11 +74,9 @@ def _preference(w: WheelCandidate, f: Facts) -> tuple[Any, ...]:
     # Seen asset > expected; known digest; stable over nightly-built; newest tag; then, for facts
     # that are unknown, the newest torch / Python and the ABI modern torch uses.
     return (w.status == "observed", w.sha256 is not None, not w.nightly,
-            Version(w.tag.removeprefix("v")), _num(w.torch), _num(w.python), w.cxx11abi)
+            Version(w.tag.removeprefix("v")), label_key(w.torch), label_key(w.python),
+            w.cxx11abi)
 
-
-def _num(text: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in text.split(".") if p.isdigit())
 
 
 def resolve(env: Environment, index: WheelIndex, package: str, *,

@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass, replace
 from typing import Optional
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
+from mamba_doctor.cuda_tables import version_of
 from mamba_doctor.errors import UsageError
 from mamba_doctor.models import Environment, parse_sm
 
@@ -46,7 +47,7 @@ class Facts:
 
 def facts_of(env: Environment) -> Facts:
     """Extract the matching facts from an Environment (pure)."""
-    tv = _version(env.torch.version)
+    tv = version_of(env.torch.version)
     if env.torch.installed is False:
         state = "absent"
     elif tv is not None or env.torch.installed:
@@ -67,9 +68,9 @@ def facts_of(env: Environment) -> Facts:
         hip=str(env.torch.hip) if env.torch.hip else None,
         cxx11abi=env.torch.cxx11abi if isinstance(env.torch.cxx11abi, bool) else None,
         platform=platform_of(env),
-        glibc=_version(env.os.glibc),
+        glibc=version_of(env.os.glibc),
         gpus=_gpus(env),
-        driver_cuda=_version(env.nvidia.cuda_driver_version),
+        driver_cuda=version_of(env.nvidia.cuda_driver_version),
         ngc=ngc_release(env),
     )
 
@@ -127,14 +128,6 @@ def _gpus(env: Environment) -> tuple[tuple[str, int], ...]:
     return tuple(out)
 
 
-def _version(text: Optional[str]) -> Optional[Version]:
-    if not text:
-        return None
-    try:
-        return Version(str(text).strip())
-    except InvalidVersion:
-        return None
-
 
 def apply_overrides(env: Environment, *, torch_version: Optional[str] = None,
                     cuda_version: Optional[str] = None, python_version: Optional[str] = None,
@@ -148,12 +141,12 @@ def apply_overrides(env: Environment, *, torch_version: Optional[str] = None,
     """
     torch, python, os_ = env.torch, env.python, env.os
     if torch_version is not None:
-        tv = _version(torch_version)
+        tv = version_of(torch_version)
         if tv is None:
             raise UsageError(f"--torch-version {torch_version!r} is not a version",
                              hint="Give torch's version, e.g. --torch-version 2.4.1")
         # The probed C++ ABI and HIP belong to the probed torch build, not to this one.
-        same = _same_build(tv, _version(env.torch.version))
+        same = _same_build(tv, version_of(env.torch.version))
         torch = replace(torch, installed=True, version=str(tv), error=None,
                         cxx11abi=torch.cxx11abi if same else None,
                         hip=torch.hip if same else None)
