@@ -8,7 +8,12 @@ from typing import Callable, Optional
 
 from packaging.version import Version
 
-from mamba_doctor.check_gpu import check_gpu_arch_mamba, check_gpu_arch_torch, visible_gpus
+from mamba_doctor.check_gpu import (
+    REFERENCE_PATH,
+    check_gpu_arch_mamba,
+    check_gpu_arch_torch,
+    visible_gpus,
+)
 from mamba_doctor.check_packages import (
     check_mamba_imports,
     check_mamba_versions,
@@ -32,7 +37,7 @@ from mamba_doctor.cuda_tables import (
 from mamba_doctor.models import CheckResult, CheckStatus, Environment
 
 OK, WARN, FAIL, SKIP = CheckStatus.OK, CheckStatus.WARN, CheckStatus.FAIL, CheckStatus.SKIP
-REFERENCE_PATH = "the pure-PyTorch reference path (mamba_doctor.block.MambaRef) on CPU"
+ON_CPU = f"{REFERENCE_PATH} on CPU"
 
 
 @dataclass(frozen=True)
@@ -70,15 +75,15 @@ def check_platform(env: Environment) -> CheckResult:
         return CheckResult("platform", FAIL, "Native Windows: there are no CUDA wheels of "
                            "mamba_ssm or causal_conv1d for Windows",
                            f"Use WSL2 (Ubuntu) with the NVIDIA Windows driver, or "
-                           f"{REFERENCE_PATH}.")
+                           f"{ON_CPU}.")
     if system == "Darwin":
         return CheckResult("platform", FAIL, "macOS has no CUDA: mamba_ssm's kernels cannot run",
-                           f"Use a Linux machine with an NVIDIA GPU, or {REFERENCE_PATH}.")
+                           f"Use a Linux machine with an NVIDIA GPU, or {ON_CPU}.")
     if system != "Linux":
         return CheckResult("platform", SKIP, f"unknown operating system ({system})")
     if arch not in ("x86_64", "aarch64"):
         return CheckResult("platform", FAIL, f"Linux on {arch}: mamba_ssm wheels exist only for "
-                           "x86_64 and aarch64", f"Use an x86_64 machine, or {REFERENCE_PATH}.")
+                           "x86_64 and aarch64", f"Use an x86_64 machine, or {ON_CPU}.")
     where = "WSL2" if env.os.wsl else (env.os.distro or "Linux")
     note = " (aarch64 wheels: mamba_ssm >= 2.3.0 only)" if arch == "aarch64" else ""
     return CheckResult("platform", OK, f"{where}, {arch}{note}")
@@ -93,7 +98,7 @@ def check_driver(env: Environment) -> CheckResult:
         hint = ("WSL2 uses the Windows driver: install the current NVIDIA driver on Windows "
                 "(not inside WSL)." if env.os.wsl else
                 "Install the NVIDIA driver (Ubuntu: `sudo ubuntu-drivers install`) and reboot; "
-                f"without an NVIDIA GPU use {REFERENCE_PATH}.")
+                f"without an NVIDIA GPU use {ON_CPU}.")
         return CheckResult("driver", FAIL, f"No NVIDIA driver found{f' ({why})' if why else ''}",
                            hint)
     if "driver_mismatch" in nv.reasons:

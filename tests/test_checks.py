@@ -117,6 +117,10 @@ def test_pascal_never_gets_mamba_kernels_and_new_torch_lacks_sm61() -> None:
     r = rows(env)
     assert r["gpu_arch_mamba"].status is FAIL and "Pascal" in r["gpu_arch_mamba"].summary
     assert r["gpu_arch_torch"].status is FAIL and "sm_61" in r["gpu_arch_torch"].summary
+    # the same way out as fetch-wheel's (a source build for this arch), not "a GPU >= 7.0",
+    # which mamba_ssm >= 2.3.2 no longer supports either
+    hint = r["gpu_arch_mamba"].hint
+    assert "mamba-doctor install --from-source --arch 6.1" in hint and ">= 7.5" in hint
 
 
 def test_volta_needs_an_older_mamba_release() -> None:
