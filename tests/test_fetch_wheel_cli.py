@@ -90,9 +90,8 @@ def test_assumed_torch_gets_its_official_abi_not_the_probed_one(
     explicit = _run(["--env", str(path), "--torch-version", torch, "--cuda-version", "12.4",
                      "--cxx11abi", "TRUE", "--package", "mamba_ssm", "--dry-run", "--json"])
     doc = json.loads(explicit.stdout)
-    assert doc["data"]["assumed"] == []
-    if doc["exit_code"] == 0:
-        assert "cxx11abiTRUE" in doc["data"]["resolutions"][0]["filename"]
+    assert doc["exit_code"] == 0 and doc["data"]["assumed"] == []
+    assert "cxx11abiTRUE" in doc["data"]["resolutions"][0]["filename"]
 
 
 @pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"nvidia": {"gpus": 3}}', ""])
