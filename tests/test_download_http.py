@@ -367,3 +367,22 @@ def test_second_file_failing_still_reports_the_first(server: FaultyServer, cache
         fetch_files(reqs, cache_dir=cache, allow_http=True, backoff=0.01)
     assert [d["package"] for d in info.value.data["downloads"]] == ["demo_pkg"]
     assert info.value.data["filename"] == other and not final(cache, other).exists()
+
+
+def test_connection_errors_read_as_one_line() -> None:
+    # A real refused connection (a port nobody listens on), not a mocked exception.
+    import socket
+
+    import requests
+
+    from mamba_doctor.httpfetch import describe_error
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again when the block ends
+    url = f"http://127.0.0.1:{port}/x.whl"
+    with pytest.raises(requests.ConnectionError) as info:
+        requests.get(url, timeout=2)
+    assert describe_error(info.value, url) == f"connection to 127.0.0.1:{port} refused"
+    odd = ValueError("something else")
+    assert describe_error(odd, url) == "ValueError: something else"
