@@ -173,7 +173,8 @@ def transfer(session: Any, url: str, part: Path, *, timeout: float, retries: int
         now = part.stat().st_size if part.exists() else 0
         failures = 1 if now > have else failures + 1
         if failures > retries or attempts >= MAX_ATTEMPTS:
-            raise UrlFailed(f"gave up after {attempts} attempts ({last_error})",
+            raise UrlFailed(f"gave up after {attempts} attempt{'s' if attempts > 1 else ''} "
+                            f"({last_error})",
                             data={"attempts": attempts, "partial_bytes": now})
         delay = max(backoff_delay(failures, base=backoff, cap=backoff_cap, rng=rng),
                     min(server_delay, backoff_cap))

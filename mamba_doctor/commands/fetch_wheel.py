@@ -55,7 +55,9 @@ def register(app: typer.Typer) -> None:
             "cache only]."),
         mirror: list[str] = typer.Option(
             [], "--mirror", metavar="URL",
-            help="Also try this URL prefix (repeatable; adds to $MAMBA_DOCTOR_MIRROR)."),
+            help="Also try this mirror: a proxy prefix (https://host/), a folder "
+            "(https://host/wheels/) or a template with {url} or {filename}; repeatable, tried "
+            "before the origin, adds to $MAMBA_DOCTOR_MIRROR."),
         url: Optional[str] = typer.Option(
             None, "--url", metavar="URL",
             help="Download this wheel URL instead of the resolved one."),
