@@ -48,7 +48,7 @@ def summarize_for_check(env: Environment, *, index: Optional[WheelIndex] = None,
     hint = f"{alt.summary}: {alt.commands[0]}" if alt else None
     return resolutions, CheckResult(
         "wheels", CheckStatus.FAIL,
-        f"no prebuilt {', '.join(r.package for r in missing)} wheel fits: {why}", hint=hint,
+        _missing_summary(missing, why), hint=hint,
         blocking=False)
 
 
@@ -63,6 +63,16 @@ def torch_with_wheels(resolutions: Sequence[Resolution]) -> Optional[WheelTorch]
         return None
     alt = next((a for a in mamba.alternatives if a.kind == "torch" and a.commands), None)
     return WheelTorch(advice=f"{alt.summary}: {alt.commands[0]}" if alt else None)
+
+
+def _missing_summary(missing: Sequence[Resolution], why: str) -> str:
+    """"no mamba_ssm (nor causal_conv1d) wheel fits X", without saying "no ... wheel" twice
+    when the reason already starts that way."""
+    first, others = missing[0].package, [r.package for r in missing[1:]]
+    name = f"{first} (nor {', '.join(others)})" if others else first
+    if why.startswith(f"no {first} wheel"):
+        return why.replace(f"no {first} wheel", f"no {name} wheel", 1)
+    return f"no prebuilt {name} wheel fits: {why}"
 
 
 def _top_reason(res: Resolution) -> str:

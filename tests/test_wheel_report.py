@@ -89,3 +89,9 @@ def test_check_advises_a_torch_with_wheels_when_torch_is_absent() -> None:
     assert hint == rows["wheels"].hint and "has a wheel for it" in hint
     plain = {c.id: c for c in evaluate(env)}["torch_build"].hint
     assert plain.startswith("pip install torch==")
+
+
+def test_wheels_row_says_no_wheel_once() -> None:
+    _, row = summarize_for_check(make_env(python="3.11", torch="2.5.1+cpu", cuda=None))
+    assert row.summary == ("no mamba_ssm (nor causal_conv1d) wheel fits a CPU-only torch: every "
+                           "wheel needs a CUDA build of torch")
