@@ -58,7 +58,8 @@ def evaluate(env: Environment, *, wheel_torch: Optional[WheelTorch] = None
     resolver's torch advice, which replaces the table-based torch suggestion when given)."""
     rows: list[Callable[[Environment], CheckResult]] = [
         check_platform, check_driver, check_gpu_visible,
-        partial(check_torch_build, wheel_torch=wheel_torch), check_driver_cuda,
+        partial(check_torch_build, wheel_torch=wheel_torch),
+        partial(check_driver_cuda, wheel_torch=wheel_torch),
         check_torch_gpu, check_gpu_arch_torch, check_gpu_arch_mamba, check_nvcc, check_python,
         check_glibc, check_libstdcxx, check_mamba_imports, check_mamba_versions,
     ]
@@ -130,7 +131,9 @@ def check_gpu_visible(env: Environment) -> CheckResult:
                            "unset CUDA_VISIBLE_DEVICES   (or: export CUDA_VISIBLE_DEVICES=0)")
     names = ", ".join(f"{g.index}: {g.name or 'GPU'}"
                       + (f" (sm_{g.sm})" if g.sm else "") for g in shown)
-    if any(g.visible is None for g in nv.gpus):
+    # visible=None with a note: CUDA_VISIBLE_DEVICES names what the probe cannot map (MIG,
+    # UUIDs); without one (a hand-written --env file) nothing hides a GPU
+    if note and any(g.visible is None for g in nv.gpus):
         return CheckResult("gpu_visible", WARN, f"{names}; {note}", blocking=False)
     return CheckResult("gpu_visible", OK, f"{len(shown)} visible: {names}"
                        + (f" ({note})" if note else ""))
@@ -159,7 +162,8 @@ def check_torch_build(env: Environment, *, wheel_torch: Optional[WheelTorch] = N
     return CheckResult("torch_build", OK, f"torch {t.version}, CUDA {t.cuda}, {abi}{ngc}")
 
 
-def check_driver_cuda(env: Environment) -> CheckResult:
+def check_driver_cuda(env: Environment, *, wheel_torch: Optional[WheelTorch] = None
+                      ) -> CheckResult:
     runtime = cuda_tuple(env.torch.cuda)
     if runtime is None or not has_driver(env):
         return CheckResult("driver_cuda", SKIP, "needs a driver and a CUDA build of torch")
@@ -186,12 +190,16 @@ def check_driver_cuda(env: Environment) -> CheckResult:
                            blocking=False)
     variant = _fit(env.torch.version or "", ceiling, env.nvidia.driver_version)
     fix = f"upgrade the NVIDIA driver to >= {need}" if need else "upgrade the NVIDIA driver"
-    if variant:
+    if wheel_torch is not None and wheel_torch.advice:
+        # this torch has no prebuilt mamba_ssm wheel anyway: name the one the resolver found
+        # (it fits the driver), as the torch_build and wheels rows do
+        fix += "; or install " + wheel_torch.advice
+    elif variant:
         fix += " or install a torch built for this driver: " + torch_install_command(
             _base(env.torch.version), variant)
-    return CheckResult("driver_cuda", FAIL, f"driver {env.nvidia.driver_version} supports CUDA "
-                       f"<= {ceiling_text}{guess} but torch needs CUDA {torch_cuda}",
-                       fix[0].upper() + fix[1:])
+    driver = f"driver {env.nvidia.driver_version}" if env.nvidia.driver_version else "the driver"
+    return CheckResult("driver_cuda", FAIL, f"{driver} supports CUDA <= {ceiling_text}{guess} "
+                       f"but torch needs CUDA {torch_cuda}", fix[0].upper() + fix[1:])
 
 
 def check_torch_gpu(env: Environment) -> CheckResult:

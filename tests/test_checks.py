@@ -234,3 +234,17 @@ def test_python_versions_with_wheels(version: str | None, status: CheckStatus) -
                                       abi_tag=None if version is None else env.python.abi_tag))
     row = rows(env)["python"]
     assert row.status is status and row.blocking is False
+
+
+def test_driver_cuda_and_visibility_wording_without_a_driver_version() -> None:
+    from wheel_envs import make_env
+
+    env = make_env(python="3.11", torch="2.13.0+cu130", cuda="13.0", abi=True, gpus=["h100"],
+                   driver_cuda="12.4")  # libcuda told the ceiling, nothing told the version
+    r = {c.id: c for c in build_report(env).checks}
+    assert r["driver_cuda"].summary == "the driver supports CUDA <= 12.4 but torch needs CUDA 13.0"
+    assert "None" not in r["gpu_visible"].summary and r["gpu_visible"].status is OK
+    # torch 2.13 has no mamba_ssm wheel: the driver row's torch way out is the wheels row's torch
+    torch_way = r["wheels"].hint
+    assert torch_way and "cu124" in torch_way and r["driver_cuda"].hint.endswith(torch_way)
+    assert r["driver_cuda"].hint.startswith("Upgrade the NVIDIA driver to >= 580.65.06; or ")
