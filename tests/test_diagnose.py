@@ -413,3 +413,11 @@ def test_exact_wheel_name_comes_from_the_resolver_when_present(
     resolve_mod.resolve_pair = lambda env, index: 1 / 0  # type: ignore[attr-defined]
     fixes = " ".join(diagnose(PLAIN_SYMBOL, FULL_ENV)[0].fix)
     assert "the wheel that `mamba-doctor fetch-wheel` selects" in fixes
+
+
+def test_driver_index_url_follows_the_torch_variant_table() -> None:
+    # one table (cuda_tables.TORCH_CUDA_VARIANTS) instead of a second list in envfacts
+    from mamba_doctor.envfacts import _newest_variant_for
+
+    assert [_newest_variant_for(c) for c in ("11.4", "12.2", "12.4", "12.9", "13.1", "13.2")] \
+        == [None, "cu121", "cu124", "cu128", "cu130", "cu132"]
