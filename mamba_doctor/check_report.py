@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
 from mamba_doctor.check_packages import IMPORT_ORDER
-from mamba_doctor.checks import WheelTorch, blocking_failures, evaluate
+from mamba_doctor.checks import blocking_failures, evaluate
 from mamba_doctor.models import CheckResult, CheckStatus, Environment
+from mamba_doctor.torch_advice import WheelTorch
 
 logger = logging.getLogger(__name__)
 

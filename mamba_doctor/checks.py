@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
 from typing import Callable, Optional
 
@@ -24,32 +23,24 @@ from mamba_doctor.check_system import check_glibc, check_libstdcxx, check_python
 from mamba_doctor.cuda_tables import (
     MINOR_COMPAT_MIN_DRIVER,
     TOOLKIT_DRIVER_LINUX,
-    TORCH_PYTHON,
-    TORCH_WITH_MAMBA_WHEELS,
-    compat_ceiling,
     cuda_tuple,
     driver_ceiling,
-    pair,
     torch_install_command,
-    torch_variant_for,
     version_of,
 )
 from mamba_doctor.models import CheckResult, CheckStatus, Environment
+from mamba_doctor.torch_advice import (
+    WheelTorch,
+    base_version,
+    fit_variant,
+    suggest_torch,
+    torch_advice,
+)
+
+__all__ = ["WheelTorch", "evaluate", "suggest_torch"]
 
 OK, WARN, FAIL, SKIP = CheckStatus.OK, CheckStatus.WARN, CheckStatus.FAIL, CheckStatus.SKIP
 ON_CPU = f"{REFERENCE_PATH} on CPU"
-
-
-@dataclass(frozen=True)
-class WheelTorch:
-    """The wheel resolver's answer to "which torch should I install?" for this machine.
-
-    `advice` is the resolver's own sentence (ending in a pip command) for the nearest torch that
-    has a prebuilt mamba_ssm wheel here, or None when no torch has one for this Python, platform,
-    driver and GPU: then only a source build is left.
-    """
-
-    advice: Optional[str]
 
 
 def evaluate(env: Environment, *, wheel_torch: Optional[WheelTorch] = None
@@ -188,7 +179,7 @@ def check_driver_cuda(env: Environment, *, wheel_torch: Optional[WheelTorch] = N
                            "(no JIT of newer PTX)",
                            f"Upgrade the driver to >= {need} for full support." if need else None,
                            blocking=False)
-    variant = _fit(env.torch.version or "", ceiling, env.nvidia.driver_version)
+    variant = fit_variant(env.torch.version or "", ceiling, env.nvidia.driver_version)
     fix = f"upgrade the NVIDIA driver to >= {need}" if need else "upgrade the NVIDIA driver"
     if wheel_torch is not None and wheel_torch.advice:
         # this torch has no prebuilt mamba_ssm wheel anyway: name the one the resolver found
@@ -196,7 +187,7 @@ def check_driver_cuda(env: Environment, *, wheel_torch: Optional[WheelTorch] = N
         fix += "; or install " + wheel_torch.advice
     elif variant:
         fix += " or install a torch built for this driver: " + torch_install_command(
-            _base(env.torch.version), variant)
+            base_version(env.torch.version), variant)
     driver = f"driver {env.nvidia.driver_version}" if env.nvidia.driver_version else "the driver"
     return CheckResult("driver_cuda", FAIL, f"{driver} supports CUDA <= {ceiling_text}{guess} "
                        f"but torch needs CUDA {torch_cuda}", fix[0].upper() + fix[1:])
@@ -239,59 +230,6 @@ def check_nvcc(env: Environment) -> CheckResult:
     where = f" ({tk.nvcc_path})" if tk.nvcc_path else ""
     return CheckResult("nvcc", OK, f"nvcc {tk.nvcc_version}{where} matches torch's "
                        f"CUDA {env.torch.cuda} major", blocking=False)
-
-
-def torch_advice(env: Environment, wheel_torch: Optional[WheelTorch]) -> str:
-    """Which torch to install: the resolver's choice (a torch with prebuilt mamba_ssm wheels, so
-    `check`'s rows and `fetch-wheel` agree), else the table's, flagged as a source build."""
-    if wheel_torch is None:  # the resolver did not run
-        return suggest_torch(env)
-    if wheel_torch.advice:
-        return wheel_torch.advice
-    return (f"{suggest_torch(env)}; no torch has a prebuilt mamba_ssm wheel for this machine, so "
-            "build mamba_ssm from source afterwards: mamba-doctor install --from-source")
-
-
-def suggest_torch(env: Environment) -> str:
-    """The exact torch install command that fits the driver and has mamba wheels."""
-    driver = env.nvidia.driver_version
-    ceiling = cuda_tuple(env.nvidia.cuda_driver_version or driver_ceiling(driver))
-    py = cuda_tuple(env.python.version)
-    current = env.torch.version
-    variant = _fit(current, ceiling, driver) if current else None
-    if current and variant:
-        return torch_install_command(_base(current), variant) + _driver_note(variant, ceiling)
-    candidates = [c for c in TORCH_WITH_MAMBA_WHEELS if py is None or
-                  pair(TORCH_PYTHON[c.rsplit(".", 1)[0]][0]) <= py
-                  <= pair(TORCH_PYTHON[c.rsplit(".", 1)[0]][1])]
-    for limit in (ceiling, compat_ceiling(ceiling, driver)):  # exact fit first
-        fits = [(c, v) for c in candidates if (v := torch_variant_for(c, limit))]
-        # newest torch built for the driver's own CUDA major, else the newest that fits
-        same = [(c, v) for c, v in fits if ceiling and (cuda_tuple(v) or (0,))[0] == ceiling[0]]
-        for candidate, variant in (same or fits)[:1]:
-            return torch_install_command(candidate, variant) + _driver_note(variant, limit)
-    return "Upgrade the NVIDIA driver, then install a CUDA build of torch (pytorch.org)."
-
-
-def _fit(version: str, ceiling: Optional[tuple[int, int]], driver: Optional[str]
-         ) -> Optional[str]:
-    """CUDA variant of this torch for the driver: within its ceiling, else through minor-version
-    compatibility."""
-    return torch_variant_for(version, ceiling) or torch_variant_for(
-        version, compat_ceiling(ceiling, driver))
-
-
-def _driver_note(variant: str, ceiling: Optional[tuple[int, int]]) -> str:
-    if ceiling is not None:
-        return ""
-    cuda = cuda_tuple(variant)
-    need = TOOLKIT_DRIVER_LINUX.get(f"{cuda[0]}.{cuda[1]}") if cuda else None
-    return f"   # needs an NVIDIA driver >= {need}" if need else ""
-
-
-def _base(version: Optional[str]) -> str:
-    parsed = version_of(version)
-    return parsed.base_version if parsed else str(version)
 
 
 def _is_ngc(version: Optional[str]) -> bool:

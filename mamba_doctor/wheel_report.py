@@ -11,8 +11,8 @@ from mamba_doctor.resolve import Resolution
 if TYPE_CHECKING:  # rich is imported lazily to keep start-up fast
     from rich.console import Console
 
-    from mamba_doctor.checks import WheelTorch
     from mamba_doctor.index import WheelIndex
+    from mamba_doctor.torch_advice import WheelTorch
 
 _OUTCOME = {
     "prebuilt": "finds the wheel",
@@ -56,7 +56,7 @@ def torch_with_wheels(resolutions: Sequence[Resolution]) -> Optional[WheelTorch]
     """The resolver's torch advice for `check`'s torch rows: the same sentence and command as
     the "wheels" row when a torch with prebuilt mamba_ssm wheels exists here. None when the
     current torch already has a mamba_ssm wheel (nothing to advise)."""
-    from mamba_doctor.checks import WheelTorch
+    from mamba_doctor.torch_advice import WheelTorch
 
     mamba = next((r for r in resolutions if r.package == "mamba_ssm"), None)
     if mamba is None or mamba.wheel is not None:
