@@ -229,9 +229,9 @@ def fix_values(env: Environment, *, python: Optional[str] = None,
     _put(out, "driver_version", n.driver_version)
     _put(out, "driver_cuda", n.cuda_driver_version)
     if n.cuda_driver_version:
-        tag = _newest_variant_for(n.cuda_driver_version)
-        if tag:
-            out["driver_torch_index_url"] = _TORCH_INDEX + tag
+        driver_tag = _newest_variant_for(n.cuda_driver_version)
+        if driver_tag:
+            out["driver_torch_index_url"] = _TORCH_INDEX + driver_tag
     if n.cuda_visible_devices is not None:
         out["cuda_visible_devices"] = n.cuda_visible_devices or "(empty)"
     tk = env.cuda_toolkit

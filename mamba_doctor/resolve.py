@@ -196,7 +196,7 @@ def resolve_pair(env: Environment, index: WheelIndex, *, version: Optional[str] 
                                 replace(cres, requested=causal_conv1d_version))
     # No compatible pair: resolve mamba_ssm alone, then causal_conv1d within its range.
     mres = _resolve(env, index, "mamba_ssm", version=version)
-    note = ()
+    note: tuple[str, ...] = ()
     mrel = index.release("mamba_ssm", mres.wheel.tag) if mres.wheel else None
     if mrel is not None:
         low, below = mrel.companion or ("0", None)

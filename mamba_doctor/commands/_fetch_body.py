@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from mamba_doctor.errors import DownloadError, NoCompatibleWheel, UsageError
 from mamba_doctor.models import Environment
 from mamba_doctor.output import Outcome
+
+if TYPE_CHECKING:
+    from mamba_doctor.resolution import Resolution
 
 logger = logging.getLogger(__name__)
 
@@ -124,8 +127,9 @@ def fetch_body(args: FetchArgs) -> Outcome:
         notes = (note,) if note else ()
     data: dict[str, Any] = {"environment_source": source, "environment": env.to_dict(),
                             "assumed": list(notes)}
+    resolutions: tuple[Resolution, ...] = ()
     if args.url is not None:
-        requests, resolutions = _explicit_url(args, env, index), ()
+        requests = _explicit_url(args, env, index)
     else:
         packages = ("mamba_ssm", "causal_conv1d") if args.package == "all" else (args.package,)
         resolutions = resolve_pair(
@@ -140,8 +144,8 @@ def fetch_body(args: FetchArgs) -> Outcome:
 
                 _renderer(resolutions, dry_run=args.dry_run, notes=notes)(stdout_console())
             raise _no_wheel(missing, data)
-        requests = [_request(r.package, r.wheel.filename, r.wheel.url,
-                             args.sha256 or r.wheel.sha256) for r in resolutions]
+        requests = [_request(r.package, w.filename, w.url, args.sha256 or w.sha256)
+                    for r in resolutions if (w := r.wheel) is not None]
     render = _renderer(resolutions, dry_run=args.dry_run, notes=notes)
     if args.dry_run:
         data["downloads"] = []
