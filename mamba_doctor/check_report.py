@@ -19,9 +19,9 @@ class CheckReport:
     environment: Environment
     checks: tuple[CheckResult, ...]
     import_errors: Mapping[str, str] = field(default_factory=dict)
-    # import name -> Diagnosis.to_dict() list, from mamba_doctor.diagnose when it is installed
+    # import name -> Diagnosis.to_dict() list (mamba_doctor.diagnose)
     diagnoses: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
-    # Filled by the wheel-resolution hook (issue 3 item 5); None until the lead wires it in.
+    # {"resolutions": [...]} from the wheel resolver; None when resolving failed
     resolution: Optional[Mapping[str, Any]] = None
 
     @property
@@ -86,17 +86,11 @@ def collect_import_errors(env: Environment) -> dict[str, str]:
 def diagnose_import_errors(
     errors: Mapping[str, str], env: Environment
 ) -> dict[str, tuple[Mapping[str, Any], ...]]:
-    """Known-failure diagnoses for each captured import error.
-
-    Hook for the diagnosis engine (feat/explain): uses `mamba_doctor.diagnose.diagnose` when
-    that module is present, and returns nothing otherwise.
-    """
+    """Known-failure diagnoses for each captured import error (what `explain` would say)."""
     if not errors:
         return {}
-    try:
-        from mamba_doctor.diagnose import diagnose
-    except ImportError:
-        return {}
+    from mamba_doctor.diagnose import diagnose
+
     out: dict[str, tuple[Mapping[str, Any], ...]] = {}
     for name, text in errors.items():
         try:

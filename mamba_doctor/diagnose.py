@@ -209,17 +209,17 @@ def _fix_values(env: Optional[Environment], python: Optional[str],
 
 
 def _resolve_wheels(env: Environment) -> Optional[dict[str, str]]:
-    """Exact wheel file names from the wheel resolver, when that module is available."""
-    try:
-        from mamba_doctor.index import load_index  # type: ignore[import-not-found]
-        from mamba_doctor.resolve import resolve_pair  # type: ignore[import-not-found]
+    """Exact wheel file names from the wheel resolver; None when it fails."""
+    from mamba_doctor.index import load_index
+    from mamba_doctor.resolve import resolve_pair
 
+    try:
         found = {}
         for res in resolve_pair(env, load_index()):
             if res.wheel is not None:
                 found[res.package] = res.wheel.filename
         return found
-    except Exception:  # the resolver is optional here: a generic hint is shown instead
+    except Exception:  # a resolver bug costs only the exact name: a generic hint is shown
         logger.debug("wheel resolution unavailable for diagnosis", exc_info=True)
         return None
 

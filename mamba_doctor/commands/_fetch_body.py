@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from mamba_doctor.errors import DownloadError, NoCompatibleWheel, UsageError
+from mamba_doctor.errors import NoCompatibleWheel, UsageError
 from mamba_doctor.models import Environment
 from mamba_doctor.output import Outcome
 
@@ -64,13 +64,6 @@ def load_environment(args: FetchArgs) -> tuple[Environment, str]:
         env, source = read_env_file(args.env_file), f"file:{args.env_file}"
     else:
         env, source = _probe(args.python)
-        flags = (args.torch_version, args.cuda_version, args.python_version, args.cxx11abi,
-                 args.platform)
-        if source == "flags" and all(v is None for v in flags):
-            raise UsageError("cannot probe this machine in this build",
-                             hint="Pass --env FILE (from `mamba-doctor check --json`) or the "
-                                  "facts: --torch-version --cuda-version --python-version "
-                                  "--cxx11abi --platform")
     env = apply_overrides(
         env, torch_version=args.torch_version, cuda_version=args.cuda_version,
         python_version=args.python_version, cxx11abi=parse_bool_flag(args.cxx11abi, "--cxx11abi"),
@@ -101,15 +94,10 @@ def assume_torch_abi(env: Environment, index: Any) -> tuple[Environment, Optiona
 
 
 def _probe(python: Optional[str]) -> tuple[Environment, str]:
+    from mamba_doctor.probe import probe_environment
     from mamba_doctor.target import resolve_target_python
 
     target = resolve_target_python(python)
-    try:
-        from mamba_doctor.probe import probe_environment
-    except ImportError:  # the probe lands on another branch; flags alone still resolve
-        logger.warning("the local probe is not available in this build: resolving from the "
-                       "override flags only (pass --env FILE for a full environment)")
-        return Environment(), "flags"
     return probe_environment(target), f"probe:{target}"
 
 
@@ -210,13 +198,9 @@ def _is_sha256(text: str) -> bool:
 
 def _download(args: FetchArgs, requests: list[dict[str, Any]]) -> list[Any]:
     from mamba_doctor.config import cache_dir, mirrors_from_env
+    from mamba_doctor.download import FetchRequest, fetch_files
     from mamba_doctor.output import progress_enabled
 
-    try:
-        from mamba_doctor.download import FetchRequest, fetch_files
-    except ImportError as exc:  # pragma: no cover  # only until feat/download is merged
-        raise DownloadError("the downloader is not part of this build",
-                            hint="Use --dry-run and download the URL yourself.") from exc
     return fetch_files(
         [FetchRequest(**r) for r in requests], dest=args.dest, cache_dir=cache_dir(),
         mirrors=(*args.mirrors, *mirrors_from_env()), find_links=args.find_links,
