@@ -7,7 +7,7 @@ import json
 import time
 import zipfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from httpserver import Fault, FaultyServer
@@ -21,15 +21,6 @@ from mamba_doctor.resume import PartState, save_state
 NAME = wheel_name()
 BODY = wheel_bytes(payload_size=400_000, seed=b"fixed")
 SHA = hashlib.sha256(BODY).hexdigest()
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultyServer]:
-    for key in ("NO_PROXY", "no_proxy"):  # a CI machine's proxy must not see loopback traffic
-        monkeypatch.setenv(key, "127.0.0.1,localhost")
-    srv = FaultyServer()
-    yield srv
-    srv.close()
 
 
 @pytest.fixture
