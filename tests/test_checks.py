@@ -248,3 +248,28 @@ def test_driver_cuda_and_visibility_wording_without_a_driver_version() -> None:
     torch_way = r["wheels"].hint
     assert torch_way and "cu124" in torch_way and r["driver_cuda"].hint.endswith(torch_way)
     assert r["driver_cuda"].hint.startswith("Upgrade the NVIDIA driver to >= 580.65.06; or ")
+
+
+def test_python_row_agrees_with_the_wheel_index() -> None:
+    # check's python row and fetch-wheel must tell the same story: Python 3.8 has wheels
+    # (mamba_ssm 2.2.2 for torch 2.0 cu118), it is not a "source build only" Python.
+    from mamba_doctor.check_system import (
+        NEWEST_MAMBA_FOR_OLD_PYTHON,
+        WHEEL_PYTHON_NEW,
+        check_python,
+    )
+    from mamba_doctor.index import load_index
+    from mamba_doctor.models import PythonInfo
+
+    newest: dict[tuple[int, int], str] = {}
+    for rel in load_index().for_package("mamba_ssm"):  # newest release first
+        for w in rel.wheels:
+            if w.available:
+                major, minor = (int(p) for p in w.python.split("."))
+                newest.setdefault((major, minor), rel.version)
+    latest = newest[WHEEL_PYTHON_NEW[1]]
+    assert {py for py, v in newest.items() if v == latest} == \
+        {(3, m) for m in range(WHEEL_PYTHON_NEW[0][1], WHEEL_PYTHON_NEW[1][1] + 1)}
+    assert {py: v for py, v in newest.items() if v != latest} == NEWEST_MAMBA_FOR_OLD_PYTHON
+    row = check_python(Environment(python=PythonInfo(version="3.8.18", abi_tag="cp38")))
+    assert row.status is WARN and "only mamba_ssm <= 2.2.2 has wheels" in row.summary
