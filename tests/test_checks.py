@@ -273,3 +273,15 @@ def test_python_row_agrees_with_the_wheel_index() -> None:
     assert {py: v for py, v in newest.items() if v != latest} == NEWEST_MAMBA_FOR_OLD_PYTHON
     row = check_python(Environment(python=PythonInfo(version="3.8.18", abi_tag="cp38")))
     assert row.status is WARN and "only mamba_ssm <= 2.2.2 has wheels" in row.summary
+
+
+def test_torch_fallback_list_has_mamba_wheels_in_the_index() -> None:
+    # suggest_torch's fallback list must only name torch releases the index has wheels for
+    from mamba_doctor.cuda_tables import TORCH_PYTHON, TORCH_WITH_MAMBA_WHEELS
+    from mamba_doctor.index import load_index
+
+    labels = {w.torch for rel in load_index().for_package("mamba_ssm") for w in rel.wheels
+              if w.available and not w.ngc}
+    for version in TORCH_WITH_MAMBA_WHEELS:
+        minor = version.rsplit(".", 1)[0]
+        assert minor in labels and minor in TORCH_PYTHON, version
