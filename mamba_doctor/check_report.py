@@ -113,7 +113,7 @@ def wheel_resolution(
         from mamba_doctor.wheel_report import summarize_for_check, torch_with_wheels
 
         resolutions, row = summarize_for_check(env)
-        wheel_torch = torch_with_wheels(resolutions)
+        wheel_torch = torch_with_wheels(resolutions, env)
     except Exception:
         logger.warning("resolving the prebuilt wheels failed", exc_info=True)
         return None, None, None

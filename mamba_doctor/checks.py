@@ -33,6 +33,7 @@ from mamba_doctor.torch_advice import (
     WheelTorch,
     base_version,
     fit_variant,
+    for_target,
     suggest_torch,
     torch_advice,
 )
@@ -186,8 +187,8 @@ def check_driver_cuda(env: Environment, *, wheel_torch: Optional[WheelTorch] = N
         # (it fits the driver), as the torch_build and wheels rows do
         fix += "; or install " + wheel_torch.advice
     elif variant:
-        fix += " or install a torch built for this driver: " + torch_install_command(
-            base_version(env.torch.version), variant)
+        fix += " or install a torch built for this driver: " + for_target(
+            torch_install_command(base_version(env.torch.version), variant), env)
     driver = f"driver {env.nvidia.driver_version}" if env.nvidia.driver_version else "the driver"
     return CheckResult("driver_cuda", FAIL, f"{driver} supports CUDA <= {ceiling_text}{guess} "
                        f"but torch needs CUDA {torch_cuda}", fix[0].upper() + fix[1:])

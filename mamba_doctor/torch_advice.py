@@ -36,11 +36,12 @@ def torch_advice(env: Environment, wheel_torch: Optional[WheelTorch]) -> str:
     """Which torch to install: the resolver's choice (a torch with prebuilt mamba_ssm wheels, so
     `check`'s rows and `fetch-wheel` agree), else the table's, flagged as a source build."""
     if wheel_torch is None:  # the resolver did not run
-        return suggest_torch(env)
+        return for_target(suggest_torch(env), env)
     if wheel_torch.advice:
         return wheel_torch.advice
-    return (f"{suggest_torch(env)}; no torch has a prebuilt mamba_ssm wheel for this machine, so "
-            "build mamba_ssm from source afterwards: mamba-doctor install --from-source")
+    return (f"{for_target(suggest_torch(env), env)}; no torch has a prebuilt mamba_ssm wheel "
+            "for this machine, so build mamba_ssm from source afterwards: "
+            "mamba-doctor install --from-source")
 
 
 def suggest_torch(env: Environment) -> str:
@@ -88,3 +89,14 @@ def base_version(version: Optional[str]) -> str:
     return parsed.base_version if parsed else str(version)
 
 
+
+
+def for_target(command: str, env: Environment) -> str:
+    """`pip install ...` run by the checked interpreter: a bare `pip` may belong to another
+    environment than the one `check --python` looked at."""
+    exe = env.python.executable
+    if not exe or not command.startswith("pip install "):
+        return command
+    import shlex
+
+    return f"{shlex.quote(exe)} -m {command}"

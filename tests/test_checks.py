@@ -62,8 +62,10 @@ def test_this_cpu_machine_fails_on_driver_and_cpu_torch() -> None:
     r = rows(env)
     assert r["driver"].status is FAIL and r["torch_build"].status is FAIL
     assert "CPU-only build" in r["torch_build"].summary
+    # run by the checked interpreter, not whichever `pip` is first on PATH
     assert r["torch_build"].hint.startswith(
-        "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cu130")
+        f"{env.python.executable} -m pip install torch==2.13.0 --index-url "
+        "https://download.pytorch.org/whl/cu130")
     assert r["mamba_imports"].status is SKIP and r["mamba_imports"].hint == "mamba-doctor install"
     report = build_report(env)
     assert report.verdict == "fail" and [c.id for c in report.blocking] == ["driver",
@@ -185,7 +187,8 @@ def test_torch_missing_or_crashing() -> None:
     env = env_from("target-no-torch.stdout", H100)
     row = rows(env)["torch_build"]
     assert row.status is FAIL and row.summary == "torch is not installed in the target"
-    assert row.hint == "pip install torch==2.6.0 --index-url https://download.pytorch.org/whl/cu124"
+    assert row.hint == (f"{env.python.executable} -m pip install torch==2.6.0 --index-url "
+                        "https://download.pytorch.org/whl/cu124")
     crashed = env_from("target-2.5.1-cu124.stdout", H100,
                        error="`import torch` crashed the interpreter (SIGSEGV)\nFatal Python error",
                        reasons={"import": "`import torch` failed"})

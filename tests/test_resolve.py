@@ -403,7 +403,8 @@ def test_unverified_release_is_not_suggested(index) -> None:
 def test_blocker_is_judged_within_the_platform(index) -> None:
     env = make_env(python="3.11", torch="2.6.0+cu118", cuda="11.8", platform="linux_aarch64")
     res = resolve(env, index, "mamba_ssm")
-    assert "no mamba_ssm wheel is built for CUDA 11 for linux_aarch64 (CUDA 12, 13 are)" in res.notes
+    assert "no mamba_ssm wheel is built for CUDA 11 for linux_aarch64 (CUDA 12, 13 are)" \
+        in res.notes
 
 
 def test_blockers_name_the_fact_not_a_random_example() -> None:

@@ -95,3 +95,13 @@ def test_wheels_row_says_no_wheel_once() -> None:
     _, row = summarize_for_check(make_env(python="3.11", torch="2.5.1+cpu", cuda=None))
     assert row.summary == ("no mamba_ssm (nor causal_conv1d) wheel fits a CPU-only torch: every "
                            "wheel needs a CUDA build of torch")
+
+
+def test_torch_advice_names_the_checked_interpreter() -> None:
+    from dataclasses import replace
+
+    base = make_env(python="3.11", torch="2.13.0+cpu", cuda=None, abi=True)
+    env = replace(base, python=replace(base.python, executable="/opt/my env/bin/python"))
+    rows = _torch_rows(env)
+    for row in ("torch_build", "wheels"):
+        assert "'/opt/my env/bin/python' -m pip install 'torch==" in rows[row].hint, row
