@@ -39,3 +39,9 @@ def test_fetch_wheel_help_states_defaults_and_environment() -> None:
                    "[default: the newest with a wheel that fits]"):
         assert needle in text, needle
     assert "<str>" not in text and "list[str]" not in text  # every value option has a metavar
+
+
+@pytest.mark.parametrize("command", ["check", "fetch-wheel", "explain"])
+def test_python_option_reads_the_same_everywhere(command: str) -> None:
+    text = " ".join(_help(command).split())
+    assert "[default: the active venv/conda env, else this Python]" in text

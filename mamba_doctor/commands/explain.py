@@ -32,7 +32,8 @@ def register(app: typer.Typer) -> None:
             help="Log or error text to explain; '-' or nothing reads stdin."),
         python: Optional[str] = typer.Option(
             None, "--python", metavar="PATH",
-            help="Tailor fixes to this interpreter or environment (default: the active one)."),
+            help="Tailor fixes to this interpreter or environment [default: the active "
+            "venv/conda env, else this Python]."),
         no_probe: bool = typer.Option(
             False, "--no-probe", help="Do not inspect this machine; give generic fixes."),
         env_file: Optional[Path] = typer.Option(
