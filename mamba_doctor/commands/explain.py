@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+MAX_INPUT = 64 << 20  # bytes; pip logs are a few MB even for a failed source build
 PROBE_TIMEOUT_S = 30.0  # explain must stay quick; a hung `import torch` is not worth waiting on
 
 
@@ -114,10 +115,16 @@ def read_input(file: Optional[str]) -> tuple[str, str]:
                              hint="e.g. `mamba-doctor explain pip.log` or "
                                   "`pip install mamba-ssm 2>&1 | mamba-doctor explain -`")
         stream = getattr(sys.stdin, "buffer", None)
-        return "stdin", decode_log(stream.read()) if stream is not None else sys.stdin.read()
+        if stream is None:  # a text-only stdin (some IDE consoles)
+            return "stdin", sys.stdin.read(MAX_INPUT)
+        return "stdin", decode_log(stream.read(MAX_INPUT))
     path = Path(file).expanduser()
     try:
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            size = path.stat().st_size
+            if size > MAX_INPUT and path.is_file():
+                fh.seek(size - MAX_INPUT)  # a failure is reported at the end of its log
+            data = fh.read(MAX_INPUT)  # bounded: `explain /dev/zero` must not eat the memory
     except IsADirectoryError:
         raise UsageError(f"{file}: is a directory, not a log file") from None
     except OSError as exc:
