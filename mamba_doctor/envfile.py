@@ -10,6 +10,7 @@ from mamba_doctor.errors import UsageError
 from mamba_doctor.models import Environment
 
 SECTIONS = ("os", "nvidia", "cuda_toolkit", "python", "torch", "packages")
+MAX_BYTES = 16 << 20  # `check --json` writes about 150 kB
 HINT = "Save one on the target machine with: mamba-doctor check --json > env.json"
 
 
@@ -20,7 +21,12 @@ def read_env_file(path: Path, *, flag: str = "--env") -> Environment:
     an object without any environment section would silently resolve for "everything unknown".
     """
     try:
-        text = Path(path).expanduser().read_text(encoding="utf-8-sig")
+        with Path(path).expanduser().open("rb") as fh:
+            raw = fh.read(MAX_BYTES + 1)  # bounded: `--env /dev/zero` must not eat the memory
+        if len(raw) > MAX_BYTES:
+            raise UsageError(f"{flag} {path}: over {MAX_BYTES >> 20} MiB, not a `check --json` "
+                             "document", hint=HINT)
+        text = raw.decode("utf-8-sig")
     except IsADirectoryError:
         raise UsageError(f"{flag} {path}: is a directory, not a file", hint=HINT) from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -61,3 +61,23 @@ def test_both_commands_refuse_an_object_without_facts(tmp_path: Path, command: l
     doc = json.loads(r.stdout)
     assert doc["errors"][0]["code"] == "usage_error"
     assert "no environment in it" in doc["errors"][0]["message"]
+
+
+def test_an_endless_or_huge_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import mamba_doctor.envfile as envfile
+
+    monkeypatch.setattr(envfile, "MAX_BYTES", 1000)
+    big = tmp_path / "big.json"
+    big.write_text(json.dumps({"os": {"distro": "x" * 2000}}), encoding="utf-8")
+    with pytest.raises(UsageError, match="not a `check --json` document"):
+        read_env_file(big)
+    if Path("/dev/zero").exists():
+        with pytest.raises(UsageError, match="not a `check --json` document"):
+            read_env_file(Path("/dev/zero"))
+
+
+def test_bad_utf8_is_a_usage_error(tmp_path: Path) -> None:
+    path = tmp_path / "env.json"
+    path.write_bytes(b'{"os": "\xff"}')
+    with pytest.raises(UsageError, match="cannot read it"):
+        read_env_file(path)
