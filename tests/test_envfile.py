@@ -63,7 +63,8 @@ def test_both_commands_refuse_an_object_without_facts(tmp_path: Path, command: l
     assert "no environment in it" in doc["errors"][0]["message"]
 
 
-def test_an_endless_or_huge_file_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_endless_or_huge_file_is_refused(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
     import mamba_doctor.envfile as envfile
 
     monkeypatch.setattr(envfile, "MAX_BYTES", 1000)
