@@ -1,20 +1,105 @@
-"""`mamba-doctor smoke` (placeholder until its issue lands)."""
+"""`mamba-doctor smoke`: run the spatio-temporal Mamba block in the target and prove its numbers."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Optional
+
 import typer
 
-from mamba_doctor.errors import DoctorError
+from mamba_doctor.errors import ExitCode, SmokeTestFailed
 from mamba_doctor.output import Outcome
 from mamba_doctor.shell import run_command
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mamba_doctor.smoke import SmokeOptions
 
 
 def register(app: typer.Typer) -> None:
     @app.command("smoke")
-    def _cmd(json_mode: bool = typer.Option(False, "--json", help="Print one JSON document.")) -> None:
-        """Not implemented yet."""
+    def _cmd(
+        python: Optional[str] = typer.Option(
+            None, "--python", metavar="PATH",
+            help="Run in this interpreter or environment directory (default: the active "
+            "venv/conda env, else this Python). It needs torch, not mamba-doctor.",
+        ),
+        device: str = typer.Option("auto", "--device", help="Run on: auto, cuda or cpu."),
+        backend: str = typer.Option(
+            "auto", "--backend",
+            help="Mamba backend: auto (mamba_ssm kernels on a GPU, else the reference), cuda "
+            "(fail if the kernels are unusable) or ref (pure PyTorch only).",
+        ),
+        batch: int = typer.Option(2, "--batch", help="Batch size B."),
+        steps: int = typer.Option(12, "--steps", help="Time steps T (at least 2)."),
+        nodes: int = typer.Option(5, "--nodes", help="Graph nodes N."),
+        dim: int = typer.Option(64, "--dim", help="Feature width D (divisible by --heads)."),
+        heads: int = typer.Option(8, "--heads", help="Attention heads K (head width D/K)."),
+        dtype: str = typer.Option(
+            "float32", "--dtype",
+            help="Precision of the CUDA comparison: float32, float16 or bfloat16.",
+        ),
+        temporal: str = typer.Option(
+            "mamba", "--temporal", help="Temporal branch: mamba or attention (GMAN, for A/B).",
+        ),
+        trace: bool = typer.Option(
+            False, "--trace", help="Also list every op with its shapes, parameters and meaning.",
+        ),
+        timeout: float = typer.Option(
+            600.0, "--timeout", metavar="SECONDS",
+            help="Kill the test after this many seconds (a hang counts as a failure).",
+        ),
+        json_mode: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    ) -> None:
+        """Run STMambaBlock forward and backward in the target interpreter and check it.
+
+        On a GPU with mamba_ssm: the CUDA kernels (fast and slow path) against a float64
+        pure-PyTorch reference with the same weights, outputs and gradients, with timings and
+        peak memory. Without them: the reference path only (clearly labelled), with shape,
+        finiteness, causality and gradient checks. Runs in a child process with a timeout, so
+        a crash or hang in a kernel is reported. Exits 7 when a check fails.
+        """
 
         def body() -> Outcome:
-            raise DoctorError("'smoke' is not implemented yet")
+            from mamba_doctor.smoke import SmokeOptions
+
+            options = SmokeOptions(device=device, backend=backend, batch=batch, steps=steps,
+                                   nodes=nodes, dim=dim, heads=heads, dtype=dtype,
+                                   temporal=temporal, trace=trace, timeout=timeout)
+            return run_smoke_command(python, options, json_mode=json_mode)
 
         run_command("smoke", json_mode=json_mode, body=body)
+
+
+def run_smoke_command(python: Optional[str], options: SmokeOptions, *,
+                      json_mode: bool) -> Outcome:
+    """Resolve the target, run the child, and turn a failed report into SmokeTestFailed."""
+    from mamba_doctor.output import progress_enabled, stderr_console
+    from mamba_doctor.smoke import run_smoke
+    from mamba_doctor.target import resolve_target_python
+
+    options.validate()
+    target = resolve_target_python(python)
+    if progress_enabled(json_mode=json_mode):
+        with stderr_console().status(f"Running the smoke test in {target} ..."):
+            report = run_smoke(target, options=options)
+    else:
+        report = run_smoke(target, options=options)
+
+    def render(console: Console) -> None:
+        from mamba_doctor.smoke_render import render_smoke
+
+        render_smoke(console, report.data)
+
+    if not report.passed:
+        if not json_mode:
+            render(_stdout())
+        raise SmokeTestFailed(report.message or "smoke test failed", hint=report.hint,
+                              data=report.data)
+    return Outcome(data=report.data, exit_code=ExitCode.OK, render=render)
+
+
+def _stdout() -> Console:
+    from mamba_doctor.output import stdout_console
+
+    return stdout_console()

@@ -1,0 +1,286 @@
+"""MambaRef: pure-PyTorch Mamba-1 with mamba_ssm.Mamba's parameters, and its selective scans.
+
+Imports torch at the top: reach it through `mamba_doctor.block`, which loads it lazily. Runs on
+Python 3.8 (it is copied into the smoke child of any target interpreter).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Optional, Tuple, Union
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from . import _block_trace as trace
+
+
+def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    # Like mamba_ssm's kernels and selective_scan_ref: the recurrence runs in fp32 for fp32/fp16/
+    # bf16 inputs, and in fp64 when the input is fp64 (the oracle).
+    return torch.float64 if dtype == torch.float64 else torch.float32
+
+
+def _prepare(
+    u: Tensor, delta: Tensor, A: Tensor, B: Tensor, delta_bias: Optional[Tensor],
+    delta_softplus: bool,
+) -> Tuple[Tensor, Tensor, torch.dtype]:
+    """Return (log-decay ΔA, input term Δ·B·u), both (b, d, l, n), in the compute dtype."""
+    cdt = _compute_dtype(u.dtype)
+    delta = delta.to(cdt)
+    if delta_bias is not None:
+        delta = delta + delta_bias.to(cdt)[:, None]
+    if delta_softplus:
+        delta = F.softplus(delta)
+    # ΔA (ZOH for A) and Δ·B·u (Euler for B), as in mamba_ssm: (b,d,l,1)*(1,d,1,n) etc.
+    dA_log = delta.unsqueeze(-1) * A.to(cdt)[:, None, :]
+    dBu = (delta * u.to(cdt)).unsqueeze(-1) * B.to(cdt).transpose(1, 2).unsqueeze(1)
+    return dA_log, dBu, cdt
+
+
+def _finish(
+    y: Tensor, u: Tensor, D: Optional[Tensor], z: Optional[Tensor], out_dtype: torch.dtype
+) -> Tensor:
+    cdt = y.dtype
+    if D is not None:
+        y = y + u.to(cdt) * D.to(cdt)[:, None]
+    if z is not None:
+        y = y * F.silu(z.to(cdt))
+    return y.to(out_dtype)
+
+
+def selective_scan_sequential(
+    u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor, D: Optional[Tensor] = None,
+    z: Optional[Tensor] = None, delta_bias: Optional[Tensor] = None, delta_softplus: bool = False,
+    return_last_state: bool = False,
+) -> Union[Tensor, Tuple[Tensor, Tensor]]:
+    """The selective scan as a plain loop over time: the obvious, slow, trusted version.
+
+    Shapes follow mamba_ssm's `selective_scan_fn`: u, delta, z (b, d, l); A (d, n); B, C
+    (b, n, l); D, delta_bias (d). Returns y (b, d, l) in u's dtype, plus the last state
+    (b, d, n) when `return_last_state`.
+    """
+    dA_log, dBu, cdt = _prepare(u, delta, A, B, delta_bias, delta_softplus)
+    dA = torch.exp(dA_log)
+    Cc = C.to(cdt)
+    h = u.new_zeros((u.shape[0], u.shape[1], A.shape[1]), dtype=cdt)
+    ys = []
+    for t in range(u.shape[2]):
+        h = dA[:, :, t] * h + dBu[:, :, t]  # h_t = exp(Δ_t A) h_{t-1} + Δ_t B_t u_t
+        ys.append((h * Cc[:, None, :, t]).sum(-1))  # y_t = <h_t, C_t>
+    y = _finish(torch.stack(ys, dim=-1), u, D, z, u.dtype)
+    return (y, h) if return_last_state else y
+
+
+def selective_scan_chunked(
+    u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor, D: Optional[Tensor] = None,
+    z: Optional[Tensor] = None, delta_bias: Optional[Tensor] = None, delta_softplus: bool = False,
+    return_last_state: bool = False, chunk_size: Optional[int] = None,
+) -> Union[Tensor, Tuple[Tensor, Tensor]]:
+    """The same scan as `selective_scan_sequential`, with a Python loop over chunks only.
+
+    Inside a chunk the recurrence has a closed form in log space. With S_t = Σ_{k≤t} Δ_k (a
+    cumulative sum within the chunk) and P_t = exp(A·S_t) ≤ 1, the state is
+    h_t = P_t · (Σ_{k≤t} Δ_k B_k u_k / P_k + h_in), one cumsum for all steps at once. Only the
+    chunks' end states are chained in a loop. 1/P_k grows within a chunk, so the chunk length
+    is chosen (halving from `chunk_size`, default 64) such that max|A|·ΣΔ over any chunk stays
+    under 40 in fp32 and 500 in fp64: no overflow, no underflow of P, and since every factor is a
+    product and not a difference of large numbers the results match the loop to rounding. Very
+    large steps only shrink the chunks (down to 1, which is the sequential loop again).
+    """
+    cdt = _compute_dtype(u.dtype)
+    delta = delta.to(cdt)
+    if delta_bias is not None:
+        delta = delta + delta_bias.to(cdt)[:, None]
+    if delta_softplus:
+        delta = F.softplus(delta)
+    b, d, L = u.shape
+    n = A.shape[1]
+    Ac = A.to(cdt)
+    limit = 40.0 if cdt == torch.float32 else 500.0
+    with torch.no_grad():  # bound on |ΔA| per step, (b, d, l)
+        rate = (delta * (-Ac).amax(-1)[:, None]).clamp(max=limit)
+    c = _pick_chunk(rate, limit, chunk_size or 64)
+    nc = -(-L // c)
+    pad = nc * c - L
+    du, Bt, Ct = delta * u.to(cdt), B.to(cdt), C.to(cdt)
+    if pad:  # padded steps: Δ = 0, so they decay by 1 and add nothing; their outputs are dropped
+        delta, du, Bt, Ct = (F.pad(t, (0, pad)) for t in (delta, du, Bt, Ct))
+    # A step decaying by less than e^-limit keeps e^-limit of the old state instead (an error
+    # below 1e-17 relative in fp32, 1e-217 in fp64), so that 1/P stays finite.
+    log_decay = (delta.unsqueeze(-1) * Ac[:, None, :]).clamp(min=-limit)
+    P = torch.exp(log_decay.reshape(b, d, nc, c, n).cumsum(3))  # (b, d, nc, c, n), in (0, 1]
+    Bl = Bt.reshape(b, n, nc, c).permute(0, 2, 3, 1).unsqueeze(1)  # (b, 1, nc, c, n)
+    Cl = Ct.reshape(b, n, nc, c).permute(0, 2, 3, 1).unsqueeze(1)
+    acc = torch.cumsum(du.reshape(b, d, nc, c).unsqueeze(-1) * Bl / P, dim=3)
+    P_end = P[:, :, :, -1]
+    E_end = acc[:, :, :, -1] * P_end  # each chunk's end state when it starts from zero
+    carry = E_end.new_zeros((b, d, n))
+    incoming = []
+    for p_i, e_i in zip(P_end.unbind(2), E_end.unbind(2)):  # chain the chunks
+        incoming.append(carry)
+        carry = p_i * carry + e_i
+    H = P * (acc + torch.stack(incoming, dim=2).unsqueeze(3))
+    y = (H * Cl).sum(-1).reshape(b, d, nc * c)[..., :L]
+    y = _finish(y, u, D, z, u.dtype)
+    return (y, carry) if return_last_state else y
+
+
+def _pick_chunk(rate: Tensor, limit: float, start: int) -> int:
+    b, d, L = rate.shape
+    c = max(1, min(L, start))
+    while c > 1:
+        nc = -(-L // c)
+        if float(F.pad(rate, (0, nc * c - L)).reshape(b, d, nc, c).sum(-1).max()) <= limit:
+            break
+        c //= 2
+    return c
+
+
+class MambaRef(nn.Module):
+    """Pure-PyTorch Mamba-1 mixer, a drop-in for `mamba_ssm.Mamba` on any device.
+
+    Parameters (names, shapes and initialisation exactly as mamba_ssm.Mamba, so one state_dict
+    loads into either with strict=True; Di = expand·d_model, R = dt_rank):
+      d_model: width D of the input and output features, (batch, seqlen, D) -> same.
+      d_state: state size Ns per channel (the SSM memory); A_log is (Di, Ns).
+      d_conv: width W of the depthwise causal convolution; conv1d.weight is (Di, 1, W).
+      expand: inner width factor, Di = expand·d_model; in_proj is D -> 2Di (x and gate z).
+      dt_rank: rank R of Δ's low-rank projection, "auto" = ceil(D/16); dt_proj is R -> Di.
+      dt_min, dt_max: range of the initial step size Δ0, sampled log-uniformly per channel.
+      dt_init: "random" (dt_proj.weight ~ U(±R^-½·dt_scale)) or "constant" (that value).
+      dt_scale: scales the dt_proj.weight init.
+      dt_init_floor: lower clamp of the sampled Δ0; dt_proj.bias = softplus⁻¹(Δ0).
+      conv_bias: whether conv1d has a bias.
+      bias: whether in_proj and out_proj have biases.
+      use_fast_path, layer_idx: accepted for signature compatibility; unused here.
+      device, dtype: factory kwargs; A_log and D stay float32 whatever dtype is, as upstream.
+      scan: "chunked" (default) or "sequential" selective scan; both compute the same thing.
+      chunk_size: longest chunk of the chunked scan (default 64; shrunk when Δ is large).
+    The random init consumes the RNG in the same order as mamba_ssm.Mamba.__init__, so the same
+    seed on the same device gives the same weights.
+    """
+
+    def __init__(
+        self, d_model: int, d_state: int = 16, d_conv: int = 4, expand: int = 2,
+        dt_rank: Union[int, str] = "auto", dt_min: float = 0.001, dt_max: float = 0.1,
+        dt_init: str = "random", dt_scale: float = 1.0, dt_init_floor: float = 1e-4,
+        conv_bias: bool = True, bias: bool = False, use_fast_path: bool = True,
+        layer_idx: Optional[int] = None, device: Optional[torch.device] = None,
+        dtype: Optional[torch.dtype] = None, scan: str = "chunked",
+        chunk_size: Optional[int] = None,
+    ) -> None:
+        super().__init__()
+        if scan not in ("chunked", "sequential"):
+            raise ValueError("scan must be 'chunked' or 'sequential', not %r" % (scan,))
+        if dt_init not in ("random", "constant"):
+            raise ValueError("dt_init must be 'random' or 'constant', not %r" % (dt_init,))
+        fk = {"device": device, "dtype": dtype}
+        self.d_model, self.d_state, self.d_conv, self.expand = d_model, d_state, d_conv, expand
+        self.d_inner = int(expand * d_model)
+        self.dt_rank = math.ceil(d_model / 16) if dt_rank == "auto" else int(dt_rank)
+        self.use_fast_path, self.layer_idx = use_fast_path, layer_idx
+        self.scan, self.chunk_size = scan, chunk_size
+        self.in_proj = nn.Linear(d_model, self.d_inner * 2, bias=bias, **fk)
+        self.conv1d = nn.Conv1d(self.d_inner, self.d_inner, kernel_size=d_conv,
+                                groups=self.d_inner, padding=d_conv - 1, bias=conv_bias, **fk)
+        self.x_proj = nn.Linear(self.d_inner, self.dt_rank + 2 * d_state, bias=False, **fk)
+        self.dt_proj = nn.Linear(self.dt_rank, self.d_inner, bias=True, **fk)
+        std = self.dt_rank ** -0.5 * dt_scale
+        with torch.no_grad():
+            if dt_init == "constant":
+                self.dt_proj.weight.fill_(std)
+            else:
+                self.dt_proj.weight.uniform_(-std, std)
+            # Δ0 log-uniform in [dt_min, dt_max]; the bias is its inverse softplus.
+            dt = torch.exp(torch.rand(self.d_inner, **fk) * (math.log(dt_max) - math.log(dt_min))
+                           + math.log(dt_min)).clamp(min=dt_init_floor)
+            self.dt_proj.bias.copy_(dt + torch.log(-torch.expm1(-dt)))
+        self.dt_proj.bias._no_reinit = True  # type: ignore[attr-defined]
+        # S4D-real init: A = -(1, 2, ..., Ns) for every channel, stored as log, kept in fp32.
+        A = torch.arange(1, d_state + 1, dtype=torch.float32, device=device)
+        self.A_log = nn.Parameter(torch.log(A).repeat(self.d_inner, 1).contiguous())
+        self.A_log._no_weight_decay = True  # type: ignore[attr-defined]
+        self.D = nn.Parameter(torch.ones(self.d_inner, device=device))
+        self.D._no_weight_decay = True  # type: ignore[attr-defined]
+        self.out_proj = nn.Linear(self.d_inner, d_model, bias=bias, **fk)
+
+    def extra_repr(self) -> str:
+        return "d_model=%d, d_state=%d, d_conv=%d, expand=%d, dt_rank=%d, scan=%s" % (
+            self.d_model, self.d_state, self.d_conv, self.expand, self.dt_rank, self.scan)
+
+    def forward(self, hidden_states: Tensor) -> Tensor:
+        """(batch, seqlen, d_model) -> (batch, seqlen, d_model); causal along seqlen."""
+        return mamba_forward(self, hidden_states, scan=self.scan, chunk_size=self.chunk_size)
+
+
+def mamba_forward(
+    m: nn.Module, x: Tensor, *, scan: str = "chunked", chunk_size: Optional[int] = None,
+    prefix: str = "mamba",
+) -> Tensor:
+    """Mamba-1's forward for any module with mamba_ssm.Mamba's parameters (MambaRef or Mamba).
+
+    Follows mamba_ssm's slow path op by op (the matmuls in the input dtype, the scan in fp32 or
+    fp64), and records each op when a trace is active.
+    """
+    b, L, _ = x.shape
+    Di, R, Ns = m.d_inner, m.dt_rank, m.d_state
+    W_in = m.in_proj.weight
+    # in_proj as W·xᵀ so that xz is channel-major (b, 2Di, L), the layout the scan wants.
+    xz = (W_in @ x.reshape(b * L, -1).t()).reshape(2 * Di, b, L).permute(1, 0, 2)
+    if m.in_proj.bias is not None:
+        xz = xz + m.in_proj.bias.to(xz.dtype)[:, None]
+    trace.record(prefix + ".in_proj", [x], [xz], {"in_proj.weight": W_in},
+                 "project each step's D features to 2·Di: the SSM input x and the gate z")
+    xs, z = xz.chunk(2, dim=1)
+    trace.record(prefix + ".split_xz", [xz], [xs, z], {}, "split channels into x and gate z")
+    xc = F.silu(causal_conv1d(xs, m.conv1d.weight, m.conv1d.bias))
+    trace.record(prefix + ".conv1d+silu", [xs], [xc], _params(m.conv1d, "conv1d."),
+                 "depthwise causal conv over time (step t sees t-W+1..t), then SiLU")
+    rows = xc.transpose(1, 2).reshape(b * L, Di)
+    x_dbl = m.x_proj(rows)
+    dt_low, Bm, Cm = torch.split(x_dbl, [R, Ns, Ns], dim=-1)
+    trace.record(prefix + ".x_proj", [rows], [dt_low, Bm, Cm], _params(m.x_proj, "x_proj."),
+                 "per step: low-rank Δ input, input matrix B_t and output matrix C_t (selective)")
+    dt = (m.dt_proj.weight @ dt_low.t()).reshape(Di, b, L).permute(1, 0, 2)
+    trace.record(prefix + ".dt_proj", [dt_low], [dt], _params(m.dt_proj, "dt_proj."),
+                 "lift Δ to Di channels (bias added inside the scan, then softplus)")
+    Bc = Bm.reshape(b, L, Ns).transpose(1, 2)
+    Cc = Cm.reshape(b, L, Ns).transpose(1, 2)
+    A = -torch.exp(m.A_log.float() if x.dtype != torch.float64 else m.A_log.double())
+    trace.record(prefix + ".A", [], [A], {"A_log": m.A_log},
+                 "A = -exp(A_log): per channel and state, the decay rate (fp32 or fp64)")
+    Dp = m.D.double() if x.dtype == torch.float64 else m.D.float()
+    dbias = m.dt_proj.bias.double() if x.dtype == torch.float64 else m.dt_proj.bias.float()
+    fn = selective_scan_chunked if scan == "chunked" else selective_scan_sequential
+    kw = {"chunk_size": chunk_size} if scan == "chunked" else {}
+    y = fn(xc, dt, A, Bc, Cc, Dp, z=z, delta_bias=dbias, delta_softplus=True, **kw)
+    trace.record(prefix + ".selective_scan", [xc, dt, Bc, Cc, z], [y], {"D": m.D},
+                 "Δ=softplus(Δ+b); h_t=exp(ΔA)h_{t-1}+ΔB_t x_t; y_t=<h_t,C_t>+D·x_t; y·=SiLU(z)")
+    yt = y.transpose(1, 2)
+    out = m.out_proj(yt)
+    trace.record(prefix + ".out_proj", [yt], [out], _params(m.out_proj, "out_proj."),
+                 "project Di channels back to D features")
+    return out
+
+
+def causal_conv1d(x: Tensor, weight: Tensor, bias: Optional[Tensor]) -> Tensor:
+    """Depthwise causal convolution: (b, Di, L) with weight (Di, 1, W) -> (b, Di, L).
+
+    out[t] = bias + Σ_k weight[k]·x[t−W+1+k], i.e. nn.Conv1d with padding W−1 truncated to the
+    first L steps, as mamba_ssm's slow path computes it. Written as W shifted multiply-adds
+    because torch's CPU depthwise conv1d is very slow in float64 (~80 ms for a (1, 8, 5) input).
+    Weights follow x's dtype, as autocast would cast them for the convolution.
+    """
+    W, L = weight.shape[-1], x.shape[-1]
+    w = weight[:, 0, :].to(x.dtype)
+    xp = F.pad(x, (W - 1, 0))
+    out = w[:, 0, None] * xp[..., :L]
+    for k in range(1, W):
+        out = out + w[:, k, None] * xp[..., k:k + L]
+    return out if bias is None else out + bias.to(x.dtype)[:, None]
+
+
+def _params(module: nn.Module, prefix: str) -> dict:
+    return {prefix + k: v for k, v in module.named_parameters()}
