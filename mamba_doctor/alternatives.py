@@ -7,9 +7,9 @@ from typing import Any, Callable, Optional, Sequence
 
 from packaging.version import Version
 
-from mamba_doctor.wheelfacts import Facts, facts_of
-from mamba_doctor.index import Release, WheelIndex
+from mamba_doctor.index import Release, WheelIndex, label_key
 from mamba_doctor.models import Environment
+from mamba_doctor.wheelfacts import Facts, facts_of
 
 TORCH_INDEX = "https://download.pytorch.org/whl"
 _MAX_PER_KIND = 2
@@ -40,17 +40,25 @@ def blockers(releases: Sequence[Release], f: Facts, package: str) -> list[str]:
     out = []
     for code in sorted(common):
         if code == "torch":
-            labels = sorted({w.torch for w in avail if not w.ngc}, key=_num)
+            labels = sorted({w.torch for w in avail if not w.ngc}, key=label_key)
             out.append(f"no {package} wheel is built for torch {f.torch_minor}{where} "
                        f"(torch {labels[0]} to {labels[-1]} are)")
         elif code == "python":
-            pys = sorted({w.python for w in avail}, key=_num)
+            pys = sorted({w.python for w in avail}, key=label_key)
             out.append(f"no {package} wheel is built for Python {f.python}{where} "
                        f"(Python {pys[0]} to {pys[-1]} are)")
         elif code == "cuda":
             majors = sorted({w.cuda_major for w in avail})
             out.append(f"no {package} wheel is built for CUDA {f.cuda_major}{where} (CUDA "
                        + ", ".join(map(str, majors)) + " are)")
+        elif code == "platform" and f.platform:
+            plats = sorted({w.platform for w in avail})
+            out.append(f"no {package} wheel is built for {f.platform} (only for "
+                       + ", ".join(plats) + ")")
+        elif code in _NEEDS_CUDA_TORCH:
+            # the example would only repeat the reason ("this torch is a CPU-only build")
+            out.append(f"no {package} wheel fits {_FACT[code]}: every wheel needs a CUDA "
+                       "build of torch")
         elif code in _FACT:
             out.append(f"no {package} wheel fits on {_FACT[code]}: e.g. {examples[code]}")
         else:
@@ -65,6 +73,7 @@ def _pool(releases: Sequence[Release], platform: Optional[str],
     return [(rel, w) for rel in releases for w in rel.wheels_for(platform, python)]
 
 
+_NEEDS_CUDA_TORCH = frozenset({"cpu_torch", "hip", "torch_absent"})
 _FACT = {
     "platform": "this platform", "python": "this Python", "torch": "this torch version",
     "cuda": "this CUDA major", "cpu_torch": "a CPU-only torch", "cxx11abi": "this C++ ABI",
@@ -106,7 +115,7 @@ def _torch_alternatives(env: Environment, index: WheelIndex, rels: Sequence[Rele
         return []
     variants: dict[str, list[str]] = index.torch.get("cuda_variants", {})
     labels = sorted({w.torch for r in rels for w in r.wheels if w.available and not w.ngc},
-                    key=_num, reverse=True)
+                    key=label_key, reverse=True)
     majors = _cuda_majors(f)
     found: list[tuple[tuple[int, int], Any]] = []
     for label in labels:
@@ -118,11 +127,11 @@ def _torch_alternatives(env: Environment, index: WheelIndex, rels: Sequence[Rele
             variant = _best_variant(variants.get(label, ()), major, f.driver_cuda)
             if variant is None:
                 continue
-            abi = _abi_default(index, label, variant)
+            abi = index.torch_cxx11abi(label, variant)
             cuda = f"{variant[2:-1]}.{variant[-1]}"
             trial = apply_overrides(replace(env, torch=replace(env.torch, hip=None)),
                                     torch_version=f"{label}.0", cuda_version=cuda,
-                                    cxx11abi=abi if abi is not None else None)
+                                    cxx11abi=abi)
             tf = replace(facts_of(trial), ngc=None)
             wheels = fitting([r for r in rels if label in _labels(r)], tf)
             if not wheels:
@@ -151,7 +160,7 @@ def _python_alternatives(env: Environment, rels: Sequence[Release], f: Facts,
 
     if f.python is None or (f.platform is not None and not f.platform.startswith("linux")):
         return []
-    pythons = sorted({w.python for r in rels for w in r.wheels if w.available}, key=_num,
+    pythons = sorted({w.python for r in rels for w in r.wheels if w.available}, key=label_key,
                      reverse=True)
     for py in pythons:
         if py == f.python:
@@ -223,24 +232,14 @@ def _best_variant(variants: Sequence[str], major: int, driver: Optional[Version]
     return max(ok, key=lambda v: int(v[2:]), default=None)
 
 
-def _abi_default(index: WheelIndex, label: str, variant: str) -> Optional[bool]:
-    value = index.torch.get("cxx11abi_default", {}).get(label)
-    if isinstance(value, dict):
-        return value.get(variant)
-    return value if isinstance(value, bool) else None
-
-
 def _python_ok(index: WheelIndex, label: str, python: Optional[str]) -> bool:
     rng = index.torch.get("python", {}).get(label)
     if rng is None or python is None:
         return True
-    return _num(rng["min"]) <= _num(python) <= _num(rng["max"])
+    return label_key(rng["min"]) <= label_key(python) <= label_key(rng["max"])
 
 
 def _minor_index(label: Optional[str]) -> int:
-    major, minor = (*_num(label or "0.0"), 0, 0)[:2]
+    major, minor = (*label_key(label or "0.0"), 0, 0)[:2]
     return major * 100 + minor
 
-
-def _num(text: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in text.split(".") if p.isdigit())

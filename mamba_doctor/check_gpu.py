@@ -13,6 +13,7 @@ from mamba_doctor.cuda_tables import (
 from mamba_doctor.models import CheckResult, CheckStatus, Environment, GpuInfo, parse_sm
 
 OK, WARN, FAIL, SKIP = CheckStatus.OK, CheckStatus.WARN, CheckStatus.FAIL, CheckStatus.SKIP
+# Runs anywhere torch runs: on an unsupported GPU as well as on CPU.
 REFERENCE_PATH = "the pure-PyTorch reference path (mamba_doctor.block.MambaRef)"
 
 
@@ -74,9 +75,15 @@ def check_gpu_arch_mamba(env: Environment) -> CheckResult:
     pascal = [(label, sm) for label, sm in gpus if sm // 10 == 6]
     if pascal:
         label, sm = pascal[0]
+        # A source build with an added sm_6x gencode is the only way (shared/reference
+        # failures/REPORT.md #11); nvcc >= 13 cannot target Pascal any more.
+        arch = f"{sm // 10}.{sm % 10}"
         return CheckResult("gpu_arch_mamba", FAIL, f"{label} is {_arch(sm)}: no mamba_ssm "
                            "release has kernels for Pascal (there are no sm_60/sm_61 cubins)",
-                           f"Use a GPU with compute capability >= 7.0, or {REFERENCE_PATH}.")
+                           f"Build mamba_ssm from source for this GPU with a CUDA 12.x toolkit: "
+                           f"mamba-doctor install --from-source --arch {arch}; or use a GPU with "
+                           f"compute capability >= 7.5 (7.0 with mamba_ssm <= 2.3.1), or "
+                           f"{REFERENCE_PATH}.")
     if sass is None:
         return CheckResult("gpu_arch_mamba", SKIP, f"no architecture table for {which}",
                            blocking=False)

@@ -9,6 +9,7 @@ from typing import Any, Mapping, Optional
 from mamba_doctor.check_packages import IMPORT_ORDER
 from mamba_doctor.checks import blocking_failures, evaluate
 from mamba_doctor.models import CheckResult, CheckStatus, Environment
+from mamba_doctor.torch_advice import WheelTorch
 
 logger = logging.getLogger(__name__)
 
@@ -18,9 +19,9 @@ class CheckReport:
     environment: Environment
     checks: tuple[CheckResult, ...]
     import_errors: Mapping[str, str] = field(default_factory=dict)
-    # import name -> Diagnosis.to_dict() list, from mamba_doctor.diagnose when it is installed
+    # import name -> Diagnosis.to_dict() list (mamba_doctor.diagnose)
     diagnoses: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
-    # Filled by the wheel-resolution hook (issue 3 item 5); None until the lead wires it in.
+    # {"resolutions": [...]} from the wheel resolver; None when resolving failed
     resolution: Optional[Mapping[str, Any]] = None
 
     @property
@@ -62,8 +63,8 @@ class CheckReport:
 def build_report(env: Environment) -> CheckReport:
     """Evaluate the environment and attach what the other stages know about it."""
     errors = collect_import_errors(env)
-    checks = evaluate(env)
-    resolution, wheel_row = wheel_resolution(env)
+    resolution, wheel_row, wheel_torch = wheel_resolution(env)
+    checks = evaluate(env, wheel_torch=wheel_torch)
     if wheel_row is not None:
         checks = (*checks, wheel_row)
     return CheckReport(environment=env, checks=checks, import_errors=errors,
@@ -85,17 +86,11 @@ def collect_import_errors(env: Environment) -> dict[str, str]:
 def diagnose_import_errors(
     errors: Mapping[str, str], env: Environment
 ) -> dict[str, tuple[Mapping[str, Any], ...]]:
-    """Known-failure diagnoses for each captured import error.
-
-    Hook for the diagnosis engine (feat/explain): uses `mamba_doctor.diagnose.diagnose` when
-    that module is present, and returns nothing otherwise.
-    """
+    """Known-failure diagnoses for each captured import error (what `explain` would say)."""
     if not errors:
         return {}
-    try:
-        from mamba_doctor.diagnose import diagnose
-    except ImportError:
-        return {}
+    from mamba_doctor.diagnose import diagnose
+
     out: dict[str, tuple[Mapping[str, Any], ...]] = {}
     for name, text in errors.items():
         try:
@@ -110,14 +105,16 @@ def diagnose_import_errors(
 
 def wheel_resolution(
     env: Environment,
-) -> tuple[Optional[Mapping[str, Any]], Optional[CheckResult]]:
-    """Which prebuilt wheels fit this machine (issue 3): the resolutions as JSON-ready dicts and
-    a non-blocking "wheels" verdict row. A resolver failure must not hide the check itself."""
+) -> tuple[Optional[Mapping[str, Any]], Optional[CheckResult], Optional[WheelTorch]]:
+    """Which prebuilt wheels fit this machine (issue 3): the resolutions as JSON-ready dicts, a
+    non-blocking "wheels" verdict row, and the torch to advise when no wheel fits the current
+    one. A resolver failure must not hide the check itself."""
     try:
-        from mamba_doctor.wheel_report import summarize_for_check
+        from mamba_doctor.wheel_report import summarize_for_check, torch_with_wheels
 
         resolutions, row = summarize_for_check(env)
+        wheel_torch = torch_with_wheels(resolutions, env)
     except Exception:
         logger.warning("resolving the prebuilt wheels failed", exc_info=True)
-        return None, None
-    return {"resolutions": [r.to_dict() for r in resolutions]}, row
+        return None, None, None
+    return {"resolutions": [r.to_dict() for r in resolutions]}, row, wheel_torch

@@ -11,9 +11,10 @@ OK, WARN, FAIL, SKIP = CheckStatus.OK, CheckStatus.WARN, CheckStatus.FAIL, Check
 # wheels may need less, so a lower value only warns.
 WHEEL_GLIBCXX = (3, 4, 29)
 WHEEL_GLIBC_NEW, WHEEL_GLIBC_OLD = (2, 35), (2, 31)  # ubuntu-22.04 / ubuntu-20.04 build hosts
-# Python versions of the release wheels: v2.3.1 - v2.3.2.post1 cover 3.10-3.13, v2.2.4 - v2.3.0
-# also 3.9 (failures/REPORT.md, release wheel matrices).
-WHEEL_PYTHON_NEW, WHEEL_PYTHON_OLD = ((3, 10), (3, 13)), ((3, 9), (3, 13))
+# Python versions of the release wheels: v2.3.1 - v2.3.2.post1 cover 3.10-3.13; older Pythons
+# stop at an older release (wheels_index/mamba_ssm.json; tests/test_checks.py keeps it in sync).
+WHEEL_PYTHON_NEW = ((3, 10), (3, 13))
+NEWEST_MAMBA_FOR_OLD_PYTHON = {(3, 9): "2.3.0", (3, 8): "2.2.2", (3, 7): "2.1.0"}
 
 
 def check_python(env: Environment) -> CheckResult:
@@ -29,8 +30,9 @@ def check_python(env: Environment) -> CheckResult:
     if low <= py <= high:
         return CheckResult("python", OK, f"Python {env.python.version} ({tag}): prebuilt wheels "
                            "exist", blocking=False)
-    if WHEEL_PYTHON_OLD[0] <= py <= WHEEL_PYTHON_OLD[1]:
-        return CheckResult("python", WARN, f"Python {env.python.version}: only mamba_ssm <= 2.3.0 "
+    last = NEWEST_MAMBA_FOR_OLD_PYTHON.get(py)
+    if last is not None:
+        return CheckResult("python", WARN, f"Python {env.python.version}: only mamba_ssm <= {last} "
                            "has wheels for it", "Prefer a Python 3.10-3.13 environment, e.g. "
                            "`python3.12 -m venv .venv`.", blocking=False)
     return CheckResult("python", WARN, f"Python {env.python.version} ({tag}): no prebuilt "

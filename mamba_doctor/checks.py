@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Callable, Optional
 
 from packaging.version import Version
 
-from mamba_doctor.check_gpu import check_gpu_arch_mamba, check_gpu_arch_torch, visible_gpus
+from mamba_doctor.check_gpu import (
+    REFERENCE_PATH,
+    check_gpu_arch_mamba,
+    check_gpu_arch_torch,
+    visible_gpus,
+)
 from mamba_doctor.check_packages import (
     check_mamba_imports,
     check_mamba_versions,
@@ -17,26 +23,35 @@ from mamba_doctor.check_system import check_glibc, check_libstdcxx, check_python
 from mamba_doctor.cuda_tables import (
     MINOR_COMPAT_MIN_DRIVER,
     TOOLKIT_DRIVER_LINUX,
-    TORCH_PYTHON,
-    TORCH_WITH_MAMBA_WHEELS,
-    compat_ceiling,
     cuda_tuple,
     driver_ceiling,
-    pair,
     torch_install_command,
-    torch_variant_for,
     version_of,
 )
 from mamba_doctor.models import CheckResult, CheckStatus, Environment
+from mamba_doctor.torch_advice import (
+    WheelTorch,
+    base_version,
+    fit_variant,
+    for_target,
+    suggest_torch,
+    torch_advice,
+)
+
+__all__ = ["WheelTorch", "evaluate", "suggest_torch"]
 
 OK, WARN, FAIL, SKIP = CheckStatus.OK, CheckStatus.WARN, CheckStatus.FAIL, CheckStatus.SKIP
-REFERENCE_PATH = "the pure-PyTorch reference path (mamba_doctor.block.MambaRef) on CPU"
+ON_CPU = f"{REFERENCE_PATH} on CPU"
 
 
-def evaluate(env: Environment) -> tuple[CheckResult, ...]:
-    """Every verdict row, in display order. Pure: reads only `env`."""
+def evaluate(env: Environment, *, wheel_torch: Optional[WheelTorch] = None
+             ) -> tuple[CheckResult, ...]:
+    """Every verdict row, in display order. Pure: reads only `env` (and `wheel_torch`, the
+    resolver's torch advice, which replaces the table-based torch suggestion when given)."""
     rows: list[Callable[[Environment], CheckResult]] = [
-        check_platform, check_driver, check_gpu_visible, check_torch_build, check_driver_cuda,
+        check_platform, check_driver, check_gpu_visible,
+        partial(check_torch_build, wheel_torch=wheel_torch),
+        partial(check_driver_cuda, wheel_torch=wheel_torch),
         check_torch_gpu, check_gpu_arch_torch, check_gpu_arch_mamba, check_nvcc, check_python,
         check_glibc, check_libstdcxx, check_mamba_imports, check_mamba_versions,
     ]
@@ -53,15 +68,15 @@ def check_platform(env: Environment) -> CheckResult:
         return CheckResult("platform", FAIL, "Native Windows: there are no CUDA wheels of "
                            "mamba_ssm or causal_conv1d for Windows",
                            f"Use WSL2 (Ubuntu) with the NVIDIA Windows driver, or "
-                           f"{REFERENCE_PATH}.")
+                           f"{ON_CPU}.")
     if system == "Darwin":
         return CheckResult("platform", FAIL, "macOS has no CUDA: mamba_ssm's kernels cannot run",
-                           f"Use a Linux machine with an NVIDIA GPU, or {REFERENCE_PATH}.")
+                           f"Use a Linux machine with an NVIDIA GPU, or {ON_CPU}.")
     if system != "Linux":
         return CheckResult("platform", SKIP, f"unknown operating system ({system})")
     if arch not in ("x86_64", "aarch64"):
         return CheckResult("platform", FAIL, f"Linux on {arch}: mamba_ssm wheels exist only for "
-                           "x86_64 and aarch64", f"Use an x86_64 machine, or {REFERENCE_PATH}.")
+                           "x86_64 and aarch64", f"Use an x86_64 machine, or {ON_CPU}.")
     where = "WSL2" if env.os.wsl else (env.os.distro or "Linux")
     note = " (aarch64 wheels: mamba_ssm >= 2.3.0 only)" if arch == "aarch64" else ""
     return CheckResult("platform", OK, f"{where}, {arch}{note}")
@@ -76,7 +91,7 @@ def check_driver(env: Environment) -> CheckResult:
         hint = ("WSL2 uses the Windows driver: install the current NVIDIA driver on Windows "
                 "(not inside WSL)." if env.os.wsl else
                 "Install the NVIDIA driver (Ubuntu: `sudo ubuntu-drivers install`) and reboot; "
-                f"without an NVIDIA GPU use {REFERENCE_PATH}.")
+                f"without an NVIDIA GPU use {ON_CPU}.")
         return CheckResult("driver", FAIL, f"No NVIDIA driver found{f' ({why})' if why else ''}",
                            hint)
     if "driver_mismatch" in nv.reasons:
@@ -108,17 +123,20 @@ def check_gpu_visible(env: Environment) -> CheckResult:
                            "unset CUDA_VISIBLE_DEVICES   (or: export CUDA_VISIBLE_DEVICES=0)")
     names = ", ".join(f"{g.index}: {g.name or 'GPU'}"
                       + (f" (sm_{g.sm})" if g.sm else "") for g in shown)
-    if any(g.visible is None for g in nv.gpus):
+    # visible=None with a note: CUDA_VISIBLE_DEVICES names what the probe cannot map (MIG,
+    # UUIDs); without one (a hand-written --env file) nothing hides a GPU
+    if note and any(g.visible is None for g in nv.gpus):
         return CheckResult("gpu_visible", WARN, f"{names}; {note}", blocking=False)
     return CheckResult("gpu_visible", OK, f"{len(shown)} visible: {names}"
                        + (f" ({note})" if note else ""))
 
 
-def check_torch_build(env: Environment) -> CheckResult:
+def check_torch_build(env: Environment, *, wheel_torch: Optional[WheelTorch] = None
+                      ) -> CheckResult:
     t = env.torch
     if t.installed is False:
         return CheckResult("torch_build", FAIL, "torch is not installed in the target",
-                           suggest_torch(env))
+                           torch_advice(env, wheel_torch))
     if t.error and "import" in t.reasons:
         last = error_line(t.error)
         return CheckResult("torch_build", FAIL, f"`import torch` fails: {last}",
@@ -130,13 +148,14 @@ def check_torch_build(env: Environment) -> CheckResult:
                            blocking=False)
     if t.cuda is None:
         return CheckResult("torch_build", FAIL, f"torch {t.version} is a CPU-only build: "
-                           "mamba_ssm needs a CUDA build of torch", suggest_torch(env))
+                           "mamba_ssm needs a CUDA build of torch", torch_advice(env, wheel_torch))
     abi = {True: "C++11 ABI", False: "pre-C++11 ABI", None: "ABI unknown"}[t.cxx11abi]
     ngc = " (NGC build: only NGC-specific wheels match)" if _is_ngc(t.version) else ""
     return CheckResult("torch_build", OK, f"torch {t.version}, CUDA {t.cuda}, {abi}{ngc}")
 
 
-def check_driver_cuda(env: Environment) -> CheckResult:
+def check_driver_cuda(env: Environment, *, wheel_torch: Optional[WheelTorch] = None
+                      ) -> CheckResult:
     runtime = cuda_tuple(env.torch.cuda)
     if runtime is None or not has_driver(env):
         return CheckResult("driver_cuda", SKIP, "needs a driver and a CUDA build of torch")
@@ -161,14 +180,18 @@ def check_driver_cuda(env: Environment) -> CheckResult:
                            "(no JIT of newer PTX)",
                            f"Upgrade the driver to >= {need} for full support." if need else None,
                            blocking=False)
-    variant = _fit(env.torch.version or "", ceiling, env.nvidia.driver_version)
+    variant = fit_variant(env.torch.version or "", ceiling, env.nvidia.driver_version)
     fix = f"upgrade the NVIDIA driver to >= {need}" if need else "upgrade the NVIDIA driver"
-    if variant:
-        fix += " or install a torch built for this driver: " + torch_install_command(
-            _base(env.torch.version), variant)
-    return CheckResult("driver_cuda", FAIL, f"driver {env.nvidia.driver_version} supports CUDA "
-                       f"<= {ceiling_text}{guess} but torch needs CUDA {torch_cuda}",
-                       fix[0].upper() + fix[1:])
+    if wheel_torch is not None and wheel_torch.advice:
+        # this torch has no prebuilt mamba_ssm wheel anyway: name the one the resolver found
+        # (it fits the driver), as the torch_build and wheels rows do
+        fix += "; or install " + wheel_torch.advice
+    elif variant:
+        fix += " or install a torch built for this driver: " + for_target(
+            torch_install_command(base_version(env.torch.version), variant), env)
+    driver = f"driver {env.nvidia.driver_version}" if env.nvidia.driver_version else "the driver"
+    return CheckResult("driver_cuda", FAIL, f"{driver} supports CUDA <= {ceiling_text}{guess} "
+                       f"but torch needs CUDA {torch_cuda}", fix[0].upper() + fix[1:])
 
 
 def check_torch_gpu(env: Environment) -> CheckResult:
@@ -208,48 +231,6 @@ def check_nvcc(env: Environment) -> CheckResult:
     where = f" ({tk.nvcc_path})" if tk.nvcc_path else ""
     return CheckResult("nvcc", OK, f"nvcc {tk.nvcc_version}{where} matches torch's "
                        f"CUDA {env.torch.cuda} major", blocking=False)
-
-
-def suggest_torch(env: Environment) -> str:
-    """The exact torch install command that fits the driver and has mamba wheels."""
-    driver = env.nvidia.driver_version
-    ceiling = cuda_tuple(env.nvidia.cuda_driver_version or driver_ceiling(driver))
-    py = cuda_tuple(env.python.version)
-    current = env.torch.version
-    variant = _fit(current, ceiling, driver) if current else None
-    if current and variant:
-        return torch_install_command(_base(current), variant) + _driver_note(variant, ceiling)
-    candidates = [c for c in TORCH_WITH_MAMBA_WHEELS if py is None or
-                  pair(TORCH_PYTHON[c.rsplit(".", 1)[0]][0]) <= py
-                  <= pair(TORCH_PYTHON[c.rsplit(".", 1)[0]][1])]
-    for limit in (ceiling, compat_ceiling(ceiling, driver)):  # exact fit first
-        fits = [(c, v) for c in candidates if (v := torch_variant_for(c, limit))]
-        # newest torch built for the driver's own CUDA major, else the newest that fits
-        same = [(c, v) for c, v in fits if ceiling and (cuda_tuple(v) or (0,))[0] == ceiling[0]]
-        for candidate, variant in (same or fits)[:1]:
-            return torch_install_command(candidate, variant) + _driver_note(variant, limit)
-    return "Upgrade the NVIDIA driver, then install a CUDA build of torch (pytorch.org)."
-
-
-def _fit(version: str, ceiling: Optional[tuple[int, int]], driver: Optional[str]
-         ) -> Optional[str]:
-    """CUDA variant of this torch for the driver: within its ceiling, else through minor-version
-    compatibility."""
-    return torch_variant_for(version, ceiling) or torch_variant_for(
-        version, compat_ceiling(ceiling, driver))
-
-
-def _driver_note(variant: str, ceiling: Optional[tuple[int, int]]) -> str:
-    if ceiling is not None:
-        return ""
-    cuda = cuda_tuple(variant)
-    need = TOOLKIT_DRIVER_LINUX.get(f"{cuda[0]}.{cuda[1]}") if cuda else None
-    return f"   # needs an NVIDIA driver >= {need}" if need else ""
-
-
-def _base(version: Optional[str]) -> str:
-    parsed = version_of(version)
-    return parsed.base_version if parsed else str(version)
 
 
 def _is_ngc(version: Optional[str]) -> bool:

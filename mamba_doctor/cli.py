@@ -16,10 +16,16 @@ app = typer.Typer(
     name="mamba-doctor",
     help=(
         "Get Mamba (mamba-ssm) working on this machine and prove it.\n\n"
-        "Start with `mamba-doctor check`. " + EXIT_CODE_HELP
+        "Start with `mamba-doctor check`. " + EXIT_CODE_HELP + "\n\n"
+        "Environment: MAMBA_DOCTOR_CACHE_DIR (where downloads are kept; default "
+        "~/.cache/mamba-doctor), MAMBA_DOCTOR_MIRROR (extra wheel URL prefixes, comma- or "
+        "space-separated)."
     ),
     no_args_is_help=True,
     add_completion=False,
+    # Markdown joins a docstring's wrapped lines into one paragraph; typer's "rich" mode keeps
+    # the hard line breaks, which wrap into ragged half-lines at 80 columns.
+    rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )

@@ -209,17 +209,17 @@ def _fix_values(env: Optional[Environment], python: Optional[str],
 
 
 def _resolve_wheels(env: Environment) -> Optional[dict[str, str]]:
-    """Exact wheel file names from the wheel resolver, when that module is available."""
-    try:
-        from mamba_doctor.index import load_index  # type: ignore[import-not-found]
-        from mamba_doctor.resolve import resolve_pair  # type: ignore[import-not-found]
+    """Exact wheel file names from the wheel resolver; None when it fails."""
+    from mamba_doctor.index import load_index
+    from mamba_doctor.resolve import resolve_pair
 
+    try:
         found = {}
         for res in resolve_pair(env, load_index()):
             if res.wheel is not None:
                 found[res.package] = res.wheel.filename
         return found
-    except Exception:  # the resolver is optional here: a generic hint is shown instead
+    except Exception:  # a resolver bug costs only the exact name: a generic hint is shown
         logger.debug("wheel resolution unavailable for diagnosis", exc_info=True)
         return None
 
@@ -244,8 +244,11 @@ def _finish(cand: _Candidate, values: Mapping[str, str], *, tailored: bool) -> D
 def render_diagnoses(console: Console, diagnoses: Sequence[Diagnosis], *,
                      report_hint: bool = True) -> None:
     """Draw diagnoses as rich panels (best first); with none, say how to report the failure."""
+    from rich.console import Group
     from rich.markup import escape
     from rich.panel import Panel
+
+    from mamba_doctor.output import hanging_list
 
     if not diagnoses:
         console.print("[bold]No known failure recognised in this text.[/]")
@@ -253,17 +256,17 @@ def render_diagnoses(console: Console, diagnoses: Sequence[Diagnosis], *,
             console.print(REPORT_HINT)
         return
     for rank, d in enumerate(diagnoses, 1):
-        body = [f"[dim]{d.id} · {d.phase.replace('_', ' ')} · score {d.score:g}[/]",
-                f"[bold]Cause:[/] {escape(d.cause)}"]
+        body: list[Any] = [f"[dim]{d.id} · {d.phase.replace('_', ' ')} · score {d.score:g}[/]",
+                           f"[bold]Cause:[/] {escape(d.cause)}"]
         if d.confirmed:
             body.append("[bold]On this machine:[/]")
-            body.extend(f"  • {escape(c)}" for c in d.confirmed)
+            body.append(hanging_list([escape(c) for c in d.confirmed], bullet="•"))
         if d.matched:
             body.append("[bold]Matched:[/]")
             body.extend(f"  [dim]{escape(line)}[/]" for line in d.matched)
         body.append("[bold]Fix:[/]")
-        body.extend(f"  {i}. {escape(f)}" for i, f in enumerate(d.fix, 1))
-        console.print(Panel("\n".join(body), title=f"{rank}. {escape(d.title)}",
+        body.append(hanging_list([escape(f) for f in d.fix]))
+        console.print(Panel(Group(*body), title=f"{rank}. {escape(d.title)}",
                             title_align="left", border_style="red" if rank == 1 else "yellow"))
 
 

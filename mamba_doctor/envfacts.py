@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from collections import Counter
 from typing import Any, Callable, Mapping, Optional
 
 from packaging.version import InvalidVersion, Version
 
+from mamba_doctor.cuda_tables import TORCH_CUDA_VARIANTS, cuda_tuple, pair
 from mamba_doctor.models import (
     CudaToolkitInfo,
     Environment,
@@ -23,9 +25,6 @@ from mamba_doctor.models import (
 _SECTIONS: dict[str, type] = {"os": OsInfo, "nvidia": NvidiaInfo, "cuda_toolkit": CudaToolkitInfo,
                               "python": PythonInfo, "torch": TorchInfo}
 
-# CUDA variants published on download.pytorch.org for recent torch releases (RELEASE.md matrix,
-# summarised in shared/reference/cuda/tables.json "torch_cuda_variants"); cu129 was 2.8 only.
-_TORCH_CUDA_VARIANTS = ("11.8", "12.1", "12.4", "12.6", "12.8", "13.0", "13.2")
 _TORCH_INDEX = "https://download.pytorch.org/whl/"
 
 # Placeholders usable in fix templates, with what is shown when the environment does not say.
@@ -230,9 +229,9 @@ def fix_values(env: Environment, *, python: Optional[str] = None,
     _put(out, "driver_version", n.driver_version)
     _put(out, "driver_cuda", n.cuda_driver_version)
     if n.cuda_driver_version:
-        tag = _newest_variant_for(n.cuda_driver_version)
-        if tag:
-            out["driver_torch_index_url"] = _TORCH_INDEX + tag
+        driver_tag = _newest_variant_for(n.cuda_driver_version)
+        if driver_tag:
+            out["driver_torch_index_url"] = _TORCH_INDEX + driver_tag
     if n.cuda_visible_devices is not None:
         out["cuda_visible_devices"] = n.cuda_visible_devices or "(empty)"
     tk = env.cuda_toolkit
@@ -254,14 +253,14 @@ def _put(out: dict[str, str], key: str, value: Optional[str]) -> None:
 
 
 def _newest_variant_for(driver_cuda: str) -> Optional[str]:
-    limit = _version(driver_cuda)
-    if limit is None:
+    """The newest CUDA variant of torch this driver can run, among those more than one torch
+    release was built for (cu129 was torch 2.8 only: its index is a dead end)."""
+    ceiling = cuda_tuple(driver_cuda)
+    if ceiling is None:
         return None
-    fitting = [v for v in _TORCH_CUDA_VARIANTS if Version(v) <= limit]
-    if not fitting:
-        return None
-    best = Version(fitting[-1])
-    return f"cu{best.major}{best.minor}"
+    releases = Counter(v for variants in TORCH_CUDA_VARIANTS.values() for v in variants)
+    fitting = [v for v, n in releases.items() if n > 1 and pair(v) <= ceiling]
+    return max(fitting, key=pair) if fitting else None
 
 
 # Placeholders whose stand-in reads naturally (a bare `python`, a pointer to fetch-wheel): a fix

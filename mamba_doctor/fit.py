@@ -8,9 +8,9 @@ from typing import Any, Iterator, Optional, Union
 
 from packaging.version import Version
 
-from mamba_doctor.wheelfacts import Facts, facts_of
 from mamba_doctor.index import Release, WheelCandidate
 from mamba_doctor.models import Environment
+from mamba_doctor.wheelfacts import Facts, facts_of
 from mamba_doctor.wheelname import WheelTags
 
 # Reason codes, in the order a human reads them (and the order of the summary table).

@@ -34,6 +34,38 @@ MAX_ATTEMPTS = 1000
 _NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
+def describe_error(exc: BaseException, url: str) -> str:
+    """One readable line for a requests/urllib3 failure.
+
+    Their str() nests three wrappers ("HTTPConnectionPool(...): Max retries exceeded ... (Caused
+    by NewConnectionError(...))"); the user needs the innermost cause and the host.
+    """
+    from urllib.parse import urlsplit
+
+    import urllib3
+
+    cause: BaseException = exc
+    for _ in range(6):  # ConnectionError -> MaxRetryError -> NewConnectionError -> OSError
+        inner = getattr(cause, "reason", None)
+        if not isinstance(inner, BaseException) and cause.args \
+                and isinstance(cause.args[0], BaseException):
+            inner = cause.args[0]
+        if not isinstance(inner, BaseException) or inner is cause:
+            break
+        cause = inner
+    host = urlsplit(url).netloc or url
+    errors = urllib3.exceptions
+    if isinstance(cause, errors.NameResolutionError):
+        return f"cannot resolve {host} (no network, or no DNS for it)"
+    # before the timeouts: urllib3's NewConnectionError subclasses ConnectTimeoutError
+    if isinstance(cause, (errors.NewConnectionError, ConnectionError)):
+        refused = "refused" in str(cause).lower()
+        return f"connection to {host} refused" if refused else f"cannot connect to {host}"
+    if isinstance(cause, (errors.ConnectTimeoutError, errors.ReadTimeoutError, TimeoutError)):
+        return f"{host} did not answer in time"
+    return f"{type(exc).__name__}: {exc}"
+
+
 @dataclass(frozen=True)
 class TransferResult:
     size: int
@@ -121,9 +153,9 @@ def transfer(session: Any, url: str, part: Path, *, timeout: float, retries: int
                 requests.exceptions.ChunkedEncodingError,
                 requests.exceptions.ContentDecodingError, urllib3.exceptions.HTTPError) as exc:
             # urllib3's own errors come straight from raw.read1 mid-body (dropped, timed out)
-            last_error = f"{type(exc).__name__}: {exc}"
+            last_error = describe_error(exc, url)
         except requests.RequestException as exc:
-            raise UrlFailed(f"{type(exc).__name__}: {exc}", data={"attempts": attempts}) from exc
+            raise UrlFailed(describe_error(exc, url), data={"attempts": attempts}) from exc
         except DownloadError as exc:  # UrlFailed, DiskFull, NotAWheel from check_head
             exc.data.setdefault("attempts", attempts)
             raise
@@ -141,7 +173,8 @@ def transfer(session: Any, url: str, part: Path, *, timeout: float, retries: int
         now = part.stat().st_size if part.exists() else 0
         failures = 1 if now > have else failures + 1
         if failures > retries or attempts >= MAX_ATTEMPTS:
-            raise UrlFailed(f"gave up after {attempts} attempts ({last_error})",
+            raise UrlFailed(f"gave up after {attempts} attempt{'s' if attempts > 1 else ''} "
+                            f"({last_error})",
                             data={"attempts": attempts, "partial_bytes": now})
         delay = max(backoff_delay(failures, base=backoff, cap=backoff_cap, rng=rng),
                     min(server_delay, backoff_cap))

@@ -179,6 +179,15 @@ class WheelIndex:
             return ()
         return tuple(w for w in self.iter_wheels(package) if w.filename == name)
 
+    def torch_cxx11abi(self, torch_minor: str, variant: Optional[str]) -> Optional[bool]:
+        """The C++ ABI of the official torch `torch_minor` wheels with CUDA `variant` ("cu124",
+        "cpu"); None when the table does not say (2.6 differs per variant)."""
+        value = self.torch.get("cxx11abi_default", {}).get(torch_minor)
+        if isinstance(value, Mapping):
+            found = value.get(variant) if variant else None
+            return found if isinstance(found, bool) else None
+        return value if isinstance(value, bool) else None
+
     def iter_wheels(self, package: str) -> Iterator[WheelCandidate]:
         for rel in self.for_package(package):
             yield from rel.wheels
@@ -240,6 +249,11 @@ def _release(package: str, raw: Mapping[str, Any], glibc: Mapping[str, str]) -> 
         _rows=tuple(raw["wheels"]), _arch_sets=tuple(tuple(a) for a in raw["arch_sets"]),
         _details=tuple(raw["details"]), _glibc=glibc, _built=[None] * len(raw["wheels"]),
     )
+
+
+def label_key(label: str) -> tuple[int, ...]:
+    """Sort key for "2.10" / "3.13" labels: numeric, so torch 2.10 sorts after 2.9."""
+    return tuple(int(p) for p in label.split(".") if p.isdigit())
 
 
 def _parse(version: str) -> Optional[Version]:

@@ -1,4 +1,4 @@
-"""The JSON envelope every command emits with --json, and the two consoles (stdout result, stderr chatter)."""
+"""The --json envelope every command emits, and the two consoles (stdout result, stderr chatter)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ SCHEMA_VERSION = "1"
 
 if False:  # pragma: no cover  # typing only; rich is imported lazily to keep start-up fast
     from rich.console import Console
+    from rich.table import Table
 
 
 @dataclass
@@ -103,3 +104,16 @@ def _console(*, stderr: bool) -> Console:
 def progress_enabled(*, json_mode: bool) -> bool:
     """Progress bars only for a human watching a terminal."""
     return not json_mode and sys.stderr.isatty()
+
+
+def hanging_list(items: Sequence[str], *, bullet: Optional[str] = None) -> Table:
+    """Items (rich markup) as "  1. text" rows whose wrapped lines stay indented under the text,
+    which a joined string cannot do. `bullet` replaces the numbers (e.g. "•")."""
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(justify="right", no_wrap=True)
+    grid.add_column()
+    for i, item in enumerate(items, 1):
+        grid.add_row(f"  {bullet or f'{i}.'}", item)
+    return grid

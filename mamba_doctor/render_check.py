@@ -115,8 +115,11 @@ def checks_table(report: CheckReport) -> Table:
 
 
 def verdict_panel(report: CheckReport) -> Panel:
+    from rich.console import Group
     from rich.markup import escape
     from rich.panel import Panel
+
+    from mamba_doctor.output import hanging_list
 
     if report.verdict == "fail":
         ids = ", ".join(c.id for c in report.blocking)
@@ -126,8 +129,8 @@ def verdict_panel(report: CheckReport) -> Panel:
         head, style = "[bold yellow]Mamba can run here, with warnings above[/]", "yellow"
     else:
         head, style = "[bold green]All checks passed[/]", "green"
-    lines = [head, "", "[bold]Next:[/]"]
-    lines += [f"  {i}. {escape(step)}" for i, step in enumerate(report.next_steps, 1)]
+    steps = hanging_list([escape(step) for step in report.next_steps])
+    lines: list[str] = []
     shown: set[str] = set()
     for name, text in report.import_errors.items():
         found = report.diagnoses.get(name) or ()
@@ -137,7 +140,8 @@ def verdict_panel(report: CheckReport) -> Panel:
         if fixes and str(fixes[0]) not in shown:  # mamba_ssm often fails for the same reason
             shown.add(str(fixes[0]))
             lines.append(f"  fix: {escape(str(fixes[0]))}")
-    return Panel("\n".join(lines), title="Verdict", border_style=style, expand=False)
+    body = Group(head, "", "[bold]Next:[/]", steps, *lines)
+    return Panel(body, title="Verdict", border_style=style, expand=False)
 
 
 def _join(*parts: Optional[str]) -> str:

@@ -7,12 +7,19 @@ from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from packaging.version import InvalidVersion, Version
 
-from mamba_doctor.wheelfacts import Facts, apply_overrides, facts_of
 from mamba_doctor.errors import UsageError
 from mamba_doctor.fit import Rejection, check_wheel_fits, unchecked, wheel_fits
-from mamba_doctor.index import STATUS_TEXT, Release, WheelCandidate, WheelIndex, normalize_package
+from mamba_doctor.index import (
+    STATUS_TEXT,
+    Release,
+    WheelCandidate,
+    WheelIndex,
+    label_key,
+    normalize_package,
+)
 from mamba_doctor.models import Environment
 from mamba_doctor.resolution import Alternative, Resolution, SetupPyGuess
+from mamba_doctor.wheelfacts import Facts, apply_overrides, facts_of
 from mamba_doctor.wheelname import WheelTags, parse_wheel_filename
 
 __all__ = [
@@ -67,11 +74,9 @@ def _preference(w: WheelCandidate, f: Facts) -> tuple[Any, ...]:
     # Seen asset > expected; known digest; stable over nightly-built; newest tag; then, for facts
     # that are unknown, the newest torch / Python and the ABI modern torch uses.
     return (w.status == "observed", w.sha256 is not None, not w.nightly,
-            Version(w.tag.removeprefix("v")), _num(w.torch), _num(w.python), w.cxx11abi)
+            Version(w.tag.removeprefix("v")), label_key(w.torch), label_key(w.python),
+            w.cxx11abi)
 
-
-def _num(text: str) -> tuple[int, ...]:
-    return tuple(int(p) for p in text.split(".") if p.isdigit())
 
 
 def resolve(env: Environment, index: WheelIndex, package: str, *,
@@ -191,7 +196,7 @@ def resolve_pair(env: Environment, index: WheelIndex, *, version: Optional[str] 
                                 replace(cres, requested=causal_conv1d_version))
     # No compatible pair: resolve mamba_ssm alone, then causal_conv1d within its range.
     mres = _resolve(env, index, "mamba_ssm", version=version)
-    note = ()
+    note: tuple[str, ...] = ()
     mrel = index.release("mamba_ssm", mres.wheel.tag) if mres.wheel else None
     if mrel is not None:
         low, below = mrel.companion or ("0", None)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
-from mamba_doctor.wheelfacts import Facts
 from mamba_doctor.fit import check_wheel_fits
 from mamba_doctor.index import WheelIndex, wheel_filename
+from mamba_doctor.wheelfacts import Facts
 
 # Rules from wheels/REPORT.md section 2 (ids as in the reference JSON's setup_py.guess_rule).
 _CUDA_MAJMIN = {"g1", "g1h", "g1h_cudacheck"}  # 11 -> "118", anything else -> "122"

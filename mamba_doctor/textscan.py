@@ -35,7 +35,8 @@ class TextScan:
         A regex is only tried on the lines holding one of its anchors, so the cost is a few
         fast substring scans rather than a regex pass over megabytes of pip output.
         """
-        data, found = self.data, {}
+        data = self.data
+        found: dict[int, str] = {}  # line start -> line, so each line counts once
         for needle in pattern.needles:
             pos = data.find(needle)
             while pos != -1 and len(found) < MAX_HITS:

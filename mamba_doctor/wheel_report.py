@@ -12,6 +12,7 @@ if TYPE_CHECKING:  # rich is imported lazily to keep start-up fast
     from rich.console import Console
 
     from mamba_doctor.index import WheelIndex
+    from mamba_doctor.torch_advice import WheelTorch
 
 _OUTCOME = {
     "prebuilt": "finds the wheel",
@@ -31,6 +32,7 @@ def summarize_for_check(env: Environment, *, index: Optional[WheelIndex] = None,
     """
     from mamba_doctor.index import load_index
     from mamba_doctor.resolve import resolve_pair
+    from mamba_doctor.torch_advice import for_target
 
     resolutions = resolve_pair(env, index or load_index())
     missing = [r for r in resolutions if r.wheel is None]
@@ -44,11 +46,36 @@ def summarize_for_check(env: Environment, *, index: Optional[WheelIndex] = None,
     first = missing[0]
     why = first.notes[0] if first.notes else _top_reason(first)
     alt = next((a for a in first.alternatives if a.commands), None)
-    hint = f"{alt.summary}: {alt.commands[0]}" if alt else None
+    hint = f"{alt.summary}: {for_target(alt.commands[0], env)}" if alt else None
     return resolutions, CheckResult(
         "wheels", CheckStatus.FAIL,
-        f"no prebuilt {', '.join(r.package for r in missing)} wheel fits: {why}", hint=hint,
+        _missing_summary(missing, why), hint=hint,
         blocking=False)
+
+
+def torch_with_wheels(resolutions: Sequence[Resolution], env: Environment
+                      ) -> Optional[WheelTorch]:
+    """The resolver's torch advice for `check`'s torch rows: the same sentence and command as
+    the "wheels" row when a torch with prebuilt mamba_ssm wheels exists here. None when the
+    current torch already has a mamba_ssm wheel (nothing to advise)."""
+    from mamba_doctor.torch_advice import WheelTorch, for_target
+
+    mamba = next((r for r in resolutions if r.package == "mamba_ssm"), None)
+    if mamba is None or mamba.wheel is not None:
+        return None
+    alt = next((a for a in mamba.alternatives if a.kind == "torch" and a.commands), None)
+    return WheelTorch(advice=f"{alt.summary}: {for_target(alt.commands[0], env)}" if alt
+                      else None)
+
+
+def _missing_summary(missing: Sequence[Resolution], why: str) -> str:
+    """"no mamba_ssm (nor causal_conv1d) wheel fits X", without saying "no ... wheel" twice
+    when the reason already starts that way."""
+    first, others = missing[0].package, [r.package for r in missing[1:]]
+    name = f"{first} (nor {', '.join(others)})" if others else first
+    if why.startswith(f"no {first} wheel"):
+        return why.replace(f"no {first} wheel", f"no {name} wheel", 1)
+    return f"no prebuilt {name} wheel fits: {why}"
 
 
 def _top_reason(res: Resolution) -> str:

@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass, replace
 from typing import Optional
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
+from mamba_doctor.cuda_tables import version_of
 from mamba_doctor.errors import UsageError
 from mamba_doctor.models import Environment, parse_sm
 
@@ -46,7 +47,7 @@ class Facts:
 
 def facts_of(env: Environment) -> Facts:
     """Extract the matching facts from an Environment (pure)."""
-    tv = _version(env.torch.version)
+    tv = version_of(env.torch.version)
     if env.torch.installed is False:
         state = "absent"
     elif tv is not None or env.torch.installed:
@@ -67,9 +68,9 @@ def facts_of(env: Environment) -> Facts:
         hip=str(env.torch.hip) if env.torch.hip else None,
         cxx11abi=env.torch.cxx11abi if isinstance(env.torch.cxx11abi, bool) else None,
         platform=platform_of(env),
-        glibc=_version(env.os.glibc),
+        glibc=version_of(env.os.glibc),
         gpus=_gpus(env),
-        driver_cuda=_version(env.nvidia.cuda_driver_version),
+        driver_cuda=version_of(env.nvidia.cuda_driver_version),
         ngc=ngc_release(env),
     )
 
@@ -127,14 +128,6 @@ def _gpus(env: Environment) -> tuple[tuple[str, int], ...]:
     return tuple(out)
 
 
-def _version(text: Optional[str]) -> Optional[Version]:
-    if not text:
-        return None
-    try:
-        return Version(str(text).strip())
-    except InvalidVersion:
-        return None
-
 
 def apply_overrides(env: Environment, *, torch_version: Optional[str] = None,
                     cuda_version: Optional[str] = None, python_version: Optional[str] = None,
@@ -143,15 +136,20 @@ def apply_overrides(env: Environment, *, torch_version: Optional[str] = None,
     """Replace single facts (flags such as --torch-version). Raises UsageError on a bad value.
 
     `cuda_version` is torch's CUDA (torch.version.cuda): "11.8", "cu118", or "cpu"/"none".
-    A torch version with a local label ("2.0.0+cu118", "2.4.1+cpu") also sets the CUDA.
+    A torch version with a local label ("2.0.0+cu118", "2.4.1+cpu") also sets the CUDA. A torch
+    version other than the probed one drops the probed C++ ABI (unknown unless `cxx11abi`).
     """
     torch, python, os_ = env.torch, env.python, env.os
     if torch_version is not None:
-        tv = _version(torch_version)
+        tv = version_of(torch_version)
         if tv is None:
             raise UsageError(f"--torch-version {torch_version!r} is not a version",
                              hint="Give torch's version, e.g. --torch-version 2.4.1")
-        torch = replace(torch, installed=True, version=str(tv), error=None)
+        # The probed C++ ABI and HIP belong to the probed torch build, not to this one.
+        same = _same_build(tv, version_of(env.torch.version))
+        torch = replace(torch, installed=True, version=str(tv), error=None,
+                        cxx11abi=torch.cxx11abi if same else None,
+                        hip=torch.hip if same else None)
         local = (tv.local or "").lower()
         if cuda_version is None and local.startswith("cu") and local[2:].isdigit():
             cuda_version = local
@@ -185,6 +183,13 @@ def apply_overrides(env: Environment, *, torch_version: Optional[str] = None,
             ("x86_64", "amd64")) else os_.arch
         os_ = replace(os_, system=system, arch=arch)
     return replace(env, torch=torch, python=python, os=os_)
+
+
+def _same_build(given: Version, probed: Optional[Version]) -> bool:
+    """--torch-version names the probed build ("2.4.1" for a probed "2.4.1+cu121" counts)."""
+    if probed is None:
+        return False
+    return given == probed or (not given.local and given.public == probed.public)
 
 
 def _cuda(text: str) -> Optional[str]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import Iterator
 
 import pytest
+from httpserver import FaultyServer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -49,3 +51,13 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 @pytest.fixture
 def fixtures_dir() -> Path:
     return FIXTURES
+
+
+@pytest.fixture
+def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultyServer]:
+    """A fault-injecting HTTP server on 127.0.0.1 (tests/httpserver.py), closed afterwards."""
+    for key in ("NO_PROXY", "no_proxy"):  # a CI machine's proxy must not see loopback traffic
+        monkeypatch.setenv(key, "127.0.0.1,localhost")
+    srv = FaultyServer()
+    yield srv
+    srv.close()

@@ -80,7 +80,11 @@ def test_real_human_output_explains_the_failure() -> None:
     assert "Checks" in out and "Verdict" in out and "torch_build" in out
     if result.exit_code == 3:
         assert "Mamba cannot run here yet" in out and "Next:" in out
-        assert "blocking: driver" in out or "blocking:" in out
+        # the verdict names exactly the blocking rows the JSON view lists
+        doc = json.loads(CliRunner().invoke(app, ["check", "--json", "--python",
+                                                   sys.executable]).stdout)
+        blocking = doc["data"]["blocking"]
+        assert blocking and f"(blocking: {', '.join(blocking)})" in " ".join(out.split())
     assert "Traceback" not in result.output
 
 

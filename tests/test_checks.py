@@ -62,8 +62,10 @@ def test_this_cpu_machine_fails_on_driver_and_cpu_torch() -> None:
     r = rows(env)
     assert r["driver"].status is FAIL and r["torch_build"].status is FAIL
     assert "CPU-only build" in r["torch_build"].summary
+    # run by the checked interpreter, not whichever `pip` is first on PATH
     assert r["torch_build"].hint.startswith(
-        "pip install torch==2.13.0 --index-url https://download.pytorch.org/whl/cu130")
+        f"{env.python.executable} -m pip install torch==2.13.0 --index-url "
+        "https://download.pytorch.org/whl/cu130")
     assert r["mamba_imports"].status is SKIP and r["mamba_imports"].hint == "mamba-doctor install"
     report = build_report(env)
     assert report.verdict == "fail" and [c.id for c in report.blocking] == ["driver",
@@ -117,6 +119,10 @@ def test_pascal_never_gets_mamba_kernels_and_new_torch_lacks_sm61() -> None:
     r = rows(env)
     assert r["gpu_arch_mamba"].status is FAIL and "Pascal" in r["gpu_arch_mamba"].summary
     assert r["gpu_arch_torch"].status is FAIL and "sm_61" in r["gpu_arch_torch"].summary
+    # the same way out as fetch-wheel's (a source build for this arch), not "a GPU >= 7.0",
+    # which mamba_ssm >= 2.3.2 no longer supports either
+    hint = r["gpu_arch_mamba"].hint
+    assert "mamba-doctor install --from-source --arch 6.1" in hint and ">= 7.5" in hint
 
 
 def test_volta_needs_an_older_mamba_release() -> None:
@@ -181,7 +187,8 @@ def test_torch_missing_or_crashing() -> None:
     env = env_from("target-no-torch.stdout", H100)
     row = rows(env)["torch_build"]
     assert row.status is FAIL and row.summary == "torch is not installed in the target"
-    assert row.hint == "pip install torch==2.6.0 --index-url https://download.pytorch.org/whl/cu124"
+    assert row.hint == (f"{env.python.executable} -m pip install torch==2.6.0 --index-url "
+                        "https://download.pytorch.org/whl/cu124")
     crashed = env_from("target-2.5.1-cu124.stdout", H100,
                        error="`import torch` crashed the interpreter (SIGSEGV)\nFatal Python error",
                        reasons={"import": "`import torch` failed"})
@@ -230,3 +237,54 @@ def test_python_versions_with_wheels(version: str | None, status: CheckStatus) -
                                       abi_tag=None if version is None else env.python.abi_tag))
     row = rows(env)["python"]
     assert row.status is status and row.blocking is False
+
+
+def test_driver_cuda_and_visibility_wording_without_a_driver_version() -> None:
+    from wheel_envs import make_env
+
+    env = make_env(python="3.11", torch="2.13.0+cu130", cuda="13.0", abi=True, gpus=["h100"],
+                   driver_cuda="12.4")  # libcuda told the ceiling, nothing told the version
+    r = {c.id: c for c in build_report(env).checks}
+    assert r["driver_cuda"].summary == "the driver supports CUDA <= 12.4 but torch needs CUDA 13.0"
+    assert "None" not in r["gpu_visible"].summary and r["gpu_visible"].status is OK
+    # torch 2.13 has no mamba_ssm wheel: the driver row's torch way out is the wheels row's torch
+    torch_way = r["wheels"].hint
+    assert torch_way and "cu124" in torch_way and r["driver_cuda"].hint.endswith(torch_way)
+    assert r["driver_cuda"].hint.startswith("Upgrade the NVIDIA driver to >= 580.65.06; or ")
+
+
+def test_python_row_agrees_with_the_wheel_index() -> None:
+    # check's python row and fetch-wheel must tell the same story: Python 3.8 has wheels
+    # (mamba_ssm 2.2.2 for torch 2.0 cu118), it is not a "source build only" Python.
+    from mamba_doctor.check_system import (
+        NEWEST_MAMBA_FOR_OLD_PYTHON,
+        WHEEL_PYTHON_NEW,
+        check_python,
+    )
+    from mamba_doctor.index import load_index
+    from mamba_doctor.models import PythonInfo
+
+    newest: dict[tuple[int, int], str] = {}
+    for rel in load_index().for_package("mamba_ssm"):  # newest release first
+        for w in rel.wheels:
+            if w.available:
+                major, minor = (int(p) for p in w.python.split("."))
+                newest.setdefault((major, minor), rel.version)
+    latest = newest[WHEEL_PYTHON_NEW[1]]
+    assert {py for py, v in newest.items() if v == latest} == \
+        {(3, m) for m in range(WHEEL_PYTHON_NEW[0][1], WHEEL_PYTHON_NEW[1][1] + 1)}
+    assert {py: v for py, v in newest.items() if v != latest} == NEWEST_MAMBA_FOR_OLD_PYTHON
+    row = check_python(Environment(python=PythonInfo(version="3.8.18", abi_tag="cp38")))
+    assert row.status is WARN and "only mamba_ssm <= 2.2.2 has wheels" in row.summary
+
+
+def test_torch_fallback_list_has_mamba_wheels_in_the_index() -> None:
+    # suggest_torch's fallback list must only name torch releases the index has wheels for
+    from mamba_doctor.cuda_tables import TORCH_PYTHON, TORCH_WITH_MAMBA_WHEELS
+    from mamba_doctor.index import load_index
+
+    labels = {w.torch for rel in load_index().for_package("mamba_ssm") for w in rel.wheels
+              if w.available and not w.ngc}
+    for version in TORCH_WITH_MAMBA_WHEELS:
+        minor = version.rsplit(".", 1)[0]
+        assert minor in labels and minor in TORCH_PYTHON, version

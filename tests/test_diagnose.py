@@ -378,38 +378,35 @@ def test_machine_facts_alone_never_make_a_diagnosis(path: Path) -> None:
         assert diagnose(text, env) == ()
 
 
-def test_exact_wheel_name_comes_from_the_resolver_when_present(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    import sys
-    import types
-    from dataclasses import dataclass
+def test_exact_wheel_name_comes_from_the_resolver(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The real resolver over the real index, not stand-in modules.
+    import mamba_doctor.resolve as resolve_mod
+    from mamba_doctor.index import load_index
 
-    @dataclass(frozen=True)
-    class Wheel:
-        filename: str
-
-    @dataclass(frozen=True)
-    class Resolution:
-        package: str
-        wheel: Optional[Wheel]
-
+    expected = resolve_mod.resolve_pair(FULL_ENV, load_index())[0]
+    assert expected.package == "mamba_ssm" and expected.wheel is not None
+    name = expected.wheel.filename
+    assert "torch2.5cxx11abiFALSE-cp311-cp311-linux_x86_64.whl" in name
     seen: list[Environment] = []
+    real = resolve_mod.resolve_pair
 
-    def resolve_pair(env: Environment, index: object) -> tuple[Resolution, ...]:
+    def spy(env: Environment, index: object) -> object:
         seen.append(env)
-        name = "mamba_ssm-2.2.4+cu12torch2.5cxx11abiFALSE-cp311-cp311-linux_x86_64.whl"
-        return (Resolution("mamba_ssm", Wheel(name)), Resolution("causal_conv1d", None))
+        return real(env, index)  # type: ignore[arg-type]
 
-    index_mod = types.ModuleType("mamba_doctor.index")
-    index_mod.load_index = lambda: object()  # type: ignore[attr-defined]
-    resolve_mod = types.ModuleType("mamba_doctor.resolve")
-    resolve_mod.resolve_pair = resolve_pair  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "mamba_doctor.index", index_mod)
-    monkeypatch.setitem(sys.modules, "mamba_doctor.resolve", resolve_mod)
+    monkeypatch.setattr(resolve_mod, "resolve_pair", spy)
     fixes = " ".join(diagnose(PLAIN_SYMBOL, FULL_ENV)[0].fix)
-    assert "mamba_ssm-2.2.4+cu12torch2.5cxx11abiFALSE-cp311-cp311-linux_x86_64.whl" in fixes
+    assert name in fixes
     assert seen == [FULL_ENV]
     # a resolver that fails costs only the exact name, never the diagnosis
-    resolve_mod.resolve_pair = lambda env, index: 1 / 0  # type: ignore[attr-defined]
+    monkeypatch.setattr(resolve_mod, "resolve_pair", lambda env, index: 1 / 0)
     fixes = " ".join(diagnose(PLAIN_SYMBOL, FULL_ENV)[0].fix)
-    assert "the wheel that `mamba-doctor fetch-wheel` selects" in fixes
+    assert "the wheel that `mamba-doctor fetch-wheel` selects" in fixes and name not in fixes
+
+
+def test_driver_index_url_follows_the_torch_variant_table() -> None:
+    # one table (cuda_tables.TORCH_CUDA_VARIANTS) instead of a second list in envfacts
+    from mamba_doctor.envfacts import _newest_variant_for
+
+    assert [_newest_variant_for(c) for c in ("11.4", "12.2", "12.4", "12.9", "13.1", "13.2")] \
+        == [None, "cu121", "cu124", "cu128", "cu130", "cu132"]

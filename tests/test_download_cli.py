@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from httpserver import Fault, FaultyServer
@@ -24,15 +24,6 @@ NAME = "mamba_ssm-2.2.2+cu118torch2.0cxx11abiFALSE-cp38-cp38-linux_x86_64.whl"
 BODY = wheel_bytes("mamba_ssm", "2.2.2+cu118torch2.0cxx11abiFALSE",
                    tags="cp38-cp38-linux_x86_64", payload_size=300_000, seed=b"cli")
 SHA = hashlib.sha256(BODY).hexdigest()
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultyServer]:
-    for key in ("NO_PROXY", "no_proxy"):  # a CI machine's proxy must not see loopback traffic
-        monkeypatch.setenv(key, "127.0.0.1,localhost")
-    srv = FaultyServer()
-    yield srv
-    srv.close()
 
 
 @pytest.fixture

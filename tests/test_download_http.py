@@ -7,7 +7,7 @@ import json
 import time
 import zipfile
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from httpserver import Fault, FaultyServer
@@ -21,15 +21,6 @@ from mamba_doctor.resume import PartState, save_state
 NAME = wheel_name()
 BODY = wheel_bytes(payload_size=400_000, seed=b"fixed")
 SHA = hashlib.sha256(BODY).hexdigest()
-
-
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultyServer]:
-    for key in ("NO_PROXY", "no_proxy"):  # a CI machine's proxy must not see loopback traffic
-        monkeypatch.setenv(key, "127.0.0.1,localhost")
-    srv = FaultyServer()
-    yield srv
-    srv.close()
 
 
 @pytest.fixture
@@ -319,7 +310,7 @@ def test_retry_after_is_honoured(server: FaultyServer, cache: Path) -> None:
 
 def test_retries_zero_gives_up_at_once(server: FaultyServer, cache: Path) -> None:
     url = server.add(f"/f/{NAME}", BODY, faults=[Fault(status=502)])
-    with pytest.raises(DownloadError, match="gave up after 1 attempts"):
+    with pytest.raises(DownloadError, match=r"gave up after 1 attempt \(HTTP 502\)"):
         fetch(cache, url, retries=0)
     with pytest.raises(UsageError):
         fetch(cache, url, retries=-1)
@@ -367,3 +358,22 @@ def test_second_file_failing_still_reports_the_first(server: FaultyServer, cache
         fetch_files(reqs, cache_dir=cache, allow_http=True, backoff=0.01)
     assert [d["package"] for d in info.value.data["downloads"]] == ["demo_pkg"]
     assert info.value.data["filename"] == other and not final(cache, other).exists()
+
+
+def test_connection_errors_read_as_one_line() -> None:
+    # A real refused connection (a port nobody listens on), not a mocked exception.
+    import socket
+
+    import requests
+
+    from mamba_doctor.httpfetch import describe_error
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again when the block ends
+    url = f"http://127.0.0.1:{port}/x.whl"
+    with pytest.raises(requests.ConnectionError) as info:
+        requests.get(url, timeout=2)
+    assert describe_error(info.value, url) == f"connection to 127.0.0.1:{port} refused"
+    odd = ValueError("something else")
+    assert describe_error(odd, url) == "ValueError: something else"

@@ -34,15 +34,6 @@ print(json.dumps(r.to_dict()))
 """
 
 
-@pytest.fixture
-def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[FaultyServer]:
-    for key in ("NO_PROXY", "no_proxy"):  # a CI machine's proxy must not see loopback traffic
-        monkeypatch.setenv(key, "127.0.0.1,localhost")
-    srv = FaultyServer()
-    yield srv
-    srv.close()
-
-
 def _child(url: str, cache: Path) -> subprocess.Popen[str]:
     return subprocess.Popen([sys.executable, "-c", CHILD, NAME, url, str(cache)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -74,6 +74,26 @@ def test_overrides_replace_facts_from_file(server_json: Path) -> None:
     assert "+cu12" in res["filename"] and "torch2.4cxx11abiTRUE-cp311" in res["filename"]
 
 
+@pytest.mark.parametrize(("torch", "abi"), [("2.5.1", "FALSE"), ("2.8.0", "TRUE")])
+def test_assumed_torch_gets_its_official_abi_not_the_probed_one(
+        tmp_path: Path, torch: str, abi: str) -> None:
+    # The file describes a probed torch 2.13 CPU build (C++11 ABI); the flags ask about another.
+    env = make_env(python="3.11", torch="2.13.0+cpu", cuda=None, abi=True)
+    path = tmp_path / "env.json"
+    path.write_text(json.dumps(env.to_dict()))
+    r = _run(["--env", str(path), "--torch-version", torch, "--cuda-version", "12.4",
+              "--package", "mamba_ssm", "--dry-run", "--json"])
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)["data"]
+    assert f"cxx11abi{abi}-cp311" in data["resolutions"][0]["filename"]
+    assert data["assumed"] and f"cxx11abi {abi}" in data["assumed"][0]
+    explicit = _run(["--env", str(path), "--torch-version", torch, "--cuda-version", "12.4",
+                     "--cxx11abi", "TRUE", "--package", "mamba_ssm", "--dry-run", "--json"])
+    doc = json.loads(explicit.stdout)
+    assert doc["exit_code"] == 0 and doc["data"]["assumed"] == []
+    assert "cxx11abiTRUE" in doc["data"]["resolutions"][0]["filename"]
+
+
 @pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"nvidia": {"gpus": 3}}', ""])
 def test_malformed_env_file_is_usage_error(tmp_path: Path, content: str) -> None:
     path = tmp_path / "bad.json"

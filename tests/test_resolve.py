@@ -344,8 +344,8 @@ def test_aarch64_setup_py_guess_downloads_x86_wheel(index) -> None:
     ("2.3.1", "13.0", "prebuilt", "cu13"),
 ])
 def test_setup_py_guess_rules(index, version: str, cuda: str, outcome: str, label: str) -> None:
-    from mamba_doctor.wheelfacts import facts_of
     from mamba_doctor.setup_guess import guess_for
+    from mamba_doctor.wheelfacts import facts_of
 
     torch = {"2.2.2": "2.3.1", "2.2.4": "2.4.0", "2.3.1": "2.9.1"}[version]
     env = make_env(python="3.12", torch=torch, cuda=cuda, abi=version == "2.3.1")
@@ -403,4 +403,21 @@ def test_unverified_release_is_not_suggested(index) -> None:
 def test_blocker_is_judged_within_the_platform(index) -> None:
     env = make_env(python="3.11", torch="2.6.0+cu118", cuda="11.8", platform="linux_aarch64")
     res = resolve(env, index, "mamba_ssm")
-    assert "no mamba_ssm wheel is built for CUDA 11 for linux_aarch64 (CUDA 12, 13 are)" in res.notes
+    assert "no mamba_ssm wheel is built for CUDA 11 for linux_aarch64 (CUDA 12, 13 are)" \
+        in res.notes
+
+
+def test_blockers_name_the_fact_not_a_random_example() -> None:
+    from mamba_doctor.index import load_index
+    from mamba_doctor.resolve import resolve
+
+    idx = load_index()
+    win = resolve(make_env(python="3.11", torch="2.5.1+cu124", cuda="12.4",
+                           platform="win_amd64"), idx, "mamba_ssm")
+    assert win.wheel is None
+    assert win.notes[0] == ("no mamba_ssm wheel is built for win_amd64 "
+                            "(only for linux_aarch64, linux_x86_64)")
+    cpu = resolve(make_env(python="3.11", torch="2.5.1+cpu", cuda=None), idx, "mamba_ssm")
+    assert cpu.wheel is None
+    assert cpu.notes[0] == ("no mamba_ssm wheel fits a CPU-only torch: every wheel needs a CUDA "
+                            "build of torch")

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from wheel_envs import make_env
 
-from mamba_doctor.wheelfacts import apply_overrides, facts_of
 from mamba_doctor.errors import UsageError
 from mamba_doctor.fit import check_wheel_fits, sass_runs
 from mamba_doctor.index import index_dir, load_index
+from mamba_doctor.wheelfacts import apply_overrides, facts_of
 from mamba_doctor.wheelname import parse_wheel_filename
 
 REPO = Path(__file__).resolve().parents[1]
@@ -129,6 +129,29 @@ def test_overrides() -> None:
                {"platform": "solaris"}):
         with pytest.raises(UsageError):
             apply_overrides(env, **kw)
+
+
+def test_another_torch_version_drops_the_probed_abi() -> None:
+    probed = make_env(torch="2.13.0+cpu", cuda=None, abi=True, hip=None)
+    # the probed build keeps its ABI, named with or without its local label
+    for same in ("2.13.0+cpu", "2.13.0"):
+        assert facts_of(apply_overrides(probed, torch_version=same)).cxx11abi is True
+    other = facts_of(apply_overrides(probed, torch_version="2.5.1", cuda_version="12.4"))
+    assert other.cxx11abi is None and other.torch_minor == "2.5"
+    assert facts_of(apply_overrides(probed, torch_version="2.5.1",
+                                    cxx11abi=False)).cxx11abi is False
+    rocm = make_env(torch="2.5.1+rocm6.2", cuda=None, hip="6.2")
+    assert facts_of(apply_overrides(rocm, torch_version="2.5.1+cu124")).hip is None
+
+
+def test_torch_abi_table() -> None:
+    idx = load_index()
+    assert (idx.torch_cxx11abi("2.5", "cu124"), idx.torch_cxx11abi("2.8", "cu128")) == \
+        (False, True)
+    # 2.6 differs per variant; an unknown variant or minor is not guessed
+    assert (idx.torch_cxx11abi("2.6", "cu124"), idx.torch_cxx11abi("2.6", "cu126")) == \
+        (False, True)
+    assert idx.torch_cxx11abi("2.6", None) is None and idx.torch_cxx11abi("9.9", "cu999") is None
 
 
 def test_facts_from_probe_shaped_environment() -> None:

@@ -40,3 +40,68 @@ def test_check_row_when_nothing_fits() -> None:
     assert row.hint.endswith("mamba-doctor install --from-source --arch 6.0")
     text = _render(resolutions)
     assert "no compatible wheel" in text and "gpu_arch" in text and "way out 1" in text
+
+
+def _torch_rows(env):  # type: ignore[no-untyped-def]
+    from mamba_doctor.check_report import build_report
+
+    report = build_report(env)
+    return {c.id: c for c in report.checks}
+
+
+def test_check_torch_advice_matches_the_wheels_row() -> None:
+    # A CPU-only torch 2.13 with no driver: the table alone would say "torch 2.13 cu130", for
+    # which no mamba_ssm wheel exists; torch_build must name the same torch as the wheels row.
+    import re
+
+    from mamba_doctor.index import load_index
+    from mamba_doctor.resolve import apply_overrides, resolve
+
+    env = make_env(python="3.11", torch="2.13.0+cpu", cuda=None, abi=True)
+    rows = _torch_rows(env)
+    build, wheels = rows["torch_build"], rows["wheels"]
+    assert build.status is CheckStatus.FAIL and wheels.status is CheckStatus.FAIL
+    assert build.hint == wheels.hint
+    m = re.search(r"pip install 'torch==(\d+\.\d+)\.\*' --index-url \S+/cu(\d+)(\d)$", build.hint)
+    assert m is not None, build.hint
+    assert m.group(1) != "2.13"
+    # and that torch really has a prebuilt mamba_ssm wheel for this Python
+    trial = apply_overrides(env, torch_version=f"{m.group(1)}.0",
+                            cuda_version=f"{m.group(2)}.{m.group(3)}", cxx11abi=True)
+    assert resolve(trial, load_index(), "mamba_ssm").wheel is not None
+
+
+def test_check_torch_advice_says_source_build_when_no_torch_has_wheels() -> None:
+    env = make_env(python="3.14", torch="2.11.0+cpu", cuda=None, abi=True)
+    rows = _torch_rows(env)
+    hint = rows["torch_build"].hint
+    assert hint.startswith("pip install torch==") and "mamba-doctor install --from-source" in hint
+    assert "no torch has a prebuilt mamba_ssm wheel" in hint
+
+
+def test_check_advises_a_torch_with_wheels_when_torch_is_absent() -> None:
+    from mamba_doctor.checks import evaluate
+
+    env = make_env(python="3.10", torch=None, cuda=None, torch_installed=False)
+    rows = _torch_rows(env)
+    # no torch at all: the advice is a torch that has wheels, never a bare table guess
+    hint = rows["torch_build"].hint
+    assert hint == rows["wheels"].hint and "has a wheel for it" in hint
+    plain = {c.id: c for c in evaluate(env)}["torch_build"].hint
+    assert plain.startswith("pip install torch==")
+
+
+def test_wheels_row_says_no_wheel_once() -> None:
+    _, row = summarize_for_check(make_env(python="3.11", torch="2.5.1+cpu", cuda=None))
+    assert row.summary == ("no mamba_ssm (nor causal_conv1d) wheel fits a CPU-only torch: every "
+                           "wheel needs a CUDA build of torch")
+
+
+def test_torch_advice_names_the_checked_interpreter() -> None:
+    from dataclasses import replace
+
+    base = make_env(python="3.11", torch="2.13.0+cpu", cuda=None, abi=True)
+    env = replace(base, python=replace(base.python, executable="/opt/my env/bin/python"))
+    rows = _torch_rows(env)
+    for row in ("torch_build", "wheels"):
+        assert "'/opt/my env/bin/python' -m pip install 'torch==" in rows[row].hint, row

@@ -5,11 +5,14 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
-from mamba_doctor.errors import DownloadError, NoCompatibleWheel, UsageError
+from mamba_doctor.errors import NoCompatibleWheel, UsageError
 from mamba_doctor.models import Environment
 from mamba_doctor.output import Outcome
+
+if TYPE_CHECKING:
+    from mamba_doctor.resolution import Resolution
 
 logger = logging.getLogger(__name__)
 
@@ -56,18 +59,11 @@ def load_environment(args: FetchArgs) -> tuple[Environment, str]:
     from mamba_doctor.resolve import apply_overrides
 
     if args.env_file is not None:
-        from mamba_doctor.commands.fetch_wheel import read_env_file
+        from mamba_doctor.envfile import read_env_file
 
         env, source = read_env_file(args.env_file), f"file:{args.env_file}"
     else:
         env, source = _probe(args.python)
-        flags = (args.torch_version, args.cuda_version, args.python_version, args.cxx11abi,
-                 args.platform)
-        if source == "flags" and all(v is None for v in flags):
-            raise UsageError("cannot probe this machine in this build",
-                             hint="Pass --env FILE (from `mamba-doctor check --json`) or the "
-                                  "facts: --torch-version --cuda-version --python-version "
-                                  "--cxx11abi --platform")
     env = apply_overrides(
         env, torch_version=args.torch_version, cuda_version=args.cuda_version,
         python_version=args.python_version, cxx11abi=parse_bool_flag(args.cxx11abi, "--cxx11abi"),
@@ -75,16 +71,33 @@ def load_environment(args: FetchArgs) -> tuple[Environment, str]:
     return env, source
 
 
+def assume_torch_abi(env: Environment, index: Any) -> tuple[Environment, Optional[str]]:
+    """Give an assumed torch (--torch-version) the C++ ABI its official wheels have.
+
+    torch <= 2.5 wheels are pre-C++11 ABI and >= 2.7 are C++11 ABI: left unknown, the resolver
+    would pick either. Returns the environment unchanged (and no note) when the ABI is known.
+    """
+    from dataclasses import replace
+
+    from mamba_doctor.wheelfacts import facts_of
+
+    f = facts_of(env)
+    if env.torch.cxx11abi is not None or f.torch_minor is None or f.hip:
+        return env, None
+    variant = "cu" + f.cuda.replace(".", "") if f.cuda else "cpu"
+    abi = index.torch_cxx11abi(f.torch_minor, variant)
+    if abi is None:
+        return env, None
+    note = (f"assumed cxx11abi {str(abi).upper()}: the official torch {f.torch_minor} "
+            f"({variant}) wheels use it; pass --cxx11abi for a custom torch build")
+    return replace(env, torch=replace(env.torch, cxx11abi=abi)), note
+
+
 def _probe(python: Optional[str]) -> tuple[Environment, str]:
+    from mamba_doctor.probe import probe_environment
     from mamba_doctor.target import resolve_target_python
 
     target = resolve_target_python(python)
-    try:
-        from mamba_doctor.probe import probe_environment
-    except ImportError:  # the probe lands on another branch; flags alone still resolve
-        logger.warning("the local probe is not available in this build: resolving from the "
-                       "override flags only (pass --env FILE for a full environment)")
-        return Environment(), "flags"
     return probe_environment(target), f"probe:{target}"
 
 
@@ -96,9 +109,15 @@ def fetch_body(args: FetchArgs) -> Outcome:
         raise UsageError("--sha256 needs one wheel: add --package mamba_ssm or causal_conv1d")
     env, source = load_environment(args)
     index = load_index()
-    data: dict[str, Any] = {"environment_source": source, "environment": env.to_dict()}
+    notes: tuple[str, ...] = ()
+    if args.torch_version is not None:
+        env, note = assume_torch_abi(env, index)
+        notes = (note,) if note else ()
+    data: dict[str, Any] = {"environment_source": source, "environment": env.to_dict(),
+                            "assumed": list(notes)}
+    resolutions: tuple[Resolution, ...] = ()
     if args.url is not None:
-        requests, resolutions = _explicit_url(args, env, index), ()
+        requests = _explicit_url(args, env, index)
     else:
         packages = ("mamba_ssm", "causal_conv1d") if args.package == "all" else (args.package,)
         resolutions = resolve_pair(
@@ -111,11 +130,11 @@ def fetch_body(args: FetchArgs) -> Outcome:
             if not args.json_mode:  # the error path prints only a message: show the why first
                 from mamba_doctor.output import stdout_console
 
-                _renderer(resolutions, dry_run=args.dry_run)(stdout_console())
+                _renderer(resolutions, dry_run=args.dry_run, notes=notes)(stdout_console())
             raise _no_wheel(missing, data)
-        requests = [_request(r.package, r.wheel.filename, r.wheel.url,
-                             args.sha256 or r.wheel.sha256) for r in resolutions]
-    render = _renderer(resolutions, dry_run=args.dry_run)
+        requests = [_request(r.package, w.filename, w.url, args.sha256 or w.sha256)
+                    for r in resolutions if (w := r.wheel) is not None]
+    render = _renderer(resolutions, dry_run=args.dry_run, notes=notes)
     if args.dry_run:
         data["downloads"] = []
         return Outcome(data=data, render=render)
@@ -125,7 +144,8 @@ def fetch_body(args: FetchArgs) -> Outcome:
                            res.filename, "; ".join(res.unchecked))
     results = _download(args, requests)
     data["downloads"] = [r.to_dict() for r in results]
-    return Outcome(data=data, render=_renderer(resolutions, dry_run=False, downloads=results))
+    return Outcome(data=data, render=_renderer(resolutions, dry_run=False, downloads=results,
+                                               notes=notes))
 
 
 def _no_wheel(missing: list[Any], data: dict[str, Any]) -> NoCompatibleWheel:
@@ -178,13 +198,9 @@ def _is_sha256(text: str) -> bool:
 
 def _download(args: FetchArgs, requests: list[dict[str, Any]]) -> list[Any]:
     from mamba_doctor.config import cache_dir, mirrors_from_env
+    from mamba_doctor.download import FetchRequest, fetch_files
     from mamba_doctor.output import progress_enabled
 
-    try:
-        from mamba_doctor.download import FetchRequest, fetch_files
-    except ImportError as exc:  # pragma: no cover  # only until feat/download is merged
-        raise DownloadError("the downloader is not part of this build",
-                            hint="Use --dry-run and download the URL yourself.") from exc
     return fetch_files(
         [FetchRequest(**r) for r in requests], dest=args.dest, cache_dir=cache_dir(),
         mirrors=(*args.mirrors, *mirrors_from_env()), find_links=args.find_links,
@@ -192,12 +208,15 @@ def _download(args: FetchArgs, requests: list[dict[str, Any]]) -> list[Any]:
         show_progress=progress_enabled(json_mode=args.json_mode))
 
 
-def _renderer(resolutions: Any, *, dry_run: bool, downloads: Any = ()) -> Any:
+def _renderer(resolutions: Any, *, dry_run: bool, downloads: Any = (),
+              notes: tuple[str, ...] = ()) -> Any:
     def render(console: Any) -> None:
         from rich.markup import escape
 
         from mamba_doctor.wheel_report import render_resolutions
 
+        for note in notes:
+            console.print(f"[dim]{escape(note)}[/]")
         render_resolutions(console, resolutions, dry_run=dry_run)
         for d in downloads:
             console.print(f"[green]verified[/] {escape(str(d.path))}  sha256 {d.sha256}")

@@ -19,8 +19,8 @@ def register(app: typer.Typer) -> None:
     def _cmd(
         python: Optional[str] = typer.Option(
             None, "--python", metavar="PATH",
-            help="Check this interpreter or environment directory (default: the active "
-            "venv/conda env, else this Python).",
+            help="Check this interpreter or environment directory [default: the active "
+            "venv/conda env, else this Python].",
         ),
         json_mode: bool = typer.Option(False, "--json", help="Print one JSON document."),
         deep: bool = typer.Option(

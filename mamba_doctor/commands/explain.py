@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from pathlib import Path
@@ -22,6 +21,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+MAX_INPUT = 64 << 20  # bytes; pip logs are a few MB even for a failed source build
 PROBE_TIMEOUT_S = 30.0  # explain must stay quick; a hung `import torch` is not worth waiting on
 
 
@@ -33,19 +33,22 @@ def register(app: typer.Typer) -> None:
             help="Log or error text to explain; '-' or nothing reads stdin."),
         python: Optional[str] = typer.Option(
             None, "--python", metavar="PATH",
-            help="Tailor fixes to this interpreter or environment (default: the active one)."),
+            help="Tailor fixes to this interpreter or environment [default: the active "
+            "venv/conda env, else this Python]."),
         no_probe: bool = typer.Option(
             False, "--no-probe", help="Do not inspect this machine; give generic fixes."),
         env_file: Optional[Path] = typer.Option(
             None, "--env", metavar="FILE",
-            help="Use an environment saved with `check --json` instead of probing."),
-        limit: int = typer.Option(3, "--limit", min=0, help="Show at most N causes (0: all)."),
+            help="Use the machine in FILE (saved with: mamba-doctor check --json) instead of "
+            "probing this one."),
+        limit: int = typer.Option(3, "--limit", min=0, metavar="N",
+                                  help="Show at most N causes (0: all)."),
         json_mode: bool = typer.Option(False, "--json", help="Print one JSON document."),
     ) -> None:
         """Explain why installing or running mamba-ssm failed, and how to fix it.
 
-        Paste or pipe the log of a failed `pip install`, an import error or a traceback:
-        `pip install mamba-ssm 2>&1 | tee log.txt; mamba-doctor explain log.txt`. The doctor
+        Paste or pipe the log of a failed pip install, an import error or a traceback, e.g.
+        "pip install mamba-ssm 2>&1 | tee log.txt", then "mamba-doctor explain log.txt". The doctor
         matches it against about forty known failure modes and, when run on the affected
         machine, fills the fixes in with this machine's exact versions.
         """
@@ -75,7 +78,9 @@ def explain(file: Optional[str], *, python: Optional[str], probe: bool,
     target = resolve_target_python(python) if python else None
     found = diagnose(text, limit=limit, python=target)
     if env_file is not None:
-        env = load_env_file(env_file)
+        from mamba_doctor.envfile import read_env_file
+
+        env = read_env_file(env_file)
     elif found and probe:  # only worth probing when there is something to tailor
         env, target, note = probe_target(target)
     elif found:
@@ -110,10 +115,16 @@ def read_input(file: Optional[str]) -> tuple[str, str]:
                              hint="e.g. `mamba-doctor explain pip.log` or "
                                   "`pip install mamba-ssm 2>&1 | mamba-doctor explain -`")
         stream = getattr(sys.stdin, "buffer", None)
-        return "stdin", decode_log(stream.read()) if stream is not None else sys.stdin.read()
+        if stream is None:  # a text-only stdin (some IDE consoles)
+            return "stdin", sys.stdin.read(MAX_INPUT)
+        return "stdin", decode_log(stream.read(MAX_INPUT))
     path = Path(file).expanduser()
     try:
-        data = path.read_bytes()
+        with path.open("rb") as fh:
+            size = path.stat().st_size
+            if size > MAX_INPUT and path.is_file():
+                fh.seek(size - MAX_INPUT)  # a failure is reported at the end of its log
+            data = fh.read(MAX_INPUT)  # bounded: `explain /dev/zero` must not eat the memory
     except IsADirectoryError:
         raise UsageError(f"{file}: is a directory, not a log file") from None
     except OSError as exc:
@@ -126,19 +137,6 @@ def decode_log(data: bytes) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16", errors="replace")
     return data.decode("utf-8-sig", errors="replace")  # never fails: bad bytes become U+FFFD
-
-
-def load_env_file(path: Path) -> Environment:
-    """An Environment from a `check --json` document; raises UsageError when unusable."""
-    from mamba_doctor.models import Environment
-
-    try:
-        return Environment.from_dict(json.loads(path.read_text(encoding="utf-8")))
-    except OSError as exc:
-        raise UsageError(f"cannot read --env {path}: {exc.strerror or exc}") from None
-    except (ValueError, TypeError) as exc:
-        raise UsageError(f"--env {path} is not an environment document: {exc}",
-                         hint="Save one with `mamba-doctor check --json > env.json`.") from None
 
 
 def probe_target(

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import enum
-import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Optional
 
 import typer
 
@@ -23,38 +22,55 @@ def register(app: typer.Typer) -> None:
     @app.command("fetch-wheel")
     def _cmd(
         package: PackageChoice = typer.Option(
-            PackageChoice.all, "--package", help="Resolve this package, or both as a pair."),
+            PackageChoice.all, "--package", metavar="PACKAGE",
+            help="Resolve mamba_ssm, causal_conv1d, or all (both, as a matching pair)."),
         version: Optional[str] = typer.Option(
-            None, "--version", help="Use this release (default: newest with a wheel here)."),
+            None, "--version", metavar="VERSION",
+            help="Use this release [default: the newest with a wheel that fits]."),
         env_file: Optional[Path] = typer.Option(
-            None, "--env", help="Resolve for the machine described by this `check --json` file."),
+            None, "--env", metavar="FILE",
+            help="Resolve for the machine in FILE (saved there with: mamba-doctor check --json)."),
         torch_version: Optional[str] = typer.Option(
-            None, "--torch-version", help="Assume this torch version (e.g. 2.0.0 or 2.4.1+cu121)."),
+            None, "--torch-version", metavar="VERSION",
+            help="Assume this torch version (e.g. 2.0.0 or 2.4.1+cu121)."),
         cuda_version: Optional[str] = typer.Option(
-            None, "--cuda-version", help="Assume torch's CUDA (torch.version.cuda), e.g. 11.8."),
+            None, "--cuda-version", metavar="X.Y",
+            help="Assume torch's CUDA (torch.version.cuda), e.g. 11.8."),
         python_version: Optional[str] = typer.Option(
-            None, "--python-version", help="Assume this Python version, e.g. 3.10."),
+            None, "--python-version", metavar="X.Y", help="Assume this Python version, e.g. 3.10."),
         cxx11abi: Optional[str] = typer.Option(
-            None, "--cxx11abi", help="Assume torch's C++ ABI flag: TRUE or FALSE."),
+            None, "--cxx11abi", metavar="TRUE|FALSE",
+            help="Assume torch's C++ ABI flag: TRUE or FALSE."),
         platform: Optional[str] = typer.Option(
-            None, "--platform", help="Assume this platform tag, e.g. linux_x86_64."),
+            None, "--platform", metavar="TAG", help="Assume this platform tag, e.g. linux_x86_64."),
         python: Optional[str] = typer.Option(
-            None, "--python", help="Probe this interpreter or environment (default: active one)."),
+            None, "--python", metavar="PATH",
+            help="Probe this interpreter or environment [default: the active venv/conda env, "
+            "else this Python]."),
         dry_run: bool = typer.Option(
             False, "--dry-run", help="Show the resolution; download nothing."),
         dest: Optional[Path] = typer.Option(
-            None, "--dest", help="Put the verified wheel(s) in this directory."),
+            None, "--dest", metavar="DIR",
+            help="Also copy the verified wheel(s) into this directory [default: keep them in the "
+            "cache only]."),
         mirror: list[str] = typer.Option(
-            [], "--mirror", help="Try this URL prefix too (repeatable; also MAMBA_DOCTOR_MIRROR)."),
+            [], "--mirror", metavar="URL",
+            help="Also try this mirror: a proxy prefix (https://host/), a folder "
+            "(https://host/wheels/) or a template with {url} or {filename}; repeatable, tried "
+            "before the origin, adds to $MAMBA_DOCTOR_MIRROR."),
         url: Optional[str] = typer.Option(
-            None, "--url", help="Download this wheel URL instead of the resolved one."),
+            None, "--url", metavar="URL",
+            help="Download this wheel URL instead of the resolved one."),
         sha256: Optional[str] = typer.Option(
-            None, "--sha256", help="Require this sha256 digest (one package)."),
+            None, "--sha256", metavar="HEX", help="Require this sha256 digest (one package)."),
         find_links: list[Path] = typer.Option(
-            [], "--find-links", help="Take the wheel from this local folder if it is there."),
-        retries: int = typer.Option(5, "--retries", min=0, help="Retry a failed download N times."),
+            [], "--find-links", metavar="DIR",
+            help="Take the wheel from this local folder if it is there."),
+        retries: int = typer.Option(
+            5, "--retries", min=0, metavar="N", help="Retry a failed download N times."),
         timeout: float = typer.Option(
-            30.0, "--timeout", min=0.1, help="Give up on a silent connection after S seconds."),
+            30.0, "--timeout", min=0.1, metavar="SECONDS",
+            help="Give up on a silent connection after this many seconds."),
         allow_http: bool = typer.Option(
             False, "--allow-http", help="Allow plain http:// URLs and mirrors."),
         json_mode: bool = typer.Option(False, "--json", help="Print one JSON document."),
@@ -65,7 +81,8 @@ def register(app: typer.Typer) -> None:
         `mamba-doctor check --json` on, say, an offline server); single facts can be overridden
         with --torch-version, --cuda-version, --python-version, --cxx11abi and --platform.
         Prints why every other wheel was rejected, and when none fits, the nearest ways out as
-        commands (exit 4). Downloads resume, try mirrors, and are verified before use.
+        commands (exit 4). Downloads resume, try mirrors, are verified before use, and are kept
+        in $MAMBA_DOCTOR_CACHE_DIR/wheels (default ~/.cache/mamba-doctor/wheels).
         """
         from mamba_doctor.commands._fetch_body import FetchArgs, fetch_body
 
@@ -82,21 +99,3 @@ def register(app: typer.Typer) -> None:
             return fetch_body(args)
 
         run_command("fetch-wheel", json_mode=json_mode, body=body)
-
-
-def read_env_file(path: Path) -> Any:
-    """Parse an --env file into an Environment; UsageError (exit 2) when unreadable or malformed."""
-    from mamba_doctor.errors import UsageError
-    from mamba_doctor.models import Environment
-
-    hint = "Write it on the target machine with: mamba-doctor check --json > server.json"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"--env {path}: cannot read it ({exc.strerror or exc})", hint=hint) \
-            from None
-    try:
-        return Environment.from_dict(json.loads(text))
-    except (ValueError, TypeError) as exc:
-        raise UsageError(f"--env {path}: not an environment document ({exc})", hint=hint) \
-            from None
