@@ -268,3 +268,13 @@ def test_target_snippets_run_on_old_pythons(version: str, tmp_path: Path) -> Non
     assert "demo/__init__.py" in zipfile.ZipFile(wheel).namelist()
     out = _run.run([python, "-c", VERIFY_SNIPPET, "demo"], env=env)
     assert parse_verify_output(out.stdout).modules["torch"]["ok"] is False
+
+
+def test_install_help_states_defaults() -> None:
+    result = CliRunner().invoke(app, ["install", "--help"], env={"COLUMNS": "200"})
+    text = " ".join(result.stdout.split())
+    for needle in ("[default: the active venv/conda env, else this Python]",
+                   "[default: the detected GPUs]", "without ever changing torch",
+                   "MAMBA_DOCTOR_MIRROR"):
+        assert needle in text, needle
+    assert "<str>" not in text and "list[" not in text

@@ -25,11 +25,11 @@ def register(app: typer.Typer) -> None:
     def _cmd(
         python: Optional[str] = typer.Option(
             None, "--python", metavar="PATH",
-            help="Install into this interpreter or environment directory (default: the active "
-            "venv/conda env, else this Python)."),
+            help="Install into this interpreter or environment [default: the active venv/conda "
+            "env, else this Python]."),
         version: Optional[str] = typer.Option(
-            None, "--version", metavar="V",
-            help="Install this mamba-ssm version (default: the newest that fits)."),
+            None, "--version", metavar="VERSION",
+            help="Install this mamba-ssm release [default: the newest with a wheel that fits]."),
         wheel: list[Path] = typer.Option(
             [], "--wheel", metavar="FILE", dir_okay=False,
             help="Install this wheel file instead of resolving one (repeatable)."),
@@ -42,15 +42,15 @@ def register(app: typer.Typer) -> None:
             help="Build from this sdist file instead of PyPI's (repeatable; with --from-source)."),
         arch: Optional[str] = typer.Option(
             None, "--arch", metavar="LIST",
-            help="Build for these compute capabilities, e.g. 8.6,9.0 (default: the detected "
-            "GPUs)."),
+            help="Build for these compute capabilities, e.g. 8.6,9.0 [default: the detected "
+            "GPUs]."),
         jobs: Optional[int] = typer.Option(
             None, "--jobs", metavar="N", min=1,
-            help="Run this many compile jobs at once (default: sized from CPUs and memory)."),
+            help="Run this many compile jobs at once [default: sized from CPUs and memory]."),
         mirror: list[str] = typer.Option(
             [], "--mirror", metavar="URL",
-            help="Try this URL prefix before GitHub for wheel downloads (repeatable; also "
-            "$MAMBA_DOCTOR_MIRROR)."),
+            help="Also try this mirror for the wheel downloads (forms as in fetch-wheel); "
+            "repeatable, tried before the origin, adds to $MAMBA_DOCTOR_MIRROR."),
         find_links: list[Path] = typer.Option(
             [], "--find-links", metavar="DIR", file_okay=False,
             help="Look for wheels and dependencies in this folder first (repeatable)."),
@@ -108,7 +108,7 @@ def _options(python: Optional[str], version: Optional[str], wheel: list[Path],
     return InstallOptions(
         python=resolve_target_python(python), version=version, wheels=tuple(wheel),
         causal_conv1d=not no_causal_conv1d, from_source=from_source, sdists=tuple(sdist),
-        arch=arch, jobs=jobs, mirrors=tuple(mirror) or mirrors_from_env(),
+        arch=arch, jobs=jobs, mirrors=tuple(dict.fromkeys([*mirror, *mirrors_from_env()])),
         find_links=tuple(find_links), dry_run=dry_run, verify=not no_verify, force=force,
         keep=keep_names, show_progress=progress_enabled(json_mode=json_mode),
     )
