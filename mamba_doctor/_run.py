@@ -7,8 +7,9 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional, Sequence
+from typing import Callable, Optional
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def run(
     timeout: Optional[float] = 30.0,
     env: Optional[Mapping[str, str]] = None,
     cwd: Optional[str] = None,
-    input: Optional[str] = None,  # noqa: A002  # mirrors subprocess.run
+    input: Optional[str] = None,  # mirrors subprocess.run
 ) -> Completed:
     """Run argv (no shell) and capture text output.
 
@@ -73,7 +74,7 @@ def run(
     start = time.monotonic()
     logger.debug("run: %s", " ".join(argv))
     try:
-        proc = subprocess.Popen(  # noqa: S603  # fixed argv, no shell
+        proc = subprocess.Popen(  # fixed argv, no shell
             argv,
             stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -108,3 +109,61 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         proc.kill()
+
+
+def run_streaming(
+    argv: Sequence[str],
+    *,
+    on_line: Callable[[str], None],
+    timeout: Optional[float] = None,
+    env: Optional[Mapping[str, str]] = None,
+    cwd: Optional[str] = None,
+) -> Completed:
+    """Run argv with stderr merged into stdout, handing each line to `on_line` as it arrives.
+
+    For long children (a source build) whose progress must be shown live. Like `run`, it never
+    raises for the child's failure; `stdout` holds the whole output, `stderr` is empty. The
+    timeout is checked between lines, so a child silent for longer is only killed at its next
+    line or exit (builds print continuously; hangs end at the overall deadline).
+    """
+    argv = tuple(str(a) for a in argv)
+    start = time.monotonic()
+    logger.debug("run_streaming: %s", " ".join(argv))
+    try:
+        proc = subprocess.Popen(  # fixed argv, no shell
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            bufsize=1,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        return Completed(argv, None, "", "", start_error=exc.strerror or str(exc))
+    lines: list[str] = []
+    timed_out = False
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            lines.append(line)
+            on_line(line.rstrip("\n"))
+            if timeout is not None and time.monotonic() - start > timeout:
+                timed_out = True
+                _kill_group(proc)
+                break
+        proc.wait()
+    except BaseException:
+        _kill_group(proc)  # Ctrl-C: do not leave nvcc/ninja behind
+        raise
+    finally:
+        if proc.stdout is not None:
+            proc.stdout.close()
+    duration = time.monotonic() - start
+    logger.debug("run_streaming: %s -> %s in %.2f s", argv[0], proc.returncode, duration)
+    if timed_out:
+        return Completed(argv, None, "".join(lines), "", timed_out=True, duration_s=duration)
+    return Completed(argv, proc.returncode, "".join(lines), "", duration_s=duration)

@@ -1,20 +1,197 @@
-"""`mamba-doctor install` (placeholder until its issue lands)."""
+"""`mamba-doctor install`: options and rendering; the pipeline is in mamba_doctor.install."""
 
 from __future__ import annotations
 
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
 import typer
 
-from mamba_doctor.errors import DoctorError
-from mamba_doctor.output import Outcome
+from mamba_doctor.errors import EXIT_CODE_HELP, DoctorError, InstallFailed, UsageError
+from mamba_doctor.output import Outcome, progress_enabled, stderr_console
 from mamba_doctor.shell import run_command
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mamba_doctor.install import InstallReport
+    from mamba_doctor.models import Environment
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("install")
-    def _cmd(json_mode: bool = typer.Option(False, "--json", help="Print one JSON document.")) -> None:
-        """Not implemented yet."""
-
+    @app.command("install", help=_HELP)
+    def _cmd(
+        python: Optional[str] = typer.Option(
+            None, "--python", metavar="PATH",
+            help="Install into this interpreter or environment [default: the active venv/conda "
+            "env, else this Python]."),
+        version: Optional[str] = typer.Option(
+            None, "--version", metavar="VERSION",
+            help="Install this mamba-ssm release [default: the newest with a wheel that fits]."),
+        wheel: list[Path] = typer.Option(
+            [], "--wheel", metavar="FILE", dir_okay=False,
+            help="Install this wheel file instead of resolving one (repeatable)."),
+        no_causal_conv1d: bool = typer.Option(
+            False, "--no-causal-conv1d", help="Leave causal-conv1d out (slower Mamba path)."),
+        from_source: bool = typer.Option(
+            False, "--from-source", help="Build the kernels here, for this machine's GPU(s) only."),
+        sdist: list[Path] = typer.Option(
+            [], "--sdist", metavar="FILE", dir_okay=False,
+            help="Build from this sdist file instead of PyPI's (repeatable; with --from-source)."),
+        arch: Optional[str] = typer.Option(
+            None, "--arch", metavar="LIST",
+            help="Build for these compute capabilities, e.g. 8.6,9.0 [default: the detected "
+            "GPUs]."),
+        jobs: Optional[int] = typer.Option(
+            None, "--jobs", metavar="N", min=1,
+            help="Run this many compile jobs at once [default: sized from CPUs and memory]."),
+        mirror: list[str] = typer.Option(
+            [], "--mirror", metavar="URL",
+            help="Also try this mirror for the wheel downloads (forms as in fetch-wheel); "
+            "repeatable, tried before the origin, adds to $MAMBA_DOCTOR_MIRROR."),
+        find_links: list[Path] = typer.Option(
+            [], "--find-links", metavar="DIR", file_okay=False,
+            help="Look for wheels and dependencies in this folder first (repeatable)."),
+        dry_run: bool = typer.Option(
+            False, "--dry-run", help="Print the plan and the exact commands; change nothing."),
+        no_verify: bool = typer.Option(
+            False, "--no-verify", help="Skip importing the kernels after installing."),
+        force: bool = typer.Option(
+            False, "--force",
+            help="Install a --wheel whose tags do not fit; rebuild a cached source build."),
+        keep: list[str] = typer.Option(
+            [], "--keep", metavar="PKG",
+            help="Also keep this installed package at its version (repeatable; torch is always "
+            "kept)."),
+        json_mode: bool = typer.Option(False, "--json", help="Print one JSON document."),
+    ) -> None:
         def body() -> Outcome:
-            raise DoctorError("'install' is not implemented yet")
+            options = _options(python, version, wheel, no_causal_conv1d, from_source, sdist,
+                               arch, jobs, mirror, find_links, dry_run, no_verify, force, keep,
+                               json_mode)
+            return _run_install(options, json_mode=json_mode)
 
         run_command("install", json_mode=json_mode, body=body)
+
+
+_HELP = (
+    "Install mamba-ssm and causal-conv1d into a Python that already has torch, without ever "
+    "changing torch, and prove the kernels import.\n\n"
+    "Picks the prebuilt wheels that fit (or takes --wheel files, or builds --from-source for "
+    "this GPU only), checks the dependency plan with pip's dry run under a pin of the installed "
+    "torch, installs with --no-deps, then imports the kernels in the target. On failure it "
+    "prints what was installed before and the command that restores it.\n\n" + EXIT_CODE_HELP
+)
+
+
+def _options(python: Optional[str], version: Optional[str], wheel: list[Path],
+             no_causal_conv1d: bool, from_source: bool, sdist: list[Path], arch: Optional[str],
+             jobs: Optional[int], mirror: list[str], find_links: list[Path], dry_run: bool,
+             no_verify: bool, force: bool, keep: list[str], json_mode: bool) -> Any:
+    from mamba_doctor.config import mirrors_from_env
+    from mamba_doctor.install import InstallOptions
+    from mamba_doctor.pipplan import parse_keep
+    from mamba_doctor.target import resolve_target_python
+
+    if wheel and (from_source or sdist):
+        raise UsageError("--wheel and --from-source/--sdist exclude each other")
+    if not from_source and (sdist or arch or jobs):
+        raise UsageError("--sdist, --arch and --jobs only apply to --from-source")
+    if wheel and version:
+        raise UsageError("--version does not apply to --wheel files (their name says it)")
+    try:
+        keep_names = parse_keep(keep)
+    except ValueError as exc:
+        raise UsageError(f"--keep: {exc}") from exc
+    return InstallOptions(
+        python=resolve_target_python(python), version=version, wheels=tuple(wheel),
+        causal_conv1d=not no_causal_conv1d, from_source=from_source, sdists=tuple(sdist),
+        arch=arch, jobs=jobs, mirrors=tuple(dict.fromkeys([*mirror, *mirrors_from_env()])),
+        find_links=tuple(find_links), dry_run=dry_run, verify=not no_verify, force=force,
+        keep=keep_names, show_progress=progress_enabled(json_mode=json_mode),
+    )
+
+
+def _probe(python: str) -> Environment:
+    from mamba_doctor.probe import probe_environment
+
+    return probe_environment(python)
+
+
+def _run_install(options: Any, *, json_mode: bool) -> Outcome:
+    import time
+
+    from mamba_doctor.config import cache_dir
+    from mamba_doctor.install import install
+    from mamba_doctor.installer import Step
+    from mamba_doctor.progress_view import BuildView, print_step
+
+    console = stderr_console()
+    show = not json_mode
+    start = time.monotonic()
+    env = _probe(options.python)
+    gpus = ", ".join(g.compute_capability or "?" for g in env.nvidia.gpus) or "none"
+    probe_step = Step("probe", "ok", time.monotonic() - start, None,
+                      f"python {env.python.version or '?'}, torch {env.torch.version or '-'} "
+                      f"(CUDA {env.torch.cuda or '-'}), GPUs: {gpus}")
+    if show:
+        print_step(console, probe_step)
+    view = BuildView(console, live=progress_enabled(json_mode=json_mode))
+    try:
+        report = install(
+            options, env=env, cache=cache_dir(), environ=os.environ,
+            on_step=(lambda s: print_step(console, s)) if show else (lambda _s: None),
+            on_build=view.update, earlier=[probe_step],
+        )
+    except InstallFailed as exc:
+        view.stop()
+        if show and exc.data.get("restore"):
+            _offer_restore(exc, console)
+        raise
+    except DoctorError:
+        view.stop()
+        raise
+    view.stop()
+    return Outcome(data=report.to_dict(), render=lambda c: _render(c, report))
+
+
+def _offer_restore(exc: InstallFailed, console: Console) -> None:
+    """Show the way back and, for a person at a terminal, offer to run it."""
+    from mamba_doctor import _run
+
+    commands = list(exc.data.get("restore", []))
+    console.print("[bold]The way back:[/] " + " && ".join(commands))
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return
+    if not typer.confirm("Run it now?", default=False, err=True):
+        return
+    import shlex
+
+    for line in commands:
+        done = _run.run(shlex.split(line), timeout=1800)
+        console.print(("restored: " if done.ok else "failed: ") + line)
+
+
+def _render(console: Console, report: InstallReport) -> None:
+    from rich.panel import Panel
+    from rich.table import Table
+
+    table = Table(title="install" + (" (dry run: nothing changed)" if report.dry_run else ""))
+    for col in ("step", "status", "time", "command / detail"):
+        table.add_column(col)
+    for s in report.steps:
+        text = s["command"] or ""
+        if s["detail"]:
+            text = f"{text}\n{s['detail']}" if text else s["detail"]
+        table.add_row(s["name"], s["status"], f"{s['duration']:.1f}s", text)
+    console.print(table)
+    if report.dry_run:
+        return
+    lines = [f"{k}: {report.previous.get(k) or '(absent)'} -> {v or '(absent)'}"
+             for k, v in sorted(report.installed.items())]
+    lines.append(f"torch kept at {report.pins.get('torch')}")
+    if report.restore:
+        lines.append("way back: " + " && ".join(report.restore))
+    console.print(Panel("\n".join(lines), title="installed", border_style="green"))

@@ -1,0 +1,142 @@
+"""Where `install` gets its wheels: the user's files (tag-checked), or the resolver + downloader."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from packaging.utils import canonicalize_name
+
+from mamba_doctor.errors import NoCompatibleWheel, UsageError
+from mamba_doctor.installer import Step, StepLog
+from mamba_doctor.models import Environment
+from mamba_doctor.wheelfit import parse_wheel_facts, wheel_mismatches
+
+PACKAGES = ("mamba_ssm", "causal_conv1d")
+
+
+@dataclass(frozen=True)
+class WheelSource:
+    """One extension wheel to install; `path` is None only in a dry run that did not download."""
+
+    package: str  # "mamba_ssm"
+    filename: str
+    path: Optional[Path]
+    url: Optional[str] = None
+    origin: str = "file"  # file | download | build | cache
+    forced: tuple[str, ...] = ()  # mismatches accepted with --force
+
+    @property
+    def target(self) -> str:
+        """What to hand to pip: the file, else (dry run) the URL it would come from."""
+        return str(self.path) if self.path is not None else str(self.url or self.filename)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"package": self.package, "filename": self.filename,
+                "path": str(self.path) if self.path else None, "url": self.url,
+                "origin": self.origin, "forced_mismatches": list(self.forced)}
+
+
+def user_wheels(paths: Sequence[Path], env: Environment, *, force: bool, log: StepLog
+                ) -> list[WheelSource]:
+    """Check `--wheel` files against the target. Raises UsageError / NoCompatibleWheel."""
+    out: list[WheelSource] = []
+    rejected: dict[str, list[str]] = {}
+    for path in paths:
+        if not path.is_file():
+            raise UsageError(f"--wheel {path}: no such file")
+        try:
+            facts = parse_wheel_facts(path.name)
+        except ValueError as exc:
+            raise UsageError(f"--wheel {path}: {exc}") from exc
+        reasons = _fit(path.name, env) or wheel_mismatches(facts, env)
+        if reasons and not force:
+            rejected[path.name] = list(reasons)
+        out.append(WheelSource(facts.name.replace("-", "_"), path.name, path.resolve(),
+                               origin="file", forced=tuple(reasons)))
+    detail = "; ".join(f"{n}: {', '.join(r)}" for n, r in rejected.items())
+    log.add(Step("check-wheel-tags", "failed" if rejected else "ok", 0.0, None,
+                 detail or ("mismatches accepted with --force" if any(w.forced for w in out)
+                            else None)))
+    if rejected:
+        raise NoCompatibleWheel(
+            "the given wheel does not fit this environment: " + detail,
+            hint="Use a wheel built for this Python, torch, CUDA and ABI (`mamba-doctor "
+                 "fetch-wheel` finds it), or pass --force to install it anyway.",
+            data={"rejected": rejected},
+        )
+    return out
+
+
+def resolved_wheels(
+    env: Environment, *, version: Optional[str], packages: Sequence[str], cache: Path,
+    mirrors: Sequence[str], find_links: Sequence[Path], download: bool, show_progress: bool,
+    log: StepLog,
+) -> list[WheelSource]:
+    """Resolve the compatible pair and download it (unless `download` is false: dry run)."""
+    from mamba_doctor.index import load_index
+    from mamba_doctor.resolve import resolve_pair
+
+    start = time.monotonic()
+    resolutions = resolve_pair(env, load_index(), version=version, packages=tuple(packages))
+    data = {"resolution": [r.to_dict() for r in resolutions]}
+    missing = [r.package for r in resolutions if r.wheel is None]
+    log.add(Step("resolve", "failed" if missing else "ok", time.monotonic() - start, None,
+                 ", ".join(f"{r.package}: {r.wheel.filename if r.wheel else 'no wheel'}"
+                           for r in resolutions)))
+    if missing:
+        raise NoCompatibleWheel(
+            f"no prebuilt wheel fits this environment for {', '.join(missing)}",
+            hint="Build one for this GPU with `mamba-doctor install --from-source`, or see "
+                 "`mamba-doctor fetch-wheel --json` for the rejected candidates.",
+            data=data,
+        )
+    sources = [WheelSource(r.package, r.wheel.filename, None, r.wheel.url, "download")
+               for r in resolutions if r.wheel is not None]
+    if not download:
+        return sources
+    from mamba_doctor.download import FetchRequest, fetch_files
+
+    start = time.monotonic()
+    requests_ = [FetchRequest(r.package, r.wheel.filename, r.wheel.url, r.wheel.sha256)
+                 for r in resolutions if r.wheel is not None]
+    results = fetch_files(requests_, cache_dir=cache, mirrors=tuple(mirrors),
+                          find_links=tuple(find_links), show_progress=show_progress)
+    log.add(Step("download", "ok", time.monotonic() - start, None,
+                 ", ".join(f"{r.path.name} ({'cached' if r.from_cache else r.size})"
+                           for r in results)))
+    by_name = {r.package: r for r in results}
+    return [WheelSource(s.package, s.filename, by_name[s.package].path, s.url,
+                        "cache" if by_name[s.package].from_cache else "download")
+            for s in sources]
+
+
+def _fit(filename: str, env: Environment) -> tuple[str, ...]:
+    """The resolver's own check (one source of truth for wheel tags), with the release's facts
+    (architectures, runtime Python floor) when the index knows this file."""
+    try:
+        from mamba_doctor.resolve import check_wheel_fits, parse_wheel_filename
+    except ImportError:
+        return ()
+    try:
+        tags = parse_wheel_filename(filename)
+    except ValueError:  # not a release-style name: our own checks below still run
+        return ()
+    release = None
+    try:
+        from mamba_doctor.index import load_index
+
+        index = load_index()
+        hits = index.lookup(filename)
+        release = index.release(hits[0].package, hits[0].tag) if hits else None
+    except (OSError, ValueError, KeyError):
+        release = None
+    return tuple(r.message for r in check_wheel_fits(tags, env, release=release))
+
+
+def canonical(name: str) -> str:
+    return canonicalize_name(name)
+

@@ -1,0 +1,229 @@
+"""`install` end to end: real pip, temporary venvs with a fake torch, no network (--no-index)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from mamba_doctor.cli import app
+from mamba_doctor.models import Environment, PythonInfo, TorchInfo
+from tests.installkit import (
+    PLAT_TAG,
+    PY_TAG,
+    clone_venv,
+    create_venv,
+    fake_torch_wheel,
+    freeze,
+    make_wheel,
+    mamba_wheel,
+    pip_home,
+)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("template")
+    create_venv(root / "venv", root / "house", pip_dir=pip_home(root / "pip"))
+    return root / "venv"
+
+
+@pytest.fixture
+def house(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A local wheelhouse that every pip call (ours and the printed restore commands) uses."""
+    house = tmp_path / "house"
+    make_wheel(house, "einops", "0.8.0", {"einops/__init__.py": ""})
+    fake_torch_wheel(house, "99.0.0")  # what an unpinned resolver would happily upgrade to
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    monkeypatch.setenv("PIP_NO_INDEX", "1")
+    monkeypatch.setenv("PIP_FIND_LINKS", str(house))
+    return house
+
+
+@pytest.fixture
+def target(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    python = clone_venv(template, tmp_path / "venv")
+    env = Environment(
+        python=PythonInfo(executable=str(python), abi_tag=PY_TAG, platform_tag=PLAT_TAG),
+        torch=TorchInfo(installed=True, version="2.4.0", cuda="12.4", cxx11abi=True),
+    )
+    monkeypatch.setattr("mamba_doctor.commands.install._probe", lambda _python: env)
+    return python
+
+
+def invoke(*args: str) -> tuple[int, dict]:
+    result = CliRunner().invoke(app, ["install", *args, "--json"])
+    return result.exit_code, json.loads(result.stdout)
+
+
+def versions(python: Path) -> dict[str, str]:
+    code = ("import json, importlib.metadata as m; "
+            "print(json.dumps({d.metadata['Name']: d.version for d in m.distributions()}))")
+    out = subprocess.run([str(python), "-c", code], check=True, capture_output=True, text=True)
+    return json.loads(out.stdout)
+
+
+def test_wheel_asking_for_another_torch_stops_before_changing_anything(target: Path,
+                                                                       house: Path) -> None:
+    bad = mamba_wheel(house / "in", requires=("torch>=99", "einops"))
+    # Without the pin pip would replace torch: the danger is real in this setup.
+    unpinned = subprocess.run([str(target), "-m", "pip", "install", "--dry-run", str(bad)],
+                              capture_output=True, text=True)
+    assert "torch-99.0.0" in unpinned.stdout
+    before = freeze(target)
+    code, doc = invoke("--python", str(target), "--wheel", str(bad))
+    assert code == 6
+    assert doc["errors"][0]["code"] == "install_failed"
+    assert "nothing was changed" in doc["errors"][0]["message"]
+    assert freeze(target) == before
+    assert versions(target)["torch"] == "2.4.0"
+    steps = {s["name"]: s["status"] for s in doc["data"]["steps"]}
+    assert steps["check-dependencies"] == "failed"
+    assert "install-wheels" not in steps
+
+
+def test_compatible_wheel_installs_with_torch_untouched(target: Path, house: Path) -> None:
+    good = mamba_wheel(house / "in")
+    code, doc = invoke("--python", str(target), "--wheel", str(good))
+    assert code == 0, doc
+    data = doc["data"]
+    assert data["installed"] == {"mamba-ssm": "2.3.2+cu12torch2.4cxx11abiTRUE", "einops": "0.8.0"}
+    assert data["previous"] == {"mamba-ssm": None, "einops": None}
+    assert data["pins"] == {"torch": "2.4.0"}
+    assert versions(target)["torch"] == "2.4.0"
+    names = [s["name"] for s in data["steps"]]
+    assert names[-3:] == ["install-dependencies", "install-wheels", "verify"]
+    for step in data["steps"]:
+        assert set(step) == {"name", "status", "duration", "command", "detail"}
+        assert step["status"] == "ok"
+    wheel_step = next(s for s in data["steps"] if s["name"] == "install-wheels")
+    assert "--no-deps" in wheel_step["command"] and str(good) in wheel_step["command"]
+    assert data["verification"]["modules"]["selective_scan_cuda"] == {"ok": True}
+    assert data["restore"] == [f"{target} -m pip uninstall -y mamba-ssm einops"]
+
+
+def test_wheel_with_wrong_tags_is_refused_unless_forced(target: Path, house: Path) -> None:
+    wrong = mamba_wheel(house / "in", label="cu12torch2.1cxx11abiTRUE")
+    before = freeze(target)
+    code, doc = invoke("--python", str(target), "--wheel", str(wrong))
+    assert code == 4
+    assert "torch 2.1" in doc["errors"][0]["message"]
+    assert freeze(target) == before
+    code, doc = invoke("--python", str(target), "--wheel", str(wrong), "--force")
+    assert code == 0, doc
+    assert doc["data"]["installed"]["mamba-ssm"] == "2.3.2+cu12torch2.1cxx11abiTRUE"
+    assert doc["data"]["wheels"][0]["forced_mismatches"]
+
+
+def test_dry_run_changes_nothing(target: Path, house: Path) -> None:
+    good = mamba_wheel(house / "in")
+    before = freeze(target)
+    code, doc = invoke("--python", str(target), "--wheel", str(good), "--dry-run")
+    assert code == 0, doc
+    assert freeze(target) == before
+    statuses = {s["name"]: s["status"] for s in doc["data"]["steps"]}
+    assert statuses["install-dependencies"] == statuses["install-wheels"] == "planned"
+    assert statuses["check-dependencies"] == "ok"
+    assert [p["name"] for p in doc["data"]["plan"] if not p["requested"]] == ["einops"]
+    assert doc["data"]["installed"] == {}
+    human = CliRunner().invoke(app, ["install", "--python", str(target), "--wheel", str(good),
+                                     "--dry-run"])
+    assert human.exit_code == 0
+    assert "dry run: nothing changed" in human.stdout
+    assert "einops==0.8.0" in human.stdout  # the exact dependency install line
+    assert "planned install-wheels" in human.stderr
+    assert freeze(target) == before
+
+
+def test_failed_verification_reports_the_way_back_and_it_works(target: Path, house: Path) -> None:
+    old = mamba_wheel(house / "old", "2.2.0")
+    subprocess.run([str(target), "-m", "pip", "install", "-q", "--no-deps", str(old)], check=True)
+    broken = mamba_wheel(
+        house / "in", kernel="raise ImportError('selective_scan_cuda.so: undefined symbol: "
+                             "_ZN3c104cuda9SetDeviceEi')\n")
+    code, doc = invoke("--python", str(target), "--wheel", str(broken))
+    assert code == 6
+    err, data = doc["errors"][0], doc["data"]
+    assert "undefined symbol" in err["message"]
+    assert data["previous"]["mamba-ssm"] == "2.2.0+cu12torch2.4cxx11abiTRUE"
+    assert data["installed"]["mamba-ssm"] == "2.3.2+cu12torch2.4cxx11abiTRUE"
+    assert data["verification"]["ok"] is False
+    assert "To go back" in err["hint"]
+    # The printed way back really restores the previous state.
+    for line in data["restore"]:
+        subprocess.run(shlex.split(line), check=True, capture_output=True)
+    assert versions(target)["mamba_ssm"] == "2.2.0+cu12torch2.4cxx11abiTRUE"
+    assert "einops" not in versions(target)
+    assert versions(target)["torch"] == "2.4.0"
+
+
+def test_keep_pins_another_package(target: Path, house: Path) -> None:
+    old = make_wheel(house / "old", "einops", "0.7.0", {"einops/__init__.py": ""})
+    subprocess.run([str(target), "-m", "pip", "install", "-q", "--no-deps", str(old)], check=True)
+    wants_new = mamba_wheel(house / "in", requires=("torch", "einops>=0.8"))
+    before = freeze(target)
+    code, doc = invoke("--python", str(target), "--wheel", str(wants_new), "--keep", "einops")
+    assert code == 6
+    assert doc["data"]["pins"] == {"einops": "0.7.0", "torch": "2.4.0"}
+    assert freeze(target) == before
+
+
+def test_dry_run_of_the_resolved_pair_prints_the_commands(template: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from mamba_doctor.models import GpuInfo, NvidiaInfo, OsInfo
+
+    python = clone_venv(template, tmp_path / "venv")
+    env = Environment(
+        os=OsInfo(system="Linux", arch="x86_64", glibc="2.35"),
+        python=PythonInfo(executable=str(python), version="3.11.7", abi_tag="cp311",
+                          platform_tag="linux_x86_64", implementation="cpython"),
+        torch=TorchInfo(installed=True, version="2.4.0", cuda="12.4", cxx11abi=True),
+        nvidia=NvidiaInfo(gpus=(GpuInfo(0, compute_capability="9.0"),)),
+    )
+    monkeypatch.setattr("mamba_doctor.commands.install._probe", lambda _python: env)
+    before = freeze(python)
+    code, doc = invoke("--python", str(python), "--dry-run")
+    assert code == 0, doc
+    assert freeze(python) == before
+    names = [w["filename"] for w in doc["data"]["wheels"]]
+    assert names == ["mamba_ssm-2.3.0+cu12torch2.4cxx11abiTRUE-cp311-cp311-linux_x86_64.whl",
+                     "causal_conv1d-1.5.4+cu12torch2.4cxx11abiTRUE-cp311-cp311-linux_x86_64.whl"]
+    steps = {s["name"]: s for s in doc["data"]["steps"]}
+    assert steps["resolve"]["status"] == "ok"
+    assert steps["install-wheels"]["status"] == "planned"
+    assert "https://github.com/state-spaces/mamba/releases/download/v2.3.0/" in \
+        steps["install-wheels"]["command"]
+    assert doc["data"]["previous"] == {"mamba-ssm": None, "causal-conv1d": None}
+
+
+def test_whole_default_pipeline_offline_with_the_real_probe(template: Path, house: Path,
+                                                           tmp_path: Path) -> None:
+    """probe (real) -> resolve the pair (real index) -> fetch (real downloader, from
+    --find-links: these releases publish no digest, so a well-formed file proves itself) ->
+    pip -> verify, with nothing patched."""
+    from tests.installkit import causal_wheel
+
+    python = clone_venv(template, tmp_path / "venv")
+    links = tmp_path / "links"
+    mamba_wheel(links, "2.2.4")
+    causal_wheel(links, "1.5.0.post8")
+    code, doc = invoke("--python", str(python), "--version", "2.2.4", "--find-links", str(links))
+    assert code == 0, doc
+    data = doc["data"]
+    assert [w["filename"] for w in data["wheels"]] == [
+        f"mamba_ssm-2.2.4+cu12torch2.4cxx11abiTRUE-{PY_TAG}-{PY_TAG}-{PLAT_TAG}.whl",
+        f"causal_conv1d-1.5.0.post8+cu12torch2.4cxx11abiTRUE-{PY_TAG}-{PY_TAG}-{PLAT_TAG}.whl"]
+    assert data["installed"]["mamba-ssm"] == "2.2.4+cu12torch2.4cxx11abiTRUE"
+    assert data["installed"]["causal-conv1d"] == "1.5.0.post8+cu12torch2.4cxx11abiTRUE"
+    assert set(data["verification"]["modules"]) == {"torch", "selective_scan_cuda",
+                                                    "causal_conv1d_cuda", "mamba_ssm"}
+    assert [s["name"] for s in data["steps"]][:5] == ["probe", "installer", "pin-protected",
+                                                      "resolve", "download"]
+    assert versions(python)["torch"] == "2.4.0"
