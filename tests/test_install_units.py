@@ -209,8 +209,9 @@ def test_externally_managed_python_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize("args", [
     ["--wheel", "x.whl", "--from-source"], ["--arch", "8.6"], ["--jobs", "2"],
     ["--keep", "../bad"], ["--python", "/no/such/python"],
-    ["--from-source", "--jobs", "0"], ["--wheel", "."], ["--from-source", "--sdist", "."],
-    ["--find-links", "pyproject.toml"],
+    ["--from-source", "--jobs", "0"], ["--wheel", str(Path(__file__).parent)],
+    ["--from-source", "--sdist", str(Path(__file__).parent)],
+    ["--find-links", __file__],
 ])
 def test_usage_errors(args: list[str], tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["install", *args, "--json"])
