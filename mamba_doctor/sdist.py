@@ -177,3 +177,28 @@ def sdist_requirements(path: Path) -> tuple[str, ...]:
     head = text.split("\n\n", 1)[0]  # the description body follows the first blank line
     return tuple(line.split(":", 1)[1].strip() for line in head.splitlines()
                  if line.startswith("Requires-Dist:"))
+
+
+# What a setuptools build of these sdists imports from the target with --no-build-isolation:
+# setup.py imports packaging and wheel.bdist_wheel at top level, even in releases whose
+# pyproject declares nothing (shared reference failures/REPORT.md, build isolation).
+_SETUPTOOLS_NEEDS = ("setuptools", "wheel", "packaging")
+
+
+def build_requirements(project: Path) -> tuple[str, ...]:
+    """Distribution names the unpacked sdist's build needs in the target (torch left out: it is
+    checked on its own). Pure apart from reading pyproject.toml."""
+    try:
+        text = (project / "pyproject.toml").read_text(encoding="utf-8")
+    except OSError:
+        text = ""
+    section = re.search(r"^\[build-system\]\s*$(.*?)(?=^\[|\Z)", text, re.M | re.S)
+    body = section.group(1) if section else ""
+    listed = re.search(r"^requires\s*=\s*\[(.*?)\]", body, re.M | re.S)
+    names = [re.split(r"[\s<>=!~;\[(]", r.strip(), maxsplit=1)[0]
+             for r in re.findall(r"[\"']([^\"']+)[\"']", listed.group(1) if listed else "")]
+    backend = re.search(r"^build-backend\s*=\s*[\"']([^\"']+)", body, re.M)
+    if backend is None or backend.group(1).startswith("setuptools"):
+        names += _SETUPTOOLS_NEEDS
+    wanted = (canonicalize_name(n) for n in names if n)
+    return tuple(dict.fromkeys(n for n in wanted if n != "torch"))

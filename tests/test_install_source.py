@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from mamba_doctor import _run
 from mamba_doctor.cli import app
 from mamba_doctor.errors import InstallFailed, UsageError
 from mamba_doctor.models import (
@@ -24,7 +25,12 @@ from mamba_doctor.models import (
     TorchInfo,
 )
 from mamba_doctor.nvccwrap import make_cuda_shim, parse_arch_list, wrapper_script
-from mamba_doctor.sdist import parse_sdist_filename, pick_sdist, unpack_sdist
+from mamba_doctor.sdist import (
+    build_requirements,
+    parse_sdist_filename,
+    pick_sdist,
+    unpack_sdist,
+)
 from mamba_doctor.sourcebuild import (
     build_environ,
     check_toolchain,
@@ -314,6 +320,52 @@ def test_from_source_refuses_before_building(tmp_path: Path, synthetic_sdist: Pa
     assert doc["exit_code"] == 6
     assert "nvcc is CUDA 13.0 but torch was built with CUDA 12.4" in doc["errors"][0]["message"]
     assert not record.exists()  # nvcc never compiled anything
+
+
+# mamba v2.3.x's [build-system] (shared reference wheels/REPORT.md: it lists torch).
+MAMBA_PYPROJECT = """[build-system]
+requires = [
+  "setuptools>=61.0.0",
+  "wheel",
+  "torch",
+  "packaging",
+  "ninja",
+]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "mamba_ssm"
+"""
+
+
+def test_build_requirements_follow_the_sdists_build_system(tmp_path: Path) -> None:
+    assert build_requirements(tmp_path) == ("setuptools", "wheel", "packaging")  # setup.py only
+    (tmp_path / "pyproject.toml").write_text(MAMBA_PYPROJECT)
+    assert build_requirements(tmp_path) == ("setuptools", "wheel", "packaging", "ninja")
+    (tmp_path / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n')
+    assert build_requirements(tmp_path) == ()
+
+
+def test_build_refuses_a_target_missing_pip_or_build_requirements(tmp_path: Path) -> None:
+    from mamba_doctor.installer import StepLog
+    from mamba_doctor.obtain_source import _check_build_env
+
+    python = shutil.which("python3") or "python3"
+    subprocess.run([python, "-m", "venv", "--without-pip", str(tmp_path / "bare")], check=True)
+    bare = str(tmp_path / "bare" / "bin" / "python")
+    with pytest.raises(InstallFailed, match="no pip") as info:
+        _check_build_env(bare, ("packaging",), pkg="mamba_ssm", run=_run.run, log=StepLog())
+    assert "ensurepip" in (info.value.hint or "")
+    import sys
+
+    with pytest.raises(InstallFailed, match="needs no-such-build-dep-xyz") as info:
+        _check_build_env(sys.executable, ("pip", "no-such-build-dep-xyz", "ninja"),
+                         pkg="mamba_ssm", run=_run.run, log=StepLog())
+    assert info.value.data["missing_build_requirements"] == ["no-such-build-dep-xyz"]
+    log = StepLog()
+    _check_build_env(sys.executable, ("pip",), pkg="mamba_ssm", run=_run.run, log=log)
+    assert log.steps == []  # all present: nothing to say
 
 
 def _fake_snapshot(python: str, names, *, run):  # type: ignore[no-untyped-def]
