@@ -173,10 +173,10 @@ def _pipeline(options: InstallOptions, *, env: Environment, cache: Path, run: _r
     names = [canonical(w.package) for w in wheels]
     targets = [w.target for w in wheels]
     if any(w.path is None for w in wheels):  # dry run without the files: show the commands
-        constraint = workdir / "constraints.txt"
-        constraint.write_text(constraints_text(report.pins))
+        planned = workdir / "constraints.txt"
+        planned.write_text(constraints_text(report.pins))
         log.add(Step("check-dependencies", "planned", 0.0, render_argv(dry_run_argv(
-            installer, targets, constraint=str(constraint),
+            installer, targets, constraint=str(planned),
             report=str(workdir / "pip-report.json"), index=index))))
         log.add(Step("install-wheels", "planned", 0.0,
                      render_argv(install_argv(installer, targets, index=index,
@@ -239,11 +239,9 @@ def _way_back_hint(report: InstallReport) -> str:
 
 
 def _diagnose(text: str, env: Environment) -> list[dict[str, Any]]:
-    """The diagnosis knowledge base, when it is available (it is optional for install)."""
-    try:
-        from mamba_doctor.diagnose import diagnose
-    except ImportError:
-        return []
+    """The diagnosis knowledge base's best matches for the verification's error text."""
+    from mamba_doctor.diagnose import diagnose
+
     try:
         return [d.to_dict() for d in diagnose(text, env, limit=3)]
     except Exception:  # a diagnosis bug must not hide the install's result

@@ -59,11 +59,11 @@ class SmokeOptions:
                                      ("--temporal", self.temporal, TEMPORALS)):
             if value not in allowed:
                 raise UsageError("%s %s: choose one of %s" % (flag, value, ", ".join(allowed)))
-        for flag, value, low in (("--batch", self.batch, 1), ("--steps", self.steps, 2),
-                                 ("--nodes", self.nodes, 1), ("--heads", self.heads, 1),
-                                 ("--dim", self.dim, 1)):
-            if value < low:
-                raise UsageError("%s %d: must be at least %d" % (flag, value, low))
+        for flag, size, low in (("--batch", self.batch, 1), ("--steps", self.steps, 2),
+                                ("--nodes", self.nodes, 1), ("--heads", self.heads, 1),
+                                ("--dim", self.dim, 1)):
+            if size < low:
+                raise UsageError("%s %d: must be at least %d" % (flag, size, low))
         if self.dim % self.heads:
             raise UsageError("--dim %d is not divisible by --heads %d" % (self.dim, self.heads),
                              hint="D = heads·d: e.g. --dim 64 --heads 8 gives heads of width 8.")
