@@ -298,3 +298,13 @@ def test_install_help_states_defaults() -> None:
                    "MAMBA_DOCTOR_MIRROR"):
         assert needle in text, needle
     assert "<str>" not in text and "list[" not in text
+
+
+def test_a_run_that_stops_before_planning_leaves_no_run_folder() -> None:
+    """This machine's CPU-only torch has no prebuilt wheel: exit 4, and nothing in the cache."""
+    result = CliRunner().invoke(app, ["install", "--python", sys.executable, "--dry-run",
+                                      "--json"])
+    doc = json.loads(result.stdout)
+    assert result.exit_code == 4, doc
+    runs = Path(os.environ["MAMBA_DOCTOR_CACHE_DIR"]) / "runs"
+    assert not runs.exists() or list(runs.iterdir()) == []
