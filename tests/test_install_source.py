@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -11,6 +12,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from httpserver import Fault, FaultyServer
 from typer.testing import CliRunner
 
 from mamba_doctor import _run
@@ -434,3 +436,26 @@ def test_from_source_checks_the_plan_before_compiling(
     assert result.exit_code == 6, doc
     assert doc["data"]["steps"][-1]["name"] == "check-dependencies-before-build-mamba_ssm"
     assert not record.exists()  # the compiler never started
+
+
+def test_sdist_download_resumes_and_checks_the_published_sha256(
+        server: FaultyServer, tmp_path: Path) -> None:
+    """The sdist comes through the project's resumable transfer (a dropped connection resumes
+    from the .part), and a digest that differs from the index's is refused with nothing kept."""
+    from mamba_doctor.errors import ChecksumMismatch
+    from mamba_doctor.sdist import SdistRef, download_sdist
+
+    body = os.urandom(300_000)
+    sha = hashlib.sha256(body).hexdigest()
+    url = server.add("/p/mamba_ssm-0.0.1.tar.gz", body, faults=[Fault(drop_after=100_000)])
+    ref = SdistRef("mamba_ssm", "0.0.1", "mamba_ssm-0.0.1.tar.gz", url, sha)
+    path = download_sdist(ref, tmp_path / "sdists", timeout=10)
+    assert path.read_bytes() == body
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no .part or resume state
+    hits = server.hits_for("/p/mamba_ssm-0.0.1.tar.gz")
+    assert [h.status for h in hits] == [200, 206]  # the second request resumed the .part
+    assert hits[1].headers.get("Range", "").startswith("bytes=")
+    bad = SdistRef("mamba_ssm", "0.0.1", "mamba_ssm-0.0.1.tar.gz", url, "0" * 64)
+    with pytest.raises(ChecksumMismatch):
+        download_sdist(bad, tmp_path / "other", timeout=10)
+    assert list((tmp_path / "other").iterdir()) == []
