@@ -188,6 +188,7 @@ def _pipeline(options: InstallOptions, *, env: Environment, cache: Path, run: _r
         log.add(Step("install-wheels", "planned", 0.0,
                      render_argv(install_argv(installer, targets, index=index,
                                               force_reinstall=True))))
+        _plan_verify(log, python, options)
         report.previous = snapshot(python, names, run=run).versions
         return
 
@@ -210,6 +211,7 @@ def _pipeline(options: InstallOptions, *, env: Environment, cache: Path, run: _r
         if deps:
             log.add(Step("install-dependencies", "planned", 0.0, render_argv(dep_argv)))
         log.add(Step("install-wheels", "planned", 0.0, render_argv(whl_argv)))
+        _plan_verify(log, python, options)
         return
     if deps:
         _must(log.run("install-dependencies", dep_argv, run=run), "installing dependencies")
@@ -230,6 +232,12 @@ def _pipeline(options: InstallOptions, *, env: Environment, cache: Path, run: _r
             "installed, but the kernels do not work: " + "; ".join(result.failures)[:600],
             hint=_way_back_hint(report),
         )
+
+
+def _plan_verify(log: StepLog, python: str, options: InstallOptions) -> None:
+    if options.verify:
+        log.add(Step("verify", "planned", 0.0, f"{python} -c <verification snippet>",
+                     "import torch and the kernels in the target"))
 
 
 def _must(done: _run.Completed, what: str) -> None:

@@ -101,6 +101,9 @@ def resolved_wheels(
     sources = [WheelSource(r.package, r.wheel.filename, None, r.wheel.url, "download")
                for r in resolutions if r.wheel is not None]
     if not download:
+        log.add(Step("download", "planned", 0.0, None,
+                     "into the cache, sha256-checked: " + ", ".join(
+                         str(s.url) for s in sources)))
         return sources
     from mamba_doctor.download import FetchRequest, fetch_files
 

@@ -131,6 +131,7 @@ def test_dry_run_changes_nothing(target: Path, house: Path) -> None:
     statuses = {s["name"]: s["status"] for s in doc["data"]["steps"]}
     assert statuses["install-dependencies"] == statuses["install-wheels"] == "planned"
     assert statuses["check-dependencies"] == "ok"
+    assert statuses["verify"] == "planned"
     assert [p["name"] for p in doc["data"]["plan"] if not p["requested"]] == ["einops"]
     assert doc["data"]["installed"] == {}
     human = CliRunner().invoke(app, ["install", "--python", str(target), "--wheel", str(good),
@@ -200,6 +201,9 @@ def test_dry_run_of_the_resolved_pair_prints_the_commands(template: Path, tmp_pa
     assert steps["install-wheels"]["status"] == "planned"
     assert "https://github.com/state-spaces/mamba/releases/download/v2.3.0/" in \
         steps["install-wheels"]["command"]
+    # Every step of the real run is in the plan: the download first, the verification last.
+    assert steps["download"]["status"] == steps["verify"]["status"] == "planned"
+    assert [s["name"] for s in doc["data"]["steps"]][-1] == "verify"
     assert doc["data"]["previous"] == {"mamba-ssm": None, "causal-conv1d": None}
 
 
