@@ -140,6 +140,10 @@ def test_dry_run_changes_nothing(target: Path, house: Path) -> None:
     assert "dry run: nothing changed" in human.stdout
     assert "einops==0.8.0" in human.stdout  # the exact dependency install line
     assert "planned install-wheels" in human.stderr
+    # The install command also comes whole on one line (tables fold long paths).
+    whole = [ln for ln in human.stdout.splitlines()
+             if ln.startswith(f"{target} -m pip install --no-deps")]
+    assert any(ln.endswith(good.name) for ln in whole), whole
     assert freeze(target) == before
 
 

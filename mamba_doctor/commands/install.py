@@ -190,8 +190,10 @@ def _render(console: Console, report: InstallReport) -> None:
     from rich.table import Table
 
     table = Table(title="install" + (" (dry run: nothing changed)" if report.dry_run else ""))
-    for col in ("step", "status", "time", "command / detail"):
+    for col in ("step", "status", "time"):
         table.add_column(col)
+    # fold, not the default ellipsis: the commands must stay whole to be copied and rerun
+    table.add_column("command / detail", overflow="fold")
     for s in report.steps:
         text = s["command"] or ""
         if s["detail"]:
@@ -199,6 +201,12 @@ def _render(console: Console, report: InstallReport) -> None:
         table.add_row(s["name"], s["status"], f"{s['duration']:.1f}s", text)
     console.print(table)
     if report.dry_run:
+        planned = [s["command"] for s in report.steps
+                   if s["status"] == "planned" and s["command"] and "<" not in s["command"]]
+        if planned:  # once more outside the table, whole lines that copy and paste cleanly
+            console.print("[bold]commands it would run:[/]")
+            for line in planned:
+                console.print(line, soft_wrap=True, markup=False, highlight=False)
         return
     lines = [f"{k}: {report.previous.get(k) or '(absent)'} -> {v or '(absent)'}"
              for k, v in sorted(report.installed.items())]
