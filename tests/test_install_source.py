@@ -38,6 +38,7 @@ from mamba_doctor.sourcebuild import (
     check_toolchain,
     parse_build_line,
     parse_gpu_arch_list,
+    cgroup_memory_left,
     parse_meminfo,
     parse_nvcc_version,
     size_max_jobs,
@@ -141,6 +142,11 @@ def test_resources_and_toolchain_facts() -> None:
     assert size_max_jobs(8, 1 * 2**30) == 1
     assert size_max_jobs(4, None) == 4
     assert parse_meminfo("MemTotal: 100 kB\nMemAvailable:    2048 kB\n") == 2048 * 1024
+    # A container: its cgroup limit, not the host's memory, bounds the jobs.
+    assert cgroup_memory_left("34359738368\n", "8589934592\n") == 24 * 2**30
+    assert cgroup_memory_left("max\n", "8589934592\n") is None  # cgroup v2, unlimited
+    assert cgroup_memory_left("9223372036854771712\n", "1\n") is None  # cgroup v1, unlimited
+    assert cgroup_memory_left("1024\n", "4096\n") == 0
     assert parse_nvcc_version("Cuda compilation tools, release 13.0, V13.0.88") == "13.0"
     assert parse_gpu_arch_list("compute_75\ncompute_90\n") == (75, 90)
 
