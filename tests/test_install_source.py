@@ -35,10 +35,10 @@ from mamba_doctor.sdist import (
 )
 from mamba_doctor.sourcebuild import (
     build_environ,
+    cgroup_memory_left,
     check_toolchain,
     parse_build_line,
     parse_gpu_arch_list,
-    cgroup_memory_left,
     parse_meminfo,
     parse_nvcc_version,
     size_max_jobs,
