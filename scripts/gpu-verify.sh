@@ -20,6 +20,8 @@ mkdir -p "$OUT"
 WORK=$(mktemp -d)
 export MAMBA_DOCTOR_CACHE_DIR="$WORK/cache"
 export PYTHONUNBUFFERED=1 COLUMNS=120
+# tests/test_install_source.py's GPU end-to-end build takes the sdists from here
+export MAMBA_DOCTOR_TEST_SDISTS="$(cd "$CARRY" && pwd)"
 exec > >(tee "$OUT/gpu-verify.log") 2>&1
 
 step() { echo; echo "=== $(date -u +%H:%M:%S) $*"; }

@@ -139,3 +139,13 @@ def test_module_entry_point_help_is_fast_and_lists_exit_codes() -> None:
          "import sys, mamba_doctor.cli; print('torch' in sys.modules, 'requests' in sys.modules)"],
         capture_output=True, text=True, timeout=60)
     assert probe.stdout.split() == ["False", "False"]
+
+
+def test_public_api_is_lazy_and_complete() -> None:
+    code = ("import sys, mamba_doctor as m; assert 'torch' not in sys.modules; "
+            "names = [n for n in m.__all__ if n != '__version__']; "
+            "missing = [n for n in names if not callable(getattr(m, n))]; "
+            "print(missing, 'requests' in sys.modules)")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[0] == "[]"
