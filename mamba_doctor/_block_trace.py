@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-_ACTIVE: Optional["Recorder"] = None
+_ACTIVE: Optional[Recorder] = None
 
 
 class Recorder:
@@ -22,7 +22,7 @@ class Recorder:
         self.ops: List[Dict[str, Any]] = []
         self._previous: Optional[Recorder] = None
 
-    def __enter__(self) -> "Recorder":
+    def __enter__(self) -> Recorder:
         global _ACTIVE
         self._previous, _ACTIVE = _ACTIVE, self
         return self

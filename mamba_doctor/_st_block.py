@@ -5,7 +5,7 @@ Imports torch at the top: reach it through `mamba_doctor.block`. Runs on Python 
 
 from __future__ import annotations
 
-from typing import Optional, Tuple, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
 import torch
 from torch import Tensor, nn
@@ -27,8 +27,8 @@ def load_mamba_ssm() -> Tuple[Optional[type], Optional[str], bool]:
     global _KERNEL
     if _KERNEL is None:
         try:
-            from mamba_ssm.modules import mamba_simple
-            from mamba_ssm.ops import selective_scan_interface as ssi
+            from mamba_ssm.modules import mamba_simple  # type: ignore[import-not-found]
+            from mamba_ssm.ops import selective_scan_interface as ssi  # type: ignore[import-not-found]
         except Exception as exc:  # ImportError, "undefined symbol" (ImportError), OSError...
             _KERNEL = (None, "%s: %s" % (type(exc).__name__, exc), False)
         else:
@@ -97,11 +97,12 @@ class STMambaBlock(nn.Module):
         self.K, self.d, self.D, self.temporal_kind = K, d, D, temporal
         self.causal, self.bidirectional = causal, bidirectional and temporal == "mamba"
         self.mamba_backend = mamba_backend
-        fk = {"device": device, "dtype": dtype}
-        kw = dict(use_bn=use_bn, bn_momentum=bn_momentum, **fk)
+        fk: Dict[str, Any] = {"device": device, "dtype": dtype}
+        kw: Dict[str, Any] = dict(use_bn=use_bn, bn_momentum=bn_momentum, **fk)
         self.spatial = GMANAttention(K, d, axis="nodes", causal=False, **kw)
         self.backend, self.backend_reason, self.last_path = "ref", "", ""
         self.fast_path_available = False
+        self.temporal: nn.Module
         if temporal == "attention":
             self.temporal = GMANAttention(K, d, axis="time", causal=causal, **kw)
             self.backend, self.backend_reason = "none", "temporal='attention' uses no Mamba"
@@ -111,10 +112,11 @@ class STMambaBlock(nn.Module):
                       dt_min=dt_min, dt_max=dt_max, dt_init=dt_init, dt_scale=dt_scale,
                       dt_init_floor=dt_init_floor, conv_bias=conv_bias, bias=mamba_bias,
                       use_fast_path=mamba_fast_path, **fk)
-            self.temporal = MambaTemporal(D, make_mamba=lambda: cls(D, **mk),
-                                          bidirectional=self.bidirectional,
-                                          temporal_input=temporal_input, **kw)
-            self.temporal.run_mamba = self._run_mamba
+            mamba = MambaTemporal(D, make_mamba=lambda: cls(D, **mk),
+                                  bidirectional=self.bidirectional,
+                                  temporal_input=temporal_input, **kw)
+            mamba.run_mamba = self._run_mamba
+            self.temporal = mamba
         self.fusion = GatedFusion(D, **kw)
         self.dropout = nn.Dropout(dropout)
         for name, module in self.named_modules():

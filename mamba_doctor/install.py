@@ -145,12 +145,19 @@ def _pipeline(options: InstallOptions, *, env: Environment, cache: Path, run: _r
     packages = PACKAGES if options.causal_conv1d else ("mamba_ssm",)
     index = index_args(find_links=[str(p) for p in options.find_links])
     # Constraints and pip's report stay in the cache, so the printed commands can be rerun.
-    (cache / "runs").mkdir(parents=True, exist_ok=True)
-    workdir = Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"), dir=cache / "runs"))
+    # Made on first use: a run that stops earlier (no wheel fits, bad --wheel) leaves nothing.
+    made: list[Path] = []
+
+    def workdir() -> Path:
+        if not made:
+            (cache / "runs").mkdir(parents=True, exist_ok=True)
+            made.append(Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"),
+                                              dir=cache / "runs")))
+        return made[0]
 
     def precheck(package: str, requirements: Sequence[str]) -> None:
         if requirements:
-            check_plan(installer, requirements, report.pins, workdir=workdir / package,
+            check_plan(installer, requirements, report.pins, workdir=workdir() / package,
                        index=index, log=log, run=run, local_names=(),
                        step=f"check-dependencies-before-build-{package}")
 
@@ -173,18 +180,19 @@ def _pipeline(options: InstallOptions, *, env: Environment, cache: Path, run: _r
     names = [canonical(w.package) for w in wheels]
     targets = [w.target for w in wheels]
     if any(w.path is None for w in wheels):  # dry run without the files: show the commands
-        constraint = workdir / "constraints.txt"
-        constraint.write_text(constraints_text(report.pins))
+        planned = workdir() / "constraints.txt"
+        planned.write_text(constraints_text(report.pins))
         log.add(Step("check-dependencies", "planned", 0.0, render_argv(dry_run_argv(
-            installer, targets, constraint=str(constraint),
-            report=str(workdir / "pip-report.json"), index=index))))
+            installer, targets, constraint=str(planned),
+            report=str(workdir() / "pip-report.json"), index=index))))
         log.add(Step("install-wheels", "planned", 0.0,
                      render_argv(install_argv(installer, targets, index=index,
                                               force_reinstall=True))))
+        _plan_verify(log, python, options)
         report.previous = snapshot(python, names, run=run).versions
         return
 
-    plan, constraint = check_plan(installer, targets, report.pins, workdir=workdir,
+    plan, constraint = check_plan(installer, targets, report.pins, workdir=workdir(),
                                   index=index, log=log, run=run, local_names=names)
     report.plan = plan
     deps = dependency_targets(plan, names)
@@ -193,7 +201,7 @@ def _pipeline(options: InstallOptions, *, env: Environment, cache: Path, run: _r
     backups: dict[str, str] = {}
     present = [n for n in touched if report.previous.get(n)]
     if present and not options.dry_run:
-        backups = backup(python, present, workdir / "backups", log=log, run=run)
+        backups = backup(python, present, workdir() / "backups", log=log, run=run)
     report.backups = backups
     report.restore = tuple(render_argv(a) for a in
                            restore_argvs(installer, report.previous, touched, backups))
@@ -203,6 +211,7 @@ def _pipeline(options: InstallOptions, *, env: Environment, cache: Path, run: _r
         if deps:
             log.add(Step("install-dependencies", "planned", 0.0, render_argv(dep_argv)))
         log.add(Step("install-wheels", "planned", 0.0, render_argv(whl_argv)))
+        _plan_verify(log, python, options)
         return
     if deps:
         _must(log.run("install-dependencies", dep_argv, run=run), "installing dependencies")
@@ -225,6 +234,12 @@ def _pipeline(options: InstallOptions, *, env: Environment, cache: Path, run: _r
         )
 
 
+def _plan_verify(log: StepLog, python: str, options: InstallOptions) -> None:
+    if options.verify:
+        log.add(Step("verify", "planned", 0.0, f"{python} -c <verification snippet>",
+                     "import torch and the kernels in the target"))
+
+
 def _must(done: _run.Completed, what: str) -> None:
     if not done.ok:
         tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
@@ -239,11 +254,9 @@ def _way_back_hint(report: InstallReport) -> str:
 
 
 def _diagnose(text: str, env: Environment) -> list[dict[str, Any]]:
-    """The diagnosis knowledge base, when it is available (it is optional for install)."""
-    try:
-        from mamba_doctor.diagnose import diagnose
-    except ImportError:
-        return []
+    """The diagnosis knowledge base's best matches for the verification's error text."""
+    from mamba_doctor.diagnose import diagnose
+
     try:
         return [d.to_dict() for d in diagnose(text, env, limit=3)]
     except Exception:  # a diagnosis bug must not hide the install's result

@@ -255,5 +255,14 @@ def verify(python: str, modules: Sequence[str], *, log: StepLog, run: _run.Runne
     result = parse_verify_output(done.stdout, done.stderr, crashed=crashed)
     log.add(Step("verify", "ok" if result.ok else "failed", time.monotonic() - start,
                  f"{python} -c <verification snippet> {' '.join(modules)}",
-                 None if result.ok else "; ".join(result.failures)[:500]))
+                 _verify_detail(result)))
     return result
+
+
+def _verify_detail(result: VerifyResult) -> Optional[str]:
+    if not result.ok:
+        return "; ".join(result.failures)[:500]
+    if result.gpu.get("ran"):
+        return f"imports and a selective_scan_fn call on {result.gpu.get('device', 'the GPU')} ok"
+    # Say what was not proven: importing is not running (run `mamba-doctor smoke` on the GPU).
+    return "imports ok; no CUDA device visible, so no kernel was run"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,7 +14,7 @@ from packaging.utils import canonicalize_name
 from mamba_doctor.errors import NoCompatibleWheel, UsageError
 from mamba_doctor.installer import Step, StepLog
 from mamba_doctor.models import Environment
-from mamba_doctor.wheelfit import parse_wheel_facts, wheel_mismatches
+from mamba_doctor.wheelname import parse_wheel_filename
 
 PACKAGES = ("mamba_ssm", "causal_conv1d")
 
@@ -49,13 +50,16 @@ def user_wheels(paths: Sequence[Path], env: Environment, *, force: bool, log: St
         if not path.is_file():
             raise UsageError(f"--wheel {path}: no such file")
         try:
-            facts = parse_wheel_facts(path.name)
+            reasons = wheel_misfits(path.name, env)
         except ValueError as exc:
             raise UsageError(f"--wheel {path}: {exc}") from exc
-        reasons = _fit(path.name, env) or wheel_mismatches(facts, env)
+        if not zipfile.is_zipfile(path):
+            raise UsageError(f"--wheel {path}: not a wheel (the file is not a zip archive)",
+                             hint="Download it again: a browser may have saved an error page.")
+        package = parse_wheel_filename(path.name).package
         if reasons and not force:
             rejected[path.name] = list(reasons)
-        out.append(WheelSource(facts.name.replace("-", "_"), path.name, path.resolve(),
+        out.append(WheelSource(package, path.name, path.resolve(),
                                origin="file", forced=tuple(reasons)))
     detail = "; ".join(f"{n}: {', '.join(r)}" for n, r in rejected.items())
     log.add(Step("check-wheel-tags", "failed" if rejected else "ok", 0.0, None,
@@ -97,6 +101,9 @@ def resolved_wheels(
     sources = [WheelSource(r.package, r.wheel.filename, None, r.wheel.url, "download")
                for r in resolutions if r.wheel is not None]
     if not download:
+        log.add(Step("download", "planned", 0.0, None,
+                     "into the cache, sha256-checked: " + ", ".join(
+                         str(s.url) for s in sources)))
         return sources
     from mamba_doctor.download import FetchRequest, fetch_files
 
@@ -114,27 +121,36 @@ def resolved_wheels(
             for s in sources]
 
 
-def _fit(filename: str, env: Environment) -> tuple[str, ...]:
-    """The resolver's own check (one source of truth for wheel tags), with the release's facts
-    (architectures, runtime Python floor) when the index knows this file."""
-    try:
-        from mamba_doctor.resolve import check_wheel_fits, parse_wheel_filename
-    except ImportError:
-        return ()
-    try:
-        tags = parse_wheel_filename(filename)
-    except ValueError:  # not a release-style name: our own checks below still run
-        return ()
-    release = None
-    try:
-        from mamba_doctor.index import load_index
+def wheel_misfits(filename: str, env: Environment) -> tuple[str, ...]:
+    """Why the wheel `filename` cannot work in `env`; empty when it fits. Raises ValueError for a
+    name that is not a wheel's.
 
+    The resolver's own check (one source of truth for wheel tags), with the release's facts
+    (architectures, runtime Python floor) when the index knows the file. A user's wheel may also
+    be pure (`any`) or manylinux, which no release asset is: those platforms fit.
+    """
+    from mamba_doctor.fit import check_wheel_fits
+    from mamba_doctor.index import load_index
+
+    tags = parse_wheel_filename(filename)
+    try:
         index = load_index()
         hits = index.lookup(filename)
         release = index.release(hits[0].package, hits[0].tag) if hits else None
     except (OSError, ValueError, KeyError):
         release = None
-    return tuple(r.message for r in check_wheel_fits(tags, env, release=release))
+    target = env.python.platform_tag
+    return tuple(r.message for r in check_wheel_fits(tags, env, release=release)
+                 if not (r.code == "platform" and _platform_fits(tags.platform, target)))
+
+
+def _platform_fits(wheel_plat: str, target: Optional[str]) -> bool:
+    if wheel_plat == "any":
+        return True
+    # manylinux/musllinux wheels run on linux_<arch> of the same architecture (glibc aside).
+    arch = target.split("_", 1)[1] if target and target.startswith("linux_") else None
+    return bool(arch) and wheel_plat.startswith(("manylinux", "musllinux")) \
+        and wheel_plat.endswith("_" + str(arch))
 
 
 def canonical(name: str) -> str:

@@ -11,13 +11,14 @@ from typing import Callable, Optional
 
 from mamba_doctor import _run
 from mamba_doctor.errors import InstallFailed, UsageError
-from mamba_doctor.installer import Step, StepLog
+from mamba_doctor.installer import Step, StepLog, snapshot
 from mamba_doctor.models import Environment
 from mamba_doctor.nvccwrap import arch_label
 from mamba_doctor.obtain import WheelSource
 from mamba_doctor.pipplan import render_argv
 from mamba_doctor.sdist import (
     SdistRef,
+    build_requirements,
     download_sdist,
     fetch_index_page,
     parse_sdist_filename,
@@ -107,7 +108,7 @@ def source_wheels(
         precheck(pkg, sdist_requirements(path))
         out.append(_build_one(pkg, ref, path, python=python, home=home, sms=sms, jobs=n_jobs,
                               cache=cache, built_dir=built_dir, environ=environ, log=log,
-                              on_progress=on_progress, run_streaming=run_streaming))
+                              on_progress=on_progress, run=run, run_streaming=run_streaming))
     return out
 
 
@@ -115,12 +116,13 @@ def _build_one(pkg: str, ref: SdistRef, sdist: Path, *, python: str, home: Path,
                sms: Sequence[int], jobs: int, cache: Path, built_dir: Path,
                environ: Mapping[str, str], log: StepLog,
                on_progress: Callable[[str, float, Optional[BuildProgress], str], None],
-               run_streaming: Callable[..., _run.Completed]) -> WheelSource:
+               run: _run.Runner, run_streaming: Callable[..., _run.Completed]) -> WheelSource:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     log_path = cache / "logs" / f"build-{pkg}-{ref.version}-{stamp}.log"
     with tempfile.TemporaryDirectory(prefix=f"mamba-doctor-build-{pkg}-") as tmp:
         work = Path(tmp)
         project = unpack_sdist(sdist, work / "src")
+        _check_build_env(python, build_requirements(project), pkg=pkg, run=run, log=log)
         try:
             built = build_wheel(
                 python, project, package=pkg, version=ref.version, real_cuda_home=home, sms=sms,
@@ -139,6 +141,32 @@ def _build_one(pkg: str, ref: SdistRef, sdist: Path, *, python: str, home: Path,
         wheel_argv(python, Path(f"<unpacked {ref.filename}>"), built_dir)),
         f"{arch_label(sms)}, MAX_JOBS={jobs}, log: {log_path}"))
     return WheelSource(pkg, target.name, target, origin="build")
+
+
+def _check_build_env(python: str, needs: Sequence[str], *, pkg: str, run: _run.Runner,
+                     log: StepLog) -> None:
+    """Refuse before compiling when the target lacks what the build imports: with
+    --no-build-isolation the build uses the target's own packages and pip checks none of them.
+    A missing ninja only warns: torch then falls back to a one-file-at-a-time build that ignores
+    MAX_JOBS (slow, but it works)."""
+    snap = snapshot(python, needs, run=run)
+    if snap.pip is None:
+        raise InstallFailed(f"building {pkg} runs `pip wheel` in the target, which has no pip",
+                            hint=f"Add pip first: {python} -m ensurepip (or: uv pip install "
+                                 f"--python {python} pip).")
+    absent = [n for n in needs if not snap.versions.get(n)]
+    missing = [n for n in absent if n != "ninja"]
+    if "ninja" in absent:
+        log.add(Step(f"check-build-requirements-{pkg}", "ok", 0.0, None,
+                     f"ninja is missing: the build will compile one file at a time and ignore "
+                     f"MAX_JOBS (faster: {python} -m pip install ninja)"))
+    if missing:
+        raise InstallFailed(
+            f"building {pkg} needs {', '.join(missing)} in the target (the build uses the "
+            "target's own packages, so that it compiles against its torch); nothing was changed",
+            hint=f"Install them first (none of them changes torch): {python} -m pip install "
+                 + " ".join(missing),
+            data={"missing_build_requirements": missing})
 
 
 def _sdist_refs(sdists: Sequence[Path], packages: Sequence[str], version: Optional[str],

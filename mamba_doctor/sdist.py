@@ -80,9 +80,11 @@ def fetch_index_page(package: str, *, index_url: str = PYPI_SIMPLE, timeout: flo
     """GET the PEP 691 JSON page of `package`. Raises DownloadError."""
     import requests
 
+    from mamba_doctor.httpfetch import make_session
+
     url = f"{index_url.rstrip('/')}/{canonicalize_name(package)}/"
     try:
-        resp = requests.get(url, headers={"Accept": _SIMPLE_JSON}, timeout=timeout)
+        resp = make_session().get(url, headers={"Accept": _SIMPLE_JSON}, timeout=timeout)
         resp.raise_for_status()
         doc = resp.json()
     except (requests.RequestException, ValueError) as exc:
@@ -128,36 +130,38 @@ def unpack_sdist(path: Path, dest: Path) -> Path:
     return project
 
 
-def download_sdist(ref: SdistRef, dest_dir: Path, *, timeout: float = 60.0) -> Path:
-    """Plain download with sha256 check, used when the resumable downloader is not available.
+def download_sdist(ref: SdistRef, dest_dir: Path, *, timeout: float = 60.0, retries: int = 5
+                   ) -> Path:
+    """Download the sdist with the project's resumable transfer (retries, Range resume of a
+    `.part` left by an interrupted run), then check the sha256 the index published.
 
     Raises DownloadError (ChecksumMismatch when the digest differs).
     """
     import hashlib
 
-    import requests
-
     from mamba_doctor.errors import ChecksumMismatch
+    from mamba_doctor.httpfetch import make_session, transfer
+    from mamba_doctor.resume import discard_part, sidecar_path
 
     dest_dir.mkdir(parents=True, exist_ok=True)
     target = dest_dir / ref.filename
     part = target.with_name(target.name + ".part")
-    digest = hashlib.sha256()
     try:
-        with requests.get(ref.url, stream=True, timeout=timeout) as resp:
-            resp.raise_for_status()
-            with part.open("wb") as fh:
-                for chunk in resp.iter_content(1 << 20):
-                    fh.write(chunk)
-                    digest.update(chunk)
-    except (requests.RequestException, OSError) as exc:
-        raise DownloadError(f"downloading {ref.filename} failed: {exc}",
-                            hint="Retry, or download it yourself and pass --sdist FILE.") from exc
+        transfer(make_session(), ref.url, part, timeout=timeout, retries=retries,
+                 allow_http=bool(ref.sha256))  # the digest guards the bytes
+    except DownloadError as exc:
+        exc.hint = exc.hint or "Retry (the download resumes), or pass --sdist FILE."
+        raise
+    digest = hashlib.sha256()
+    with part.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
     if ref.sha256 and digest.hexdigest() != ref.sha256.lower():
-        part.unlink(missing_ok=True)
+        discard_part(part)  # bad bytes must not be resumed from either
         raise ChecksumMismatch(f"{ref.filename}: sha256 {digest.hexdigest()} differs from the "
                                f"index's {ref.sha256}")
     part.replace(target)
+    sidecar_path(part).unlink(missing_ok=True)
     return target
 
 
@@ -177,3 +181,28 @@ def sdist_requirements(path: Path) -> tuple[str, ...]:
     head = text.split("\n\n", 1)[0]  # the description body follows the first blank line
     return tuple(line.split(":", 1)[1].strip() for line in head.splitlines()
                  if line.startswith("Requires-Dist:"))
+
+
+# What a setuptools build of these sdists imports from the target with --no-build-isolation:
+# setup.py imports packaging and wheel.bdist_wheel at top level, even in releases whose
+# pyproject declares nothing (shared reference failures/REPORT.md, build isolation).
+_SETUPTOOLS_NEEDS = ("setuptools", "wheel", "packaging")
+
+
+def build_requirements(project: Path) -> tuple[str, ...]:
+    """Distribution names the unpacked sdist's build needs in the target (torch left out: it is
+    checked on its own). Pure apart from reading pyproject.toml."""
+    try:
+        text = (project / "pyproject.toml").read_text(encoding="utf-8")
+    except OSError:
+        text = ""
+    section = re.search(r"^\[build-system\]\s*$(.*?)(?=^\[|\Z)", text, re.M | re.S)
+    body = section.group(1) if section else ""
+    listed = re.search(r"^requires\s*=\s*\[(.*?)\]", body, re.M | re.S)
+    names = [re.split(r"[\s<>=!~;\[(]", r.strip(), maxsplit=1)[0]
+             for r in re.findall(r"[\"']([^\"']+)[\"']", listed.group(1) if listed else "")]
+    backend = re.search(r"^build-backend\s*=\s*[\"']([^\"']+)", body, re.M)
+    if backend is None or backend.group(1).startswith("setuptools"):
+        names += _SETUPTOOLS_NEEDS
+    wanted = (canonicalize_name(n) for n in names if n)
+    return tuple(dict.fromkeys(n for n in wanted if n != "torch"))

@@ -17,6 +17,7 @@ from typing import Any, Optional
 from mamba_doctor import _run
 from mamba_doctor._run import Completed, Runner
 from mamba_doctor.errors import UsageError
+from mamba_doctor.models import Environment, TorchInfo
 
 CHILD_PACKAGE = "_mamba_doctor_smoke"
 # Everything the child imports; all use relative imports only, so they work under any package.
@@ -58,11 +59,11 @@ class SmokeOptions:
                                      ("--temporal", self.temporal, TEMPORALS)):
             if value not in allowed:
                 raise UsageError("%s %s: choose one of %s" % (flag, value, ", ".join(allowed)))
-        for flag, value, low in (("--batch", self.batch, 1), ("--steps", self.steps, 2),
-                                 ("--nodes", self.nodes, 1), ("--heads", self.heads, 1),
-                                 ("--dim", self.dim, 1)):
-            if value < low:
-                raise UsageError("%s %d: must be at least %d" % (flag, value, low))
+        for flag, size, low in (("--batch", self.batch, 1), ("--steps", self.steps, 2),
+                                ("--nodes", self.nodes, 1), ("--heads", self.heads, 1),
+                                ("--dim", self.dim, 1)):
+            if size < low:
+                raise UsageError("%s %d: must be at least %d" % (flag, size, low))
         if self.dim % self.heads:
             raise UsageError("--dim %d is not divisible by --heads %d" % (self.dim, self.heads),
                              hint="D = heads·d: e.g. --dim 64 --heads 8 gives heads of width 8.")
@@ -137,7 +138,7 @@ def run_smoke(python: str, *, options: SmokeOptions, run: Runner = _run.run) -> 
                         cwd=tmp)
     child = parse_child_output(completed.stdout)
     data = build_data(python, options, child, completed)
-    data["diagnoses"] = _diagnose(_failure_texts(data, completed))
+    data["diagnoses"] = _diagnose(_failure_texts(data, completed), _child_env(data), python)
     message, hint = failure_message(data)
     return SmokeReport(passed=bool(data["passed"]), data=data, message=message, hint=hint)
 
@@ -185,16 +186,25 @@ def _failure_texts(data: dict[str, Any], completed: Completed) -> str:
     return "\n".join(t for t in texts if t)
 
 
-def _diagnose(text: str) -> list[dict[str, Any]]:
-    """Known-failure matches from mamba_doctor.diagnose, when that module is present."""
+def _child_env(data: dict[str, Any]) -> Optional[Environment]:
+    """What the child saw of torch, for the diagnosis to tell look-alikes apart (a CPU-only torch
+    from a too-old driver, say); None when the child never reported."""
+    seen = data.get("environment") or {}
+    if not seen.get("torch"):
+        return None
+    return Environment(torch=TorchInfo(installed=True, version=seen["torch"],
+                                       cuda=seen.get("torch_cuda"),
+                                       cuda_available=seen.get("cuda_available")))
+
+
+def _diagnose(text: str, env: Optional[Environment], python: str) -> list[dict[str, Any]]:
+    """Known-failure matches from mamba_doctor.diagnose, best first."""
     if not text.strip():
         return []
+    from mamba_doctor.diagnose import diagnose
+
     try:
-        from mamba_doctor.diagnose import diagnose
-    except ImportError:
-        return []
-    try:
-        return [d.to_dict() for d in diagnose(text, limit=3)]
+        return [d.to_dict() for d in diagnose(text, env, limit=3, python=python)]
     except Exception:  # a bug there must not hide the smoke result itself
         return []
 
@@ -209,8 +219,7 @@ def failure_message(data: dict[str, Any]) -> tuple[Optional[str], Optional[str]]
     if crash:
         where = " during stage '%s'" % crash["last_stage"] if crash.get("last_stage") else ""
         return ("the smoke test did not report: %s%s" % (crash["reason"], where),
-                hint or "Run with --json to see the child's stderr; a crash inside a CUDA kernel "
-                "usually means a wheel built for another GPU architecture, torch or CUDA.")
+                hint or _crash_hint(crash))
     failed = [c for c in data.get("checks") or [] if c.get("status") == "fail"]
     if any(c["name"] == "import torch" for c in failed):
         errs = data.get("errors") or [{}]
@@ -222,3 +231,13 @@ def failure_message(data: dict[str, Any]) -> tuple[Optional[str], Optional[str]]
     return ("smoke test failed: %d check%s failed (%s)" % (
         len(failed), "" if len(failed) == 1 else "s", names),
         hint or (failed[0]["detail"] if failed else None))
+
+
+def _crash_hint(crash: dict[str, Any]) -> str:
+    # The human view already shows the child's stderr tail; --json carries it in data.crash.
+    if crash.get("timed_out"):
+        return ("If the machine is only slow (a first CUDA call compiles kernels), raise "
+                "--timeout; a hang inside a CUDA kernel usually means a wheel built for another "
+                "GPU architecture, torch or CUDA.")
+    return ("See the child's stderr (data.crash.stderr_tail with --json); a crash inside a CUDA "
+            "kernel usually means a wheel built for another GPU architecture, torch or CUDA.")

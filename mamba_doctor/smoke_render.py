@@ -26,8 +26,9 @@ def render_smoke(console: Console, data: dict[str, Any]) -> None:
         missing = "not installed"
         lines.append(f"mamba_ssm {pk.get('mamba_ssm') or missing}, "
                      f"causal_conv1d {pk.get('causal_conv1d') or missing}")
-    lines.append(f"device: {data.get('device')}, backend: {data.get('backend')}"
-                 + (f", paths: {', '.join(data['paths'])}" if data.get("paths") else ""))
+    if data.get("device") or data.get("backend"):  # absent when the child never got that far
+        lines.append(f"device: {data.get('device')}, backend: {data.get('backend')}"
+                     + (f", paths: {', '.join(data['paths'])}" if data.get("paths") else ""))
     if data.get("input_shape"):
         shape_out = tuple(data.get("output_shape") or ())
         lines.append(f"input (B,T,N,D) = {tuple(data['input_shape'])} -> output {shape_out}, "

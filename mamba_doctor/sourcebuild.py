@@ -75,8 +75,23 @@ def parse_meminfo(text: str) -> Optional[int]:
     return int(m.group(1)) * 1024 if m else None
 
 
+def cgroup_memory_left(limit_text: str, usage_text: str) -> Optional[int]:
+    """A container's memory limit minus what it uses, from cgroup v2 `memory.max` /
+    `memory.current` (or v1 `limit_in_bytes` / `usage_in_bytes`); None when unlimited."""
+    limit, usage = limit_text.strip(), usage_text.strip()
+    if not limit.isdigit() or int(limit) >= 2**60:  # "max", or v1's "no limit" sentinel
+        return None
+    return max(0, int(limit) - (int(usage) if usage.isdigit() else 0))
+
+
+_CGROUP_MEMORY = (("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current"),
+                  ("/sys/fs/cgroup/memory/memory.limit_in_bytes",
+                   "/sys/fs/cgroup/memory/memory.usage_in_bytes"))
+
+
 def probe_resources() -> tuple[int, Optional[int]]:
-    """(usable CPUs, available memory in bytes or None)."""
+    """(usable CPUs, available memory in bytes or None). In a container the cgroup limit counts,
+    not the host's MemAvailable, which /proc/meminfo shows there (an OOM-killed build otherwise)."""
     try:
         cpus = len(os.sched_getaffinity(0))
     except (AttributeError, OSError):
@@ -85,6 +100,14 @@ def probe_resources() -> tuple[int, Optional[int]]:
         mem = parse_meminfo(Path("/proc/meminfo").read_text())
     except OSError:
         mem = None
+    for limit_path, usage_path in _CGROUP_MEMORY:
+        try:
+            left = cgroup_memory_left(Path(limit_path).read_text(), Path(usage_path).read_text())
+        except OSError:
+            continue
+        if left is not None:
+            mem = left if mem is None else min(mem, left)
+        break
     return cpus, mem
 
 

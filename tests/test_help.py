@@ -45,3 +45,15 @@ def test_fetch_wheel_help_states_defaults_and_environment() -> None:
 def test_python_option_reads_the_same_everywhere(command: str) -> None:
     text = " ".join(_help(command).split())
     assert "[default: the active venv/conda env, else this Python]" in text
+
+
+def test_smoke_help_lists_choices_defaults_and_exit_codes() -> None:
+    from typer.testing import CliRunner
+
+    from mamba_doctor.cli import app
+
+    text = CliRunner().invoke(app, ["smoke", "--help"], env={"COLUMNS": "200"}).stdout
+    for needle in ("[auto|cuda|cpu]", "[auto|cuda|ref]", "[mamba|attention]",
+                   "[default: the active venv/conda env, else this Python]", "7 smoke test failed",
+                   "[default: 600.0]"):
+        assert needle in text, needle

@@ -100,6 +100,8 @@ def test_compatible_wheel_installs_with_torch_untouched(target: Path, house: Pat
     assert versions(target)["torch"] == "2.4.0"
     names = [s["name"] for s in data["steps"]]
     assert names[-3:] == ["install-dependencies", "install-wheels", "verify"]
+    # The fake torch sees no GPU: the step says that only imports were proven.
+    assert "no kernel was run" in data["steps"][-1]["detail"]
     for step in data["steps"]:
         assert set(step) == {"name", "status", "duration", "command", "detail"}
         assert step["status"] == "ok"
@@ -131,6 +133,7 @@ def test_dry_run_changes_nothing(target: Path, house: Path) -> None:
     statuses = {s["name"]: s["status"] for s in doc["data"]["steps"]}
     assert statuses["install-dependencies"] == statuses["install-wheels"] == "planned"
     assert statuses["check-dependencies"] == "ok"
+    assert statuses["verify"] == "planned"
     assert [p["name"] for p in doc["data"]["plan"] if not p["requested"]] == ["einops"]
     assert doc["data"]["installed"] == {}
     human = CliRunner().invoke(app, ["install", "--python", str(target), "--wheel", str(good),
@@ -139,6 +142,10 @@ def test_dry_run_changes_nothing(target: Path, house: Path) -> None:
     assert "dry run: nothing changed" in human.stdout
     assert "einops==0.8.0" in human.stdout  # the exact dependency install line
     assert "planned install-wheels" in human.stderr
+    # The install command also comes whole on one line (tables fold long paths).
+    whole = [ln for ln in human.stdout.splitlines()
+             if ln.startswith(f"{target} -m pip install --no-deps")]
+    assert any(ln.endswith(good.name) for ln in whole), whole
     assert freeze(target) == before
 
 
@@ -200,6 +207,9 @@ def test_dry_run_of_the_resolved_pair_prints_the_commands(template: Path, tmp_pa
     assert steps["install-wheels"]["status"] == "planned"
     assert "https://github.com/state-spaces/mamba/releases/download/v2.3.0/" in \
         steps["install-wheels"]["command"]
+    # Every step of the real run is in the plan: the download first, the verification last.
+    assert steps["download"]["status"] == steps["verify"]["status"] == "planned"
+    assert [s["name"] for s in doc["data"]["steps"]][-1] == "verify"
     assert doc["data"]["previous"] == {"mamba-ssm": None, "causal-conv1d": None}
 
 

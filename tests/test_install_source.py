@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -11,8 +12,10 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from httpserver import Fault, FaultyServer
 from typer.testing import CliRunner
 
+from mamba_doctor import _run
 from mamba_doctor.cli import app
 from mamba_doctor.errors import InstallFailed, UsageError
 from mamba_doctor.models import (
@@ -24,9 +27,15 @@ from mamba_doctor.models import (
     TorchInfo,
 )
 from mamba_doctor.nvccwrap import make_cuda_shim, parse_arch_list, wrapper_script
-from mamba_doctor.sdist import parse_sdist_filename, pick_sdist, unpack_sdist
+from mamba_doctor.sdist import (
+    build_requirements,
+    parse_sdist_filename,
+    pick_sdist,
+    unpack_sdist,
+)
 from mamba_doctor.sourcebuild import (
     build_environ,
+    cgroup_memory_left,
     check_toolchain,
     parse_build_line,
     parse_gpu_arch_list,
@@ -133,6 +142,11 @@ def test_resources_and_toolchain_facts() -> None:
     assert size_max_jobs(8, 1 * 2**30) == 1
     assert size_max_jobs(4, None) == 4
     assert parse_meminfo("MemTotal: 100 kB\nMemAvailable:    2048 kB\n") == 2048 * 1024
+    # A container: its cgroup limit, not the host's memory, bounds the jobs.
+    assert cgroup_memory_left("34359738368\n", "8589934592\n") == 24 * 2**30
+    assert cgroup_memory_left("max\n", "8589934592\n") is None  # cgroup v2, unlimited
+    assert cgroup_memory_left("9223372036854771712\n", "1\n") is None  # cgroup v1, unlimited
+    assert cgroup_memory_left("1024\n", "4096\n") == 0
     assert parse_nvcc_version("Cuda compilation tools, release 13.0, V13.0.88") == "13.0"
     assert parse_gpu_arch_list("compute_75\ncompute_90\n") == (75, 90)
 
@@ -316,6 +330,52 @@ def test_from_source_refuses_before_building(tmp_path: Path, synthetic_sdist: Pa
     assert not record.exists()  # nvcc never compiled anything
 
 
+# mamba v2.3.x's [build-system] (shared reference wheels/REPORT.md: it lists torch).
+MAMBA_PYPROJECT = """[build-system]
+requires = [
+  "setuptools>=61.0.0",
+  "wheel",
+  "torch",
+  "packaging",
+  "ninja",
+]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "mamba_ssm"
+"""
+
+
+def test_build_requirements_follow_the_sdists_build_system(tmp_path: Path) -> None:
+    assert build_requirements(tmp_path) == ("setuptools", "wheel", "packaging")  # setup.py only
+    (tmp_path / "pyproject.toml").write_text(MAMBA_PYPROJECT)
+    assert build_requirements(tmp_path) == ("setuptools", "wheel", "packaging", "ninja")
+    (tmp_path / "pyproject.toml").write_text(
+        '[build-system]\nrequires = []\nbuild-backend = "backend"\nbackend-path = ["."]\n')
+    assert build_requirements(tmp_path) == ()
+
+
+def test_build_refuses_a_target_missing_pip_or_build_requirements(tmp_path: Path) -> None:
+    from mamba_doctor.installer import StepLog
+    from mamba_doctor.obtain_source import _check_build_env
+
+    python = shutil.which("python3") or "python3"
+    subprocess.run([python, "-m", "venv", "--without-pip", str(tmp_path / "bare")], check=True)
+    bare = str(tmp_path / "bare" / "bin" / "python")
+    with pytest.raises(InstallFailed, match="no pip") as info:
+        _check_build_env(bare, ("packaging",), pkg="mamba_ssm", run=_run.run, log=StepLog())
+    assert "ensurepip" in (info.value.hint or "")
+    import sys
+
+    with pytest.raises(InstallFailed, match="needs no-such-build-dep-xyz") as info:
+        _check_build_env(sys.executable, ("pip", "no-such-build-dep-xyz", "ninja"),
+                         pkg="mamba_ssm", run=_run.run, log=StepLog())
+    assert info.value.data["missing_build_requirements"] == ["no-such-build-dep-xyz"]
+    log = StepLog()
+    _check_build_env(sys.executable, ("pip",), pkg="mamba_ssm", run=_run.run, log=log)
+    assert log.steps == []  # all present: nothing to say
+
+
 def _fake_snapshot(python: str, names, *, run):  # type: ignore[no-untyped-def]
     from mamba_doctor.installer import Snapshot
 
@@ -382,3 +442,26 @@ def test_from_source_checks_the_plan_before_compiling(
     assert result.exit_code == 6, doc
     assert doc["data"]["steps"][-1]["name"] == "check-dependencies-before-build-mamba_ssm"
     assert not record.exists()  # the compiler never started
+
+
+def test_sdist_download_resumes_and_checks_the_published_sha256(
+        server: FaultyServer, tmp_path: Path) -> None:
+    """The sdist comes through the project's resumable transfer (a dropped connection resumes
+    from the .part), and a digest that differs from the index's is refused with nothing kept."""
+    from mamba_doctor.errors import ChecksumMismatch
+    from mamba_doctor.sdist import SdistRef, download_sdist
+
+    body = os.urandom(300_000)
+    sha = hashlib.sha256(body).hexdigest()
+    url = server.add("/p/mamba_ssm-0.0.1.tar.gz", body, faults=[Fault(drop_after=100_000)])
+    ref = SdistRef("mamba_ssm", "0.0.1", "mamba_ssm-0.0.1.tar.gz", url, sha)
+    path = download_sdist(ref, tmp_path / "sdists", timeout=10)
+    assert path.read_bytes() == body
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no .part or resume state
+    hits = server.hits_for("/p/mamba_ssm-0.0.1.tar.gz")
+    assert [h.status for h in hits] == [200, 206]  # the second request resumed the .part
+    assert hits[1].headers.get("Range", "").startswith("bytes=")
+    bad = SdistRef("mamba_ssm", "0.0.1", "mamba_ssm-0.0.1.tar.gz", url, "0" * 64)
+    with pytest.raises(ChecksumMismatch):
+        download_sdist(bad, tmp_path / "other", timeout=10)
+    assert list((tmp_path / "other").iterdir()) == []

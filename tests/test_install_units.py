@@ -14,10 +14,11 @@ from typer.testing import CliRunner
 
 from mamba_doctor import _run
 from mamba_doctor.cli import app
-from mamba_doctor.errors import InstallFailed
+from mamba_doctor.errors import InstallFailed, UsageError
 from mamba_doctor.install import InstallOptions, install
-from mamba_doctor.installer import choose_installer
+from mamba_doctor.installer import StepLog, choose_installer
 from mamba_doctor.models import Environment, PythonInfo, TorchInfo
+from mamba_doctor.obtain import user_wheels, wheel_misfits
 from mamba_doctor.pipplan import (
     Installer,
     PlannedInstall,
@@ -34,7 +35,6 @@ from mamba_doctor.pipplan import (
     restore_argvs,
 )
 from mamba_doctor.verify_install import VERIFY_SNIPPET, parse_verify_output
-from mamba_doctor.wheelfit import parse_wheel_facts, wheel_mismatches
 
 PIP = Installer("pip", "/env/bin/python", pip_version="24.0")
 UV = Installer("uv", "/env/bin/python", uv="/usr/bin/uv")
@@ -126,14 +126,17 @@ ENV = Environment(
     ("mamba_ssm-2.2.2+cu122torch2.4cxx11abiFALSE-cp311-cp311-linux_x86_64.whl", None),
     ("mamba_ssm-2.2.2+cu122torch2.3cxx11abiFALSE-cp311-cp311-linux_x86_64.whl", "torch 2.3"),
     ("mamba_ssm-2.2.2+cu118torch2.4cxx11abiFALSE-cp311-cp311-linux_x86_64.whl", "CUDA 11"),
-    ("mamba_ssm-2.2.2+cu122torch2.4cxx11abiTRUE-cp311-cp311-linux_x86_64.whl", "cxx11abi=TRUE"),
+    ("mamba_ssm-2.2.2+cu122torch2.4cxx11abiTRUE-cp311-cp311-linux_x86_64.whl", "cxx11abiTRUE"),
     ("mamba_ssm-2.2.2+cu122torch2.4cxx11abiFALSE-cp310-cp310-linux_x86_64.whl", "cp310"),
     ("mamba_ssm-2.2.2+cu122torch2.4cxx11abiFALSE-cp311-cp311-linux_aarch64.whl", "aarch64"),
     ("mamba_ssm-2.2.2+cu13torch25.09cxx11abiFALSE-cp311-cp311-linux_x86_64.whl", "CUDA 13"),
     ("einops-0.8.0-py3-none-any.whl", None),
+    ("pkg-1.0-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl", None),
+    ("pkg-1.0-cp311-cp311-manylinux_2_17_aarch64.whl", "aarch64"),
+    ("pkg-1.0-cp311-cp311-win_amd64.whl", "win_amd64"),
 ])
 def test_wheel_tag_checks(filename: str, fragment: str | None) -> None:
-    reasons = wheel_mismatches(parse_wheel_facts(filename), ENV)
+    reasons = wheel_misfits(filename, ENV)
     if fragment is None:
         assert reasons == ()
     else:
@@ -142,11 +145,25 @@ def test_wheel_tag_checks(filename: str, fragment: str | None) -> None:
 
 def test_cpu_torch_rejects_cuda_wheels() -> None:
     cpu = Environment(python=ENV.python, torch=TorchInfo(installed=True, version="2.4.1+cpu"))
-    facts = parse_wheel_facts("mamba_ssm-2.2.2+cu122torch2.4cxx11abiFALSE-cp311-cp311-"
-                              "linux_x86_64.whl")
-    assert "CPU build" in wheel_mismatches(facts, cpu)[0]
+    reasons = wheel_misfits("mamba_ssm-2.2.2+cu122torch2.4cxx11abiFALSE-cp311-cp311-"
+                            "linux_x86_64.whl", cpu)
+    assert "CPU-only build" in reasons[0]
     with pytest.raises(ValueError):
-        parse_wheel_facts("not-a-wheel.zip")
+        wheel_misfits("not-a-wheel.zip", cpu)
+
+
+def test_user_wheels_refuse_missing_misnamed_and_corrupt_files(tmp_path: Path) -> None:
+    """Bad --wheel input is a usage error naming the file, before pip is asked (a corrupt file
+    used to be reported as a torch conflict by pip's resolver)."""
+    good_name = "mamba_ssm-2.2.2+cu122torch2.4cxx11abiFALSE-cp311-cp311-linux_x86_64.whl"
+    corrupt = tmp_path / good_name
+    corrupt.write_text("<html>rate limited</html>")
+    text = tmp_path / "notes.txt"
+    text.write_text("x")
+    for path, needle in ((tmp_path / "absent.whl", "no such file"),
+                         (text, "not a wheel"), (corrupt, "not a zip archive")):
+        with pytest.raises(UsageError, match=needle):
+            user_wheels([path], ENV, force=True, log=StepLog())
 
 
 def test_verification_output_parsing() -> None:
@@ -192,6 +209,9 @@ def test_externally_managed_python_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize("args", [
     ["--wheel", "x.whl", "--from-source"], ["--arch", "8.6"], ["--jobs", "2"],
     ["--keep", "../bad"], ["--python", "/no/such/python"],
+    ["--from-source", "--jobs", "0"], ["--wheel", str(Path(__file__).parent)],
+    ["--from-source", "--sdist", str(Path(__file__).parent)],
+    ["--find-links", __file__],
 ])
 def test_usage_errors(args: list[str], tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["install", *args, "--json"])
@@ -278,3 +298,13 @@ def test_install_help_states_defaults() -> None:
                    "MAMBA_DOCTOR_MIRROR"):
         assert needle in text, needle
     assert "<str>" not in text and "list[" not in text
+
+
+def test_a_run_that_stops_before_planning_leaves_no_run_folder() -> None:
+    """This machine's CPU-only torch has no prebuilt wheel: exit 4, and nothing in the cache."""
+    result = CliRunner().invoke(app, ["install", "--python", sys.executable, "--dry-run",
+                                      "--json"])
+    doc = json.loads(result.stdout)
+    assert result.exit_code == 4, doc
+    runs = Path(os.environ["MAMBA_DOCTOR_CACHE_DIR"]) / "runs"
+    assert not runs.exists() or list(runs.iterdir()) == []

@@ -186,7 +186,6 @@ def test_gpu_smoke_compares_kernels_with_reference(dtype: str) -> None:
 def test_known_kernel_failure_is_diagnosed(tmp_path: Path) -> None:
     """A GPU machine whose mamba_ssm wheel was built against another torch (recorded shape of
     the child's result line, as the real child prints it for this failure)."""
-    pytest.importorskip("mamba_doctor.diagnose")
     why = ("ImportError: /env/lib/python3.11/site-packages/selective_scan_cuda.cpython-311-"
            "x86_64-linux-gnu.so: undefined symbol: _ZN3c104cuda9SetDeviceEi")
     child = {"passed": False, "device": "cuda", "backend": "ref", "checks": [
@@ -204,8 +203,24 @@ def test_known_kernel_failure_is_diagnosed(tmp_path: Path) -> None:
     assert report.message == "smoke test failed: 1 check failed (mamba_ssm kernels)"
 
 
+def test_cpu_torch_asked_for_cuda_is_diagnosed_as_a_cpu_build(tmp_path: Path) -> None:
+    """The child's torch facts reach the diagnosis: a +cpu torch is not a too-old driver."""
+    child = {"passed": False, "device": None, "backend": None, "checks": [
+        {"name": "device", "status": "fail",
+         "detail": "--device cuda, but torch.cuda.is_available() is False (torch 2.4.0+cpu, "
+                   "CUDA None)"}],
+        "errors": [], "timings_ms": {}, "torch": "2.4.0+cpu", "torch_cuda": None,
+        "cuda_available": False}
+    script = tmp_path / "result.txt"
+    script.write_text(RESULT_PREFIX + json.dumps(child) + "\n")
+    py = _fake_python(tmp_path, "cat '%s'" % script)
+    report = run_smoke(py, options=SmokeOptions(device="cuda", timeout=30))
+    assert [d["id"] for d in report.data["diagnoses"]][:1] == ["torch-cpu-build"]
+    assert report.hint == report.data["diagnoses"][0]["fix"][0]
+    assert py in report.hint  # the fix names the target interpreter, not a generic `python`
+
+
 def test_kernel_crash_text_is_diagnosed(tmp_path: Path) -> None:
-    pytest.importorskip("mamba_doctor.diagnose")
     py = _fake_python(tmp_path, "echo 'smoke-stage: block cuda-fast float32' >&2; echo "
                       "'RuntimeError: CUDA error: no kernel image is available for execution on "
                       "the device' >&2; exit 1")

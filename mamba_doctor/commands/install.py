@@ -31,28 +31,28 @@ def register(app: typer.Typer) -> None:
             None, "--version", metavar="VERSION",
             help="Install this mamba-ssm release [default: the newest with a wheel that fits]."),
         wheel: list[Path] = typer.Option(
-            [], "--wheel", metavar="FILE", dir_okay=False,
+            [], "--wheel", metavar="FILE",
             help="Install this wheel file instead of resolving one (repeatable)."),
         no_causal_conv1d: bool = typer.Option(
             False, "--no-causal-conv1d", help="Leave causal-conv1d out (slower Mamba path)."),
         from_source: bool = typer.Option(
             False, "--from-source", help="Build the kernels here, for this machine's GPU(s) only."),
         sdist: list[Path] = typer.Option(
-            [], "--sdist", metavar="FILE", dir_okay=False,
+            [], "--sdist", metavar="FILE",
             help="Build from this sdist file instead of PyPI's (repeatable; with --from-source)."),
         arch: Optional[str] = typer.Option(
             None, "--arch", metavar="LIST",
             help="Build for these compute capabilities, e.g. 8.6,9.0 [default: the detected "
             "GPUs]."),
         jobs: Optional[int] = typer.Option(
-            None, "--jobs", metavar="N", min=1,
+            None, "--jobs", metavar="N",
             help="Run this many compile jobs at once [default: sized from CPUs and memory]."),
         mirror: list[str] = typer.Option(
             [], "--mirror", metavar="URL",
             help="Also try this mirror for the wheel downloads (forms as in fetch-wheel); "
             "repeatable, tried before the origin, adds to $MAMBA_DOCTOR_MIRROR."),
         find_links: list[Path] = typer.Option(
-            [], "--find-links", metavar="DIR", file_okay=False,
+            [], "--find-links", metavar="DIR",
             help="Look for wheels and dependencies in this folder first (repeatable)."),
         dry_run: bool = typer.Option(
             False, "--dry-run", help="Print the plan and the exact commands; change nothing."),
@@ -101,6 +101,17 @@ def _options(python: Optional[str], version: Optional[str], wheel: list[Path],
         raise UsageError("--sdist, --arch and --jobs only apply to --from-source")
     if wheel and version:
         raise UsageError("--version does not apply to --wheel files (their name says it)")
+    # Checked here rather than by typer, so that --json still gets its one JSON document.
+    if jobs is not None and jobs < 1:
+        raise UsageError(f"--jobs {jobs}: must be at least 1")
+    for flag, paths in (("--wheel", wheel), ("--sdist", sdist)):
+        for path in paths:
+            if path.is_dir():
+                raise UsageError(f"{flag} {path}: is a folder; give the file")
+    for path in find_links:
+        if path.exists() and not path.is_dir():
+            raise UsageError(f"--find-links {path}: not a folder",
+                             hint="Give the folder that holds the wheels.")
     try:
         keep_names = parse_keep(keep)
     except ValueError as exc:
@@ -179,8 +190,10 @@ def _render(console: Console, report: InstallReport) -> None:
     from rich.table import Table
 
     table = Table(title="install" + (" (dry run: nothing changed)" if report.dry_run else ""))
-    for col in ("step", "status", "time", "command / detail"):
+    for col in ("step", "status", "time"):
         table.add_column(col)
+    # fold, not the default ellipsis: the commands must stay whole to be copied and rerun
+    table.add_column("command / detail", overflow="fold")
     for s in report.steps:
         text = s["command"] or ""
         if s["detail"]:
@@ -188,6 +201,12 @@ def _render(console: Console, report: InstallReport) -> None:
         table.add_row(s["name"], s["status"], f"{s['duration']:.1f}s", text)
     console.print(table)
     if report.dry_run:
+        planned = [s["command"] for s in report.steps
+                   if s["status"] == "planned" and s["command"] and "<" not in s["command"]]
+        if planned:  # once more outside the table, whole lines that copy and paste cleanly
+            console.print("[bold]commands it would run:[/]")
+            for line in planned:
+                console.print(line, soft_wrap=True, markup=False, highlight=False)
         return
     lines = [f"{k}: {report.previous.get(k) or '(absent)'} -> {v or '(absent)'}"
              for k, v in sorted(report.installed.items())]

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from mamba_doctor.errors import ExitCode, SmokeTestFailed
+from mamba_doctor.errors import EXIT_CODE_HELP, ExitCode, SmokeTestFailed
 from mamba_doctor.output import Outcome
 from mamba_doctor.shell import run_command
 
@@ -17,30 +17,34 @@ if TYPE_CHECKING:
 
 
 def register(app: typer.Typer) -> None:
-    @app.command("smoke")
+    @app.command("smoke", help=_HELP)
     def _cmd(
         python: Optional[str] = typer.Option(
             None, "--python", metavar="PATH",
-            help="Run in this interpreter or environment directory (default: the active "
-            "venv/conda env, else this Python). It needs torch, not mamba-doctor.",
+            help="Run in this interpreter or environment directory; it needs torch, not "
+            "mamba-doctor [default: the active venv/conda env, else this Python].",
         ),
-        device: str = typer.Option("auto", "--device", help="Run on: auto, cuda or cpu."),
+        device: str = typer.Option("auto", "--device", metavar="[auto|cuda|cpu]",
+                                   help="Run on this device (auto: CUDA when torch sees one)."),
         backend: str = typer.Option(
-            "auto", "--backend",
+            "auto", "--backend", metavar="[auto|cuda|ref]",
             help="Mamba backend: auto (mamba_ssm kernels on a GPU, else the reference), cuda "
             "(fail if the kernels are unusable) or ref (pure PyTorch only).",
         ),
-        batch: int = typer.Option(2, "--batch", help="Batch size B."),
-        steps: int = typer.Option(12, "--steps", help="Time steps T (at least 2)."),
-        nodes: int = typer.Option(5, "--nodes", help="Graph nodes N."),
-        dim: int = typer.Option(64, "--dim", help="Feature width D (divisible by --heads)."),
-        heads: int = typer.Option(8, "--heads", help="Attention heads K (head width D/K)."),
+        batch: int = typer.Option(2, "--batch", metavar="B", help="Batch size B."),
+        steps: int = typer.Option(12, "--steps", metavar="T", help="Time steps T (at least 2)."),
+        nodes: int = typer.Option(5, "--nodes", metavar="N", help="Graph nodes N."),
+        dim: int = typer.Option(64, "--dim", metavar="D",
+                                help="Feature width D (divisible by --heads)."),
+        heads: int = typer.Option(8, "--heads", metavar="K",
+                                  help="Attention heads K (head width D/K)."),
         dtype: str = typer.Option(
-            "float32", "--dtype",
+            "float32", "--dtype", metavar="DTYPE",
             help="Precision of the CUDA comparison: float32, float16 or bfloat16.",
         ),
         temporal: str = typer.Option(
-            "mamba", "--temporal", help="Temporal branch: mamba or attention (GMAN, for A/B).",
+            "mamba", "--temporal", metavar="[mamba|attention]",
+            help="Temporal branch: mamba or attention (GMAN, for A/B).",
         ),
         trace: bool = typer.Option(
             False, "--trace", help="Also list every op with its shapes, parameters and meaning.",
@@ -51,15 +55,6 @@ def register(app: typer.Typer) -> None:
         ),
         json_mode: bool = typer.Option(False, "--json", help="Print one JSON document."),
     ) -> None:
-        """Run STMambaBlock forward and backward in the target interpreter and check it.
-
-        On a GPU with mamba_ssm: the CUDA kernels (fast and slow path) against a float64
-        pure-PyTorch reference with the same weights, outputs and gradients, with timings and
-        peak memory. Without them: the reference path only (clearly labelled), with shape,
-        finiteness, causality and gradient checks. Runs in a child process with a timeout, so
-        a crash or hang in a kernel is reported. Exits 7 when a check fails.
-        """
-
         def body() -> Outcome:
             from mamba_doctor.smoke import SmokeOptions
 
@@ -69,6 +64,16 @@ def register(app: typer.Typer) -> None:
             return run_smoke_command(python, options, json_mode=json_mode)
 
         run_command("smoke", json_mode=json_mode, body=body)
+
+
+_HELP = (
+    "Run STMambaBlock forward and backward in the target interpreter and check it.\n\n"
+    "On a GPU with mamba_ssm: the CUDA kernels (fast and slow path) against a float64 "
+    "pure-PyTorch reference with the same weights, outputs and gradients, with timings and peak "
+    "memory. Without them: the reference path only (clearly labelled), with shape, finiteness, "
+    "causality and gradient checks. Runs in a child process with a timeout, so a crash or hang "
+    "in a kernel is reported.\n\n" + EXIT_CODE_HELP
+)
 
 
 def run_smoke_command(python: Optional[str], options: SmokeOptions, *,
