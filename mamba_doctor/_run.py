@@ -45,7 +45,7 @@ class Completed:
         if self.start_error is not None:
             return f"could not start {self.argv[0]}: {self.start_error}"
         if self.timed_out:
-            return f"{self.argv[0]} did not finish in time (killed after {self.duration_s:.0f} s)"
+            return f"{self.argv[0]} did not finish in time (killed after {self.duration_s:.3g} s)"
         if self.signal_name:
             return f"{self.argv[0]} crashed ({self.signal_name})"
         if self.returncode:

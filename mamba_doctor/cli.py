@@ -56,8 +56,40 @@ register_all(app)
 
 def main() -> None:
     """Console-script entry point."""
+    argv = sys.argv[1:]
     try:
+        if "--json" in argv:
+            sys.exit(_main_json(argv))
         app()
     except KeyboardInterrupt:  # Ctrl-C outside a command body (e.g. during start-up)
         sys.stderr.write("interrupted\n")
         sys.exit(int(ExitCode.INTERRUPTED))
+
+
+def _main_json(argv: list[str]) -> int:
+    """Run with --json: a flag that click itself rejects (`--batch x`) still yields the one JSON
+    document on stdout, with exit code 2, instead of only a usage box on stderr."""
+    from mamba_doctor.output import envelope, error_entry, write_json
+
+    usage_error = _usage_error_class()
+    try:
+        result = app(standalone_mode=False)
+    except usage_error as exc:
+        command = next((a for a in argv if not a.startswith("-")), "mamba-doctor")
+        sys.stderr.write(exc.format_message() + "\n")
+        hint = f"see `mamba-doctor {command} --help`" if command != "mamba-doctor" else None
+        write_json(envelope(command, exit_code=ExitCode.USAGE, data={},
+                            errors=[error_entry("usage_error", exc.format_message(), hint)]))
+        return int(ExitCode.USAGE)
+    except typer.Abort:
+        return int(ExitCode.INTERRUPTED)
+    return result if isinstance(result, int) else 0
+
+
+def _usage_error_class() -> type[Exception]:
+    # typer >= 0.2x vendors click as typer._click; older releases depend on click itself.
+    try:
+        from typer._click.exceptions import UsageError
+    except ImportError:
+        from click.exceptions import UsageError  # type: ignore[no-redef]
+    return UsageError

@@ -149,3 +149,20 @@ def test_public_api_is_lazy_and_complete() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split()[0] == "[]"
+
+
+@pytest.mark.parametrize("argv", [["smoke", "--batch", "x", "--json"],
+                                  ["check", "--json", "--no-such-flag"],
+                                  ["fetch-wheel", "--package", "nope", "--dry-run", "--json"]])
+def test_flags_click_rejects_still_give_one_json_document(argv: list[str]) -> None:
+    proc = subprocess.run([sys.executable, "-m", "mamba_doctor", *argv], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2
+    doc = json.loads(proc.stdout)
+    assert set(doc) == ENVELOPE_KEYS and doc["command"] == argv[0] and doc["exit_code"] == 2
+    assert doc["errors"][0]["code"] == "usage_error" and doc["errors"][0]["message"]
+
+
+def test_timeout_message_keeps_sub_second_limits() -> None:
+    slow = _run.run([sys.executable, "-c", "import time; time.sleep(30)"], timeout=0.5)
+    assert "killed after 0." in slow.describe_failure()
