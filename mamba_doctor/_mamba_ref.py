@@ -42,11 +42,17 @@ def _prepare(
 def _finish(
     y: Tensor, u: Tensor, D: Optional[Tensor], z: Optional[Tensor], out_dtype: torch.dtype
 ) -> Tensor:
+    """y + D·u, then times SiLU(z). `y` must be the caller's own fresh tensor: when no gradient
+    is recorded it is updated in place, sparing two full-size allocations (page faults)."""
     cdt = y.dtype
+    inplace = not (torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in (y, u, D, z)))
     if D is not None:
-        y = y + u.to(cdt) * D.to(cdt)[:, None]
+        uc, Dc = u.to(cdt), D.to(cdt)[:, None]
+        y = y.addcmul_(uc, Dc) if inplace else torch.addcmul(y, uc, Dc)
     if z is not None:
-        y = y * F.silu(z.to(cdt))
+        g = F.silu(z.to(cdt))
+        y = y.mul_(g) if inplace else y * g
     return y.to(out_dtype)
 
 
@@ -95,35 +101,41 @@ def selective_scan_chunked(
     (b, t, n, d) so that y_t = Σ_n C_t,n h_t,n is a matmul too.
     """
     cdt = _compute_dtype(u.dtype)
-    delta = delta.to(cdt)
-    if delta_bias is not None:
-        delta = delta + delta_bias.to(cdt)[:, None]
-    if delta_softplus:
-        delta = F.softplus(delta)
     b, d, L = u.shape
     n = A.shape[1]
-    At = A.to(cdt).t()  # (n, d)
+    At = A.to(cdt).t().contiguous()  # (n, d); contiguous, else A·S reads A with stride n
     limit = 40.0 if cdt == torch.float32 else 500.0
-    with torch.no_grad():  # bound on |ΔA| per step, (b, d, l)
-        rate = delta * (-At).amax(0)[:, None]
-        steep = bool(rate.max() > limit)
-        rate = rate.clamp(max=limit)
-    # Longest chunk: 16 steps, fewer when one step of the batch is already a large block.
-    fit = 1 << max(2, (_BLOCK_ELEMS // (b * n * d)).bit_length() - 1)
-    c = _pick_chunk(rate, limit, chunk_size or min(16, fit))
-    nc = -(-L // c)
-    per_block = max(1, _BLOCK_ELEMS // (b * c * n * d))  # chunks per block
-    pad = nc * c - L
-    # Time-major copies, (b, l, d) and (b, l, n): a block is then a slice along dim 1. Padded
-    # steps have Δ = 0, so they decay by 1 and add nothing; their outputs are dropped.
-    # Contiguous, else every op on a block reads strided memory and matmul copies per step.
-    dt, du, Bt, Ct = (F.pad(t.transpose(1, 2), (0, 0, 0, pad)).contiguous()
-                      for t in (delta, delta * u.to(cdt), B.to(cdt), C.to(cdt)))
-    S = dt.reshape(b, nc, c, d).cumsum(2)  # ΣΔ from each chunk's start, (b, nc, c, d)
-    ones = torch.ones(c, c, dtype=cdt, device=u.device).tril()
     # Without autograd the block's buffers can be overwritten in place (less memory traffic).
     inplace = not (torch.is_grad_enabled() and any(
-        t is not None and t.requires_grad for t in (u, delta, A, B, C)))
+        t is not None and t.requires_grad for t in (u, delta, A, B, C, delta_bias)))
+    # Time-major Δ and Δ·u, (b, l, d): a block is then a slice along dim 1, contiguous (else
+    # every op on a block reads strided memory and matmul copies per step).
+    delta = delta.to(cdt)
+    if inplace and delta_bias is not None:  # the bias add writes the transposed copy
+        dt = torch.add(delta.transpose(1, 2), delta_bias.to(cdt), out=delta.new_empty((b, L, d)))
+    else:
+        if delta_bias is not None:
+            delta = delta + delta_bias.to(cdt)[:, None]
+        dt = delta.transpose(1, 2).contiguous()
+    if delta_softplus:
+        dt = F.softplus(dt)
+    du = dt * u.to(cdt).transpose(1, 2)  # output in dt's (time-major) layout
+    with torch.no_grad():
+        rate = (-At).amax(0)  # the steepest decay rate of each channel, (d,)
+        steep = bool((dt.amax(dim=(0, 1)) * rate).max() > limit)
+    # Longest chunk: 16 steps, fewer when one step of the batch is already a large block.
+    fit = 1 << max(2, (_BLOCK_ELEMS // (b * n * d)).bit_length() - 1)
+    c, dt = _pick_chunk(dt, rate, limit, chunk_size or min(16, fit))
+    nc = dt.shape[1] // c
+    per_block = max(1, _BLOCK_ELEMS // (b * c * n * d))  # chunks per block
+    pad = nc * c - L  # padded steps: Δ = 0, no decay and no input; their outputs are dropped
+    if pad:
+        du = F.pad(du, (0, 0, 0, pad))
+    Bt, Ct = (F.pad(t.transpose(1, 2), (0, 0, 0, pad)).contiguous()
+              for t in (B.to(cdt), C.to(cdt)))
+    # Cumulative sums along a chunk are products with a triangular matrix of ones: a matmul is
+    # several times faster than cumsum along a middle dimension on CPU.
+    ones = torch.ones(c, c, dtype=cdt, device=u.device).tril()
     carry = u.new_zeros((b, n, d), dtype=cdt)
     if inplace:  # three block buffers, reused: fresh large tensors cost page faults every time
         bufs = [u.new_empty((b * per_block * c * n * d,), dtype=cdt) for _ in range(3)]
@@ -136,10 +148,9 @@ def selective_scan_chunked(
             X, w, acc = (t[:b * m * c * n * d].view(shape) for t in bufs)
         if steep:  # some step decays by more than e^-limit: clamp it to that, per element
             X = (dt[:, steps, None, :] * At).clamp(min=-limit).reshape(shape).cumsum(2)
-        elif inplace:
-            torch.mul(S[:, j0:j0 + m, :, None, :], At, out=X)
         else:
-            X = S[:, j0:j0 + m, :, None, :] * At  # A·S, (b, m, c, n, d)
+            S = torch.matmul(ones, dt[:, steps].reshape(b, m, c, d))[..., None, :]  # ΣΔ in chunk
+            X = torch.mul(S, At, out=X) if inplace else S * At  # A·S, (b, m, c, n, d)
         P = X.exp_() if inplace else X.exp()
         if inplace:
             torch.mul(du[:, steps, None, :], Bt[:, steps, :, None], out=w.view(b, m * c, n, d))
@@ -164,29 +175,34 @@ def selective_scan_chunked(
             start = torch.stack(starts, dim=1)[:, :, None]
             acc = acc.add_(start) if inplace else acc + start
         H = acc.mul_(P) if inplace else acc * P  # the states h_t, (b, m, c, n, d)
-        if m == 1:
-            carry = H[:, 0, -1].clone() if inplace else H[:, 0, -1]
+        if m == 1:  # (a view into a buffer when in place: read before the next overwrite)
+            carry = H[:, 0, -1]
         Hs = H.reshape(b, m * c, n, d)
         ys.append(torch.matmul(Ct[:, steps, None, :], Hs).reshape(b, m * c, d))
     y = torch.cat(ys, dim=1)[:, :L].transpose(1, 2)
     y = _finish(y, u, D, z, u.dtype)
-    return (y, carry.transpose(1, 2)) if return_last_state else y
+    return (y, carry.transpose(1, 2).clone()) if return_last_state else y
 
 
 # State elements (b·c·n·d) handled per block of chunks: large enough that the Python loop is
 # short, small enough to stay in cache (measured with benchmarks/bench_scan.py).
-_BLOCK_ELEMS = 1 << 17
+_BLOCK_ELEMS = 1 << 18
 
 
-def _pick_chunk(rate: Tensor, limit: float, start: int) -> int:
-    b, d, L = rate.shape
+def _pick_chunk(dt: Tensor, rate: Tensor, limit: float, start: int) -> Tuple[int, Tensor]:
+    """Halve the chunk length from `start` until rate·ΣΔ <= limit in every chunk (or length 1);
+    return it and Δ (b, l, d) zero-padded to a whole number of chunks."""
+    b, L, d = dt.shape
     c = max(1, min(L, start))
-    while c > 1:
+    while True:
         nc = -(-L // c)
-        if float(F.pad(rate, (0, nc * c - L)).reshape(b, d, nc, c).sum(-1).max()) <= limit:
-            break
+        padded = F.pad(dt, (0, 0, 0, nc * c - L)) if nc * c > L else dt
+        if c == 1:
+            return c, padded
+        with torch.no_grad():
+            if float((padded.reshape(b, nc, c, d).sum(2) * rate).max()) <= limit:
+                return c, padded
         c //= 2
-    return c
 
 
 class MambaRef(nn.Module):
