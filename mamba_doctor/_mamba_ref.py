@@ -170,9 +170,9 @@ def selective_scan_chunked(
         if m > 1:  # chain the chunks of this block, then add each chunk's incoming state
             P_end, E_end = P[:, :, -1], acc[:, :, -1] * P[:, :, -1]
             starts = []
-            for i in range(m):
+            for p_i, e_i in zip(P_end.unbind(1), E_end.unbind(1)):
                 starts.append(carry)
-                carry = P_end[:, i] * carry + E_end[:, i]
+                carry = torch.addcmul(e_i, p_i, carry)  # p_i·carry + e_i in one op
             start = torch.stack(starts, dim=1)[:, :, None]
             acc = acc.add_(start) if inplace else acc + start
         H = acc.mul_(P) if inplace else acc * P  # the states h_t, (b, m, c, n, d)
