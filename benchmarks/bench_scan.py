@@ -1,7 +1,7 @@
 """Chunked selective scan (MambaRef's default) vs the plain sequential loop, on CPU.
 
-    python benchmarks/bench_scan.py [--length 720] [--batch 1] [--repeats 5] [--threads N]
-                                    [--forward-only]
+    python benchmarks/bench_scan.py [--length 720] [--batch 1,10] [--repeats 7] [--threads 1]
+                                    [--backward-batch 1] [--forward-only]
 
 All run the same scan (mamba_ssm's selective_scan_fn semantics: z gate, D skip, delta bias and
 softplus) on the same random inputs, shaped like the smoke block's Mamba: (batch, Di=128, L)
@@ -11,8 +11,11 @@ with d_state=16. Compared:
   loop-unbind: the same loop over `unbind` views (a tuned loop: its backward does not allocate
     a full-size gradient per step);
   chunked: `selective_scan_chunked`, MambaRef's default.
-Reports the median wall time of forward and of forward+backward, the ratio of medians against
-the chunked scan, and the max abs difference of outputs and input gradients.
+Reports, per batch size and dtype, the median wall time of forward (every batch size) and of
+forward+backward (the batch sizes in --backward-batch: the sequential loop's backward is slow),
+the ratio of medians against the chunked scan, and the max abs difference of outputs and input
+gradients. Torch runs on --threads threads (default 1, the same for every variant: the machine
+may be shared, and one thread keeps the figures stable); the warm-up call is not timed.
 """
 
 from __future__ import annotations
@@ -43,6 +46,10 @@ def loop_unbind(u, delta, A, B, C, D, z, delta_bias, delta_softplus):
     return (torch.stack(ys, -1) + u * D[:, None]) * torch.nn.functional.silu(z)
 
 
+VARIANTS = (("sequential", selective_scan_sequential), ("loop-unbind", loop_unbind),
+            ("chunked", selective_scan_chunked))
+
+
 def make_inputs(batch: int, d: int, n: int, length: int, dtype: torch.dtype) -> list:
     g = torch.Generator().manual_seed(0)
     def r(*shape: int) -> torch.Tensor:
@@ -54,7 +61,8 @@ def make_inputs(batch: int, d: int, n: int, length: int, dtype: torch.dtype) -> 
 
 
 def run(fn, inputs: list, backward: bool) -> tuple:
-    leaves = [t.clone().requires_grad_(backward) for t in inputs]
+    # No copies of the inputs (the scans never write into them): time the scan, not clones.
+    leaves = [t.detach().requires_grad_() for t in inputs] if backward else list(inputs)
     u, delta, A, B, C, D, z, bias = leaves
     y = fn(u, delta, A, B, C, D, z=z, delta_bias=bias, delta_softplus=True)
     grads = None
@@ -64,53 +72,68 @@ def run(fn, inputs: list, backward: bool) -> tuple:
     return y.detach(), grads
 
 
-def median_ms(fn, inputs: list, backward: bool, repeats: int) -> float:
-    run(fn, inputs, backward)  # warm-up
-    times = []
+def median_ms(variants: tuple, inputs: list, backward: bool, repeats: int) -> dict:
+    """Median wall time (ms) of each variant, the variants interleaved so that a change in the
+    machine's load during the run touches them all alike."""
+    for _, fn in variants:
+        run(fn, inputs, backward)  # warm-up
+    times: dict = {name: [] for name, _ in variants}
     for _ in range(repeats):
-        start = time.perf_counter()
-        run(fn, inputs, backward)
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+        for name, fn in variants:
+            start = time.perf_counter()
+            run(fn, inputs, backward)
+            times[name].append((time.perf_counter() - start) * 1e3)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--length", type=int, default=720)
-    ap.add_argument("--batch", type=int, default=1)
-    ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
+    ap.add_argument("--batch", default="1,10", help="comma-separated batch sizes")
+    ap.add_argument("--backward-batch", default="1",
+                    help="batch sizes that also time forward+backward (comma-separated)")
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=1, help="torch threads (0: torch default)")
     ap.add_argument("--forward-only", action="store_true", help="skip forward+backward")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    print("torch %s, %d threads, shape (b=%d, d=128, l=%d, n=16), median of %d"
-          % (torch.__version__, torch.get_num_threads(), args.batch, args.length, args.repeats))
-    variants = (("sequential", selective_scan_sequential), ("loop-unbind", loop_unbind),
-                ("chunked", selective_scan_chunked))
+    batches = [int(x) for x in args.batch.split(",")]
+    bw_batches = set() if args.forward_only else {int(x) for x in args.backward_batch.split(",")}
+    print("torch %s, %d threads, d=128, l=%d, n=16, median of %d"
+          % (torch.__version__, torch.get_num_threads(), args.length, args.repeats))
+    failed = False
+    for batch in batches:
+        failed |= bench_batch(batch, args.length, args.repeats, batch in bw_batches)
+    sys.exit(1 if failed else 0)
+
+
+def bench_batch(batch: int, length: int, repeats: int, backward: bool) -> bool:
+    """Print one batch size's figures; return whether the scans disagreed."""
     failed = False
     for dtype in (torch.float32, torch.float64):
-        inputs = make_inputs(args.batch, 128, 16, args.length, dtype)
-        y_seq, g_seq = run(selective_scan_sequential, inputs, not args.forward_only)
-        y_chk, g_chk = run(selective_scan_chunked, inputs, not args.forward_only)
+        inputs = make_inputs(batch, 128, 16, length, dtype)
+        y_seq, g_seq = run(selective_scan_sequential, inputs, backward)
+        y_chk, g_chk = run(selective_scan_chunked, inputs, backward)
         scale = y_seq.abs().max().item()
         err = (y_seq - y_chk).abs().max().item()
-        gerr = 0.0 if args.forward_only else max(
+        gerr = 0.0 if not backward else max(
             (a - b).abs().max().item() / max(a.abs().max().item(), 1e-30)
             for a, b in zip(g_seq, g_chk))
         tol = 1e-5 if dtype == torch.float32 else 1e-12
         ok = err <= tol * max(scale, 1.0) and gerr <= tol * 10
         failed |= not ok
-        print("%s: chunked vs sequential max|dy| = %.3g (max|y| = %.3g), max rel |dgrad| = %.3g"
-              " -> %s" % (str(dtype).replace("torch.", ""), err, scale, gerr,
+        print("b=%d %s: chunked vs sequential max|dy| = %.3g (max|y| = %.3g), max rel |dgrad|"
+              " = %.3g -> %s" % (batch, str(dtype).replace("torch.", ""), err, scale, gerr,
                           "same" if ok else "DIFFER"))
-        for label, backward in (("forward", False), ("forward+backward", True)):
-            if backward and args.forward_only:
+        for label, bw in (("forward", False), ("forward+backward", True)):
+            if bw and not backward:
                 continue
-            ms = {name: median_ms(fn, inputs, backward, args.repeats) for name, fn in variants}
+            ms = median_ms(VARIANTS, inputs, bw, repeats)
             print("  %-17s " % label + "   ".join(
-                "%s %.1f ms (%.1fx)" % (name, t, t / ms["chunked"]) for name, t in ms.items()))
-    sys.exit(1 if failed else 0)
+                "%s %.1f ms (%.1fx)" % (name, t, t / ms["chunked"]) for name, t in ms.items()),
+                flush=True)
+    return failed
 
 
 if __name__ == "__main__":

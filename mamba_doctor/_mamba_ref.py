@@ -42,11 +42,17 @@ def _prepare(
 def _finish(
     y: Tensor, u: Tensor, D: Optional[Tensor], z: Optional[Tensor], out_dtype: torch.dtype
 ) -> Tensor:
+    """y + D·u, then times SiLU(z). `y` must be the caller's own fresh tensor: when no gradient
+    is recorded it is updated in place, sparing two full-size allocations (page faults)."""
     cdt = y.dtype
+    inplace = not (torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in (y, u, D, z)))
     if D is not None:
-        y = y + u.to(cdt) * D.to(cdt)[:, None]
+        uc, Dc = u.to(cdt), D.to(cdt)[:, None]
+        y = y.addcmul_(uc, Dc) if inplace else torch.addcmul(y, uc, Dc)
     if z is not None:
-        y = y * F.silu(z.to(cdt))
+        g = F.silu(z.to(cdt))
+        y = y.mul_(g) if inplace else y * g
     return y.to(out_dtype)
 
 
@@ -78,64 +84,126 @@ def selective_scan_chunked(
     z: Optional[Tensor] = None, delta_bias: Optional[Tensor] = None, delta_softplus: bool = False,
     return_last_state: bool = False, chunk_size: Optional[int] = None,
 ) -> Union[Tensor, Tuple[Tensor, Tensor]]:
-    """The same scan as `selective_scan_sequential`, with a Python loop over chunks only.
+    """The same scan as `selective_scan_sequential`, with a Python loop over blocks of chunks.
 
     Inside a chunk the recurrence has a closed form in log space. With S_t = Σ_{k≤t} Δ_k (a
     cumulative sum within the chunk) and P_t = exp(A·S_t) ≤ 1, the state is
-    h_t = P_t · (Σ_{k≤t} Δ_k B_k u_k / P_k + h_in), one cumsum for all steps at once. Only the
-    chunks' end states are chained in a loop. 1/P_k grows within a chunk, so the chunk length
-    is chosen (halving from `chunk_size`, default 64) such that max|A|·ΣΔ over any chunk stays
-    under 40 in fp32 and 500 in fp64: no overflow, no underflow of P, and since every factor is a
-    product and not a difference of large numbers the results match the loop to rounding. Very
-    large steps only shrink the chunks (down to 1, which is the sequential loop again).
+    h_t = P_t · (Σ_{k≤t} Δ_k B_k u_k / P_k + h_in): the sum is one matmul with a triangular
+    matrix of ones, for every chunk at once. Only the chunks' end states are chained in a loop.
+    1/P_k grows within a chunk, so the chunk length is chosen (halving from `chunk_size`,
+    default 8) such that max|A|·ΣΔ over any chunk stays under 40 in fp32 and 500 in fp64: no
+    overflow, no underflow of P, and since every factor is a product and not a difference of
+    large numbers the results match the loop to rounding. Very large steps only shrink the
+    chunks (down to 1, which is the sequential loop again).
+
+    Speed: the (b, d, l, n) state is never built whole. Chunks are processed a block at a time,
+    a block holding about `_BLOCK_ELEMS` state elements so that it stays in cache, laid out
+    (b, t, n, d) so that y_t = Σ_n C_t,n h_t,n is a matmul too.
     """
     cdt = _compute_dtype(u.dtype)
-    delta = delta.to(cdt)
-    if delta_bias is not None:
-        delta = delta + delta_bias.to(cdt)[:, None]
-    if delta_softplus:
-        delta = F.softplus(delta)
     b, d, L = u.shape
     n = A.shape[1]
-    Ac = A.to(cdt)
+    At = A.to(cdt).t().contiguous()  # (n, d); contiguous, else A·S reads A with stride n
     limit = 40.0 if cdt == torch.float32 else 500.0
-    with torch.no_grad():  # bound on |ΔA| per step, (b, d, l)
-        rate = (delta * (-Ac).amax(-1)[:, None]).clamp(max=limit)
-    c = _pick_chunk(rate, limit, chunk_size or 64)
-    nc = -(-L // c)
-    pad = nc * c - L
-    du, Bt, Ct = delta * u.to(cdt), B.to(cdt), C.to(cdt)
-    if pad:  # padded steps: Δ = 0, so they decay by 1 and add nothing; their outputs are dropped
-        delta, du, Bt, Ct = (F.pad(t, (0, pad)) for t in (delta, du, Bt, Ct))
-    # A step decaying by less than e^-limit keeps e^-limit of the old state instead (an error
-    # below 1e-17 relative in fp32, 1e-217 in fp64), so that 1/P stays finite.
-    log_decay = (delta.unsqueeze(-1) * Ac[:, None, :]).clamp(min=-limit)
-    P = torch.exp(log_decay.reshape(b, d, nc, c, n).cumsum(3))  # (b, d, nc, c, n), in (0, 1]
-    Bl = Bt.reshape(b, n, nc, c).permute(0, 2, 3, 1).unsqueeze(1)  # (b, 1, nc, c, n)
-    Cl = Ct.reshape(b, n, nc, c).permute(0, 2, 3, 1).unsqueeze(1)
-    acc = torch.cumsum(du.reshape(b, d, nc, c).unsqueeze(-1) * Bl / P, dim=3)
-    P_end = P[:, :, :, -1]
-    E_end = acc[:, :, :, -1] * P_end  # each chunk's end state when it starts from zero
-    carry = E_end.new_zeros((b, d, n))
-    incoming = []
-    for p_i, e_i in zip(P_end.unbind(2), E_end.unbind(2)):  # chain the chunks
-        incoming.append(carry)
-        carry = p_i * carry + e_i
-    H = P * (acc + torch.stack(incoming, dim=2).unsqueeze(3))
-    y = (H * Cl).sum(-1).reshape(b, d, nc * c)[..., :L]
+    # Without autograd the block's buffers can be overwritten in place (less memory traffic).
+    inplace = not (torch.is_grad_enabled() and any(
+        t is not None and t.requires_grad for t in (u, delta, A, B, C, delta_bias)))
+    # Time-major Δ and Δ·u, (b, l, d): a block is then a slice along dim 1, contiguous (else
+    # every op on a block reads strided memory and matmul copies per step).
+    delta = delta.to(cdt)
+    if inplace and delta_bias is not None:  # the bias add writes the transposed copy
+        dt = torch.add(delta.transpose(1, 2), delta_bias.to(cdt), out=delta.new_empty((b, L, d)))
+    else:
+        if delta_bias is not None:
+            delta = delta + delta_bias.to(cdt)[:, None]
+        dt = delta.transpose(1, 2).contiguous()
+    if delta_softplus:
+        dt = F.softplus(dt)
+    du = dt * u.to(cdt).transpose(1, 2)  # output in dt's (time-major) layout
+    with torch.no_grad():
+        rate = (-At).amax(0)  # the steepest decay rate of each channel, (d,)
+        steep = bool((dt.amax(dim=(0, 1)) * rate).max() > limit)
+    # Longest chunk: 8 steps (the triangular matmul costs 2c flops per element; 8 and 16 were
+    # measured alike in fp32, 8 faster in fp64), 4 when a chunk alone would far exceed a block.
+    c0 = 8 if b * 8 * n * d <= 2 * _BLOCK_ELEMS else 4
+    c, dt = _pick_chunk(dt, rate, limit, chunk_size or c0)
+    nc = dt.shape[1] // c
+    per_block = max(1, _BLOCK_ELEMS // (b * c * n * d))  # chunks per block
+    pad = nc * c - L  # padded steps: Δ = 0, no decay and no input; their outputs are dropped
+    if pad:
+        du = F.pad(du, (0, 0, 0, pad))
+    Bt, Ct = (F.pad(t.transpose(1, 2), (0, 0, 0, pad)).contiguous()
+              for t in (B.to(cdt), C.to(cdt)))
+    # Cumulative sums along a chunk are products with a triangular matrix of ones: a matmul is
+    # several times faster than cumsum along a middle dimension on CPU.
+    ones = torch.ones(c, c, dtype=cdt, device=u.device).tril()
+    carry = u.new_zeros((b, n, d), dtype=cdt)
+    if inplace:  # three block buffers, reused: fresh large tensors cost page faults every time
+        bufs = [u.new_empty((b * per_block * c * n * d,), dtype=cdt) for _ in range(3)]
+    ys = []
+    for j0 in range(0, nc, per_block):
+        m = min(per_block, nc - j0)
+        steps = slice(j0 * c, (j0 + m) * c)
+        shape = (b, m, c, n, d)
+        if inplace:
+            X, w, acc = (t[:b * m * c * n * d].view(shape) for t in bufs)
+        if steep:  # some step decays by more than e^-limit: clamp it to that, per element
+            X = (dt[:, steps, None, :] * At).clamp(min=-limit).reshape(shape).cumsum(2)
+        else:
+            S = torch.matmul(ones, dt[:, steps].reshape(b, m, c, d))[..., None, :]  # ΣΔ in chunk
+            X = torch.mul(S, At, out=X) if inplace else S * At  # A·S, (b, m, c, n, d)
+        P = X.exp_() if inplace else X.exp()
+        if inplace:
+            torch.mul(du[:, steps, None, :], Bt[:, steps, :, None], out=w.view(b, m * c, n, d))
+            w.div_(P)
+        else:
+            w = (du[:, steps, None, :] * Bt[:, steps, :, None]).reshape(shape) / P
+        if m == 1:  # the incoming state joins the sum as if it were one more term
+            if inplace:
+                w[:, 0, 0] += carry
+            else:
+                w = torch.cat([w[:, :, :1] + carry[:, None, None], w[:, :, 1:]], dim=2)
+        if inplace:
+            torch.matmul(ones, w.view(b, m, c, n * d), out=acc.view(b, m, c, n * d))
+        else:
+            acc = torch.matmul(ones, w.reshape(b, m, c, n * d)).reshape(shape)
+        if m > 1:  # chain the chunks of this block, then add each chunk's incoming state
+            P_end, E_end = P[:, :, -1], acc[:, :, -1] * P[:, :, -1]
+            starts = []
+            for p_i, e_i in zip(P_end.unbind(1), E_end.unbind(1)):
+                starts.append(carry)
+                carry = torch.addcmul(e_i, p_i, carry)  # p_i·carry + e_i in one op
+            start = torch.stack(starts, dim=1)[:, :, None]
+            acc = acc.add_(start) if inplace else acc + start
+        H = acc.mul_(P) if inplace else acc * P  # the states h_t, (b, m, c, n, d)
+        if m == 1:  # (a view into a buffer when in place: read before the next overwrite)
+            carry = H[:, 0, -1]
+        Hs = H.reshape(b, m * c, n, d)
+        ys.append(torch.matmul(Ct[:, steps, None, :], Hs).reshape(b, m * c, d))
+    y = torch.cat(ys, dim=1)[:, :L].transpose(1, 2)
     y = _finish(y, u, D, z, u.dtype)
-    return (y, carry) if return_last_state else y
+    return (y, carry.transpose(1, 2).clone()) if return_last_state else y
 
 
-def _pick_chunk(rate: Tensor, limit: float, start: int) -> int:
-    b, d, L = rate.shape
+# State elements (b·c·n·d) handled per block of chunks: large enough that the Python loop is
+# short, small enough to stay in cache (measured with benchmarks/bench_scan.py).
+_BLOCK_ELEMS = 1 << 17
+
+
+def _pick_chunk(dt: Tensor, rate: Tensor, limit: float, start: int) -> Tuple[int, Tensor]:
+    """Halve the chunk length from `start` until rate·ΣΔ <= limit in every chunk (or length 1);
+    return it and Δ (b, l, d) zero-padded to a whole number of chunks."""
+    b, L, d = dt.shape
     c = max(1, min(L, start))
-    while c > 1:
+    while True:
         nc = -(-L // c)
-        if float(F.pad(rate, (0, nc * c - L)).reshape(b, d, nc, c).sum(-1).max()) <= limit:
-            break
+        padded = F.pad(dt, (0, 0, 0, nc * c - L)) if nc * c > L else dt
+        if c == 1:
+            return c, padded
+        with torch.no_grad():
+            if float((padded.reshape(b, nc, c, d).sum(2) * rate).max()) <= limit:
+                return c, padded
         c //= 2
-    return c
 
 
 class MambaRef(nn.Module):
@@ -157,7 +225,8 @@ class MambaRef(nn.Module):
       use_fast_path, layer_idx: accepted for signature compatibility; unused here.
       device, dtype: factory kwargs; A_log and D stay float32 whatever dtype is, as upstream.
       scan: "chunked" (default) or "sequential" selective scan; both compute the same thing.
-      chunk_size: longest chunk of the chunked scan (default 64; shrunk when Δ is large).
+      chunk_size: longest chunk of the chunked scan (default 8, 4 for large batches; shrunk
+        when Δ is large).
     The random init consumes the RNG in the same order as mamba_ssm.Mamba.__init__, so the same
     seed on the same device gives the same weights.
     """

@@ -185,6 +185,41 @@ def test_chunked_scan_equals_sequential_loop(dtype: torch.dtype, chunk: int | No
     assert (h1 - h2).abs().max().item() <= tol * (1 + h1.abs().max().item())
 
 
+@pytest.mark.parametrize("block_elems", [1, 300, 1 << 17])  # one chunk per block, a few, all
+@pytest.mark.parametrize("grad", [False, True])
+def test_chunked_scan_blocks_match_the_loop_in_values_and_gradients(
+    monkeypatch: pytest.MonkeyPatch, block_elems: int, grad: bool
+) -> None:
+    # The streamed scan has two code paths (in place without autograd, out of place with it)
+    # and two ways to chain chunks (one per block, several per block): all must equal the loop.
+    from mamba_doctor import _mamba_ref
+
+    monkeypatch.setattr(_mamba_ref, "_BLOCK_ELEMS", block_elems)
+    g = torch.Generator().manual_seed(11)
+    b, d, L, n = 2, 6, 37, 5
+    r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)  # noqa: E731
+    inputs = [r(b, d, L), r(b, d, L), -torch.rand(d, n, generator=g, dtype=torch.float64) * 4,
+              r(b, n, L), r(b, n, L), r(d), r(b, d, L), r(d)]
+    before = [t.clone() for t in inputs]
+    weight = r(b, d, L)
+    results = []
+    for fn in (selective_scan_sequential, selective_scan_chunked):
+        leaves = [t.clone().requires_grad_(grad) for t in inputs]
+        u, delta, A, B, C, D, z, bias = leaves
+        y, h = fn(u, delta, A, B, C, D, z, delta_bias=bias, delta_softplus=True,
+                  return_last_state=True)
+        grads = torch.autograd.grad((y * weight).sum(), leaves) if grad else []
+        results.append((y.detach(), h.detach(), grads))
+    (y1, h1, g1), (y2, h2, g2) = results
+    assert (y1 - y2).abs().max().item() <= 1e-12 * (1 + y1.abs().max().item())
+    assert (h1 - h2).abs().max().item() <= 1e-12 * (1 + h1.abs().max().item())
+    for a, c in zip(g1, g2):
+        assert (a - c).abs().max().item() <= 1e-11 * (1 + a.abs().max().item())
+    assert len(g2) == (8 if grad else 0)
+    for t, t0 in zip(inputs, before):  # the in-place path never writes into its inputs
+        assert torch.equal(t, t0)
+
+
 @pytest.mark.parametrize(("temporal", "causal"), [("mamba", True), ("attention", True),
                                                   ("mamba", False), ("attention", False)])
 def test_causality_in_eval_mode(temporal: str, causal: bool) -> None:
