@@ -92,10 +92,14 @@ def resolved_wheels(
                  ", ".join(f"{r.package}: {r.wheel.filename if r.wheel else 'no wheel'}"
                            for r in resolutions)))
     if missing:
+        from mamba_doctor.wheel_report import explain_missing
+
+        why, way_out = explain_missing([r for r in resolutions if r.wheel is None], env)
         raise NoCompatibleWheel(
-            f"no prebuilt wheel fits this environment for {', '.join(missing)}",
-            hint="Build one for this GPU with `mamba-doctor install --from-source`, or see "
-                 "`mamba-doctor fetch-wheel --json` for the rejected candidates.",
+            why,
+            hint=(f"{way_out}. " if way_out else "")
+            + "`mamba-doctor fetch-wheel --dry-run` lists every rejected wheel and the other "
+              "ways out (another release, another torch, `install --from-source`).",
             data=data,
         )
     sources = [WheelSource(r.package, r.wheel.filename, None, r.wheel.url, "download")

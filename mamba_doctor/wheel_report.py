@@ -32,7 +32,6 @@ def summarize_for_check(env: Environment, *, index: Optional[WheelIndex] = None,
     """
     from mamba_doctor.index import load_index
     from mamba_doctor.resolve import resolve_pair
-    from mamba_doctor.torch_advice import for_target
 
     resolutions = resolve_pair(env, index or load_index())
     missing = [r for r in resolutions if r.wheel is None]
@@ -43,14 +42,22 @@ def summarize_for_check(env: Environment, *, index: Optional[WheelIndex] = None,
         return resolutions, CheckResult("wheels", status, f"prebuilt wheels fit: {names}{suffix}",
                                         hint="mamba-doctor fetch-wheel --dry-run shows them",
                                         blocking=False)
+    summary, hint = explain_missing(missing, env)
+    return resolutions, CheckResult("wheels", CheckStatus.FAIL, summary, hint=hint,
+                                    blocking=False)
+
+
+def explain_missing(missing: Sequence[Resolution], env: Environment
+                    ) -> tuple[str, Optional[str]]:
+    """Why no wheel fits (one sentence) and the best way out as a command for this target;
+    shared by `check`'s "wheels" row and `install`'s error so that both say the same."""
+    from mamba_doctor.torch_advice import for_target
+
     first = missing[0]
     why = first.notes[0] if first.notes else _top_reason(first)
     alt = next((a for a in first.alternatives if a.commands), None)
     hint = f"{alt.summary}: {for_target(alt.commands[0], env)}" if alt else None
-    return resolutions, CheckResult(
-        "wheels", CheckStatus.FAIL,
-        _missing_summary(missing, why), hint=hint,
-        blocking=False)
+    return _missing_summary(missing, why), hint
 
 
 def torch_with_wheels(resolutions: Sequence[Resolution], env: Environment

@@ -308,3 +308,15 @@ def test_a_run_that_stops_before_planning_leaves_no_run_folder() -> None:
     assert result.exit_code == 4, doc
     runs = Path(os.environ["MAMBA_DOCTOR_CACHE_DIR"]) / "runs"
     assert not runs.exists() or list(runs.iterdir()) == []
+
+
+def test_no_wheel_error_says_why_and_the_way_out_like_check() -> None:
+    """On this machine's CPU-only torch: the error names the cause (not "build from source",
+    which a CPU torch cannot do either) and quotes the same torch command as check's wheels row."""
+    result = CliRunner().invoke(app, ["install", "--python", sys.executable, "--dry-run",
+                                      "--json"])
+    (err,) = json.loads(result.stdout)["errors"]
+    assert err["code"] == "no_compatible_wheel" and "CPU-only torch" in err["message"]
+    check = CliRunner().invoke(app, ["check", "--python", sys.executable, "--json"])
+    wheels_row = json.loads(check.stdout)["data"]["checks"][-1]
+    assert wheels_row["id"] == "wheels" and wheels_row["hint"] in err["hint"]
