@@ -21,7 +21,8 @@ def render_smoke(console: Console, data: dict[str, Any]) -> None:
     if env.get("torch"):
         cc = env.get("compute_capability")
         gpu = f", GPU {env['gpu']} (sm {cc})" if env.get("gpu") else ""
-        lines.append(f"torch {env['torch']} (CUDA {env.get('torch_cuda')}){escape(gpu)}")
+        cuda = f"CUDA {env['torch_cuda']}" if env.get("torch_cuda") else "CPU-only build"
+        lines.append(f"torch {env['torch']} ({cuda}){escape(gpu)}")
         pk = env.get("packages") or {}
         missing = "not installed"
         lines.append(f"mamba_ssm {pk.get('mamba_ssm') or missing}, "
