@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -73,21 +74,10 @@ def run(
     argv = tuple(str(a) for a in argv)
     start = time.monotonic()
     logger.debug("run: %s", " ".join(argv))
-    try:
-        proc = subprocess.Popen(  # fixed argv, no shell
-            argv,
-            stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            errors="replace",
-            env=dict(env) if env is not None else None,
-            cwd=cwd,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        logger.debug("run: cannot start %s: %s", argv[0], exc)
-        return Completed(argv, None, "", "", start_error=exc.strerror or str(exc))
+    proc = _spawn(argv, env=env, cwd=cwd, stdin=subprocess.PIPE if input is not None else None,
+                  stderr=subprocess.PIPE)
+    if isinstance(proc, Completed):
+        return proc
     try:
         out, err = proc.communicate(input=input, timeout=timeout)
     except subprocess.TimeoutExpired:
@@ -102,6 +92,35 @@ def run(
     duration = time.monotonic() - start
     logger.debug("run: %s -> %s in %.2f s", argv[0], proc.returncode, duration)
     return Completed(argv, proc.returncode, out or "", err or "", duration_s=duration)
+
+
+def _spawn(
+    argv: tuple[str, ...],
+    *,
+    env: Optional[Mapping[str, str]],
+    cwd: Optional[str],
+    stdin: Optional[int],
+    stderr: int,
+    bufsize: int = -1,
+) -> subprocess.Popen[str] | Completed:
+    """Start argv in its own process group (so a timeout can kill grandchildren too); a program
+    that cannot start is a Completed with `start_error`, not an exception."""
+    try:
+        return subprocess.Popen(  # fixed argv, no shell
+            argv,
+            stdin=subprocess.DEVNULL if stdin is None else stdin,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            text=True,
+            errors="replace",
+            bufsize=bufsize,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        logger.debug("run: cannot start %s: %s", argv[0], exc)
+        return Completed(argv, None, "", "", start_error=exc.strerror or str(exc))
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
@@ -123,47 +142,43 @@ def run_streaming(
 
     For long children (a source build) whose progress must be shown live. Like `run`, it never
     raises for the child's failure; `stdout` holds the whole output, `stderr` is empty. The
-    timeout is checked between lines, so a child silent for longer is only killed at its next
-    line or exit (builds print continuously; hangs end at the overall deadline).
+    whole process group is killed when `timeout` seconds have passed, printing or not.
     """
     argv = tuple(str(a) for a in argv)
     start = time.monotonic()
     logger.debug("run_streaming: %s", " ".join(argv))
-    try:
-        proc = subprocess.Popen(  # fixed argv, no shell
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-            bufsize=1,
-            env=dict(env) if env is not None else None,
-            cwd=cwd,
-            start_new_session=True,
-        )
-    except OSError as exc:
-        return Completed(argv, None, "", "", start_error=exc.strerror or str(exc))
+    proc = _spawn(argv, env=env, cwd=cwd, stdin=None, stderr=subprocess.STDOUT, bufsize=1)
+    if isinstance(proc, Completed):
+        return proc
     lines: list[str] = []
-    timed_out = False
+    # A watchdog, not a check between lines: a child that hangs silently (a deadlocked nvcc)
+    # prints nothing, so only a timer can end it at the deadline.
+    expired = threading.Event()
+
+    def _expire() -> None:
+        expired.set()
+        _kill_group(proc)
+
+    watchdog = threading.Timer(timeout, _expire) if timeout is not None else None
+    if watchdog is not None:
+        watchdog.daemon = True
+        watchdog.start()
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
             lines.append(line)
             on_line(line.rstrip("\n"))
-            if timeout is not None and time.monotonic() - start > timeout:
-                timed_out = True
-                _kill_group(proc)
-                break
         proc.wait()
     except BaseException:
         _kill_group(proc)  # Ctrl-C: do not leave nvcc/ninja behind
         raise
     finally:
+        if watchdog is not None:
+            watchdog.cancel()
         if proc.stdout is not None:
             proc.stdout.close()
     duration = time.monotonic() - start
     logger.debug("run_streaming: %s -> %s in %.2f s", argv[0], proc.returncode, duration)
-    if timed_out:
+    if expired.is_set():
         return Completed(argv, None, "".join(lines), "", timed_out=True, duration_s=duration)
     return Completed(argv, proc.returncode, "".join(lines), "", duration_s=duration)

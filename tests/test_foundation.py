@@ -166,3 +166,15 @@ def test_flags_click_rejects_still_give_one_json_document(argv: list[str]) -> No
 def test_timeout_message_keeps_sub_second_limits() -> None:
     slow = _run.run([sys.executable, "-c", "import time; time.sleep(30)"], timeout=0.5)
     assert "killed after 0." in slow.describe_failure()
+
+
+def test_run_streaming_kills_a_silent_hang_at_the_deadline() -> None:
+    """A child that prints once and then hangs silently must still end at the timeout."""
+    seen: list[str] = []
+    done = _run.run_streaming(
+        [sys.executable, "-u", "-c", "import time; print('compiling'); time.sleep(60)"],
+        on_line=seen.append, timeout=1.0)
+    assert done.timed_out and done.returncode is None and seen == ["compiling"]
+    assert done.duration_s < 20
+    missing = _run.run_streaming(["/nonexistent/nvcc"], on_line=seen.append)
+    assert missing.start_error and not missing.ok
