@@ -16,8 +16,8 @@ import re
 import statistics
 import time
 
-from mamba_doctor.diagnose import diagnose
-from mamba_doctor.knowledge import load_knowledge
+from mamba_doctor.diagnose.engine import diagnose
+from mamba_doctor.knowledge.failures import load_knowledge
 
 ERROR = ("ImportError: /env/lib/python3.10/site-packages/selective_scan_cuda.cpython-310-x86_64-"
          "linux-gnu.so: undefined symbol: _ZN3c104cuda9SetDeviceEi\n")

@@ -5,7 +5,7 @@
 A separate server process serves the file with sendfile (so the server is never the bottleneck
 and shares no GIL with the client). Each repetition runs every client once, in rotating order:
 - curl:         `curl -s -o FILE URL` (no verification);
-- transfer:     mamba_doctor.httpfetch.transfer into a `.part` (the streaming loop alone);
+- transfer:     mamba_doctor.download.transfer.transfer into a `.part` (the streaming loop alone);
 - fetch_files:  the whole fetch (lock, transfer, sha256 verification, rename, digest record);
 - curl+sha256:  curl, then sha256 of the file (what a careful manual download costs);
 - requests:     a plain `requests` iter_content(1 MiB) loop, for reference.
@@ -131,8 +131,8 @@ def main() -> int:
 
     import requests
 
-    from mamba_doctor.download import FetchRequest, fetch_files
-    from mamba_doctor.httpfetch import make_session, transfer
+    from mamba_doctor.download.fetch import FetchRequest, fetch_files
+    from mamba_doctor.download.transfer import make_session, transfer
 
     work = Path(tempfile.mkdtemp(prefix="bench-download-"))
     wheel = make_wheel(work, args.size_mib * MIB)

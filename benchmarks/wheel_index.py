@@ -19,16 +19,16 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 
-LOAD = ("import time; t=time.perf_counter(); from mamba_doctor.index import load_index; "
+LOAD = ("import time; t=time.perf_counter(); from mamba_doctor.wheels.index import load_index; "
         "i=load_index(); [r.wheels for p in ('mamba_ssm','causal_conv1d') "
         "for r in i.for_package(p)]; print(time.perf_counter()-t)")
-LOAD_ONLY = ("import time; from mamba_doctor.index import load_index; t=time.perf_counter(); "
+LOAD_ONLY = ("import time; from mamba_doctor.wheels.index import load_index; t=time.perf_counter(); "
              "load_index(); print(time.perf_counter()-t)")
 RAW = ("import time, json; t=time.perf_counter(); "
        "[json.load(open(r'{ref}/' + n + '.json')) for n in ('mamba_ssm','causal_conv1d')]; "
        "print(time.perf_counter()-t)")
-RESOLVE = ("import time; t=time.perf_counter(); from mamba_doctor.index import load_index; "
-           "from mamba_doctor.resolve import resolve_pair, apply_overrides; "
+RESOLVE = ("import time; t=time.perf_counter(); from mamba_doctor.wheels.index import load_index; "
+           "from mamba_doctor.wheels.resolve import resolve_pair, apply_overrides; "
            "from mamba_doctor.models import Environment; "
            "env=apply_overrides(Environment(), torch_version='{torch}', python_version='{py}', "
            "cxx11abi={abi}, platform='linux_x86_64'); resolve_pair(env, load_index()); "

@@ -9,8 +9,8 @@ import typer
 
 from mamba_doctor import __version__
 from mamba_doctor.commands import register_all
+from mamba_doctor.commands._shell import OPTIONS, setup_logging
 from mamba_doctor.errors import EXIT_CODE_HELP, ExitCode
-from mamba_doctor.shell import OPTIONS, setup_logging
 
 app = typer.Typer(
     name="mamba-doctor",
@@ -69,7 +69,7 @@ def main() -> None:
 def _main_json(argv: list[str]) -> int:
     """Run with --json: a flag that click itself rejects (`--batch x`) still yields the one JSON
     document on stdout, with exit code 2, instead of only a usage box on stderr."""
-    from mamba_doctor.output import envelope, error_entry, write_json
+    from mamba_doctor.commands._shell import envelope, error_entry, write_json
 
     usage_error = _usage_error_class()
     try:

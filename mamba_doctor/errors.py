@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import enum
-from typing import Any, ClassVar, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any, ClassVar, Optional
 
 
 class ExitCode(enum.IntEnum):

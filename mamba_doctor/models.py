@@ -8,8 +8,9 @@ Unknown facts are `None`, and each section's `reasons` says why (e.g. "nvidia-sm
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 Reasons = Mapping[str, str]
 

@@ -27,7 +27,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, ".")
-from mamba_doctor.sdist import download_sdist, fetch_index_page, pick_sdist
+from mamba_doctor.install.sdist import download_sdist, fetch_index_page, pick_sdist
 
 dest = Path(sys.argv[1])
 for spec in sys.argv[2:]:

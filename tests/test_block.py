@@ -12,6 +12,7 @@ import pytest
 torch = pytest.importorskip("torch")
 F = torch.nn.functional
 
+import mamba_doctor  # noqa: E402
 from mamba_doctor import block  # noqa: E402
 from mamba_doctor.block import (  # noqa: E402
     MambaRef,
@@ -22,7 +23,7 @@ from mamba_doctor.block import (  # noqa: E402
     trace_block,
 )
 
-PKG = Path(block.__file__).parent
+PKG = Path(mamba_doctor.__file__).resolve().parent
 
 # SPEC §6.2 / §5.3: mamba_ssm.Mamba(d_model=64) parameter names and shapes (defaults).
 MAMBA_SSM_STATE_DICT_64 = {
@@ -192,7 +193,7 @@ def test_chunked_scan_blocks_match_the_loop_in_values_and_gradients(
 ) -> None:
     # The streamed scan has two code paths (in place without autograd, out of place with it)
     # and two ways to chain chunks (one per block, several per block): all must equal the loop.
-    from mamba_doctor import _mamba_ref
+    from mamba_doctor.block import mamba_ref as _mamba_ref
 
     monkeypatch.setattr(_mamba_ref, "_BLOCK_ELEMS", block_elems)
     g = torch.Generator().manual_seed(11)
@@ -288,7 +289,7 @@ def test_block_import_is_lazy_and_child_modules_are_python38() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=120, check=True).stdout.split()
     assert out == ["False", "True"]
-    from mamba_doctor.smoke import CHILD_FILES
+    from mamba_doctor.smoke.runner import CHILD_FILES
 
     for name in CHILD_FILES:  # these run inside the target interpreter, possibly Python 3.8
         tree = ast.parse((PKG / name).read_text(), feature_version=(3, 8))

@@ -143,9 +143,9 @@ def test_check_process_never_imports_torch_or_requests() -> None:
 def test_render_shows_facts_hidden_gpus_and_diagnoses() -> None:
     from rich.console import Console
 
-    from mamba_doctor.check_report import CheckReport
-    from mamba_doctor.checks import evaluate
-    from mamba_doctor.render_check import render_check
+    from mamba_doctor.check.report import CheckReport
+    from mamba_doctor.check.verdicts import evaluate
+    from mamba_doctor.check.view import render_check
 
     env = _healthy_env()
     env = Environment(os=env.os, nvidia=NvidiaInfo(

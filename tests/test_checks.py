@@ -7,9 +7,9 @@ from dataclasses import replace
 import pytest
 from fake_runner import FakeRunner, done, fixture
 
-from mamba_doctor.check_report import build_report
-from mamba_doctor.checks import evaluate, suggest_torch
-from mamba_doctor.cuda_tables import (
+from mamba_doctor.check.report import build_report
+from mamba_doctor.check.verdicts import evaluate, suggest_torch
+from mamba_doctor.knowledge.cuda_tables import (
     TOOLKIT_DRIVER_LINUX,
     driver_ceiling,
     mamba_sass,
@@ -221,7 +221,7 @@ def test_libcuda_only_driver_counts_as_present() -> None:
 
 
 def test_import_errors_reach_the_diagnosis_engine() -> None:
-    pytest.importorskip("mamba_doctor.diagnose")
+    pytest.importorskip("mamba_doctor.diagnose.engine")
     report = build_report(env_from("target-ngc-2.1.0a0.stdout", H100, nvcc="12.2"))
     found = report.diagnoses.get("selective_scan_cuda")
     assert found, report.diagnoses
@@ -256,13 +256,13 @@ def test_driver_cuda_and_visibility_wording_without_a_driver_version() -> None:
 def test_python_row_agrees_with_the_wheel_index() -> None:
     # check's python row and fetch-wheel must tell the same story: Python 3.8 has wheels
     # (mamba_ssm 2.2.2 for torch 2.0 cu118), it is not a "source build only" Python.
-    from mamba_doctor.check_system import (
+    from mamba_doctor.check.system import (
         NEWEST_MAMBA_FOR_OLD_PYTHON,
         WHEEL_PYTHON_NEW,
         check_python,
     )
-    from mamba_doctor.index import load_index
     from mamba_doctor.models import PythonInfo
+    from mamba_doctor.wheels.index import load_index
 
     newest: dict[tuple[int, int], str] = {}
     for rel in load_index().for_package("mamba_ssm"):  # newest release first
@@ -280,8 +280,8 @@ def test_python_row_agrees_with_the_wheel_index() -> None:
 
 def test_torch_fallback_list_has_mamba_wheels_in_the_index() -> None:
     # suggest_torch's fallback list must only name torch releases the index has wheels for
-    from mamba_doctor.cuda_tables import TORCH_PYTHON, TORCH_WITH_MAMBA_WHEELS
-    from mamba_doctor.index import load_index
+    from mamba_doctor.knowledge.cuda_tables import TORCH_PYTHON, TORCH_WITH_MAMBA_WHEELS
+    from mamba_doctor.wheels.index import load_index
 
     labels = {w.torch for rel in load_index().for_package("mamba_ssm") for w in rel.wheels
               if w.available and not w.ngc}

@@ -10,9 +10,9 @@ from typing import Optional
 
 import pytest
 
-from mamba_doctor.diagnose import MAX_LINE, MIN_SCORE, Diagnosis, diagnose, render_diagnoses
-from mamba_doctor.envfacts import PLACEHOLDERS, check_rule, fact_is_valid, placeholders_in
-from mamba_doctor.knowledge import KB_PATH, load_knowledge, load_raw, validate
+from mamba_doctor.diagnose.engine import MAX_LINE, MIN_SCORE, Diagnosis, diagnose, render_diagnoses
+from mamba_doctor.diagnose.facts import PLACEHOLDERS, check_rule, fact_is_valid, placeholders_in
+from mamba_doctor.knowledge.failures import KB_PATH, load_knowledge, load_raw, validate
 from mamba_doctor.models import Environment, GpuInfo, NvidiaInfo, OsInfo, PythonInfo, TorchInfo
 
 LOGS = Path(__file__).parent / "fixtures" / "logs"
@@ -380,8 +380,8 @@ def test_machine_facts_alone_never_make_a_diagnosis(path: Path) -> None:
 
 def test_exact_wheel_name_comes_from_the_resolver(monkeypatch: pytest.MonkeyPatch) -> None:
     # The real resolver over the real index, not stand-in modules.
-    import mamba_doctor.resolve as resolve_mod
-    from mamba_doctor.index import load_index
+    import mamba_doctor.wheels.resolve as resolve_mod
+    from mamba_doctor.wheels.index import load_index
 
     expected = resolve_mod.resolve_pair(FULL_ENV, load_index())[0]
     assert expected.package == "mamba_ssm" and expected.wheel is not None
@@ -406,7 +406,7 @@ def test_exact_wheel_name_comes_from_the_resolver(monkeypatch: pytest.MonkeyPatc
 
 def test_driver_index_url_follows_the_torch_variant_table() -> None:
     # one table (cuda_tables.TORCH_CUDA_VARIANTS) instead of a second list in envfacts
-    from mamba_doctor.envfacts import _newest_variant_for
+    from mamba_doctor.diagnose.facts import _newest_variant_for
 
     assert [_newest_variant_for(c) for c in ("11.4", "12.2", "12.4", "12.9", "13.1", "13.2")] \
         == [None, "cu121", "cu124", "cu128", "cu130", "cu132"]

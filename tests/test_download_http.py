@@ -14,9 +14,9 @@ from httpserver import Fault, FaultyServer
 from wheelmaker import corrupt_member, wheel_bytes, wheel_name
 
 from mamba_doctor import __version__
-from mamba_doctor.download import DownloadResult, FetchRequest, fetch_files
+from mamba_doctor.download.fetch import DownloadResult, FetchRequest, fetch_files
+from mamba_doctor.download.partial import PartState, save_state
 from mamba_doctor.errors import ChecksumMismatch, DownloadError, UsageError
-from mamba_doctor.resume import PartState, save_state
 
 NAME = wheel_name()
 BODY = wheel_bytes(payload_size=400_000, seed=b"fixed")
@@ -366,7 +366,7 @@ def test_connection_errors_read_as_one_line() -> None:
 
     import requests
 
-    from mamba_doctor.httpfetch import describe_error
+    from mamba_doctor.download.transfer import describe_error
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from mamba_doctor.download.lock import file_lock
 from mamba_doctor.errors import DownloadError
-from mamba_doctor.filelock import file_lock
 
 
 def test_second_holder_waits_then_gets_it(tmp_path: Path) -> None:

@@ -9,27 +9,27 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from httpserver import Fault, FaultyServer
 from wheelmaker import wheel_bytes, wheel_name
 
-from mamba_doctor.download import FetchRequest, fetch_files
-from mamba_doctor.httpfetch import DiskFull
+from mamba_doctor.download.fetch import FetchRequest, fetch_files
+from mamba_doctor.download.transfer import DiskFull
 
 NAME = wheel_name()
 
 CHILD = """
 import json, sys
 from pathlib import Path
-from mamba_doctor.download import FetchRequest, fetch_files
+from mamba_doctor.download.fetch import FetchRequest, fetch_files
 try:
     r = fetch_files([FetchRequest("demo_pkg", sys.argv[1], sys.argv[2])],
                     cache_dir=Path(sys.argv[3]), allow_http=True, timeout=5.0, backoff=0.01)[0]
 except KeyboardInterrupt:
-    sys.exit(130)  # what mamba_doctor.shell does
+    sys.exit(130)  # what mamba_doctor.commands._shell does
 print(json.dumps(r.to_dict()))
 """
 

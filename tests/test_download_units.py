@@ -9,16 +9,16 @@ from pathlib import Path
 import pytest
 from wheelmaker import corrupt_member, wheel_bytes, write_wheel
 
-from mamba_doctor.errors import ChecksumMismatch, DownloadError, UsageError
-from mamba_doctor.mirrors import candidate_urls, check_schemes, mirror_url
-from mamba_doctor.resume import (
+from mamba_doctor.download.integrity import NotAWheel, check_magic, sha256_file, verify_wheel_file
+from mamba_doctor.download.mirrors import candidate_urls, check_schemes, mirror_url
+from mamba_doctor.download.partial import (
     ContentRange,
     PartState,
     backoff_delay,
     parse_content_range,
     plan_headers,
 )
-from mamba_doctor.verify import NotAWheel, check_magic, sha256_file, verify_wheel_file
+from mamba_doctor.errors import ChecksumMismatch, DownloadError, UsageError
 
 ORIGIN = ("https://github.com/state-spaces/mamba/releases/download/v2.2.2/"
           "mamba_ssm-2.2.2+cu122torch2.3cxx11abiFALSE-cp310-cp310-linux_x86_64.whl")
@@ -194,7 +194,7 @@ def test_importing_the_downloader_does_not_import_requests() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, mamba_doctor.download, mamba_doctor.verify; "
+    code = ("import sys, mamba_doctor.download.fetch, mamba_doctor.download.integrity; "
             "print('requests' in sys.modules, 'rich' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"]

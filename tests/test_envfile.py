@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from mamba_doctor.cli import app
-from mamba_doctor.envfile import read_env_file
 from mamba_doctor.errors import UsageError
 from mamba_doctor.models import Environment, PythonInfo, TorchInfo
+from mamba_doctor.probe.envfile import read_env_file
 
 ENV = Environment(python=PythonInfo(version="3.10.12", abi_tag="cp310"),
                   torch=TorchInfo(installed=True, version="2.4.1+cu121", cuda="12.1"))
@@ -65,7 +65,7 @@ def test_both_commands_refuse_an_object_without_facts(tmp_path: Path, command: l
 
 def test_an_endless_or_huge_file_is_refused(tmp_path: Path,
                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    import mamba_doctor.envfile as envfile
+    import mamba_doctor.probe.envfile as envfile
 
     monkeypatch.setattr(envfile, "MAX_BYTES", 1000)
     big = tmp_path / "big.json"

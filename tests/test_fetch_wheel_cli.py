@@ -151,7 +151,7 @@ def test_help_lists_every_flag() -> None:
 # seam (download.fetch_files) records what fetch-wheel hands to it: requests, mirrors, options.
 @pytest.fixture
 def recording_download(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict[str, Any]]:
-    import mamba_doctor.download as download
+    import mamba_doctor.download.fetch as download
 
     calls: list[dict[str, Any]] = []
 

@@ -12,11 +12,10 @@ import typer
 from typer.testing import CliRunner
 
 from mamba_doctor import _run
+from mamba_doctor.commands._shell import Outcome, envelope, run_command
 from mamba_doctor.errors import ExitCode, NoCompatibleWheel, UsageError
 from mamba_doctor.models import Environment, GpuInfo, NvidiaInfo, TorchInfo, parse_sm
-from mamba_doctor.output import Outcome, envelope
-from mamba_doctor.shell import run_command
-from mamba_doctor.target import resolve_target_python
+from mamba_doctor.probe.interpreter import resolve_target_python
 
 ENVELOPE_KEYS = {"schema_version", "command", "status", "exit_code", "data", "errors"}
 

@@ -18,22 +18,7 @@ from typer.testing import CliRunner
 from mamba_doctor import _run
 from mamba_doctor.cli import app
 from mamba_doctor.errors import InstallFailed, UsageError
-from mamba_doctor.models import (
-    CudaToolkitInfo,
-    Environment,
-    GpuInfo,
-    NvidiaInfo,
-    PythonInfo,
-    TorchInfo,
-)
-from mamba_doctor.nvccwrap import make_cuda_shim, parse_arch_list, wrapper_script
-from mamba_doctor.sdist import (
-    build_requirements,
-    parse_sdist_filename,
-    pick_sdist,
-    unpack_sdist,
-)
-from mamba_doctor.sourcebuild import (
+from mamba_doctor.install.build import (
     build_environ,
     cgroup_memory_left,
     check_toolchain,
@@ -43,6 +28,21 @@ from mamba_doctor.sourcebuild import (
     parse_nvcc_version,
     size_max_jobs,
     target_archs,
+)
+from mamba_doctor.install.nvcc_shim import make_cuda_shim, parse_arch_list, wrapper_script
+from mamba_doctor.install.sdist import (
+    build_requirements,
+    parse_sdist_filename,
+    pick_sdist,
+    unpack_sdist,
+)
+from mamba_doctor.models import (
+    CudaToolkitInfo,
+    Environment,
+    GpuInfo,
+    NvidiaInfo,
+    PythonInfo,
+    TorchInfo,
 )
 from tests.installkit import PLAT_TAG, PY_TAG, clone_venv, create_venv, pip_home
 
@@ -319,7 +319,7 @@ def test_from_source_refuses_before_building(tmp_path: Path, synthetic_sdist: Pa
     home, record = fake_cuda_home(tmp_path / "cuda", release="13.0")
     monkeypatch.setattr("mamba_doctor.commands.install._probe",
                         lambda _p: _env(home=home, gpus=()))
-    monkeypatch.setattr("mamba_doctor.install.snapshot", _fake_snapshot)
+    monkeypatch.setattr("mamba_doctor.install.pipeline.snapshot", _fake_snapshot)
     base = ["install", "--python", shutil.which("python3") or "python3", "--from-source",
             "--sdist", str(synthetic_sdist), "--json"]
     doc = json.loads(CliRunner().invoke(app, base).stdout)
@@ -356,8 +356,8 @@ def test_build_requirements_follow_the_sdists_build_system(tmp_path: Path) -> No
 
 
 def test_build_refuses_a_target_missing_pip_or_build_requirements(tmp_path: Path) -> None:
-    from mamba_doctor.installer import StepLog
-    from mamba_doctor.obtain_source import _check_build_env
+    from mamba_doctor.install.from_source import _check_build_env
+    from mamba_doctor.install.steps import StepLog
 
     python = shutil.which("python3") or "python3"
     subprocess.run([python, "-m", "venv", "--without-pip", str(tmp_path / "bare")], check=True)
@@ -377,7 +377,7 @@ def test_build_refuses_a_target_missing_pip_or_build_requirements(tmp_path: Path
 
 
 def _fake_snapshot(python: str, names, *, run):  # type: ignore[no-untyped-def]
-    from mamba_doctor.installer import Snapshot
+    from mamba_doctor.install.steps import Snapshot
 
     return Snapshot({n: ("2.4.0" if n == "torch" else None) for n in names}, True, False, "24.0")
 
@@ -417,7 +417,7 @@ def test_gpu_from_source_end_to_end(tmp_path: Path) -> None:  # pragma: no cover
 @pytest.mark.slow
 def test_from_source_checks_the_plan_before_compiling(
         source_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from mamba_doctor.sdist import sdist_requirements
+    from mamba_doctor.install.sdist import sdist_requirements
 
     sdist = _tar(tmp_path / "mamba_ssm-0.0.2.tar.gz", {
         "mamba_ssm-0.0.2/PKG-INFO": "Metadata-Version: 2.1\nName: mamba_ssm\nVersion: 0.0.2\n"
@@ -449,7 +449,7 @@ def test_sdist_download_resumes_and_checks_the_published_sha256(
     """The sdist comes through the project's resumable transfer (a dropped connection resumes
     from the .part), and a digest that differs from the index's is refused with nothing kept."""
     from mamba_doctor.errors import ChecksumMismatch
-    from mamba_doctor.sdist import SdistRef, download_sdist
+    from mamba_doctor.install.sdist import SdistRef, download_sdist
 
     body = os.urandom(300_000)
     sha = hashlib.sha256(body).hexdigest()

@@ -15,11 +15,9 @@ from typer.testing import CliRunner
 from mamba_doctor import _run
 from mamba_doctor.cli import app
 from mamba_doctor.errors import InstallFailed, UsageError
-from mamba_doctor.install import InstallOptions, install
-from mamba_doctor.installer import StepLog, choose_installer
-from mamba_doctor.models import Environment, PythonInfo, TorchInfo
-from mamba_doctor.obtain import user_wheels, wheel_misfits
-from mamba_doctor.pipplan import (
+from mamba_doctor.install.import_check import VERIFY_SNIPPET, parse_verify_output
+from mamba_doctor.install.pipeline import InstallOptions, install
+from mamba_doctor.install.plan import (
     Installer,
     PlannedInstall,
     constraints_text,
@@ -34,7 +32,9 @@ from mamba_doctor.pipplan import (
     render_argv,
     restore_argvs,
 )
-from mamba_doctor.verify_install import VERIFY_SNIPPET, parse_verify_output
+from mamba_doctor.install.sources import user_wheels, wheel_misfits
+from mamba_doctor.install.steps import StepLog, choose_installer
+from mamba_doctor.models import Environment, PythonInfo, TorchInfo
 
 PIP = Installer("pip", "/env/bin/python", pip_version="24.0")
 UV = Installer("uv", "/env/bin/python", uv="/usr/bin/uv")
@@ -267,7 +267,7 @@ def test_target_snippets_run_on_old_pythons(version: str, tmp_path: Path) -> Non
     """Snapshot, backup and verification run inside the user's interpreter: 3.8+ syntax only."""
     import zipfile
 
-    from mamba_doctor.installer import BACKUP_SNIPPET, SNAPSHOT_SNIPPET
+    from mamba_doctor.install.steps import BACKUP_SNIPPET, SNAPSHOT_SNIPPET
     from tests.installkit import make_wheel
 
     found = sorted(OLD_PYTHONS.glob(f"{version}.*/bin/python{version}"))

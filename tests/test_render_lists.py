@@ -6,7 +6,7 @@ import io
 
 from rich.console import Console
 
-from mamba_doctor.output import hanging_list
+from mamba_doctor.ui import hanging_list
 
 
 def _lines(renderable: object, width: int = 40) -> list[str]:

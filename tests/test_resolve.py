@@ -9,8 +9,8 @@ import pytest
 from wheel_envs import make_env
 
 from mamba_doctor.errors import UsageError
-from mamba_doctor.index import load_index
-from mamba_doctor.resolve import resolve, resolve_pair
+from mamba_doctor.wheels.index import load_index
+from mamba_doctor.wheels.resolve import resolve, resolve_pair
 
 MAMBA = "https://github.com/state-spaces/mamba/releases/download"
 CC = "https://github.com/Dao-AILab/causal-conv1d/releases/download"
@@ -344,8 +344,8 @@ def test_aarch64_setup_py_guess_downloads_x86_wheel(index) -> None:
     ("2.3.1", "13.0", "prebuilt", "cu13"),
 ])
 def test_setup_py_guess_rules(index, version: str, cuda: str, outcome: str, label: str) -> None:
-    from mamba_doctor.setup_guess import guess_for
-    from mamba_doctor.wheelfacts import facts_of
+    from mamba_doctor.wheels.facts import facts_of
+    from mamba_doctor.wheels.setup_guess import guess_for
 
     torch = {"2.2.2": "2.3.1", "2.2.4": "2.4.0", "2.3.1": "2.9.1"}[version]
     env = make_env(python="3.12", torch=torch, cuda=cuda, abi=version == "2.3.1")
@@ -408,8 +408,8 @@ def test_blocker_is_judged_within_the_platform(index) -> None:
 
 
 def test_blockers_name_the_fact_not_a_random_example() -> None:
-    from mamba_doctor.index import load_index
-    from mamba_doctor.resolve import resolve
+    from mamba_doctor.wheels.index import load_index
+    from mamba_doctor.wheels.resolve import resolve
 
     idx = load_index()
     win = resolve(make_env(python="3.11", torch="2.5.1+cu124", cuda="12.4",

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from mamba_doctor._run import Completed
 from mamba_doctor.cli import app
 from mamba_doctor.errors import ExitCode, UsageError
-from mamba_doctor.smoke import (
+from mamba_doctor.smoke.runner import (
     RESULT_PREFIX,
     SmokeOptions,
     build_data,
@@ -128,7 +128,7 @@ def test_target_without_torch_gets_a_clear_message(tmp_path: Path) -> None:
 
 def test_child_runs_without_the_doctors_dependencies(tmp_path: Path) -> None:
     """The child only sees its copied package: typer/rich are not imported in the target."""
-    from mamba_doctor.smoke import build_child_command, stage_child_package
+    from mamba_doctor.smoke.runner import build_child_command, stage_child_package
 
     stage_child_package(tmp_path)
     cmd = build_child_command(sys.executable, str(tmp_path), SmokeOptions(steps=4, dim=16,
@@ -247,7 +247,7 @@ def test_child_code_runs_on_python38(tmp_path: Path) -> None:
     py38 = _python38()
     if py38 is None:
         pytest.skip("no Python 3.8 interpreter on this machine")
-    from mamba_doctor.smoke import CHILD_FILES
+    from mamba_doctor.smoke.runner import CHILD_FILES
 
     pkg = Path(__file__).resolve().parents[1] / "mamba_doctor"
     for name in CHILD_FILES:

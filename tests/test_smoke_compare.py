@@ -10,9 +10,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from mamba_doctor import _smoke_cuda  # noqa: E402
 from mamba_doctor.block import MambaRef  # noqa: E402
-from mamba_doctor.smoke_child import Report  # noqa: E402
+from mamba_doctor.smoke.child import kernels as _smoke_cuda  # noqa: E402
+from mamba_doctor.smoke.child.report import Report  # noqa: E402
 
 OPTS = {"batch": 2, "steps": 6, "nodes": 3, "dim": 16, "heads": 2, "temporal": "mamba",
         "seed": 0}

@@ -11,10 +11,10 @@ import pytest
 from wheel_envs import make_env
 
 from mamba_doctor.errors import UsageError
-from mamba_doctor.fit import check_wheel_fits, sass_runs
-from mamba_doctor.index import index_dir, load_index
-from mamba_doctor.wheelfacts import apply_overrides, facts_of
-from mamba_doctor.wheelname import parse_wheel_filename
+from mamba_doctor.wheels.facts import apply_overrides, facts_of
+from mamba_doctor.wheels.fit import check_wheel_fits, sass_runs
+from mamba_doctor.wheels.index import index_dir, load_index
+from mamba_doctor.wheels.names import parse_wheel_filename
 
 REPO = Path(__file__).resolve().parents[1]
 REFERENCE = next((p / "reference/wheels" for p in (REPO.parent / "shared",
@@ -63,7 +63,7 @@ def test_generator_reproduces_committed_files(tmp_path: Path) -> None:
 
 
 def test_index_loads_fast_in_a_fresh_interpreter() -> None:
-    code = ("import time; t=time.perf_counter(); from mamba_doctor.index import load_index; "
+    code = ("import time; t=time.perf_counter(); from mamba_doctor.wheels.index import load_index; "
             "i=load_index(); n=sum(len(r.wheels) for p in ('mamba_ssm','causal_conv1d') "
             "for r in i.for_package(p)); print((time.perf_counter()-t)*1000, n)")
     best = min(float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
@@ -168,7 +168,7 @@ def test_loader_finds_packaged_copy(tmp_path: Path) -> None:
     pkg = tmp_path / "mamba_doctor"
     shutil.copytree(REPO / "mamba_doctor", pkg, ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(REPO / "wheels_index", pkg / "_wheels_index")
-    code = ("import mamba_doctor.index as i; d = i.index_dir(); print(d); "
+    code = ("import mamba_doctor.wheels.index as i; d = i.index_dir(); print(d); "
             "print(len(i.load_index().for_package('mamba_ssm')))")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
                          text=True, check=True, env={"PYTHONPATH": str(tmp_path)}).stdout.split()
@@ -189,7 +189,7 @@ FIT_GRID = [
 
 @pytest.mark.parametrize("kw", FIT_GRID)
 def test_fast_fit_predicate_agrees_with_the_reasons(kw: dict) -> None:
-    from mamba_doctor.fit import wheel_fits
+    from mamba_doctor.wheels.fit import wheel_fits
 
     f = facts_of(make_env(**kw))
     idx = load_index()

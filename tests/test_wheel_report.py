@@ -8,7 +8,7 @@ from rich.console import Console
 from wheel_envs import make_env
 
 from mamba_doctor.models import CheckStatus
-from mamba_doctor.wheel_report import render_resolutions, summarize_for_check
+from mamba_doctor.wheels.view import render_resolutions, summarize_for_check
 
 
 def _render(resolutions) -> str:
@@ -43,7 +43,7 @@ def test_check_row_when_nothing_fits() -> None:
 
 
 def _torch_rows(env):  # type: ignore[no-untyped-def]
-    from mamba_doctor.check_report import build_report
+    from mamba_doctor.check.report import build_report
 
     report = build_report(env)
     return {c.id: c for c in report.checks}
@@ -54,8 +54,8 @@ def test_check_torch_advice_matches_the_wheels_row() -> None:
     # which no mamba_ssm wheel exists; torch_build must name the same torch as the wheels row.
     import re
 
-    from mamba_doctor.index import load_index
-    from mamba_doctor.resolve import apply_overrides, resolve
+    from mamba_doctor.wheels.index import load_index
+    from mamba_doctor.wheels.resolve import apply_overrides, resolve
 
     env = make_env(python="3.11", torch="2.13.0+cpu", cuda=None, abi=True)
     rows = _torch_rows(env)
@@ -80,7 +80,7 @@ def test_check_torch_advice_says_source_build_when_no_torch_has_wheels() -> None
 
 
 def test_check_advises_a_torch_with_wheels_when_torch_is_absent() -> None:
-    from mamba_doctor.checks import evaluate
+    from mamba_doctor.check.verdicts import evaluate
 
     env = make_env(python="3.10", torch=None, cuda=None, torch_installed=False)
     rows = _torch_rows(env)

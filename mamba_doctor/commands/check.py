@@ -6,9 +6,8 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
+from mamba_doctor.commands._shell import Outcome, error_entry, run_command
 from mamba_doctor.errors import ExitCode
-from mamba_doctor.output import Outcome, error_entry
-from mamba_doctor.shell import run_command
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -48,10 +47,10 @@ def register(app: typer.Typer) -> None:
 def run_check(python: Optional[str], *, json_mode: bool, deep: bool = False,
               timeout: float = 60.0) -> Outcome:
     """Probe, evaluate and package the result; heavy modules load only here."""
-    from mamba_doctor.check_report import build_report
-    from mamba_doctor.output import progress_enabled, stderr_console
+    from mamba_doctor.check.report import build_report
     from mamba_doctor.probe import probe_environment
-    from mamba_doctor.target import resolve_target_python
+    from mamba_doctor.probe.interpreter import resolve_target_python
+    from mamba_doctor.ui import progress_enabled, stderr_console
 
     target = resolve_target_python(python)
     if progress_enabled(json_mode=json_mode):
@@ -62,7 +61,7 @@ def run_check(python: Optional[str], *, json_mode: bool, deep: bool = False,
     report = build_report(env)
 
     def render(console: Console) -> None:
-        from mamba_doctor.render_check import render_check
+        from mamba_doctor.check.view import render_check
 
         render_check(console, report)
 

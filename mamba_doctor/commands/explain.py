@@ -9,14 +9,13 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+from mamba_doctor.commands._shell import Outcome, run_command
 from mamba_doctor.errors import UsageError
-from mamba_doctor.output import Outcome
-from mamba_doctor.shell import run_command
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from mamba_doctor.diagnose import Diagnosis
+    from mamba_doctor.diagnose.engine import Diagnosis
     from mamba_doctor.models import Environment
 
 logger = logging.getLogger(__name__)
@@ -63,8 +62,8 @@ def register(app: typer.Typer) -> None:
 def explain(file: Optional[str], *, python: Optional[str], probe: bool,
             env_file: Optional[Path], limit: int) -> Outcome:
     """Read the input, diagnose it, and tailor the fixes when the environment is known."""
-    from mamba_doctor.diagnose import diagnose
-    from mamba_doctor.target import resolve_target_python
+    from mamba_doctor.diagnose.engine import diagnose
+    from mamba_doctor.probe.interpreter import resolve_target_python
 
     source, text = read_input(file)
     if not text.strip():
@@ -78,7 +77,7 @@ def explain(file: Optional[str], *, python: Optional[str], probe: bool,
     target = resolve_target_python(python) if python else None
     found = diagnose(text, limit=limit, python=target)
     if env_file is not None:
-        from mamba_doctor.envfile import read_env_file
+        from mamba_doctor.probe.envfile import read_env_file
 
         env = read_env_file(env_file)
     elif found and probe:  # only worth probing when there is something to tailor
@@ -95,7 +94,7 @@ def explain(file: Optional[str], *, python: Optional[str], probe: bool,
         "diagnoses": [d.to_dict() for d in found],
     }
     if not found:
-        from mamba_doctor.diagnose import REPORT_HINT
+        from mamba_doctor.diagnose.engine import REPORT_HINT
 
         data["hint"] = REPORT_HINT
     elif note and probe and env_file is None:
@@ -146,7 +145,7 @@ def probe_target(
 
     A bad --python path is still a usage error: the user asked for that interpreter.
     """
-    from mamba_doctor.target import resolve_target_python
+    from mamba_doctor.probe.interpreter import resolve_target_python
 
     target = resolve_target_python(python)
     try:
@@ -165,7 +164,7 @@ def _render(console: Console, found: tuple[Diagnosis, ...], *, env: Optional[Env
             note: Optional[str]) -> None:
     from rich.markup import escape
 
-    from mamba_doctor.diagnose import render_diagnoses
+    from mamba_doctor.diagnose.engine import render_diagnoses
 
     if found and env is not None:
         t = env.torch

@@ -8,8 +8,7 @@ from typing import Optional
 
 import typer
 
-from mamba_doctor.output import Outcome
-from mamba_doctor.shell import run_command
+from mamba_doctor.commands._shell import Outcome, run_command
 
 
 class PackageChoice(str, enum.Enum):
@@ -84,7 +83,7 @@ def register(app: typer.Typer) -> None:
         commands (exit 4). Downloads resume, try mirrors, are verified before use, and are kept
         in $MAMBA_DOCTOR_CACHE_DIR/wheels (default ~/.cache/mamba-doctor/wheels).
         """
-        from mamba_doctor.commands._fetch_body import FetchArgs, fetch_body
+        from mamba_doctor.download.fetch_wheel import FetchArgs, fetch_body
 
         args = FetchArgs(
             package=package.value, version=version, env_file=env_file,

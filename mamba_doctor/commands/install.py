@@ -1,4 +1,4 @@
-"""`mamba-doctor install`: options and rendering; the pipeline is in mamba_doctor.install."""
+"""`mamba-doctor install`: options and rendering; the pipeline is in mamba_doctor.install.pipeline."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+from mamba_doctor.commands._shell import Outcome, run_command
 from mamba_doctor.errors import EXIT_CODE_HELP, DoctorError, InstallFailed, UsageError
-from mamba_doctor.output import Outcome, progress_enabled, stderr_console
-from mamba_doctor.shell import run_command
+from mamba_doctor.ui import progress_enabled, stderr_console
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from mamba_doctor.install import InstallReport
+    from mamba_doctor.install.pipeline import InstallReport
     from mamba_doctor.models import Environment
 
 
@@ -91,9 +91,9 @@ def _options(python: Optional[str], version: Optional[str], wheel: list[Path],
              jobs: Optional[int], mirror: list[str], find_links: list[Path], dry_run: bool,
              no_verify: bool, force: bool, keep: list[str], json_mode: bool) -> Any:
     from mamba_doctor.config import mirrors_from_env
-    from mamba_doctor.install import InstallOptions
-    from mamba_doctor.pipplan import parse_keep
-    from mamba_doctor.target import resolve_target_python
+    from mamba_doctor.install.pipeline import InstallOptions
+    from mamba_doctor.install.plan import parse_keep
+    from mamba_doctor.probe.interpreter import resolve_target_python
 
     if wheel and (from_source or sdist):
         raise UsageError("--wheel and --from-source/--sdist exclude each other")
@@ -135,9 +135,9 @@ def _run_install(options: Any, *, json_mode: bool) -> Outcome:
     import time
 
     from mamba_doctor.config import cache_dir
-    from mamba_doctor.install import install
-    from mamba_doctor.installer import Step
-    from mamba_doctor.progress_view import BuildView, print_step
+    from mamba_doctor.install.pipeline import install
+    from mamba_doctor.install.steps import Step
+    from mamba_doctor.install.view import BuildView, print_step
 
     console = stderr_console()
     show = not json_mode

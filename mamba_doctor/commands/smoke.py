@@ -6,14 +6,13 @@ from typing import TYPE_CHECKING, Optional
 
 import typer
 
+from mamba_doctor.commands._shell import Outcome, run_command
 from mamba_doctor.errors import EXIT_CODE_HELP, ExitCode, SmokeTestFailed
-from mamba_doctor.output import Outcome
-from mamba_doctor.shell import run_command
 
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from mamba_doctor.smoke import SmokeOptions
+    from mamba_doctor.smoke.runner import SmokeOptions
 
 
 def register(app: typer.Typer) -> None:
@@ -56,7 +55,7 @@ def register(app: typer.Typer) -> None:
         json_mode: bool = typer.Option(False, "--json", help="Print one JSON document."),
     ) -> None:
         def body() -> Outcome:
-            from mamba_doctor.smoke import SmokeOptions
+            from mamba_doctor.smoke.runner import SmokeOptions
 
             options = SmokeOptions(device=device, backend=backend, batch=batch, steps=steps,
                                    nodes=nodes, dim=dim, heads=heads, dtype=dtype,
@@ -79,9 +78,9 @@ _HELP = (
 def run_smoke_command(python: Optional[str], options: SmokeOptions, *,
                       json_mode: bool) -> Outcome:
     """Resolve the target, run the child, and turn a failed report into SmokeTestFailed."""
-    from mamba_doctor.output import progress_enabled, stderr_console
-    from mamba_doctor.smoke import run_smoke
-    from mamba_doctor.target import resolve_target_python
+    from mamba_doctor.probe.interpreter import resolve_target_python
+    from mamba_doctor.smoke.runner import run_smoke
+    from mamba_doctor.ui import progress_enabled, stderr_console
 
     options.validate()
     target = resolve_target_python(python)
@@ -92,7 +91,7 @@ def run_smoke_command(python: Optional[str], options: SmokeOptions, *,
         report = run_smoke(target, options=options)
 
     def render(console: Console) -> None:
-        from mamba_doctor.smoke_render import render_smoke
+        from mamba_doctor.smoke.view import render_smoke
 
         render_smoke(console, report.data)
 
@@ -105,6 +104,6 @@ def run_smoke_command(python: Optional[str], options: SmokeOptions, *,
 
 
 def _stdout() -> Console:
-    from mamba_doctor.output import stdout_console
+    from mamba_doctor.ui import stdout_console
 
     return stdout_console()

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 from packaging.version import Version
 
 from mamba_doctor import _run
 from mamba_doctor._run import Completed, Runner
-from mamba_doctor.cuda_tables import version_of
 from mamba_doctor.errors import UsageError
+from mamba_doctor.knowledge.cuda_tables import version_of
 from mamba_doctor.models import PackageInfo, PythonInfo, TorchInfo
 from mamba_doctor.probe.target_snippet import MARK, TARGET_SNIPPET
 

@@ -1,0 +1,126 @@
+"""Verdicts on the installed mamba_ssm / causal_conv1d: do they import, do their versions agree."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+from packaging.version import Version
+
+from mamba_doctor.knowledge.cuda_tables import cuda_tuple, version_of
+from mamba_doctor.models import CheckResult, CheckStatus, Environment
+
+OK, WARN, FAIL, SKIP = CheckStatus.OK, CheckStatus.WARN, CheckStatus.FAIL, CheckStatus.SKIP
+IMPORT_ORDER = ("selective_scan_cuda", "causal_conv1d_cuda", "causal_conv1d", "mamba_ssm")
+
+# Which causal_conv1d goes with which mamba_ssm: the C++ causal_conv1d_fwd binding changed
+# arity (4, 5, 7, then 8 args plus causal_conv1d.cpp_functions). Source:
+# failures/REPORT.md §1 "mamba-ssm <-> causal-conv1d API compatibility".
+# (mamba_ssm from, mamba_ssm below, causal_conv1d from, causal_conv1d below)
+PAIRS: tuple[tuple[str, str, str, str], ...] = (
+    ("1.0.0", "1.1.0", "1.0.0", "1.1.0"),
+    ("1.1.0", "1.2.0", "1.1.0", "1.2.0"),
+    ("1.2.0", "2.2.5", "1.2.0", "1.5.1"),
+    ("2.2.5", "99", "1.5.1", "99"),
+)
+# causal_conv1d >= 1.5.1 uses torch.library.custom_op (torch >= 2.4) and `X | None`
+# annotations (Python >= 3.10): failures/REPORT.md, causal-conv1d-mamba-version-skew.
+CPP_FUNCTIONS_FROM = "1.5.1"
+
+
+def error_line(text: Optional[str]) -> str:
+    """The telling line of a captured error: a traceback's last line, else the first line."""
+    lines = [ln.strip() for ln in (text or "").splitlines() if ln.strip()]
+    if not lines:
+        return "unknown error"
+    return (lines[-1] if lines[0].startswith("Traceback") else lines[0])[:200]
+
+
+def explain_command(env: Environment, module: str) -> str:
+    """Reproduce a failing import in the target and hand the error to `mamba-doctor explain`."""
+    python = env.python.executable or "python"
+    imports = "torch" if module == "torch" else f"torch, {module}"
+    return f"{python} -c 'import {imports}' 2>&1 | mamba-doctor explain"
+
+
+def check_mamba_imports(env: Environment) -> CheckResult:
+    pkgs = env.packages
+    mamba = pkgs.get("mamba_ssm")
+    conv = pkgs.get("causal_conv1d")
+    if not (mamba and mamba.version) and not (conv and conv.version):
+        return CheckResult("mamba_imports", SKIP, "mamba_ssm and causal_conv1d are not "
+                           "installed yet", "mamba-doctor install")
+    failed = [(name, pkgs[name]) for name in IMPORT_ORDER
+              if name in pkgs and pkgs[name].import_ok is False]
+    if failed:
+        name, info = failed[0]
+        more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+        return CheckResult("mamba_imports", FAIL, f"`import {name}` fails: "
+                           f"{error_line(info.error)}{more}", explain_command(env, name))
+    if mamba and mamba.version and pkgs.get("selective_scan_cuda") and \
+            pkgs["selective_scan_cuda"].import_ok is None and mamba.import_ok:
+        return CheckResult("mamba_imports", WARN, f"mamba_ssm {mamba.version} has no "
+                           "selective_scan_cuda extension: Mamba-1 kernels are unavailable",
+                           "mamba-doctor install   (installs the prebuilt wheel with the "
+                           "extension)", blocking=False)
+    tried = [n for n in IMPORT_ORDER if n in pkgs and pkgs[n].import_ok]
+    if not tried:
+        return CheckResult("mamba_imports", SKIP, "imports not tried (torch did not import)")
+    return CheckResult("mamba_imports", OK, "imports: " + ", ".join(tried))
+
+
+def check_mamba_versions(env: Environment) -> CheckResult:
+    mamba = version_of(_version(env, "mamba_ssm"))
+    conv = version_of(_version(env, "causal_conv1d"))
+    if mamba is None and conv is None:
+        return CheckResult("mamba_versions", SKIP, "nothing installed to compare")
+    if mamba is None:
+        return CheckResult("mamba_versions", SKIP, f"causal_conv1d {conv} without mamba_ssm",
+                           blocking=False)
+    if conv is None:
+        return CheckResult("mamba_versions", WARN, f"mamba_ssm {mamba} without causal_conv1d: "
+                           "Mamba-1 fails with `'NoneType' object has no attribute "
+                           "'causal_conv1d_fwd'`", f"pip install --no-build-isolation "
+                           f"'{_partner_spec(mamba)}'", blocking=False)
+    problem = _conv_runtime_problem(env, conv)
+    if problem:
+        return CheckResult("mamba_versions", FAIL, problem[0], problem[1])
+    if _paired(mamba, conv):
+        return CheckResult("mamba_versions", OK, f"mamba_ssm {mamba} and causal_conv1d {conv} "
+                           "agree")
+    return CheckResult("mamba_versions", FAIL, f"mamba_ssm {mamba} and causal_conv1d {conv} "
+                       "disagree (causal_conv1d_fwd(): incompatible function arguments)",
+                       f"pip install --no-build-isolation --no-deps '{_partner_spec(mamba)}'")
+
+
+def _version(env: Environment, name: str) -> Optional[str]:
+    info = env.packages.get(name)
+    return info.version if info else None
+
+
+def _paired(mamba: Version, conv: Version) -> bool:
+    for m_from, m_below, c_from, c_below in PAIRS:
+        if Version(m_from) <= mamba < Version(m_below):
+            return Version(c_from) <= conv < Version(c_below)
+    return True  # older than any known pairing: nothing to say
+
+
+def _partner_spec(mamba: Version) -> str:
+    for m_from, m_below, c_from, c_below in PAIRS:
+        if Version(m_from) <= mamba < Version(m_below):
+            upper = f",<{c_below}" if c_below != "99" else ""
+            return f"causal-conv1d>={c_from}{upper}"
+    return "causal-conv1d"
+
+
+def _conv_runtime_problem(env: Environment, conv: Version) -> Optional[tuple[str, str]]:
+    if conv < Version(CPP_FUNCTIONS_FROM):
+        return None
+    py = cuda_tuple(env.python.version)
+    if py is not None and py < (3, 10):
+        return (f"causal_conv1d {conv} needs Python >= 3.10 (target is {env.python.version})",
+                "pip install --no-build-isolation 'causal-conv1d<1.5.1' 'mamba-ssm<2.2.5'")
+    torch = version_of(env.torch.version)
+    if torch is not None and Version(torch.base_version) < Version("2.4"):
+        return (f"causal_conv1d {conv} needs torch >= 2.4 (torch.library.custom_op)",
+                "pip install --no-build-isolation 'causal-conv1d<1.5.1' 'mamba-ssm<2.2.5'")
+    return None

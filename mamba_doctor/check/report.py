@@ -1,0 +1,121 @@
+"""What `check` reports: the environment, the verdicts, the overall verdict and the next command."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from mamba_doctor.advice.torch import WheelTorch
+from mamba_doctor.check.packages import IMPORT_ORDER
+from mamba_doctor.check.verdicts import blocking_failures, evaluate
+from mamba_doctor.models import CheckResult, CheckStatus, Environment
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    environment: Environment
+    checks: tuple[CheckResult, ...]
+    import_errors: Mapping[str, str] = field(default_factory=dict)
+    # import name -> Diagnosis.to_dict() list (mamba_doctor.diagnose.engine)
+    diagnoses: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
+    # {"resolutions": [...]} from the wheel resolver; None when resolving failed
+    resolution: Optional[Mapping[str, Any]] = None
+
+    @property
+    def blocking(self) -> tuple[CheckResult, ...]:
+        return blocking_failures(self.checks)
+
+    @property
+    def verdict(self) -> str:
+        """"fail" when a blocking check fails, "warn" when anything else needs a look, else "ok"."""
+        if self.blocking:
+            return "fail"
+        if any(c.status in (CheckStatus.WARN, CheckStatus.FAIL) for c in self.checks):
+            return "warn"
+        return "ok"
+
+    @property
+    def next_steps(self) -> tuple[str, ...]:
+        """What to do next, most important first: the blocking failures' hints, else the next
+        mamba-doctor command."""
+        steps = tuple(c.hint for c in self.blocking if c.hint)
+        if steps:
+            return steps
+        mamba = self.environment.packages.get("mamba_ssm")
+        return ("mamba-doctor smoke",) if mamba and mamba.version else ("mamba-doctor install",)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "environment": self.environment.to_dict(),
+            "checks": [c.to_dict() for c in self.checks],
+            "verdict": self.verdict,
+            "blocking": [c.id for c in self.blocking],
+            "next_steps": list(self.next_steps),
+            "import_errors": dict(self.import_errors),
+            "diagnoses": {k: [dict(d) for d in v] for k, v in self.diagnoses.items()},
+            "resolution": self.resolution,
+        }
+
+
+def build_report(env: Environment) -> CheckReport:
+    """Evaluate the environment and attach what the other stages know about it."""
+    errors = collect_import_errors(env)
+    resolution, wheel_row, wheel_torch = wheel_resolution(env)
+    checks = evaluate(env, wheel_torch=wheel_torch)
+    if wheel_row is not None:
+        checks = (*checks, wheel_row)
+    return CheckReport(environment=env, checks=checks, import_errors=errors,
+                       diagnoses=diagnose_import_errors(errors, env), resolution=resolution)
+
+
+def collect_import_errors(env: Environment) -> dict[str, str]:
+    """Captured error text of every import that failed (torch first), by module name."""
+    errors: dict[str, str] = {}
+    if env.torch.error:
+        errors["torch"] = env.torch.error
+    for name in IMPORT_ORDER:
+        info = env.packages.get(name)
+        if info is not None and info.import_ok is False and info.error:
+            errors[name] = info.error
+    return errors
+
+
+def diagnose_import_errors(
+    errors: Mapping[str, str], env: Environment
+) -> dict[str, tuple[Mapping[str, Any], ...]]:
+    """Known-failure diagnoses for each captured import error (what `explain` would say)."""
+    if not errors:
+        return {}
+    from mamba_doctor.diagnose.engine import diagnose
+
+    out: dict[str, tuple[Mapping[str, Any], ...]] = {}
+    for name, text in errors.items():
+        try:
+            found = diagnose(text, env, limit=3)
+        except Exception:  # a diagnosis bug must not hide the check itself
+            logger.warning("diagnosing the %s import error failed", name, exc_info=True)
+            continue
+        if found:
+            out[name] = tuple(d.to_dict() for d in found)
+    return out
+
+
+def wheel_resolution(
+    env: Environment,
+) -> tuple[Optional[Mapping[str, Any]], Optional[CheckResult], Optional[WheelTorch]]:
+    """Which prebuilt wheels fit this machine (issue 3): the resolutions as JSON-ready dicts, a
+    non-blocking "wheels" verdict row, and the torch to advise when no wheel fits the current
+    one. A resolver failure must not hide the check itself."""
+    try:
+        from mamba_doctor.wheels.view import summarize_for_check, torch_with_wheels
+
+        resolutions, row = summarize_for_check(env)
+        wheel_torch = torch_with_wheels(resolutions, env)
+    except Exception:
+        logger.warning("resolving the prebuilt wheels failed", exc_info=True)
+        return None, None, None
+    return {"resolutions": [r.to_dict() for r in resolutions]}, row, wheel_torch

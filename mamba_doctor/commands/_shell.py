@@ -1,0 +1,180 @@
+"""The one place that turns a command's outcome or failure into output and an exit code, and the
+--json envelope every command emits."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable, Optional
+
+import typer
+
+from mamba_doctor.errors import DoctorError, ExitCode
+from mamba_doctor.ui import stderr_console, stdout_console
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+SCHEMA_VERSION = "1"
+
+@dataclass
+class Outcome:
+    """What a command body returns to the CLI shell.
+
+    `render` draws the human view on the stdout console; `data` is the JSON view. A non-zero
+    `exit_code` with no exception is a finding (e.g. `check` found a blocking problem).
+    """
+
+    data: dict[str, Any] = field(default_factory=dict)
+    exit_code: ExitCode = ExitCode.OK
+    errors: list[dict[str, Optional[str]]] = field(default_factory=list)
+    render: Optional[Callable[[Console], None]] = None
+
+
+def error_entry(code: str, message: str, hint: Optional[str] = None) -> dict[str, Optional[str]]:
+    return {"code": code, "message": message, "hint": hint}
+
+
+def error_from_exception(exc: DoctorError) -> dict[str, Optional[str]]:
+    return error_entry(exc.code, exc.message, exc.hint)
+
+
+def envelope(
+    command: str,
+    *,
+    exit_code: int,
+    data: Mapping[str, Any],
+    errors: Sequence[Mapping[str, Optional[str]]] = (),
+) -> dict[str, Any]:
+    """Build the versioned document; `status` is derived from the exit code and errors."""
+    if exit_code == ExitCode.OK:
+        status = "partial" if errors else "success"
+    else:
+        status = "error"
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "command": command,
+        "status": status,
+        "exit_code": int(exit_code),
+        "data": dict(data),
+        "errors": [dict(e) for e in errors],
+    }
+
+
+def dumps(doc: Mapping[str, Any]) -> str:
+    return json.dumps(doc, indent=2, sort_keys=True, default=_default)
+
+
+def write_json(doc: Mapping[str, Any]) -> None:
+    # Plain write, not rich.print_json: no colour codes in machine output, even on a TTY.
+    sys.stdout.write(dumps(doc) + "\n")
+    sys.stdout.flush()
+
+
+def _default(obj: Any) -> Any:
+    if hasattr(obj, "to_dict"):
+        return obj.to_dict()
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    if hasattr(obj, "__fspath__"):
+        return str(obj)
+    if hasattr(obj, "value"):  # enums
+        return obj.value
+    return str(obj)
+
+
+
+logger = logging.getLogger("mamba_doctor")
+
+ISSUE_TRACKER = "https://github.com/mamba-doctor/mamba-doctor/issues"
+
+
+@dataclass
+class GlobalOptions:
+    debug: bool = False
+    verbosity: int = 0
+
+
+OPTIONS = GlobalOptions()
+
+
+def setup_logging(verbosity: int) -> None:
+    """WARNING by default, -v INFO, -vv DEBUG; always on stderr."""
+    level = logging.WARNING if verbosity <= 0 else logging.INFO if verbosity == 1 else logging.DEBUG
+    if verbosity < 0:
+        level = logging.ERROR
+    root = logging.getLogger("mamba_doctor")
+    root.setLevel(level)
+    if not root.handlers:
+        from rich.logging import RichHandler
+
+        handler = RichHandler(console=stderr_console(), show_time=False, show_path=False)
+        root.addHandler(handler)
+    root.propagate = False
+
+
+def run_command(command: str, *, json_mode: bool, body: Callable[[], Outcome]) -> None:
+    """Run a command body and exit with its code.
+
+    Expected failures (DoctorError) become a message + hint on stderr, or the JSON envelope's
+    `errors[]`; Ctrl-C exits 130; anything else is a bug: exit 1 with a short note (--debug
+    shows the traceback).
+    """
+    try:
+        outcome = body()
+    except DoctorError as exc:
+        _finish_error(command, json_mode, exc.exit_code, error_from_exception(exc), exc.data)
+    except KeyboardInterrupt:
+        err = error_entry("interrupted", "interrupted (Ctrl-C)", None)
+        _finish_error(command, json_mode, ExitCode.INTERRUPTED, err, {})
+    except Exception as exc:
+        if OPTIONS.debug:
+            raise
+        logger.debug("unexpected error", exc_info=True)
+        err = error_entry(
+            "unexpected_error",
+            f"unexpected error: {type(exc).__name__}: {exc}",
+            f"This is a bug in mamba-doctor. Run again with --debug for the traceback and report "
+            f"it at {ISSUE_TRACKER}.",
+        )
+        _finish_error(command, json_mode, ExitCode.ERROR, err, {})
+    else:
+        _finish_ok(command, json_mode, outcome)
+
+
+def _finish_ok(command: str, json_mode: bool, outcome: Outcome) -> None:
+    if json_mode:
+        write_json(
+            envelope(command, exit_code=outcome.exit_code, data=outcome.data,
+                     errors=outcome.errors)
+        )
+    else:
+        if outcome.render is not None:
+            outcome.render(stdout_console())
+        for err in outcome.errors:
+            _print_error(err)
+    raise typer.Exit(int(outcome.exit_code))
+
+
+def _finish_error(
+    command: str, json_mode: bool, code: ExitCode, err: dict[str, str | None], data: dict
+) -> None:
+    if json_mode:
+        write_json(envelope(command, exit_code=code, data=data, errors=[err]))
+    else:
+        _print_error(err)
+        if code == ExitCode.INTERRUPTED:
+            pass
+    raise typer.Exit(int(code))
+
+
+def _print_error(err: dict[str, str | None]) -> None:
+    from rich.markup import escape
+
+    console = stderr_console()
+    console.print(f"[bold red]error:[/] {escape(err['message'] or '')}")
+    if err.get("hint"):
+        console.print(f"[bold]hint:[/] {escape(err['hint'] or '')}")

@@ -1,0 +1,277 @@
+"""Gets verified wheel files into the cache: cache hit, then find-links, then mirrors and origin."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import shutil
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from mamba_doctor.download.integrity import NotAWheel, check_magic, sha256_file, verify_wheel_file
+from mamba_doctor.download.lock import file_lock
+from mamba_doctor.download.mirrors import candidate_urls, check_schemes
+from mamba_doctor.download.partial import discard_part, sidecar_path
+from mamba_doctor.download.transfer import (
+    DiskFull,
+    NullProgress,
+    Progress,
+    UrlFailed,
+    make_session,
+    transfer,
+)
+from mamba_doctor.errors import ChecksumMismatch, DownloadError, UsageError
+
+logger = logging.getLogger(__name__)
+
+WHEELS_SUBDIR = "wheels"
+DIGESTS_FILE = "digests.json"
+
+__all__ = ["DownloadResult", "FetchRequest", "fetch_files", "verify_wheel_file"]
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    """One file to get: its name in the cache, its origin URL and, when known, its sha256."""
+
+    package: str
+    filename: str
+    url: str
+    sha256: Optional[str] = None
+
+
+@dataclass(frozen=True)
+class DownloadResult:
+    """A verified file on disk and how it got there."""
+
+    package: str
+    path: Path
+    url: str  # the URL (or file:// of the find-links copy) that gave the verified bytes
+    sha256: str
+    size: int
+    resumed_from: int  # bytes a previous run had left in the .part file and this run reused
+    attempts: int  # HTTP requests made, over all URLs tried (0 from cache or find-links)
+    from_cache: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "package": self.package, "path": str(self.path), "url": self.url,
+            "sha256": self.sha256, "size": self.size, "resumed_from": self.resumed_from,
+            "attempts": self.attempts, "from_cache": self.from_cache,
+        }
+
+
+def fetch_files(requests: Sequence[FetchRequest], *, dest: Optional[Path] = None,
+                cache_dir: Path, mirrors: Sequence[str] = (), find_links: Sequence[Path] = (),
+                retries: int = 5, timeout: float = 30.0, allow_http: bool = False,
+                show_progress: bool = False, session: Any = None, backoff: float = 1.0,
+                backoff_cap: float = 30.0,
+                lock_timeout: Optional[float] = None) -> list[DownloadResult]:
+    """Get every requested file, verified, into `<cache_dir>/wheels` (and copied to `dest`).
+
+    Order for each file: the verified cache copy; a `find_links` folder holding a copy that
+    verifies; then each URL from `mirrors` (see mirrors.mirror_url) and the origin, resuming a
+    `.part` file left by an earlier run. Returns one result per request, in order. Raises
+    UsageError for a refused URL (plain http without `allow_http`) before any transfer,
+    DownloadError/ChecksumMismatch when no source gives a verified file (no final file is left
+    behind), and lets KeyboardInterrupt through with the `.part` kept for the next run.
+    """
+    if retries < 0 or timeout <= 0:
+        raise UsageError(f"retries must be >= 0 and timeout > 0 (got {retries}, {timeout})")
+    plans = []
+    for req in requests:
+        if not req.filename or Path(req.filename).name != req.filename:
+            raise UsageError(f"not a plain file name: {req.filename!r}")
+        urls = candidate_urls(req.url, req.filename, mirrors)
+        check_schemes(urls, allow_http=allow_http)
+        plans.append((req, urls))
+    wheels = Path(cache_dir) / WHEELS_SUBDIR
+    wheels.mkdir(parents=True, exist_ok=True)
+    sessions = [session]
+
+    def get_session() -> Any:  # one Session for the whole run, made only if the network is used
+        if sessions[0] is None:
+            sessions[0] = make_session()
+        return sessions[0]
+
+    results: list[DownloadResult] = []
+    try:
+        for req, urls in plans:
+            with file_lock(wheels / f"{req.filename}.lock", timeout=lock_timeout,
+                           what=f"downloading {req.filename}"):
+                result = _cached(wheels, req) or _from_find_links(wheels, req, find_links)
+                if result is None:
+                    progress = _progress(_label(req), show_progress)
+                    try:
+                        result = _from_network(
+                            wheels, req, urls, session=get_session(), retries=retries,
+                            timeout=timeout, allow_http=allow_http, backoff=backoff,
+                            backoff_cap=backoff_cap, progress=progress)
+                    finally:
+                        progress.stop()
+            results.append(result if dest is None else _place(result, Path(dest)))
+    except DownloadError as exc:  # the files already fetched still belong in the report
+        exc.data.setdefault("downloads", [r.to_dict() for r in results])
+        raise
+    return results
+
+
+def _label(req: FetchRequest) -> str:
+    """`mamba_ssm 2.2.2`: the whole file name would leave no room for the bar."""
+    version = req.filename.split("-")[1].split("+")[0] if req.filename.count("-") >= 2 else ""
+    return f"{req.package} {version}".strip()
+
+
+def _progress(label: str, show: bool) -> Progress:
+    if not show:
+        return NullProgress()
+    from mamba_doctor.download.progress import RichProgress
+
+    return RichProgress(label)
+
+
+def _cached(wheels: Path, req: FetchRequest) -> Optional[DownloadResult]:
+    final = wheels / req.filename
+    if not final.is_file():
+        return None
+    record = _read_digests(wheels).get(req.filename) or {}
+    actual = sha256_file(final)
+    if req.sha256:
+        ok = actual == req.sha256.lower()
+    elif record.get("sha256"):
+        ok = actual == record["sha256"]
+    else:  # a file put there by hand: it must prove itself once
+        try:
+            verify_wheel_file(final, expected_filename=req.filename)
+            ok = True
+        except DownloadError:
+            ok = False
+    if not ok:
+        logger.warning("cached %s changed since it was verified (or is not the wanted file); "
+                       "fetching it again", final)
+        final.unlink()
+        return None
+    url = str(record.get("url") or req.url)
+    if record.get("sha256") != actual:
+        _record_digest(wheels, req.filename, actual, final.stat().st_size, url)
+    return DownloadResult(req.package, final, url, actual, final.stat().st_size, 0, 0, True)
+
+
+def _from_find_links(wheels: Path, req: FetchRequest,
+                     find_links: Sequence[Path]) -> Optional[DownloadResult]:
+    for folder in find_links:
+        local = Path(folder).expanduser() / req.filename
+        if not local.is_file():
+            continue
+        try:
+            sha = verify_wheel_file(local, expected_filename=req.filename, sha256=req.sha256)
+        except DownloadError as exc:
+            logger.warning("ignoring %s: %s", local, exc.message)
+            continue
+        final = wheels / req.filename
+        tmp = wheels / f".{req.filename}.{os.getpid()}.tmp"
+        shutil.copyfile(local, tmp)
+        if sha256_file(tmp) != sha:  # the copy itself went wrong (a flaky USB stick, NFS)
+            tmp.unlink()
+            continue
+        os.replace(tmp, final)
+        url = local.resolve().as_uri()
+        _record_digest(wheels, req.filename, sha, final.stat().st_size, url)
+        return DownloadResult(req.package, final, url, sha, final.stat().st_size, 0, 0, False)
+    return None
+
+
+def _from_network(wheels: Path, req: FetchRequest, urls: Sequence[str], *, session: Any,
+                  retries: int, timeout: float, allow_http: bool, backoff: float,
+                  backoff_cap: float, progress: Progress) -> DownloadResult:
+    part = wheels / f"{req.filename}.part"
+    final = wheels / req.filename
+    tried: list[dict[str, str]] = []
+    attempts = 0
+    verify_failure: Optional[DownloadError] = None
+    for url in urls:
+        try:
+            got = transfer(session, url, part, timeout=timeout, retries=retries,
+                           allow_http=allow_http, backoff=backoff, backoff_cap=backoff_cap,
+                           check_head=lambda head: check_magic(head, source="the server"),
+                           progress=progress)
+        except DiskFull as exc:
+            exc.data.update(package=req.package, filename=req.filename, tried=tried)
+            raise
+        except NotAWheel as exc:
+            discard_part(part)
+            attempts += int(exc.data.get("attempts", 1))
+            tried.append({"url": url, "error": exc.message})
+            continue
+        except UrlFailed as exc:
+            attempts += int(exc.data.get("attempts", 1))
+            tried.append({"url": url, "error": exc.message})
+            continue
+        attempts += got.attempts
+        try:
+            sha = verify_wheel_file(part, expected_filename=req.filename, sha256=req.sha256)
+        except DownloadError as exc:
+            discard_part(part)  # bad bytes must not be resumed from either
+            verify_failure = exc
+            tried.append({"url": url, "error": exc.message})
+            continue
+        os.replace(part, final)
+        with contextlib.suppress(FileNotFoundError):
+            sidecar_path(part).unlink()
+        _record_digest(wheels, req.filename, sha, got.size, url)
+        return DownloadResult(req.package, final, url, sha, got.size, got.resumed_from,
+                              attempts, False)
+    raise _failure(req, part, tried, verify_failure)
+
+
+def _failure(req: FetchRequest, part: Path, tried: list[dict[str, str]],
+             verify_failure: Optional[DownloadError]) -> DownloadError:
+    kept = part.stat().st_size if part.exists() else 0
+    lines = "\n".join(f"  {t['url']}: {t['error']}" for t in tried)
+    hint = ("Add --mirror PREFIX (a GitHub proxy or your lab's file server), or download the "
+            "file elsewhere (`mamba-doctor fetch-wheel --env server.json` on a connected "
+            "machine) and pass --find-links DIR.")
+    if kept:
+        hint = f"{kept} bytes are kept in {part}; the next run resumes from there. " + hint
+    data = {"package": req.package, "filename": req.filename, "tried": tried,
+            "partial_path": str(part) if kept else None, "partial_bytes": kept}
+    message = f"could not download {req.filename} from any source:\n{lines}"
+    cls = ChecksumMismatch if isinstance(verify_failure, ChecksumMismatch) else DownloadError
+    return cls(message, hint=hint, data=data)
+
+
+def _place(result: DownloadResult, dest: Path) -> DownloadResult:
+    """Copy a verified cache file to `dest` atomically (skipped when an identical copy is there)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    target = dest / result.path.name
+    if target.resolve() == result.path.resolve():
+        return result
+    same = target.is_file() and target.stat().st_size == result.size
+    if not (same and sha256_file(target) == result.sha256):
+        tmp = dest / f".{result.path.name}.{os.getpid()}.tmp"
+        shutil.copyfile(result.path, tmp)
+        os.replace(tmp, target)
+    return DownloadResult(result.package, target, result.url, result.sha256, result.size,
+                          result.resumed_from, result.attempts, result.from_cache)
+
+
+def _read_digests(wheels: Path) -> dict[str, dict[str, Any]]:
+    try:
+        data = json.loads((wheels / DIGESTS_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _record_digest(wheels: Path, filename: str, sha: str, size: int, url: str) -> None:
+    """Remember what a verified file hashed to, so a later run notices if it changes."""
+    with file_lock(wheels / f"{DIGESTS_FILE}.lock", what="updating the digest record"):
+        data = _read_digests(wheels)
+        data[filename] = {"sha256": sha, "size": size, "url": url}
+        tmp = wheels / f".{DIGESTS_FILE}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
+        os.replace(tmp, wheels / DIGESTS_FILE)

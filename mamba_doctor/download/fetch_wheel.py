@@ -1,0 +1,223 @@
+"""The body of `fetch-wheel`: environment sourcing, resolution, the dry-run view, the download."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+from mamba_doctor.commands._shell import Outcome
+from mamba_doctor.errors import NoCompatibleWheel, UsageError
+from mamba_doctor.models import Environment
+
+if TYPE_CHECKING:
+    from mamba_doctor.wheels.resolution import Resolution
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FetchArgs:
+    package: str
+    version: Optional[str] = None
+    env_file: Optional[Path] = None
+    torch_version: Optional[str] = None
+    cuda_version: Optional[str] = None
+    python_version: Optional[str] = None
+    cxx11abi: Optional[str] = None
+    platform: Optional[str] = None
+    python: Optional[str] = None
+    dry_run: bool = False
+    dest: Optional[Path] = None
+    mirrors: tuple[str, ...] = ()
+    url: Optional[str] = None
+    sha256: Optional[str] = None
+    find_links: tuple[Path, ...] = ()
+    retries: int = 5
+    timeout: float = 30.0
+    allow_http: bool = False
+    json_mode: bool = False
+
+
+def parse_bool_flag(value: Optional[str], flag: str) -> Optional[bool]:
+    """TRUE/FALSE in any case (also 1/0, yes/no); UsageError otherwise."""
+    if value is None:
+        return None
+    text = value.strip().lower()
+    if text in ("true", "1", "yes"):
+        return True
+    if text in ("false", "0", "no"):
+        return False
+    raise UsageError(f"{flag} {value!r}: expected TRUE or FALSE",
+                     hint="torch tells you: python -c 'import torch; "
+                          "print(torch._C._GLIBCXX_USE_CXX11_ABI)'")
+
+
+def load_environment(args: FetchArgs) -> tuple[Environment, str]:
+    """The environment to resolve for and where it came from (--env file, or the local probe)."""
+    from mamba_doctor.wheels.resolve import apply_overrides
+
+    if args.env_file is not None:
+        from mamba_doctor.probe.envfile import read_env_file
+
+        env, source = read_env_file(args.env_file), f"file:{args.env_file}"
+    else:
+        env, source = _probe(args.python)
+    env = apply_overrides(
+        env, torch_version=args.torch_version, cuda_version=args.cuda_version,
+        python_version=args.python_version, cxx11abi=parse_bool_flag(args.cxx11abi, "--cxx11abi"),
+        platform=args.platform)
+    return env, source
+
+
+def assume_torch_abi(env: Environment, index: Any) -> tuple[Environment, Optional[str]]:
+    """Give an assumed torch (--torch-version) the C++ ABI its official wheels have.
+
+    torch <= 2.5 wheels are pre-C++11 ABI and >= 2.7 are C++11 ABI: left unknown, the resolver
+    would pick either. Returns the environment unchanged (and no note) when the ABI is known.
+    """
+    from dataclasses import replace
+
+    from mamba_doctor.wheels.facts import facts_of
+
+    f = facts_of(env)
+    if env.torch.cxx11abi is not None or f.torch_minor is None or f.hip:
+        return env, None
+    variant = "cu" + f.cuda.replace(".", "") if f.cuda else "cpu"
+    abi = index.torch_cxx11abi(f.torch_minor, variant)
+    if abi is None:
+        return env, None
+    note = (f"assumed cxx11abi {str(abi).upper()}: the official torch {f.torch_minor} "
+            f"({variant}) wheels use it; pass --cxx11abi for a custom torch build")
+    return replace(env, torch=replace(env.torch, cxx11abi=abi)), note
+
+
+def _probe(python: Optional[str]) -> tuple[Environment, str]:
+    from mamba_doctor.probe import probe_environment
+    from mamba_doctor.probe.interpreter import resolve_target_python
+
+    target = resolve_target_python(python)
+    return probe_environment(target), f"probe:{target}"
+
+
+def fetch_body(args: FetchArgs) -> Outcome:
+    from mamba_doctor.wheels.index import load_index
+    from mamba_doctor.wheels.resolve import resolve_pair
+
+    if args.sha256 is not None and args.package == "all" and args.url is None:
+        raise UsageError("--sha256 needs one wheel: add --package mamba_ssm or causal_conv1d")
+    env, source = load_environment(args)
+    index = load_index()
+    notes: tuple[str, ...] = ()
+    if args.torch_version is not None:
+        env, note = assume_torch_abi(env, index)
+        notes = (note,) if note else ()
+    data: dict[str, Any] = {"environment_source": source, "environment": env.to_dict(),
+                            "assumed": list(notes)}
+    resolutions: tuple[Resolution, ...] = ()
+    if args.url is not None:
+        requests = _explicit_url(args, env, index)
+    else:
+        packages = ("mamba_ssm", "causal_conv1d") if args.package == "all" else (args.package,)
+        resolutions = resolve_pair(
+            env, index, packages=packages,
+            version=args.version if args.package in ("all", "mamba_ssm") else None,
+            causal_conv1d_version=args.version if args.package == "causal_conv1d" else None)
+        data["resolutions"] = [r.to_dict() for r in resolutions]
+        missing = [r for r in resolutions if r.wheel is None]
+        if missing:
+            if not args.json_mode:  # the error path prints only a message: show the why first
+                from mamba_doctor.ui import stdout_console
+
+                _renderer(resolutions, dry_run=args.dry_run, notes=notes)(stdout_console())
+            raise _no_wheel(missing, data)
+        requests = [_request(r.package, w.filename, w.url, args.sha256 or w.sha256)
+                    for r in resolutions if (w := r.wheel) is not None]
+    render = _renderer(resolutions, dry_run=args.dry_run, notes=notes)
+    if args.dry_run:
+        data["downloads"] = []
+        return Outcome(data=data, render=render)
+    for res in resolutions:
+        if not res.exact:
+            logger.warning("%s: %s is a best guess, these facts were unknown: %s", res.package,
+                           res.filename, "; ".join(res.unchecked))
+    results = _download(args, requests)
+    data["downloads"] = [r.to_dict() for r in results]
+    return Outcome(data=data, render=_renderer(resolutions, dry_run=False, downloads=results,
+                                               notes=notes))
+
+
+def _no_wheel(missing: list[Any], data: dict[str, Any]) -> NoCompatibleWheel:
+    names = " and ".join(r.package for r in missing)
+    first = missing[0]
+    alt = next((a for a in first.alternatives if a.commands), None)
+    hint = f"{alt.summary}: {alt.commands[0]}" if alt else "see the rejected wheels above"
+    counts = first.reason_counts()
+    if first.notes:
+        why = f": {first.notes[0]}"
+    elif counts and first.tags:
+        why = (f": every wheel of {first.tags[0]} is rejected ("
+               + ", ".join(f"{code} {n}" for code, n in counts.items()) + ")")
+    else:
+        why = ""
+    return NoCompatibleWheel(f"no compatible prebuilt {names} wheel{why}", hint=hint, data=data)
+
+
+def _explicit_url(args: FetchArgs, env: Environment, index: Any) -> list[Any]:
+    from mamba_doctor.wheels.fit import check_wheel_fits
+    from mamba_doctor.wheels.names import parse_wheel_filename
+
+    try:
+        tags = parse_wheel_filename(args.url or "")
+    except ValueError as exc:
+        raise UsageError(f"--url: {exc}") from None
+    for reason in check_wheel_fits(tags, env):
+        logger.warning("%s: %s", tags.filename, reason.message)
+    digest = None
+    if tags.package in index.releases:
+        # A mirror URL still names the release: ".../download/<tag>/<file>" (digests are per tag).
+        same = [w for w in index.iter_wheels(tags.package)
+                if w.filename == tags.filename and w.sha256]
+        tagged = [w for w in same if f"/{w.tag}/" in (args.url or "")]
+        digests = {w.sha256 for w in (tagged or same)}
+        digest = digests.pop() if len(digests) == 1 else None
+    return [_request(tags.package, tags.filename, args.url or "", args.sha256 or digest)]
+
+
+def _request(package: str, filename: str, url: str, sha256: Optional[str]) -> dict[str, Any]:
+    if sha256 is not None and not _is_sha256(sha256):
+        raise UsageError(f"--sha256 {sha256!r}: expected 64 hexadecimal digits")
+    return {"package": package, "filename": filename, "url": url,
+            "sha256": sha256.lower() if sha256 else None}
+
+
+def _is_sha256(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdefABCDEF" for c in text)
+
+
+def _download(args: FetchArgs, requests: list[dict[str, Any]]) -> list[Any]:
+    from mamba_doctor.config import cache_dir, mirrors_from_env
+    from mamba_doctor.download.fetch import FetchRequest, fetch_files
+    from mamba_doctor.ui import progress_enabled
+
+    return fetch_files(
+        [FetchRequest(**r) for r in requests], dest=args.dest, cache_dir=cache_dir(),
+        mirrors=(*args.mirrors, *mirrors_from_env()), find_links=args.find_links,
+        retries=args.retries, timeout=args.timeout, allow_http=args.allow_http,
+        show_progress=progress_enabled(json_mode=args.json_mode))
+
+
+def _renderer(resolutions: Any, *, dry_run: bool, downloads: Any = (),
+              notes: tuple[str, ...] = ()) -> Any:
+    def render(console: Any) -> None:
+        from rich.markup import escape
+
+        from mamba_doctor.wheels.view import render_resolutions
+
+        for note in notes:
+            console.print(f"[dim]{escape(note)}[/]")
+        render_resolutions(console, resolutions, dry_run=dry_run)
+        for d in downloads:
+            console.print(f"[green]verified[/] {escape(str(d.path))}  sha256 {d.sha256}")
+    return render

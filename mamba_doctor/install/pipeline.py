@@ -1,0 +1,269 @@
+"""`install`: from a working torch to verified Mamba kernels, torch untouched, way back recorded."""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from mamba_doctor import _run
+from mamba_doctor.errors import DoctorError, InstallFailed
+from mamba_doctor.install.build import BuildProgress
+from mamba_doctor.install.import_check import VerifyResult, verify_modules
+from mamba_doctor.install.plan import (
+    PlannedInstall,
+    constraints_text,
+    dependency_targets,
+    dry_run_argv,
+    index_args,
+    install_argv,
+    render_argv,
+    restore_argvs,
+)
+from mamba_doctor.install.sources import (
+    PACKAGES,
+    WheelSource,
+    canonical,
+    resolved_wheels,
+    user_wheels,
+)
+from mamba_doctor.install.steps import (
+    Step,
+    StepLog,
+    backup,
+    check_plan,
+    choose_installer,
+    snapshot,
+    verify,
+)
+from mamba_doctor.models import Environment
+
+PROTECTED = ("torch",)
+
+
+@dataclass(frozen=True)
+class InstallOptions:
+    """Everything the user chose; plain values resolved by the CLI."""
+
+    python: str
+    version: Optional[str] = None
+    wheels: tuple[Path, ...] = ()
+    causal_conv1d: bool = True
+    from_source: bool = False
+    sdists: tuple[Path, ...] = ()
+    arch: Optional[str] = None
+    jobs: Optional[int] = None
+    mirrors: tuple[str, ...] = ()
+    find_links: tuple[Path, ...] = ()
+    dry_run: bool = False
+    verify: bool = True
+    force: bool = False
+    keep: tuple[str, ...] = ()  # canonical names
+    show_progress: bool = False
+
+
+@dataclass
+class InstallReport:
+    """What happened: the `data` of `install --json`."""
+
+    python: str
+    dry_run: bool
+    steps: list[dict[str, Any]] = field(default_factory=list)
+    wheels: list[WheelSource] = field(default_factory=list)
+    plan: tuple[PlannedInstall, ...] = ()
+    pins: dict[str, str] = field(default_factory=dict)
+    previous: dict[str, Optional[str]] = field(default_factory=dict)
+    installed: dict[str, Optional[str]] = field(default_factory=dict)
+    restore: tuple[str, ...] = ()
+    backups: dict[str, str] = field(default_factory=dict)
+    verification: Optional[VerifyResult] = None
+    diagnosis: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "python": self.python, "dry_run": self.dry_run, "steps": self.steps,
+            "wheels": [w.to_dict() for w in self.wheels],
+            "plan": [p.to_dict() for p in self.plan], "pins": self.pins,
+            "previous": self.previous, "installed": self.installed,
+            "restore": list(self.restore), "backups": self.backups,
+            "verification": self.verification.to_dict() if self.verification else None,
+            "diagnosis": self.diagnosis,
+        }
+
+
+OnBuild = Callable[[str, float, Optional[BuildProgress], str], None]
+
+
+def install(
+    options: InstallOptions, *, env: Environment, cache: Path, run: _run.Runner = _run.run,
+    environ: Optional[Mapping[str, str]] = None, on_step: Callable[[Step], None] = lambda _s: None,
+    on_build: OnBuild = lambda *_: None,
+    run_streaming: Callable[..., _run.Completed] = _run.run_streaming,
+    earlier: Sequence[Step] = (),
+) -> InstallReport:
+    """Run the pipeline. Raises DoctorError subclasses whose `data` is this report so far.
+
+    `earlier` steps (the CLI's probe) head the report's step list.
+    """
+    log = StepLog(steps=list(earlier), on_step=on_step)
+    report = InstallReport(options.python, options.dry_run)
+    try:
+        _pipeline(options, env=env, cache=cache, run=run, environ=environ or {}, log=log,
+                  report=report, on_build=on_build, run_streaming=run_streaming)
+    except DoctorError as exc:
+        report.steps = log.to_list()
+        exc.data = {**report.to_dict(), **exc.data}
+        raise
+    report.steps = log.to_list()
+    return report
+
+
+def _pipeline(options: InstallOptions, *, env: Environment, cache: Path, run: _run.Runner,
+              environ: Mapping[str, str], log: StepLog, report: InstallReport,
+              on_build: OnBuild, run_streaming: Callable[..., _run.Completed]) -> None:
+    python = options.python
+    protected = tuple(dict.fromkeys((*PROTECTED, *options.keep)))
+    snap = snapshot(python, protected, run=run)
+    if snap.externally_managed:
+        raise InstallFailed(
+            f"{python} is managed by the operating system (PEP 668: EXTERNALLY-MANAGED); "
+            "installing into it could break system tools",
+            hint="Create a virtual environment that sees the system torch and install there: "
+                 "python3 -m venv --system-site-packages ~/.venvs/mamba && "
+                 "mamba-doctor install --python ~/.venvs/mamba/bin/python")
+    installer = choose_installer(python, snap.pip)
+    log.add(Step("installer", "ok", 0.0, None, f"{installer.kind} "
+                 f"{installer.pip_version or installer.uv or ''}".strip()))
+    if not snap.versions.get("torch"):
+        raise InstallFailed(f"torch is not installed in {python}",
+                            hint="Install the torch you want first; mamba-doctor never "
+                                 "chooses torch for you.")
+    report.pins = {k: v for k, v in snap.versions.items() if v}
+    missing_keep = [k for k in options.keep if not snap.versions.get(k)]
+    log.add(Step("pin-protected", "ok", 0.0, None,
+                 ", ".join(f"{k}=={v}" for k, v in sorted(report.pins.items()))
+                 + (f" (--keep not installed, ignored: {', '.join(missing_keep)})"
+                    if missing_keep else "")))
+
+    packages = PACKAGES if options.causal_conv1d else ("mamba_ssm",)
+    index = index_args(find_links=[str(p) for p in options.find_links])
+    # Constraints and pip's report stay in the cache, so the printed commands can be rerun.
+    # Made on first use: a run that stops earlier (no wheel fits, bad --wheel) leaves nothing.
+    made: list[Path] = []
+
+    def workdir() -> Path:
+        if not made:
+            (cache / "runs").mkdir(parents=True, exist_ok=True)
+            made.append(Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"),
+                                              dir=cache / "runs")))
+        return made[0]
+
+    def precheck(package: str, requirements: Sequence[str]) -> None:
+        if requirements:
+            check_plan(installer, requirements, report.pins, workdir=workdir() / package,
+                       index=index, log=log, run=run, local_names=(),
+                       step=f"check-dependencies-before-build-{package}")
+
+    if options.wheels:
+        wheels = user_wheels(options.wheels, env, force=options.force, log=log)
+    elif options.from_source:
+        from mamba_doctor.install.from_source import source_wheels
+
+        wheels = source_wheels(
+            env, python=python, packages=packages, version=options.version,
+            sdists=options.sdists, arch=options.arch, jobs=options.jobs, cache=cache,
+            dry_run=options.dry_run, force=options.force, environ=environ, log=log, run=run,
+            on_progress=on_build, run_streaming=run_streaming, precheck=precheck)
+    else:
+        wheels = resolved_wheels(
+            env, version=options.version, packages=packages, cache=cache,
+            mirrors=options.mirrors, find_links=options.find_links,
+            download=not options.dry_run, show_progress=options.show_progress, log=log)
+    report.wheels = list(wheels)
+    names = [canonical(w.package) for w in wheels]
+    targets = [w.target for w in wheels]
+    if any(w.path is None for w in wheels):  # dry run without the files: show the commands
+        planned = workdir() / "constraints.txt"
+        planned.write_text(constraints_text(report.pins))
+        log.add(Step("check-dependencies", "planned", 0.0, render_argv(dry_run_argv(
+            installer, targets, constraint=str(planned),
+            report=str(workdir() / "pip-report.json"), index=index))))
+        log.add(Step("install-wheels", "planned", 0.0,
+                     render_argv(install_argv(installer, targets, index=index,
+                                              force_reinstall=True))))
+        _plan_verify(log, python, options)
+        report.previous = snapshot(python, names, run=run).versions
+        return
+
+    plan, constraint = check_plan(installer, targets, report.pins, workdir=workdir(),
+                                  index=index, log=log, run=run, local_names=names)
+    report.plan = plan
+    deps = dependency_targets(plan, names)
+    touched = list(dict.fromkeys([*names, *(d.split("==")[0] for d in deps)]))
+    report.previous = snapshot(python, touched, run=run).versions
+    backups: dict[str, str] = {}
+    present = [n for n in touched if report.previous.get(n)]
+    if present and not options.dry_run:
+        backups = backup(python, present, workdir() / "backups", log=log, run=run)
+    report.backups = backups
+    report.restore = tuple(render_argv(a) for a in
+                           restore_argvs(installer, report.previous, touched, backups))
+    dep_argv = install_argv(installer, deps, constraint=constraint, index=index)
+    whl_argv = install_argv(installer, targets, index=index, force_reinstall=True)
+    if options.dry_run:
+        if deps:
+            log.add(Step("install-dependencies", "planned", 0.0, render_argv(dep_argv)))
+        log.add(Step("install-wheels", "planned", 0.0, render_argv(whl_argv)))
+        _plan_verify(log, python, options)
+        return
+    if deps:
+        _must(log.run("install-dependencies", dep_argv, run=run), "installing dependencies")
+    _must(log.run("install-wheels", whl_argv, run=run), "installing the wheels")
+    report.installed = snapshot(python, touched, run=run).versions
+
+    if not options.verify:
+        log.add(Step("verify", "skipped", 0.0, None, "--no-verify"))
+        return
+    causal = options.causal_conv1d and bool(
+        "causal-conv1d" in names or snapshot(python, ["causal-conv1d"], run=run).versions.get(
+            "causal-conv1d"))
+    result = verify(python, verify_modules(causal_conv1d=causal), log=log, run=run)
+    report.verification = result
+    if not result.ok:
+        report.diagnosis = _diagnose(result.error_text, env)
+        raise InstallFailed(
+            "installed, but the kernels do not work: " + "; ".join(result.failures)[:600],
+            hint=_way_back_hint(report),
+        )
+
+
+def _plan_verify(log: StepLog, python: str, options: InstallOptions) -> None:
+    if options.verify:
+        log.add(Step("verify", "planned", 0.0, f"{python} -c <verification snippet>",
+                     "import torch and the kernels in the target"))
+
+
+def _must(done: _run.Completed, what: str) -> None:
+    if not done.ok:
+        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
+        raise InstallFailed(f"{what} failed: {done.describe_failure()}",
+                            hint=tail or None, data={"pip_output": tail})
+
+
+def _way_back_hint(report: InstallReport) -> str:
+    before = ", ".join(f"{k} {v or '(absent)'}" for k, v in sorted(report.previous.items()))
+    cmds = " && ".join(report.restore) or "(nothing to restore)"
+    return f"Before this install: {before}. To go back: {cmds}"
+
+
+def _diagnose(text: str, env: Environment) -> list[dict[str, Any]]:
+    """The diagnosis knowledge base's best matches for the verification's error text."""
+    from mamba_doctor.diagnose.engine import diagnose
+
+    try:
+        return [d.to_dict() for d in diagnose(text, env, limit=3)]
+    except Exception:  # a diagnosis bug must not hide the install's result
+        return []

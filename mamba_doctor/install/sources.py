@@ -1,0 +1,162 @@
+"""Where `install` gets its wheels: the user's files (tag-checked), or the resolver + downloader."""
+
+from __future__ import annotations
+
+import time
+import zipfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Optional
+
+from packaging.utils import canonicalize_name
+
+from mamba_doctor.errors import NoCompatibleWheel, UsageError
+from mamba_doctor.install.steps import Step, StepLog
+from mamba_doctor.models import Environment
+from mamba_doctor.wheels.names import parse_wheel_filename
+
+PACKAGES = ("mamba_ssm", "causal_conv1d")
+
+
+@dataclass(frozen=True)
+class WheelSource:
+    """One extension wheel to install; `path` is None only in a dry run that did not download."""
+
+    package: str  # "mamba_ssm"
+    filename: str
+    path: Optional[Path]
+    url: Optional[str] = None
+    origin: str = "file"  # file | download | build | cache
+    forced: tuple[str, ...] = ()  # mismatches accepted with --force
+
+    @property
+    def target(self) -> str:
+        """What to hand to pip: the file, else (dry run) the URL it would come from."""
+        return str(self.path) if self.path is not None else str(self.url or self.filename)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"package": self.package, "filename": self.filename,
+                "path": str(self.path) if self.path else None, "url": self.url,
+                "origin": self.origin, "forced_mismatches": list(self.forced)}
+
+
+def user_wheels(paths: Sequence[Path], env: Environment, *, force: bool, log: StepLog
+                ) -> list[WheelSource]:
+    """Check `--wheel` files against the target. Raises UsageError / NoCompatibleWheel."""
+    out: list[WheelSource] = []
+    rejected: dict[str, list[str]] = {}
+    for path in paths:
+        if not path.is_file():
+            raise UsageError(f"--wheel {path}: no such file")
+        try:
+            reasons = wheel_misfits(path.name, env)
+        except ValueError as exc:
+            raise UsageError(f"--wheel {path}: {exc}") from exc
+        if not zipfile.is_zipfile(path):
+            raise UsageError(f"--wheel {path}: not a wheel (the file is not a zip archive)",
+                             hint="Download it again: a browser may have saved an error page.")
+        package = parse_wheel_filename(path.name).package
+        if reasons and not force:
+            rejected[path.name] = list(reasons)
+        out.append(WheelSource(package, path.name, path.resolve(),
+                               origin="file", forced=tuple(reasons)))
+    detail = "; ".join(f"{n}: {', '.join(r)}" for n, r in rejected.items())
+    log.add(Step("check-wheel-tags", "failed" if rejected else "ok", 0.0, None,
+                 detail or ("mismatches accepted with --force" if any(w.forced for w in out)
+                            else None)))
+    if rejected:
+        raise NoCompatibleWheel(
+            "the given wheel does not fit this environment: " + detail,
+            hint="Use a wheel built for this Python, torch, CUDA and ABI (`mamba-doctor "
+                 "fetch-wheel` finds it), or pass --force to install it anyway.",
+            data={"rejected": rejected},
+        )
+    return out
+
+
+def resolved_wheels(
+    env: Environment, *, version: Optional[str], packages: Sequence[str], cache: Path,
+    mirrors: Sequence[str], find_links: Sequence[Path], download: bool, show_progress: bool,
+    log: StepLog,
+) -> list[WheelSource]:
+    """Resolve the compatible pair and download it (unless `download` is false: dry run)."""
+    from mamba_doctor.wheels.index import load_index
+    from mamba_doctor.wheels.resolve import resolve_pair
+
+    start = time.monotonic()
+    resolutions = resolve_pair(env, load_index(), version=version, packages=tuple(packages))
+    data = {"resolution": [r.to_dict() for r in resolutions]}
+    missing = [r.package for r in resolutions if r.wheel is None]
+    log.add(Step("resolve", "failed" if missing else "ok", time.monotonic() - start, None,
+                 ", ".join(f"{r.package}: {r.wheel.filename if r.wheel else 'no wheel'}"
+                           for r in resolutions)))
+    if missing:
+        from mamba_doctor.wheels.view import explain_missing
+
+        why, way_out = explain_missing([r for r in resolutions if r.wheel is None], env)
+        raise NoCompatibleWheel(
+            why,
+            hint=(f"{way_out}. " if way_out else "")
+            + "`mamba-doctor fetch-wheel --dry-run` lists every rejected wheel and the other "
+              "ways out (another release, another torch, `install --from-source`).",
+            data=data,
+        )
+    sources = [WheelSource(r.package, r.wheel.filename, None, r.wheel.url, "download")
+               for r in resolutions if r.wheel is not None]
+    if not download:
+        log.add(Step("download", "planned", 0.0, None,
+                     "into the cache, sha256-checked: " + ", ".join(
+                         str(s.url) for s in sources)))
+        return sources
+    from mamba_doctor.download.fetch import FetchRequest, fetch_files
+
+    start = time.monotonic()
+    requests_ = [FetchRequest(r.package, r.wheel.filename, r.wheel.url, r.wheel.sha256)
+                 for r in resolutions if r.wheel is not None]
+    results = fetch_files(requests_, cache_dir=cache, mirrors=tuple(mirrors),
+                          find_links=tuple(find_links), show_progress=show_progress)
+    log.add(Step("download", "ok", time.monotonic() - start, None,
+                 ", ".join(f"{r.path.name} ({'cached' if r.from_cache else r.size})"
+                           for r in results)))
+    by_name = {r.package: r for r in results}
+    return [WheelSource(s.package, s.filename, by_name[s.package].path, s.url,
+                        "cache" if by_name[s.package].from_cache else "download")
+            for s in sources]
+
+
+def wheel_misfits(filename: str, env: Environment) -> tuple[str, ...]:
+    """Why the wheel `filename` cannot work in `env`; empty when it fits. Raises ValueError for a
+    name that is not a wheel's.
+
+    The resolver's own check (one source of truth for wheel tags), with the release's facts
+    (architectures, runtime Python floor) when the index knows the file. A user's wheel may also
+    be pure (`any`) or manylinux, which no release asset is: those platforms fit.
+    """
+    from mamba_doctor.wheels.fit import check_wheel_fits
+    from mamba_doctor.wheels.index import load_index
+
+    tags = parse_wheel_filename(filename)
+    try:
+        index = load_index()
+        hits = index.lookup(filename)
+        release = index.release(hits[0].package, hits[0].tag) if hits else None
+    except (OSError, ValueError, KeyError):
+        release = None
+    target = env.python.platform_tag
+    return tuple(r.message for r in check_wheel_fits(tags, env, release=release)
+                 if not (r.code == "platform" and _platform_fits(tags.platform, target)))
+
+
+def _platform_fits(wheel_plat: str, target: Optional[str]) -> bool:
+    if wheel_plat == "any":
+        return True
+    # manylinux/musllinux wheels run on linux_<arch> of the same architecture (glibc aside).
+    arch = target.split("_", 1)[1] if target and target.startswith("linux_") else None
+    return bool(arch) and wheel_plat.startswith(("manylinux", "musllinux")) \
+        and wheel_plat.endswith("_" + str(arch))
+
+
+def canonical(name: str) -> str:
+    return canonicalize_name(name)
+

@@ -1,0 +1,268 @@
+"""The recorded steps of `install`: snapshot versions, check the plan, back up, install, verify."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+from mamba_doctor import _run
+from mamba_doctor.errors import InstallFailed
+from mamba_doctor.install.import_check import VerifyResult, parse_verify_output, verify_argv
+from mamba_doctor.install.plan import (
+    Installer,
+    PlannedInstall,
+    constraints_text,
+    dry_run_argv,
+    parse_pip_report,
+    parse_uv_dry_run,
+    pip_supports_report,
+    protected_changes,
+    render_argv,
+)
+
+# Runs in the target (Python 3.8+): installed versions of the named distributions, and whether the
+# interpreter is an OS-managed one (PEP 668: EXTERNALLY-MANAGED in stdlib, outside a venv).
+SNAPSHOT_SNIPPET = r'''
+import json, os, sys, sysconfig
+try:
+    from importlib import metadata
+except ImportError:
+    metadata = None
+vers = {}
+for name in sys.argv[1:]:
+    try:
+        vers[name] = metadata.version(name) if metadata else None
+    except Exception:
+        vers[name] = None
+in_venv = sys.prefix != getattr(sys, "base_prefix", sys.prefix)
+marker = os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")
+try:
+    import importlib.util
+    spec = importlib.util.find_spec("pip")
+    pip = None
+    if spec is not None and spec.origin:
+        with open(os.path.join(os.path.dirname(spec.origin), "__init__.py")) as fh:
+            for line in fh:
+                if line.startswith("__version__"):
+                    pip = line.split("=", 1)[1].strip().strip("\"'")
+except Exception:
+    pip = None
+print(json.dumps({"versions": vers, "in_venv": in_venv, "pip": pip,
+                  "externally_managed": os.path.exists(marker) and not in_venv}))
+'''
+
+# Runs in the target (Python 3.8+): re-packs each named installed distribution into a wheel from
+# the files its RECORD lists, so the way back does not depend on finding the old wheel again (a
+# GitHub release asset, a hand-copied file, a local build). Bytecode caches are left out.
+BACKUP_SNIPPET = r'''
+import json, os, sys, zipfile
+from importlib import metadata
+dest, out = sys.argv[1], {}
+if not os.path.isdir(dest):
+    os.makedirs(dest)
+for name in sys.argv[2:]:
+    try:
+        dist = metadata.distribution(name)
+    except metadata.PackageNotFoundError:
+        continue
+    try:
+        files = dist.files
+        if not files:
+            raise RuntimeError("no RECORD: cannot tell its files")
+        tags = [l.split(":", 1)[1].strip() for l in (dist.read_text("WHEEL") or "").splitlines()
+                if l.startswith("Tag:")] or ["py3-none-any"]
+        parts = [sorted(set(t.split("-")[i] for t in tags)) for i in range(3)]
+        tag = "-".join(".".join(p) for p in parts)
+        base = "%s-%s-%s.whl" % (dist.metadata["Name"].replace("-", "_"), dist.version, tag)
+        path = os.path.join(dest, base)
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+            for f in files:
+                rel = str(f)
+                if rel.startswith("..") or os.path.isabs(rel) or "__pycache__" in rel:
+                    continue
+                full = str(f.locate())
+                if os.path.isfile(full):
+                    zf.write(full, rel)
+        out[name] = {"wheel": path}
+    except Exception as exc:
+        out[name] = {"error": "%s: %s" % (type(exc).__name__, exc)}
+print(json.dumps(out))
+'''
+
+
+@dataclass
+class Step:
+    """One recorded step: what ran, how long, how it ended."""
+
+    name: str
+    status: str  # ok | failed | skipped | planned | cached
+    duration_s: float = 0.0
+    command: Optional[str] = None
+    detail: Optional[str] = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "status": self.status, "duration": round(self.duration_s, 3),
+                "command": self.command, "detail": self.detail}
+
+
+@dataclass
+class StepLog:
+    """The steps so far; `on_step` lets the CLI show each one as it finishes."""
+
+    steps: list[Step] = field(default_factory=list)
+    on_step: Callable[[Step], None] = lambda _s: None
+
+    def add(self, step: Step) -> Step:
+        self.steps.append(step)
+        self.on_step(step)
+        return step
+
+    def run(self, name: str, argv: Sequence[str], *, run: _run.Runner, timeout: float = 900,
+            env: Optional[Mapping[str, str]] = None) -> _run.Completed:
+        done = run(argv, timeout=timeout, env=env)
+        status = "ok" if done.ok else "failed"
+        self.add(Step(name, status, done.duration_s, render_argv(argv),
+                      None if done.ok else done.describe_failure()))
+        return done
+
+    def to_list(self) -> list[dict[str, Any]]:
+        return [s.to_dict() for s in self.steps]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    versions: dict[str, Optional[str]]
+    in_venv: Optional[bool]
+    externally_managed: Optional[bool]
+    pip: Optional[str] = None  # the target's pip version, None when it has no pip
+
+
+def choose_installer(python: str, pip_version: Optional[str], *,
+                     which: Callable[[str], Optional[str]] = shutil.which) -> Installer:
+    """The target's pip when it has one (>= 22.2), else `uv pip --python`. Raises InstallFailed.
+
+    `pip_version` comes from the snapshot (reading pip's version costs no pip start-up).
+    """
+    version = pip_version
+    if version and pip_supports_report(version):
+        return Installer("pip", python, pip_version=version)
+    uv = which("uv")
+    if uv:
+        return Installer("uv", python, uv=uv)
+    if version:
+        raise InstallFailed(
+            f"the target's pip {version} is too old to show an install plan before acting",
+            hint=f"Upgrade it first (this does not touch torch): {python} -m pip install -U pip")
+    raise InstallFailed("the target environment has no pip, and uv is not on PATH",
+                        hint=f"Add pip with `{python} -m ensurepip`, or install uv.")
+
+
+def snapshot(python: str, names: Sequence[str], *, run: _run.Runner) -> Snapshot:
+    """Installed versions of `names` in the target (None = not installed). Raises InstallFailed."""
+    done = run([python, "-c", SNAPSHOT_SNIPPET, *names], timeout=120)
+    try:
+        doc = json.loads(done.stdout.strip().splitlines()[-1])
+    except (json.JSONDecodeError, IndexError):
+        raise InstallFailed(
+            f"cannot read the installed versions in {python}: "
+            f"{done.describe_failure() or 'no output'}", data={"stderr": done.stderr[-2000:]},
+        ) from None
+    return Snapshot(dict(doc.get("versions", {})), doc.get("in_venv"),
+                    doc.get("externally_managed"), doc.get("pip"))
+
+
+def check_plan(
+    installer: Installer, targets: Sequence[str], pins: Mapping[str, str], *,
+    workdir: Path, index: Sequence[str], log: StepLog, run: _run.Runner, local_names: Sequence[str],
+    step: str = "check-dependencies",
+) -> tuple[tuple[PlannedInstall, ...], str]:
+    """Dry-run the install with dependencies under the pins; return (plan, constraints file).
+
+    Raises InstallFailed, before anything is changed, when the plan cannot be resolved with the
+    pinned torch or would change a pinned package.
+    """
+    workdir.mkdir(parents=True, exist_ok=True)
+    constraint = workdir / "constraints.txt"
+    constraint.write_text(constraints_text(pins))
+    report = workdir / "pip-report.json"
+    argv = dry_run_argv(installer, targets, constraint=str(constraint), report=str(report),
+                        index=index)
+    done = log.run(step, argv, run=run)
+    pinned = ", ".join(f"{k}=={v}" for k, v in sorted(pins.items()))
+    if not done.ok:
+        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
+        raise InstallFailed(
+            "the requirements of these wheels cannot be met without changing "
+            f"{pinned}; nothing was changed",
+            hint="Choose a version whose requirements fit your torch (--version), or keep them "
+                 "from moving with --keep. Resolver said:\n" + tail,
+            data={"resolver_output": tail, "pins": dict(pins)},
+        )
+    if installer.kind == "uv":
+        plan = parse_uv_dry_run(done.stderr + done.stdout, local_names=local_names)
+    else:
+        try:
+            plan = parse_pip_report(report.read_text())
+        except (OSError, ValueError) as exc:
+            raise InstallFailed(f"pip gave no usable install plan: {exc}") from exc
+    changes = protected_changes(plan, pins)
+    if changes:
+        raise InstallFailed(
+            "installing would change a protected package (" + "; ".join(changes) + "); "
+            "nothing was changed",
+            hint="Pick wheels built for the installed torch, or drop that --keep.",
+            data={"plan": [p.to_dict() for p in plan], "pins": dict(pins)},
+        )
+    return plan, str(constraint)
+
+
+def backup(python: str, names: Sequence[str], dest: Path, *, log: StepLog, run: _run.Runner
+           ) -> dict[str, str]:
+    """Re-pack the installed `names` as wheels under `dest`; returns name -> wheel path.
+
+    Packages that cannot be re-packed are left out (their way back is `pip install name==ver`).
+    """
+    dest.mkdir(parents=True, exist_ok=True)
+    start = time.monotonic()
+    done = run([python, "-c", BACKUP_SNIPPET, str(dest), *names], timeout=600)
+    try:
+        doc = json.loads(done.stdout.strip().splitlines()[-1])
+    except (json.JSONDecodeError, IndexError):
+        doc = {}
+    saved = {k: v["wheel"] for k, v in doc.items() if isinstance(v, dict) and "wheel" in v}
+    errors = [f"{k}: {v['error']}" for k, v in doc.items() if isinstance(v, dict) and "error" in v]
+    if saved or errors or not done.ok:
+        log.add(Step("backup-previous", "ok" if done.ok and not errors else "failed",
+                     time.monotonic() - start, None,
+                     "; ".join([*(f"{k} -> {v}" for k, v in saved.items()), *errors,
+                                done.describe_failure()]).strip("; ") or None))
+    return saved
+
+
+def verify(python: str, modules: Sequence[str], *, log: StepLog, run: _run.Runner,
+           timeout: float = 300) -> VerifyResult:
+    """Import the kernels in a child of the target (a crash there is a finding, not ours)."""
+    start = time.monotonic()
+    done = run(verify_argv(python, modules), timeout=timeout)
+    crashed = None
+    if done.timed_out or done.signal_name or done.start_error:
+        crashed = done.describe_failure()
+    result = parse_verify_output(done.stdout, done.stderr, crashed=crashed)
+    log.add(Step("verify", "ok" if result.ok else "failed", time.monotonic() - start,
+                 f"{python} -c <verification snippet> {' '.join(modules)}",
+                 _verify_detail(result)))
+    return result
+
+
+def _verify_detail(result: VerifyResult) -> Optional[str]:
+    if not result.ok:
+        return "; ".join(result.failures)[:500]
+    if result.gpu.get("ran"):
+        return f"imports and a selective_scan_fn call on {result.gpu.get('device', 'the GPU')} ok"
+    # Say what was not proven: importing is not running (run `mamba-doctor smoke` on the GPU).
+    return "imports ok; no CUDA device visible, so no kernel was run"

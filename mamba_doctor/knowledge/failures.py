@@ -1,0 +1,239 @@
+"""The failure knowledge base: loads failures.json (package data) into typed, compiled entries."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Optional
+
+KB_PATH = Path(__file__).with_name("failures.json")
+PHASES = ("install", "build", "import", "model_construction", "first_forward")
+STRENGTHS = ("strong", "conditional", "weak")
+RULE_OPS = ("eq", "in", "missing", "present", "contains", "ver_lt", "ver_ge", "sm_lt", "sm_ge",
+            "sm_between", "ver_lt_fact", "ver_ge_fact", "major_ne_fact")
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One text test: a plain substring, or a regex tried only on lines holding `anchor`.
+
+    Searches run on UTF-8 bytes (half the cost of searching a str holding non-ASCII
+    characters), so the compiled forms are bytes too.
+    """
+
+    kind: str  # "text" | "regex"
+    pattern: str
+    needles: tuple[bytes, ...] = ()  # the substring, or the literals every regex match contains
+    regex: Optional[re.Pattern[bytes]] = None
+
+
+@dataclass(frozen=True)
+class Signature:
+    """A piece of evidence; kind "all" needs every part somewhere in the text.
+
+    strong: enough for a diagnosis on its own; conditional: enough only when the machine's
+    facts confirm the mode; weak: only adds to the score.
+    """
+
+    parts: tuple[Pattern, ...]
+    strength: str
+    weight: float
+
+    @property
+    def strong(self) -> bool:
+        return self.strength == "strong"
+
+    @property
+    def label(self) -> str:
+        return " + ".join(p.pattern for p in self.parts)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A check of one environment fact that confirms (weight > 0) or refutes (< 0) a mode."""
+
+    fact: str
+    op: str
+    value: Any
+    weight: float
+    if_known: Optional[str] = None
+    why: str = ""
+
+
+@dataclass(frozen=True)
+class Fix:
+    """A fix template: `tailored` when its placeholders are known here, else `generic`."""
+
+    tailored: str
+    generic: str
+
+
+@dataclass(frozen=True)
+class Mode:
+    id: str
+    title: str
+    phase: str
+    prior: int  # rank by public evidence: breaks ties between look-alikes
+    signatures: tuple[Signature, ...]
+    negative: tuple[Signature, ...]
+    cause: str
+    probe: tuple[str, ...]
+    confirm: tuple[Rule, ...]
+    fixes: tuple[Fix, ...]
+    related: tuple[str, ...]
+    evidence: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    schema_version: int
+    modes: tuple[Mode, ...]
+
+    def get(self, mode_id: str) -> Optional[Mode]:
+        for mode in self.modes:
+            if mode.id == mode_id:
+                return mode
+        return None
+
+
+def load_raw(path: Path = KB_PATH) -> dict[str, Any]:
+    """The JSON document as stored (for schema tests and tooling)."""
+    with path.open(encoding="utf-8") as fh:
+        data = json.load(fh)
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: the knowledge base must be a JSON object")
+    return data
+
+
+@lru_cache(maxsize=4)
+def load_knowledge(path: Path = KB_PATH) -> KnowledgeBase:
+    """Load and compile the knowledge base once per process; raises ValueError when malformed."""
+    raw = load_raw(path)
+    modes = tuple(_mode(m) for m in raw.get("modes", ()))
+    return KnowledgeBase(schema_version=int(raw.get("schema_version", 0)), modes=modes)
+
+
+def _pattern(raw: Mapping[str, Any]) -> Pattern:
+    kind = raw.get("kind", "text")
+    text = raw["pattern"]
+    if kind == "text":
+        return Pattern("text", text, (text.encode(),))
+    if kind == "regex":
+        # MULTILINE: the search runs on one line of a larger buffer, where ^ and $ must
+        # mean the line's bounds.
+        return Pattern("regex", text, tuple(a.encode() for a in _anchors(raw)),
+                       re.compile(text.encode(), re.MULTILINE))
+    raise ValueError(f"unknown pattern kind {kind!r}")
+
+
+def _anchors(raw: Mapping[str, Any]) -> list[str]:
+    anchor = raw.get("anchor", [])
+    return [anchor] if isinstance(anchor, str) else list(anchor)
+
+
+def _signature(raw: Mapping[str, Any], *, negative: bool = False) -> Signature:
+    raws = raw["parts"] if raw.get("kind") == "all" else [raw]
+    parts = tuple(_pattern(p) for p in raws)
+    strength = "weak" if negative else raw.get("strength", "strong")
+    return Signature(parts=parts, strength=strength, weight=float(raw["weight"]))
+
+
+def _rule(raw: Mapping[str, Any]) -> Rule:
+    return Rule(fact=raw["fact"], op=raw["op"], value=raw.get("value"), weight=float(raw["weight"]),
+                if_known=raw.get("if_known"), why=raw.get("why", ""))
+
+
+def _fix(raw: Any) -> Fix:
+    if isinstance(raw, str):
+        return Fix(raw, raw)
+    return Fix(raw["tailored"], raw["generic"])
+
+
+def _mode(raw: Mapping[str, Any]) -> Mode:
+    try:
+        return Mode(
+            id=raw["id"], title=raw["title"], phase=raw["phase"], prior=int(raw.get("prior", 99)),
+            signatures=tuple(_signature(s) for s in raw["signatures"]),
+            negative=tuple(_signature(s, negative=True) for s in raw.get("negative", ())),
+            cause=raw["cause"], probe=tuple(raw.get("probe", ())),
+            confirm=tuple(_rule(r) for r in raw.get("confirm", ())),
+            fixes=tuple(_fix(f) for f in raw["fixes"]), related=tuple(raw.get("related", ())),
+            evidence=tuple(raw.get("evidence", ())),
+        )
+    except (KeyError, TypeError, re.error) as exc:
+        raise ValueError(f"knowledge base entry {raw.get('id')!r} is malformed: {exc}") from exc
+
+
+def validate(raw: Mapping[str, Any], *, fact_is_valid: Any = None) -> list[str]:
+    """Every problem found in a raw knowledge-base document (empty list: valid).
+
+    `fact_is_valid(path) -> bool` checks environment fact names when given.
+    """
+    problems: list[str] = []
+    modes: Sequence[Mapping[str, Any]] = raw.get("modes") or []
+    ids = [m.get("id") for m in modes]
+    if len(ids) != len(set(ids)):
+        problems.append("duplicate ids")
+    for m in modes:
+        mid = m.get("id")
+        for key in ("id", "title", "phase", "signatures", "cause", "probe", "fixes", "related"):
+            if not m.get(key) and key not in ("probe", "related"):
+                problems.append(f"{mid}: missing {key}")
+        if m.get("phase") not in PHASES:
+            problems.append(f"{mid}: unknown phase {m.get('phase')!r}")
+        sigs = m.get("signatures") or []
+        if not any(s.get("strength", "strong") == "strong" for s in sigs):
+            problems.append(f"{mid}: no strong signature")
+        for s in [*sigs, *m.get("negative", [])]:
+            problems.extend(f"{mid}: {p}" for p in _check_signature(s))
+        for rel in m.get("related", []):
+            if rel not in ids or rel == mid:
+                problems.append(f"{mid}: related id {rel!r} is unknown")
+        for f in m.get("fixes", []):
+            pair = isinstance(f, Mapping) and set(f) == {"tailored", "generic"}
+            if not isinstance(f, str) and not pair:
+                problems.append(f"{mid}: a fix must be a string or {{tailored, generic}}")
+        for r in m.get("confirm", []):
+            if r.get("op") not in RULE_OPS:
+                problems.append(f"{mid}: unknown rule op {r.get('op')!r}")
+            if r.get("fact") not in m.get("probe", []):
+                problems.append(f"{mid}: rule fact {r.get('fact')!r} is not listed in probe")
+        if fact_is_valid is not None:
+            for fact in m.get("probe", []):
+                if not fact_is_valid(fact):
+                    problems.append(f"{mid}: unknown environment fact {fact!r}")
+    return problems
+
+
+def _check_signature(s: Mapping[str, Any]) -> list[str]:
+    problems: list[str] = []
+    if s.get("strength", "strong") not in STRENGTHS:
+        problems.append(f"bad strength {s.get('strength')!r}")
+    if not isinstance(s.get("weight"), (int, float)) or s["weight"] <= 0:
+        problems.append(f"weight must be a positive number: {s}")
+    for part in s["parts"] if s.get("kind") == "all" else [s]:
+        if part.get("kind") == "regex":
+            try:
+                rx = re.compile(part["pattern"].encode())
+            except re.error as exc:
+                problems.append(f"regex {part['pattern']!r} does not compile: {exc}")
+                continue
+            example = part.get("example", "")
+            if not example or not rx.search(example.encode()):
+                problems.append(f"regex {part['pattern']!r} does not match its example")
+            anchors = _anchors(part)
+            # Regexes only run on lines holding an anchor: that keeps a 50k-line log fast.
+            if not anchors or any(len(a) < 2 for a in anchors):
+                problems.append(f"regex {part['pattern']!r} needs anchors of 2+ characters")
+            elif not any(a in example for a in anchors):
+                problems.append(f"regex {part['pattern']!r}: no anchor occurs in its example")
+        elif part.get("kind", "text") == "text":
+            if not part.get("pattern", "").strip():
+                problems.append("empty text signature")
+        else:
+            problems.append(f"unknown kind {part.get('kind')!r}")
+    return problems

@@ -1,0 +1,247 @@
+"""Run the smoke test in a child of the target interpreter; turn its JSON line into a report.
+
+The child gets a temporary package holding only copies of the block modules and the child code
+(never the doctor's site-packages, whose typer/rich/typing_extensions could shadow the target's),
+runs with a timeout, and reports one JSON line. A crash or hang is itself a finding.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+from mamba_doctor import _run
+from mamba_doctor._run import Completed, Runner
+from mamba_doctor.errors import UsageError
+from mamba_doctor.models import Environment, TorchInfo
+
+CHILD_PACKAGE = "_mamba_doctor_smoke"
+# Everything the child imports, as paths inside mamba_doctor/. They use relative imports only, so
+# a copy laid out the same way under another package name works.
+CHILD_FILES = ("block/__init__.py", "block/trace.py", "block/mamba_ref.py", "block/st_block.py",
+               "block/parts.py", "smoke/child/__init__.py", "smoke/child/main.py",
+               "smoke/child/report.py", "smoke/child/reference.py", "smoke/child/kernels.py")
+RESULT_PREFIX = "MAMBA_DOCTOR_SMOKE "  # = child/report.py's (not imported: torch-free)
+STAGE_PREFIX = "smoke-stage: "
+BOOTSTRAP = ("import sys; sys.path.insert(0, sys.argv[1]); "
+             "from %s.smoke.child.main import main; sys.exit(main(sys.argv[2:]))" % CHILD_PACKAGE)
+
+DEVICES = ("auto", "cuda", "cpu")
+BACKENDS = ("auto", "cuda", "ref")
+DTYPES = ("float32", "float16", "bfloat16")
+TEMPORALS = ("mamba", "attention")
+
+
+@dataclass(frozen=True)
+class SmokeOptions:
+    """What to run: sizes follow SPEC §1 (B, T, N, D = heads·d, K = heads)."""
+
+    device: str = "auto"
+    backend: str = "auto"
+    batch: int = 2
+    steps: int = 12
+    nodes: int = 5
+    dim: int = 64
+    heads: int = 8
+    dtype: str = "float32"
+    temporal: str = "mamba"
+    trace: bool = False
+    timeout: float = 600.0
+    seed: int = 0
+
+    def validate(self) -> None:
+        """Raise UsageError for values the block or the comparison cannot take."""
+        for flag, value, allowed in (("--device", self.device, DEVICES),
+                                     ("--backend", self.backend, BACKENDS),
+                                     ("--dtype", self.dtype, DTYPES),
+                                     ("--temporal", self.temporal, TEMPORALS)):
+            if value not in allowed:
+                raise UsageError("%s %s: choose one of %s" % (flag, value, ", ".join(allowed)))
+        for flag, size, low in (("--batch", self.batch, 1), ("--steps", self.steps, 2),
+                                ("--nodes", self.nodes, 1), ("--heads", self.heads, 1),
+                                ("--dim", self.dim, 1)):
+            if size < low:
+                raise UsageError("%s %d: must be at least %d" % (flag, size, low))
+        if self.dim % self.heads:
+            raise UsageError("--dim %d is not divisible by --heads %d" % (self.dim, self.heads),
+                             hint="D = heads·d: e.g. --dim 64 --heads 8 gives heads of width 8.")
+        if self.timeout <= 0:
+            raise UsageError("--timeout must be positive")
+        if self.device == "cpu" and self.backend == "cuda":
+            raise UsageError("--backend cuda needs --device cuda (or auto): the mamba_ssm "
+                             "kernels only run on a GPU")
+
+    def to_child(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if k != "timeout"}
+
+
+@dataclass(frozen=True)
+class SmokeReport:
+    """The outcome: `data` is the JSON view (see `build_data`); `message` says why it failed."""
+
+    passed: bool
+    data: dict[str, Any] = field(default_factory=dict)
+    message: Optional[str] = None
+    hint: Optional[str] = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.data)
+
+
+def stage_child_package(dest: Path) -> Path:
+    """Copy the child's modules into dest/_mamba_doctor_smoke; return dest (for sys.path)."""
+    pkg = dest / CHILD_PACKAGE
+    package_root = Path(__file__).resolve().parent.parent
+    for folder in ("", "smoke"):  # packages above the copied files, left empty
+        (pkg / folder).mkdir(parents=True, exist_ok=True)
+        (pkg / folder / "__init__.py").write_text('"""mamba-doctor smoke child (a copy)."""\n')
+    for name in CHILD_FILES:
+        (pkg / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(package_root / name, pkg / name)
+    return dest
+
+
+def build_child_command(python: str, path_entry: str, options: SmokeOptions) -> list[str]:
+    # -X faulthandler: a segfault in a kernel prints the Python stack to stderr.
+    return [python, "-X", "faulthandler", "-c", BOOTSTRAP, path_entry,
+            json.dumps(options.to_child(), sort_keys=True)]
+
+
+def parse_child_output(stdout: str) -> Optional[dict[str, Any]]:
+    """The last result line's JSON object, or None when there is none (crash, hang, garbage)."""
+    for line in reversed(stdout.splitlines()):
+        if line.startswith(RESULT_PREFIX):
+            try:
+                doc = json.loads(line[len(RESULT_PREFIX):])
+            except ValueError:
+                return None
+            return doc if isinstance(doc, dict) else None
+    return None
+
+
+def last_stage(stderr: str) -> Optional[str]:
+    stages = [ln[len(STAGE_PREFIX):].strip() for ln in stderr.splitlines()
+              if ln.startswith(STAGE_PREFIX)]
+    return stages[-1] if stages else None
+
+
+def run_smoke(python: str, *, options: SmokeOptions, run: Runner = _run.run) -> SmokeReport:
+    """Run the smoke test in `python` and return the report (never raises for a failed test).
+
+    Raises UsageError for invalid options. A crash, a hang (killed after options.timeout) or a
+    missing torch give a failed report whose data says what happened.
+    """
+    options.validate()
+    with tempfile.TemporaryDirectory(prefix="mamba-doctor-smoke-") as tmp:
+        stage_child_package(Path(tmp))
+        completed = run(build_child_command(python, tmp, options), timeout=options.timeout,
+                        cwd=tmp)
+    child = parse_child_output(completed.stdout)
+    data = build_data(python, options, child, completed)
+    data["diagnoses"] = _diagnose(_failure_texts(data, completed), _child_env(data), python)
+    message, hint = failure_message(data)
+    return SmokeReport(passed=bool(data["passed"]), data=data, message=message, hint=hint)
+
+
+_ENV_KEYS = ("python", "executable", "torch", "torch_cuda", "cuda_available", "gpu",
+             "compute_capability", "packages", "kernel")
+
+
+def build_data(python: str, options: SmokeOptions, child: Optional[dict[str, Any]],
+               completed: Completed) -> dict[str, Any]:
+    """Pure: the JSON view of one run, from the child's document (or the lack of one)."""
+    data: dict[str, Any] = {"target_python": python, "options": asdict(options),
+                            "duration_s": round(completed.duration_s, 3)}
+    if child is None:
+        reason = completed.describe_failure() or "the child printed no result"
+        stage = last_stage(completed.stderr)
+        data.update({
+            "passed": False, "device": None, "backend": None, "checks": [
+                {"name": "child process", "status": "fail",
+                 "detail": reason + (" during stage '%s'" % stage if stage else "")}],
+            "crash": {"reason": reason, "signal": completed.signal_name,
+                      "timed_out": completed.timed_out, "returncode": completed.returncode,
+                      "last_stage": stage, "stderr_tail": completed.stderr[-4000:]},
+            "timings_ms": {}, "errors": [],
+        })
+        return data
+    data["passed"] = bool(child.get("passed"))
+    for key in ("device", "backend", "paths", "label", "tests_cuda_kernels", "input_shape",
+                "output_shape", "parameters", "checks", "timings_ms", "peak_memory_mb",
+                "errors"):
+        data[key] = child.get(key)
+    data["environment"] = {k: child.get(k) for k in _ENV_KEYS}
+    if child.get("max_abs_err"):
+        data["max_abs_err"] = child["max_abs_err"]
+    if options.trace:
+        data["trace"] = child.get("trace", [])
+    return data
+
+
+def _failure_texts(data: dict[str, Any], completed: Completed) -> str:
+    texts = [e.get("message", "") for e in data.get("errors") or []]
+    texts += [c["detail"] for c in data.get("checks") or [] if c.get("status") == "fail"]
+    if data.get("crash"):
+        texts.append(completed.stderr[-4000:])
+    return "\n".join(t for t in texts if t)
+
+
+def _child_env(data: dict[str, Any]) -> Optional[Environment]:
+    """What the child saw of torch, for the diagnosis to tell look-alikes apart (a CPU-only torch
+    from a too-old driver, say); None when the child never reported."""
+    seen = data.get("environment") or {}
+    if not seen.get("torch"):
+        return None
+    return Environment(torch=TorchInfo(installed=True, version=seen["torch"],
+                                       cuda=seen.get("torch_cuda"),
+                                       cuda_available=seen.get("cuda_available")))
+
+
+def _diagnose(text: str, env: Optional[Environment], python: str) -> list[dict[str, Any]]:
+    """Known-failure matches from mamba_doctor.diagnose.engine, best first."""
+    if not text.strip():
+        return []
+    from mamba_doctor.diagnose.engine import diagnose
+
+    try:
+        return [d.to_dict() for d in diagnose(text, env, limit=3, python=python)]
+    except Exception:  # a bug there must not hide the smoke result itself
+        return []
+
+
+def failure_message(data: dict[str, Any]) -> tuple[Optional[str], Optional[str]]:
+    """(message, hint) for a failed run; (None, None) when it passed."""
+    if data.get("passed"):
+        return None, None
+    diagnoses = data.get("diagnoses") or []
+    hint = diagnoses[0]["fix"][0] if diagnoses and diagnoses[0].get("fix") else None
+    crash = data.get("crash")
+    if crash:
+        where = " during stage '%s'" % crash["last_stage"] if crash.get("last_stage") else ""
+        return ("the smoke test did not report: %s%s" % (crash["reason"], where),
+                hint or _crash_hint(crash))
+    failed = [c for c in data.get("checks") or [] if c.get("status") == "fail"]
+    if any(c["name"] == "import torch" for c in failed):
+        errs = data.get("errors") or [{}]
+        return ("torch cannot be imported in %s: %s" % (data["target_python"],
+                                                        errs[0].get("message", "")),
+                hint or "Install PyTorch in that environment first, or point --python at the "
+                "environment that has it.")
+    names = ", ".join(c["name"] for c in failed[:4])
+    return ("smoke test failed: %d check%s failed (%s)" % (
+        len(failed), "" if len(failed) == 1 else "s", names),
+        hint or (failed[0]["detail"] if failed else None))
+
+
+def _crash_hint(crash: dict[str, Any]) -> str:
+    # The human view already shows the child's stderr tail; --json carries it in data.crash.
+    if crash.get("timed_out"):
+        return ("If the machine is only slow (a first CUDA call compiles kernels), raise "
+                "--timeout; a hang inside a CUDA kernel usually means a wheel built for another "
+                "GPU architecture, torch or CUDA.")
+    return ("See the child's stderr (data.crash.stderr_tail with --json); a crash inside a CUDA "
+            "kernel usually means a wheel built for another GPU architecture, torch or CUDA.")

@@ -1,0 +1,264 @@
+"""Loads the wheel index (wheels_index/*.json): every mamba_ssm / causal_conv1d release, wheel."""
+
+from __future__ import annotations
+
+import functools
+import json
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, NamedTuple, Optional
+
+from packaging.version import InvalidVersion, Version
+
+PACKAGES = ("mamba_ssm", "causal_conv1d")
+
+# Where a wheel row's existence comes from; only these two may ever be suggested, the rest never
+# (a URL that 404s is exactly the failure the doctor exists to avoid).
+AVAILABLE = ("observed", "expected")
+STATUS_TEXT = {
+    "observed": "asset seen in the release's asset list",
+    "expected": "built by the release workflow (asset list not seen)",
+    "missing": "expected, but absent from the release's asset list",
+    "likely_failed": "its CI build job most likely failed: no such asset",
+    "unverified": "whether this asset exists is not known",
+}
+
+
+class WheelCandidate(NamedTuple):
+    """One release asset (a NamedTuple: thousands are built at load time, so it must be cheap)."""
+
+    package: str
+    tag: str
+    version: str  # the version written in the filename (__version__), not always the tag
+    filename: str
+    url: str
+    python: str  # "3.8"
+    torch: str  # "2.0", or an NGC container release such as "25.09"
+    cuda: str  # label as written: "118", "122", "124", "11", "12", "13"
+    cxx11abi: bool
+    platform: str  # "linux_x86_64" | "linux_aarch64"
+    arches: Optional[tuple[int, ...]]  # SASS targets (86 = sm_86); None: unknown
+    status: str  # observed | expected | missing | likely_failed | unverified
+    status_detail: Optional[str]
+    source: str  # matrix | ngc | extra (uploaded later by a manual workflow run)
+    sha256: Optional[str]
+    build_os: Optional[str]
+    glibc: Optional[str]  # glibc of the build OS: the oldest the binary can be expected to load on
+    torch_build: Optional[str]  # pre-release torch CI compiled against ("2.4.0.dev20240505")
+
+    @property
+    def available(self) -> bool:
+        return self.status in AVAILABLE
+
+    @property
+    def ngc(self) -> bool:
+        return self.source == "ngc"
+
+    @property
+    def nightly(self) -> bool:
+        return self.torch_build is not None
+
+    @property
+    def cuda_major(self) -> int:
+        # "118" / "122" / "124" (old labels) carry major+minor, "11" / "12" / "13" the major only.
+        return int(self.cuda[:2])
+
+    @property
+    def python_tag(self) -> str:
+        return "cp" + self.python.replace(".", "")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = self._asdict()
+        out["arches"] = list(self.arches) if self.arches is not None else None
+        return out
+
+
+@dataclass(frozen=True)
+class Release:
+    """One GitHub release tag and what its setup.py / wheels look like."""
+
+    package: str
+    tag: str
+    version: str  # __version__ at the tag: the version inside the wheel filenames
+    pypi: tuple[str, ...]  # PyPI versions these wheels install as
+    date: Optional[str]
+    url_base: str
+    guess_rule: str  # setup.py URL-guess rule id (wheels/REPORT.md section 2)
+    build_isolation: str  # "newest_torch" | "no_torch": what pip's isolated build sees
+    runtime_python_min: Optional[str]
+    companion: Optional[tuple[str, Optional[str]]]  # causal_conv1d range [min, below)
+    arch_scheme: Optional[str]
+    notes: tuple[str, ...]
+    _rows: tuple[str, ...] = field(repr=False, compare=False)  # "|"-joined, see build_index.py
+    _arch_sets: tuple[tuple[int, ...], ...] = field(repr=False, compare=False)
+    _details: tuple[str, ...] = field(repr=False, compare=False)
+    _glibc: Mapping[str, str] = field(repr=False, compare=False)
+    _built: list[Optional[WheelCandidate]] = field(repr=False, compare=False)
+
+    @property
+    def tag_version(self) -> Version:
+        return Version(self.tag.removeprefix("v"))
+
+    @functools.cached_property
+    def wheels(self) -> tuple[WheelCandidate, ...]:
+        return tuple(self._candidate(i) for i in range(len(self._rows)))
+
+    @functools.cached_property
+    def _by_target(self) -> Mapping[tuple[str, str], tuple[int, ...]]:
+        groups: dict[tuple[str, str], list[int]] = {}
+        for i, row in enumerate(self._rows):
+            python, platform, _ = row.split("|", 2)
+            groups.setdefault((platform, python), []).append(i)
+        return {k: tuple(v) for k, v in groups.items()}
+
+    def wheels_for(self, platform: Optional[str],
+                   python: Optional[str]) -> tuple[WheelCandidate, ...]:
+        """Wheels for a platform and Python (None: any); builds only the rows it returns."""
+        if platform is None or python is None:
+            return tuple(w for w in self.wheels if (platform is None or w.platform == platform)
+                         and (python is None or w.python == python))
+        return tuple(self._candidate(i) for i in self._by_target.get((platform, python), ()))
+
+    def _candidate(self, i: int) -> WheelCandidate:
+        built = self._built[i]
+        if built is not None:
+            return built
+        (py, plat, torch, cuda, abi, arch, status, detail, src, sha, os_, build,
+         name) = self._rows[i].split("|")
+        if not name:
+            name = wheel_filename(self.package, self.version, python=py, torch=torch, cuda=cuda,
+                                  cxx11abi=abi == "1", platform=plat)
+        built = WheelCandidate(
+            self.package, self.tag, self.version, name, f"{self.url_base}/{self.tag}/{name}",
+            py, torch, cuda, abi == "1", plat,
+            self._arch_sets[int(arch)] if arch else None,
+            status, self._details[int(detail)] if detail else None, src, sha or None,
+            os_ or None, self._glibc.get(os_) if os_ else None, build or None,
+        )
+        self._built[i] = built
+        return built
+
+    def compatible_companion(self, version: str) -> Optional[bool]:
+        """Whether causal_conv1d `version` can be called by this mamba_ssm release (None: n/a)."""
+        if self.companion is None:
+            return None
+        low, below = self.companion
+        v = Version(version)
+        return v >= Version(low) and (below is None or v < Version(below))
+
+
+@dataclass(frozen=True)
+class WheelIndex:
+    """Both packages' releases, newest tag first, plus the torch tables used for alternatives."""
+
+    releases: Mapping[str, tuple[Release, ...]]
+    guess_rules: Mapping[str, Mapping[str, Any]]
+    torch: Mapping[str, Any]
+
+    def for_package(self, package: str) -> tuple[Release, ...]:
+        return self.releases[normalize_package(package)]
+
+    def matching(self, package: str, version: str) -> tuple[Release, ...]:
+        """Releases serving `version`: tag v<version>, or wheels named <version> under any tag."""
+        want = _parse(version)
+        out = []
+        for rel in self.for_package(package):
+            if want is not None and (rel.tag_version == want or _parse(rel.version) == want):
+                out.append(rel)
+        return tuple(out)
+
+    def release(self, package: str, tag: str) -> Optional[Release]:
+        tag = tag if tag.startswith("v") else f"v{tag}"
+        return next((r for r in self.for_package(package) if r.tag == tag), None)
+
+    def lookup(self, filename: str) -> tuple[WheelCandidate, ...]:
+        """Every indexed asset with this filename (one per tag holding it); () if unknown."""
+        name = filename.rsplit("/", 1)[-1].replace("%2B", "+")
+        package = name.split("-", 1)[0]
+        if package not in self.releases:
+            return ()
+        return tuple(w for w in self.iter_wheels(package) if w.filename == name)
+
+    def torch_cxx11abi(self, torch_minor: str, variant: Optional[str]) -> Optional[bool]:
+        """The C++ ABI of the official torch `torch_minor` wheels with CUDA `variant` ("cu124",
+        "cpu"); None when the table does not say (2.6 differs per variant)."""
+        value = self.torch.get("cxx11abi_default", {}).get(torch_minor)
+        if isinstance(value, Mapping):
+            found = value.get(variant) if variant else None
+            return found if isinstance(found, bool) else None
+        return value if isinstance(value, bool) else None
+
+    def iter_wheels(self, package: str) -> Iterator[WheelCandidate]:
+        for rel in self.for_package(package):
+            yield from rel.wheels
+
+
+def normalize_package(name: str) -> str:
+    key = name.strip().lower().replace("-", "_")
+    if key not in PACKAGES:
+        raise KeyError(name)
+    return key
+
+
+def wheel_filename(package: str, version: str, *, python: str, torch: str, cuda: str,
+                   cxx11abi: bool, platform: str) -> str:
+    """The asset name the release workflows write (wheels/REPORT.md section 1)."""
+    py = "cp" + python.replace(".", "")
+    abi = "TRUE" if cxx11abi else "FALSE"
+    return f"{package}-{version}+cu{cuda}torch{torch}cxx11abi{abi}-{py}-{py}-{platform}.whl"
+
+
+def index_dir() -> Path:
+    """wheels_index/ of a checkout, or the copy an installed wheel carries as _wheels_index/."""
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "_wheels_index", package.parent / "wheels_index"):
+        if (candidate / "mamba_ssm.json").is_file():
+            return candidate
+    raise FileNotFoundError("the wheel index is missing from this installation of mamba-doctor")
+
+
+def load_index(path: Optional[Path] = None) -> WheelIndex:
+    """Load both packages' index (cached per directory). Raises FileNotFoundError if absent."""
+    return _load(str(path or index_dir()))
+
+
+@functools.lru_cache(maxsize=4)
+def _load(directory: str) -> WheelIndex:
+    base = Path(directory)
+    releases: dict[str, tuple[Release, ...]] = {}
+    rules: dict[str, Any] = {}
+    for package in PACKAGES:
+        doc = json.loads((base / f"{package}.json").read_text(encoding="utf-8"))
+        rules.update(doc["guess_rules"])
+        glibc = doc["build_os_glibc"]
+        rels = [_release(package, raw, glibc) for raw in doc["releases"]]
+        rels.sort(key=lambda r: r.tag_version, reverse=True)
+        releases[package] = tuple(rels)
+    torch = json.loads((base / "torch.json").read_text(encoding="utf-8"))
+    return WheelIndex(releases=releases, guess_rules=rules, torch=torch)
+
+
+def _release(package: str, raw: Mapping[str, Any], glibc: Mapping[str, str]) -> Release:
+    comp = raw.get("companion")
+    return Release(
+        package=package, tag=raw["tag"], version=raw["version"], pypi=tuple(raw["pypi"]),
+        date=raw.get("date"), url_base=raw["url_base"], guess_rule=raw["guess"]["rule"],
+        build_isolation=raw["build_isolation"], runtime_python_min=raw.get("runtime_python_min"),
+        companion=(comp["min"], comp["below"]) if comp else None,
+        arch_scheme=raw.get("arch_scheme"), notes=tuple(raw.get("notes") or ()),
+        _rows=tuple(raw["wheels"]), _arch_sets=tuple(tuple(a) for a in raw["arch_sets"]),
+        _details=tuple(raw["details"]), _glibc=glibc, _built=[None] * len(raw["wheels"]),
+    )
+
+
+def label_key(label: str) -> tuple[int, ...]:
+    """Sort key for "2.10" / "3.13" labels: numeric, so torch 2.10 sorts after 2.9."""
+    return tuple(int(p) for p in label.split(".") if p.isdigit())
+
+
+def _parse(version: str) -> Optional[Version]:
+    try:
+        return Version(version.strip().removeprefix("v"))
+    except InvalidVersion:
+        return None

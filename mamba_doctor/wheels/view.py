@@ -1,0 +1,147 @@
+"""Human view of resolutions (rich, on a console it is given) and the summary `check` shows."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Optional
+
+from mamba_doctor.models import CheckResult, CheckStatus, Environment
+from mamba_doctor.wheels.fit import REASON_ORDER
+from mamba_doctor.wheels.resolve import Resolution
+
+if TYPE_CHECKING:  # rich is imported lazily to keep start-up fast
+    from rich.console import Console
+
+    from mamba_doctor.advice.torch import WheelTorch
+    from mamba_doctor.wheels.index import WheelIndex
+
+_OUTCOME = {
+    "prebuilt": "finds the wheel",
+    "wrong_prebuilt": "downloads a wheel that does not fit",
+    "source_build": "404, then compiles from source",
+    "aborts": "aborts",
+    "unknown": "unknown",
+}
+
+
+def summarize_for_check(env: Environment, *, index: Optional[WheelIndex] = None,
+                        ) -> tuple[tuple[Resolution, ...], CheckResult]:
+    """Resolve both packages for `check`: the resolutions and one verdict row ("wheels").
+
+    Never raises for "nothing fits": that is a non-blocking FAIL row whose hint is the best
+    alternative (a source build still works without a prebuilt wheel).
+    """
+    from mamba_doctor.wheels.index import load_index
+    from mamba_doctor.wheels.resolve import resolve_pair
+
+    resolutions = resolve_pair(env, index or load_index())
+    missing = [r for r in resolutions if r.wheel is None]
+    if not missing:
+        names = ", ".join(f"{r.package} {r.version}" for r in resolutions)
+        status = CheckStatus.OK if all(r.exact for r in resolutions) else CheckStatus.WARN
+        suffix = "" if status is CheckStatus.OK else " (some facts unchecked)"
+        return resolutions, CheckResult("wheels", status, f"prebuilt wheels fit: {names}{suffix}",
+                                        hint="mamba-doctor fetch-wheel --dry-run shows them",
+                                        blocking=False)
+    summary, hint = explain_missing(missing, env)
+    return resolutions, CheckResult("wheels", CheckStatus.FAIL, summary, hint=hint,
+                                    blocking=False)
+
+
+def explain_missing(missing: Sequence[Resolution], env: Environment
+                    ) -> tuple[str, Optional[str]]:
+    """Why no wheel fits (one sentence) and the best way out as a command for this target;
+    shared by `check`'s "wheels" row and `install`'s error so that both say the same."""
+    from mamba_doctor.advice.torch import for_target
+
+    first = missing[0]
+    why = first.notes[0] if first.notes else _top_reason(first)
+    alt = next((a for a in first.alternatives if a.commands), None)
+    hint = f"{alt.summary}: {for_target(alt.commands[0], env)}" if alt else None
+    return _missing_summary(missing, why), hint
+
+
+def torch_with_wheels(resolutions: Sequence[Resolution], env: Environment
+                      ) -> Optional[WheelTorch]:
+    """The resolver's torch advice for `check`'s torch rows: the same sentence and command as
+    the "wheels" row when a torch with prebuilt mamba_ssm wheels exists here. None when the
+    current torch already has a mamba_ssm wheel (nothing to advise)."""
+    from mamba_doctor.advice.torch import WheelTorch, for_target
+
+    mamba = next((r for r in resolutions if r.package == "mamba_ssm"), None)
+    if mamba is None or mamba.wheel is not None:
+        return None
+    alt = next((a for a in mamba.alternatives if a.kind == "torch" and a.commands), None)
+    return WheelTorch(advice=f"{alt.summary}: {for_target(alt.commands[0], env)}" if alt
+                      else None)
+
+
+def _missing_summary(missing: Sequence[Resolution], why: str) -> str:
+    """"no mamba_ssm (nor causal_conv1d) wheel fits X", without saying "no ... wheel" twice
+    when the reason already starts that way."""
+    first, others = missing[0].package, [r.package for r in missing[1:]]
+    name = f"{first} (nor {', '.join(others)})" if others else first
+    if why.startswith(f"no {first} wheel"):
+        return why.replace(f"no {first} wheel", f"no {name} wheel", 1)
+    return f"no prebuilt {name} wheel fits: {why}"
+
+
+def _top_reason(res: Resolution) -> str:
+    counts = res.reason_counts()
+    if not counts:
+        return "no wheel was published"
+    code = max(counts, key=lambda c: counts[c])
+    return next(r.message for r in res.rejected if r.code == code)
+
+
+def render_resolutions(console: Console, resolutions: Sequence[Resolution], *,
+                       dry_run: bool = True) -> None:
+    """Draw one panel per package: the chosen wheel, or why none fits and the ways out."""
+    from rich.markup import escape
+    from rich.panel import Panel
+    from rich.table import Table
+
+    for res in resolutions:
+        grid = Table.grid(padding=(0, 2))
+        grid.add_column(style="bold", no_wrap=True)
+        grid.add_column(overflow="fold")
+        w = res.wheel
+        if w is not None:
+            grid.add_row("wheel", escape(w.filename))
+            grid.add_row("url", escape(w.url))
+            grid.add_row("release", f"{w.tag} ({w.status}, {w.source})")
+            grid.add_row("sha256", w.sha256 or "not published (verified as a wheel instead)")
+            if w.arches:
+                grid.add_row("GPU kernels", " ".join(f"sm_{a}" for a in w.arches))
+        summary = ", ".join(f"{code} {n}" for code, n in res.reason_counts().items())
+        if res.considered:
+            grid.add_row("rejected", f"{len({r.filename for r in res.rejected})} of "
+                         f"{res.considered} wheels in {', '.join(res.tags)}"
+                         + (f"; reasons: {summary}" if summary else ""))
+        for code in REASON_ORDER if w is None else ():
+            example = next((r for r in res.rejected if r.code == code), None)
+            if example is not None:
+                grid.add_row(f"  {code}", escape(example.message))
+        for note in res.notes:
+            grid.add_row("note", escape(note))
+        if res.unchecked:
+            grid.add_row("unchecked", escape("; ".join(res.unchecked)))
+        if res.guess is not None:
+            g = res.guess
+            pip = f"pip install {res.package.replace('_', '-')}=={g.pypi_version}"
+            grid.add_row("setup.py guess", escape(f"`{pip}` ({_OUTCOME.get(g.outcome, g.outcome)})"
+                                                  f": {g.explanation}"))
+            if g.url:
+                grid.add_row("guessed url", escape(g.url))
+        for i, alt in enumerate(res.alternatives, 1):
+            grid.add_row(f"way out {i}", escape(alt.summary))
+            for cmd in alt.commands:
+                grid.add_row("", f"[cyan]{escape(cmd)}[/]")
+        if w is not None:
+            title = f"[green]{res.package} {res.version}[/]" + ("" if res.exact else
+                                                                  " (best guess)")
+        else:
+            title = f"[red]{res.package}: no compatible wheel[/]"
+        console.print(Panel(grid, title=title, title_align="left", expand=True))
+    if dry_run and all(r.wheel is not None for r in resolutions):
+        console.print("dry run: nothing downloaded")
