@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Optional
+from typing import Mapping, Optional
 
 CACHE_ENV = "MAMBA_DOCTOR_CACHE_DIR"
 MIRROR_ENV = "MAMBA_DOCTOR_MIRROR"

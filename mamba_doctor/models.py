@@ -8,9 +8,10 @@ Unknown facts are `None`, and each section's `reasons` says why (e.g. "nvidia-sm
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
+
+from mamba_doctor._compat import removeprefix
 
 Reasons = Mapping[str, str]
 
@@ -183,7 +184,7 @@ def parse_sm(capability: Optional[str]) -> Optional[int]:
     """"8.6" -> 86, "sm_90" -> 90, "12.0" -> 120; None when unparsable."""
     if not capability:
         return None
-    text = str(capability).strip().lower().removeprefix("sm_").removeprefix("compute_")
+    text = removeprefix(removeprefix(str(capability).strip().lower(), "sm_"), "compute_")
     if "." in text:
         major, _, minor = text.partition(".")
         if major.isdigit() and minor.isdigit():

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable, Optional, Union
+from typing import Callable, Optional, Tuple, Union
 
 from mamba_doctor._run import Completed
 
 FIXTURES = Path(__file__).parent / "fixtures" / "probe"
-Response = Union[Completed, Callable[[tuple[str, ...]], Completed]]
+Response = Union[Completed, Callable[[Tuple[str, ...]], Completed]]
 
 
 def fixture(name: str) -> str:

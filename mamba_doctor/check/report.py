@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from mamba_doctor.advice.torch import WheelTorch
 from mamba_doctor.check.packages import IMPORT_ORDER

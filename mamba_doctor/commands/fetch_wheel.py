@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -52,7 +52,7 @@ def register(app: typer.Typer) -> None:
             None, "--dest", metavar="DIR",
             help="Also copy the verified wheel(s) into this directory [default: keep them in the "
             "cache only]."),
-        mirror: list[str] = typer.Option(
+        mirror: List[str] = typer.Option(
             [], "--mirror", metavar="URL",
             help="Also try this mirror: a proxy prefix (https://host/), a folder "
             "(https://host/wheels/) or a template with {url} or {filename}; repeatable, tried "
@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
             help="Download this wheel URL instead of the resolved one."),
         sha256: Optional[str] = typer.Option(
             None, "--sha256", metavar="HEX", help="Require this sha256 digest (one package)."),
-        find_links: list[Path] = typer.Option(
+        find_links: List[Path] = typer.Option(
             [], "--find-links", metavar="DIR",
             help="Take the wheel from this local folder if it is there."),
         retries: int = typer.Option(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, List, Optional
 
 import typer
 
@@ -30,14 +30,14 @@ def register(app: typer.Typer) -> None:
         version: Optional[str] = typer.Option(
             None, "--version", metavar="VERSION",
             help="Install this mamba-ssm release [default: the newest with a wheel that fits]."),
-        wheel: list[Path] = typer.Option(
+        wheel: List[Path] = typer.Option(
             [], "--wheel", metavar="FILE",
             help="Install this wheel file instead of resolving one (repeatable)."),
         no_causal_conv1d: bool = typer.Option(
             False, "--no-causal-conv1d", help="Leave causal-conv1d out (slower Mamba path)."),
         from_source: bool = typer.Option(
             False, "--from-source", help="Build the kernels here, for this machine's GPU(s) only."),
-        sdist: list[Path] = typer.Option(
+        sdist: List[Path] = typer.Option(
             [], "--sdist", metavar="FILE",
             help="Build from this sdist file instead of PyPI's (repeatable; with --from-source)."),
         arch: Optional[str] = typer.Option(
@@ -47,11 +47,11 @@ def register(app: typer.Typer) -> None:
         jobs: Optional[int] = typer.Option(
             None, "--jobs", metavar="N",
             help="Run this many compile jobs at once [default: sized from CPUs and memory]."),
-        mirror: list[str] = typer.Option(
+        mirror: List[str] = typer.Option(
             [], "--mirror", metavar="URL",
             help="Also try this mirror for the wheel downloads (forms as in fetch-wheel); "
             "repeatable, tried before the origin, adds to $MAMBA_DOCTOR_MIRROR."),
-        find_links: list[Path] = typer.Option(
+        find_links: List[Path] = typer.Option(
             [], "--find-links", metavar="DIR",
             help="Look for wheels and dependencies in this folder first (repeatable)."),
         dry_run: bool = typer.Option(
@@ -61,7 +61,7 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(
             False, "--force",
             help="Install a --wheel whose tags do not fit; rebuild a cached source build."),
-        keep: list[str] = typer.Option(
+        keep: List[str] = typer.Option(
             [], "--keep", metavar="PKG",
             help="Also keep this installed package at its version (repeatable; torch is always "
             "kept)."),

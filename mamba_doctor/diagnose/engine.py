@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 from mamba_doctor.diagnose.facts import check_rule, fix_values, placeholders_in, render_template
 from mamba_doctor.diagnose.textscan import MAX_LINE, TextScan

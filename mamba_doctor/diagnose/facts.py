@@ -5,8 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections import Counter
-from collections.abc import Mapping
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from packaging.version import InvalidVersion, Version
 

@@ -7,10 +7,9 @@ import json
 import logging
 import os
 import shutil
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from mamba_doctor.download.integrity import NotAWheel, check_magic, sha256_file, verify_wheel_file
 from mamba_doctor.download.lock import file_lock

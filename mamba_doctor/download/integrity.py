@@ -8,10 +8,9 @@ import hashlib
 import io
 import zipfile
 import zlib
-from collections.abc import Iterable
 from email.parser import HeaderParser
 from pathlib import Path
-from typing import Optional
+from typing import Iterable, Optional
 
 from mamba_doctor.errors import ChecksumMismatch, DownloadError
 

@@ -7,9 +7,8 @@ import errno
 import logging
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 from mamba_doctor.errors import DownloadError
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import Sequence
 from urllib.parse import quote, urlsplit
 
 from mamba_doctor.errors import UsageError

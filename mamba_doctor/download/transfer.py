@@ -6,10 +6,9 @@ import errno
 import logging
 import random
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Optional, Protocol
+from typing import Any, Callable, Iterator, Optional, Protocol
 
 from mamba_doctor import __version__
 from mamba_doctor.download.partial import (

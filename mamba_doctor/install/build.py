@@ -6,10 +6,9 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Mapping, Optional, Sequence
 
 from mamba_doctor import _run
 from mamba_doctor.errors import InstallFailed, UsageError

@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Mapping, Optional, Sequence
 
 from mamba_doctor import _run
 from mamba_doctor.errors import InstallFailed, UsageError

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 # Runs inside the user's interpreter: Python 3.8 syntax only, stdlib + torch. torch is imported
 # FIRST (an extension imported before torch fails with a misleading libc10.so error), then each

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Sequence
 from pathlib import Path
+from typing import Sequence
 
 from mamba_doctor.models import parse_sm
 

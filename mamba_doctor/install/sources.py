@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import time
 import zipfile
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 from packaging.utils import canonicalize_name
 

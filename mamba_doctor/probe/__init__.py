@@ -7,11 +7,10 @@ Each `probe_*` touches the machine through the `_run` seam and never raises for 
 from __future__ import annotations
 
 import os as _os
-from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import Optional
+from typing import Mapping, Optional
 
 from mamba_doctor import _run
 from mamba_doctor._run import Runner

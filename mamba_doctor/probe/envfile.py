@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
+from typing import Mapping
 
 from mamba_doctor.errors import UsageError
 from mamba_doctor.models import Environment

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Optional
+from typing import Mapping, Optional
 
 from mamba_doctor.errors import UsageError
 

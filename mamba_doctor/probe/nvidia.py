@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Optional
+from typing import Mapping, Optional
 
 from mamba_doctor import _run
 from mamba_doctor._run import Runner

@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import re
 import shutil
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Optional
+from typing import Mapping, Optional
 
 from mamba_doctor import _run
 from mamba_doctor._run import Runner

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, Sequence
 
 from packaging.version import Version
 
+from mamba_doctor._compat import removeprefix
 from mamba_doctor.models import Environment
 from mamba_doctor.wheels.candidates import fitting, version_groups, wheel_rejections
 from mamba_doctor.wheels.facts import Facts, apply_overrides, facts_of
@@ -134,7 +134,7 @@ def _torch_alternatives(env: Environment, index: WheelIndex, rels: Sequence[Rele
             wheels = fitting([r for r in rels if label in _labels(r)], tf)
             if not wheels:
                 continue
-            best = max(wheels, key=lambda w: Version(w.tag.removeprefix("v")))
+            best = max(wheels, key=lambda w: Version(removeprefix(w.tag, "v")))
             driver = "" if f.driver_cuda else " (driver not checked: make sure it supports " \
                 f"CUDA {cuda})"
             distance = abs(_minor_index(label) - _minor_index(f.torch_minor)) \
@@ -217,7 +217,7 @@ def _cuda_majors(f: Facts) -> list[int]:
 def _best_variant(variants: Sequence[str], major: int, driver: Optional[Version]) -> Optional[str]:
     ok = []
     for v in variants:
-        digits = v.removeprefix("cu")
+        digits = removeprefix(v, "cu")
         if not digits.isdigit() or int(digits[:-1]) != major:
             continue
         if driver is not None and Version(f"{digits[:-1]}.{digits[-1]}") > driver:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from typing import Iterable, Sequence
 
 from mamba_doctor.wheels.facts import Facts
 from mamba_doctor.wheels.fit import Rejection, check_wheel_fits, wheel_fits

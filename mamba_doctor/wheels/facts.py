@@ -8,6 +8,7 @@ from typing import Optional
 
 from packaging.version import Version
 
+from mamba_doctor._compat import removeprefix
 from mamba_doctor.errors import UsageError
 from mamba_doctor.knowledge.cuda_tables import version_of
 from mamba_doctor.models import Environment, parse_sm
@@ -196,7 +197,7 @@ def _cuda(text: str) -> Optional[str]:
     raw = text.strip().lower()
     if raw in ("cpu", "none", ""):
         return None
-    digits = raw.removeprefix("cu")
+    digits = removeprefix(raw, "cu")
     if re.fullmatch(r"\d+\.\d+(\.\d+)?", digits):
         return ".".join(digits.split(".")[:2])
     if re.fullmatch(r"\d{3}", digits):  # "118" -> "11.8", "130" -> "13.0"

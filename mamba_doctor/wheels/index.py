@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple, Optional
+from typing import Any, Iterator, Mapping, NamedTuple, Optional
 
 from packaging.version import InvalidVersion, Version
+
+from mamba_doctor._compat import removeprefix
 
 PACKAGES = ("mamba_ssm", "causal_conv1d")
 
@@ -98,7 +99,7 @@ class Release:
 
     @property
     def tag_version(self) -> Version:
-        return Version(self.tag.removeprefix("v"))
+        return Version(removeprefix(self.tag, "v"))
 
     @functools.cached_property
     def wheels(self) -> tuple[WheelCandidate, ...]:
@@ -259,6 +260,6 @@ def label_key(label: str) -> tuple[int, ...]:
 
 def _parse(version: str) -> Optional[Version]:
     try:
-        return Version(version.strip().removeprefix("v"))
+        return Version(removeprefix(version.strip(), "v"))
     except InvalidVersion:
         return None

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Optional
+from typing import Any, Mapping, Optional, Sequence
 
 from packaging.version import InvalidVersion, Version
 
+from mamba_doctor._compat import removeprefix
 from mamba_doctor.errors import UsageError
 from mamba_doctor.models import Environment
 from mamba_doctor.wheels.candidates import fitting, version_groups, wheel_rejections
@@ -36,7 +36,7 @@ def _preference(w: WheelCandidate, f: Facts) -> tuple[Any, ...]:
     # Seen asset > expected; known digest; stable over nightly-built; newest tag; then, for facts
     # that are unknown, the newest torch / Python and the ABI modern torch uses.
     return (w.status == "observed", w.sha256 is not None, not w.nightly,
-            Version(w.tag.removeprefix("v")), label_key(w.torch), label_key(w.python),
+            Version(removeprefix(w.tag, "v")), label_key(w.torch), label_key(w.python),
             w.cxx11abi)
 
 

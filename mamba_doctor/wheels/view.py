@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING, Optional, Sequence
 
 from mamba_doctor.models import CheckResult, CheckStatus, Environment
 from mamba_doctor.wheels.fit import REASON_ORDER
