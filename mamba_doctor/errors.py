@@ -57,13 +57,6 @@ class UsageError(DoctorError):
     exit_code = ExitCode.USAGE
 
 
-class CheckFailed(DoctorError):
-    """`check` found at least one blocking problem."""
-
-    code = "check_failed"
-    exit_code = ExitCode.CHECK_FAILED
-
-
 class NoCompatibleWheel(DoctorError):
     """No prebuilt wheel fits the environment; `data` carries rejections and alternatives."""
 

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from wheelmaker import corrupt_member, wheel_bytes, write_wheel
 
-from mamba_doctor.download.integrity import NotAWheel, check_magic, sha256_file, verify_wheel_file
+from mamba_doctor._files import sha256_file
+from mamba_doctor.download.integrity import NotAWheel, check_magic, verify_wheel_file
 from mamba_doctor.download.mirrors import candidate_urls, check_schemes, mirror_url
 from mamba_doctor.download.partial import (
     ContentRange,

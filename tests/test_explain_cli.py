@@ -209,7 +209,6 @@ def test_help_describes_the_command() -> None:
 
 @pytest.mark.slow
 def test_real_probe_on_this_machine() -> None:
-    pytest.importorskip("mamba_doctor.probe")
     doc = json.loads(invoke([str(SYMBOL_LOG), "--json", "--python", sys.executable]).stdout)
     assert doc["exit_code"] == 0
     assert doc["data"]["diagnoses"][0]["id"] == "torch-version-mismatch-undefined-symbol"

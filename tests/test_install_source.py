@@ -46,7 +46,7 @@ from mamba_doctor.models import (
 )
 from tests.installkit import PLAT_TAG, PY_TAG, clone_venv, create_venv, pip_home
 
-# What mamba-ssm 2.3.2's setup.py hands nvcc 13 (shared reference wheels/REPORT.md §6, scheme E),
+# What mamba-ssm 2.3.2's setup.py hands nvcc 13 (its cc_flag list at the v2.3.2 tag),
 # in setup.py's spelling, plus one pair in torch's `-gencode=` spelling.
 UPSTREAM = [f for sm in (75, 80, 87, 90, 100, 120, 103, 110, 121)
             for f in ("-gencode", f"arch=compute_{sm},code=sm_{sm}")]
@@ -330,7 +330,7 @@ def test_from_source_refuses_before_building(tmp_path: Path, synthetic_sdist: Pa
     assert not record.exists()  # nvcc never compiled anything
 
 
-# mamba v2.3.x's [build-system] (shared reference wheels/REPORT.md: it lists torch).
+# mamba v2.3.x's [build-system] (its pyproject.toml at the tag: it lists torch).
 MAMBA_PYPROJECT = """[build-system]
 requires = [
   "setuptools>=61.0.0",

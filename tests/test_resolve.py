@@ -1,4 +1,5 @@
-"""Resolver, table-driven over every naming era and trap of wheels/REPORT.md and no-wheel cases."""
+"""Resolver, table-driven over every naming era and trap of the release assets and no-wheel cases
+(wheels_index/SOURCES.md)."""
 
 from __future__ import annotations
 

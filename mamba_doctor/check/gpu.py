@@ -75,8 +75,8 @@ def check_gpu_arch_mamba(env: Environment) -> CheckResult:
     pascal = [(label, sm) for label, sm in gpus if sm // 10 == 6]
     if pascal:
         label, sm = pascal[0]
-        # A source build with an added sm_6x gencode is the only way (shared/reference
-        # failures/REPORT.md #11); nvcc >= 13 cannot target Pascal any more.
+        # A source build with an added sm_6x gencode is the only way (state-spaces/mamba#40);
+        # nvcc >= 13 cannot target Pascal any more (CUDA 13.0 release notes).
         arch = f"{sm // 10}.{sm % 10}"
         return CheckResult("gpu_arch_mamba", FAIL, f"{label} is {_arch(sm)}: no mamba_ssm "
                            "release has kernels for Pascal (there are no sm_60/sm_61 cubins)",

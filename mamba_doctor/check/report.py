@@ -106,7 +106,7 @@ def diagnose_import_errors(
 def wheel_resolution(
     env: Environment,
 ) -> tuple[Optional[Mapping[str, Any]], Optional[CheckResult], Optional[WheelTorch]]:
-    """Which prebuilt wheels fit this machine (issue 3): the resolutions as JSON-ready dicts, a
+    """Which prebuilt wheels fit this machine: the resolutions as JSON-ready dicts, a
     non-blocking "wheels" verdict row, and the torch to advise when no wheel fits the current
     one. A resolver failure must not hide the check itself."""
     try:

@@ -88,8 +88,6 @@ def _default(obj: Any) -> Any:
 
 logger = logging.getLogger("mamba_doctor")
 
-ISSUE_TRACKER = "https://github.com/mamba-doctor/mamba-doctor/issues"
-
 
 @dataclass
 class GlobalOptions:
@@ -136,8 +134,7 @@ def run_command(command: str, *, json_mode: bool, body: Callable[[], Outcome]) -
         err = error_entry(
             "unexpected_error",
             f"unexpected error: {type(exc).__name__}: {exc}",
-            f"This is a bug in mamba-doctor. Run again with --debug for the traceback and report "
-            f"it at {ISSUE_TRACKER}.",
+            "This is a bug in mamba-doctor: run again with --debug for the traceback.",
         )
         _finish_error(command, json_mode, ExitCode.ERROR, err, {})
     else:
@@ -165,8 +162,6 @@ def _finish_error(
         write_json(envelope(command, exit_code=code, data=data, errors=[err]))
     else:
         _print_error(err)
-        if code == ExitCode.INTERRUPTED:
-            pass
     raise typer.Exit(int(code))
 
 

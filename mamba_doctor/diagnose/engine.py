@@ -271,6 +271,6 @@ def render_diagnoses(console: Console, diagnoses: Sequence[Diagnosis], *,
 
 
 REPORT_HINT = (
-    "If this is a mamba-ssm problem, please report it with the full log and the output of "
-    "`mamba-doctor check --json` attached: https://github.com/mamba-doctor/mamba-doctor/issues"
+    "If this is a mamba-ssm problem, report it upstream (https://github.com/state-spaces/mamba/"
+    "issues) with the full log and the output of `mamba-doctor check --json` attached."
 )

@@ -6,12 +6,12 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from mamba_doctor.download.integrity import NotAWheel, check_magic, sha256_file, verify_wheel_file
+from mamba_doctor._files import atomic_copy, atomic_write_text, sha256_file
+from mamba_doctor.download.integrity import NotAWheel, check_magic, verify_wheel_file
 from mamba_doctor.download.lock import file_lock
 from mamba_doctor.download.mirrors import candidate_urls, check_schemes
 from mamba_doctor.download.partial import discard_part, sidecar_path
@@ -172,12 +172,8 @@ def _from_find_links(wheels: Path, req: FetchRequest,
             logger.warning("ignoring %s: %s", local, exc.message)
             continue
         final = wheels / req.filename
-        tmp = wheels / f".{req.filename}.{os.getpid()}.tmp"
-        shutil.copyfile(local, tmp)
-        if sha256_file(tmp) != sha:  # the copy itself went wrong (a flaky USB stick, NFS)
-            tmp.unlink()
+        if not atomic_copy(local, final, sha256=sha):  # the copy itself went wrong
             continue
-        os.replace(tmp, final)
         url = local.resolve().as_uri()
         _record_digest(wheels, req.filename, sha, final.stat().st_size, url)
         return DownloadResult(req.package, final, url, sha, final.stat().st_size, 0, 0, False)
@@ -251,9 +247,7 @@ def _place(result: DownloadResult, dest: Path) -> DownloadResult:
         return result
     same = target.is_file() and target.stat().st_size == result.size
     if not (same and sha256_file(target) == result.sha256):
-        tmp = dest / f".{result.path.name}.{os.getpid()}.tmp"
-        shutil.copyfile(result.path, tmp)
-        os.replace(tmp, target)
+        atomic_copy(result.path, target)
     return DownloadResult(result.package, target, result.url, result.sha256, result.size,
                           result.resumed_from, result.attempts, result.from_cache)
 
@@ -271,6 +265,4 @@ def _record_digest(wheels: Path, filename: str, sha: str, size: int, url: str) -
     with file_lock(wheels / f"{DIGESTS_FILE}.lock", what="updating the digest record"):
         data = _read_digests(wheels)
         data[filename] = {"sha256": sha, "size": size, "url": url}
-        tmp = wheels / f".{DIGESTS_FILE}.{os.getpid()}.tmp"
-        tmp.write_text(json.dumps(data, indent=1, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, wheels / DIGESTS_FILE)
+        atomic_write_text(wheels / DIGESTS_FILE, json.dumps(data, indent=1, sort_keys=True))

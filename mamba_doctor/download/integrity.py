@@ -12,6 +12,7 @@ from email.parser import HeaderParser
 from pathlib import Path
 from typing import Iterable, Optional
 
+from mamba_doctor._files import sha256_file
 from mamba_doctor.errors import ChecksumMismatch, DownloadError
 
 _CHUNK = 1 << 20
@@ -26,15 +27,6 @@ class NotAWheel(DownloadError):
     """The bytes are not a wheel at all (an HTML error page, a proxy's login page...)."""
 
     code = "not_a_wheel"
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def check_magic(head: bytes, *, source: str = "the server") -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Callable, Optional
+
+from mamba_doctor._files import atomic_write_text
 
 _CONTENT_RANGE = re.compile(r"^\s*bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)\s*$", re.IGNORECASE)
 
@@ -76,9 +77,7 @@ def load_state(part: Path) -> Optional[PartState]:
 
 
 def save_state(part: Path, state: PartState) -> None:
-    tmp = sidecar_path(part).with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(state)), encoding="utf-8")
-    os.replace(tmp, sidecar_path(part))
+    atomic_write_text(sidecar_path(part), json.dumps(asdict(state)))
 
 
 def discard_part(part: Path) -> None:

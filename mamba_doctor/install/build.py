@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence
 
 from mamba_doctor import _run
+from mamba_doctor._files import last_lines
 from mamba_doctor.errors import InstallFailed, UsageError
 from mamba_doctor.install.nvcc_shim import (
     arch_label,
@@ -24,7 +24,7 @@ from mamba_doctor.models import Environment, parse_sm
 # each (failure `build-resources-ninja-oom`: MAX_JOBS=cores OOM-kills 16-core/32 GiB boxes).
 PER_JOB_GIB = 4.0
 
-# Switches of each package's setup.py (shared reference wheels/REPORT.md §2): FORCE_BUILD skips the
+# Switches of each package's setup.py (https://github.com/state-spaces/mamba/blob/main/setup.py): FORCE_BUILD skips the
 # GitHub wheel guess; mamba main after PR #977 builds selective_scan_cuda only with KEEP_CUDA_BUILD.
 BUILD_SWITCHES: Mapping[str, Mapping[str, str]] = {
     "mamba_ssm": {"MAMBA_FORCE_BUILD": "TRUE", "MAMBA_KEEP_CUDA_BUILD": "TRUE",
@@ -56,12 +56,6 @@ class BuiltWheel:
     archs: tuple[int, ...]
     jobs: int
     from_cache: bool
-
-    def to_dict(self) -> dict[str, object]:
-        return {"package": self.package, "version": self.version, "wheel": str(self.path),
-                "log": str(self.log), "seconds": round(self.seconds, 1),
-                "archs": [f"sm_{s}" for s in self.archs], "max_jobs": self.jobs,
-                "from_cache": self.from_cache}
 
 
 def size_max_jobs(cpus: int, mem_available: Optional[int], *, per_job_gib: float = PER_JOB_GIB
@@ -229,7 +223,7 @@ def build_wheel(
     seconds = time.monotonic() - start
     wheels = sorted(wheel_dir.glob("*.whl"))
     if not done.ok or not wheels:
-        tail = "\n".join(done.stdout.splitlines()[-30:])
+        tail = last_lines(done.stdout, 30)
         raise InstallFailed(
             f"building {package} {version} failed ({done.describe_failure() or 'no wheel'})",
             hint=f"Full log: {log_path}",
@@ -243,13 +237,3 @@ def cache_key(env: Environment, sms: Sequence[int]) -> str:
     torch = (env.torch.version or "unknown").replace("+", "_")
     py = env.python.abi_tag or "py"
     return f"torch{torch}-cuda{env.torch.cuda}-{py}-{'_'.join(f'sm{s}' for s in sms)}"
-
-
-def store_in_cache(wheel: Path, cache_dir: Path) -> Path:
-    """Copy a built wheel into the cache (for reuse by later installs) and return the copy."""
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    target = cache_dir / wheel.name
-    tmp = target.with_suffix(".part")
-    shutil.copyfile(wheel, tmp)
-    os.replace(tmp, target)
-    return target

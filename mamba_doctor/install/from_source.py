@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence
 
 from mamba_doctor import _run
+from mamba_doctor._files import atomic_copy
 from mamba_doctor.errors import InstallFailed, UsageError
 from mamba_doctor.install.build import (
     BuildProgress,
@@ -133,9 +133,7 @@ def _build_one(pkg: str, ref: SdistRef, sdist: Path, *, python: str, home: Path,
             raise exc
         built_dir.mkdir(parents=True, exist_ok=True)
         target = built_dir / built.path.name
-        tmp_copy = target.with_name(target.name + ".part")
-        tmp_copy.write_bytes(built.path.read_bytes())
-        os.replace(tmp_copy, target)
+        atomic_copy(built.path, target)
     log.add(Step(f"build-{pkg}", "ok", built.seconds, render_argv(
         wheel_argv(python, Path(f"<unpacked {ref.filename}>"), built_dir)),
         f"{arch_label(sms)}, MAX_JOBS={jobs}, log: {log_path}"))

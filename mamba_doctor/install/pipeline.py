@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from mamba_doctor import _run
+from mamba_doctor._files import last_lines
 from mamba_doctor.errors import DoctorError, InstallFailed
 from mamba_doctor.install.build import BuildProgress
 from mamba_doctor.install.import_check import VerifyResult, verify_modules
@@ -247,7 +248,7 @@ def _plan_verify(log: StepLog, python: str, options: InstallOptions) -> None:
 
 def _must(done: _run.Completed, what: str) -> None:
     if not done.ok:
-        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
+        tail = last_lines(done.stderr or done.stdout, 15)
         raise InstallFailed(f"{what} failed: {done.describe_failure()}",
                             hint=tail or None, data={"pip_output": tail})
 

@@ -168,12 +168,6 @@ def dependency_targets(
     return tuple(f"{p.name}=={p.version}" for p in plan if p.name not in skip and not p.requested)
 
 
-def parse_pip_version(text: str) -> Optional[str]:
-    """`pip 23.2.1 from /x (python 3.11)` -> "23.2.1"; None when absent."""
-    m = re.match(r"\s*pip\s+(\S+)", text)
-    return m.group(1) if m else None
-
-
 def pip_supports_report(version: Optional[str]) -> bool:
     try:
         return version is not None and Version(version) >= MIN_PIP_FOR_REPORT

@@ -137,8 +137,7 @@ def download_sdist(ref: SdistRef, dest_dir: Path, *, timeout: float = 60.0, retr
 
     Raises DownloadError (ChecksumMismatch when the digest differs).
     """
-    import hashlib
-
+    from mamba_doctor._files import sha256_file
     from mamba_doctor.download.partial import discard_part, sidecar_path
     from mamba_doctor.download.transfer import make_session, transfer
     from mamba_doctor.errors import ChecksumMismatch
@@ -152,13 +151,10 @@ def download_sdist(ref: SdistRef, dest_dir: Path, *, timeout: float = 60.0, retr
     except DownloadError as exc:
         exc.hint = exc.hint or "Retry (the download resumes), or pass --sdist FILE."
         raise
-    digest = hashlib.sha256()
-    with part.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    if ref.sha256 and digest.hexdigest() != ref.sha256.lower():
+    actual = sha256_file(part)
+    if ref.sha256 and actual != ref.sha256.lower():
         discard_part(part)  # bad bytes must not be resumed from either
-        raise ChecksumMismatch(f"{ref.filename}: sha256 {digest.hexdigest()} differs from the "
+        raise ChecksumMismatch(f"{ref.filename}: sha256 {actual} differs from the "
                                f"index's {ref.sha256}")
     part.replace(target)
     sidecar_path(part).unlink(missing_ok=True)
@@ -185,7 +181,8 @@ def sdist_requirements(path: Path) -> tuple[str, ...]:
 
 # What a setuptools build of these sdists imports from the target with --no-build-isolation:
 # setup.py imports packaging and wheel.bdist_wheel at top level, even in releases whose
-# pyproject declares nothing (shared reference failures/REPORT.md, build isolation).
+# pyproject declares nothing (the failure mode build-isolation-missing-build-deps in
+# mamba_doctor/knowledge/failures.json).
 _SETUPTOOLS_NEEDS = ("setuptools", "wheel", "packaging")
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from mamba_doctor import _run
+from mamba_doctor._files import last_lines
 from mamba_doctor.errors import InstallFailed
 from mamba_doctor.install.import_check import VerifyResult, parse_verify_output, verify_argv
 from mamba_doctor.install.plan import (
@@ -194,7 +195,7 @@ def check_plan(
     done = log.run(step, argv, run=run)
     pinned = ", ".join(f"{k}=={v}" for k, v in sorted(pins.items()))
     if not done.ok:
-        tail = "\n".join((done.stderr or done.stdout).strip().splitlines()[-15:])
+        tail = last_lines(done.stderr or done.stdout, 15)
         raise InstallFailed(
             "the requirements of these wheels cannot be met without changing "
             f"{pinned}; nothing was changed",

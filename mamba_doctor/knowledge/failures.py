@@ -42,14 +42,6 @@ class Signature:
     strength: str
     weight: float
 
-    @property
-    def strong(self) -> bool:
-        return self.strength == "strong"
-
-    @property
-    def label(self) -> str:
-        return " + ".join(p.pattern for p in self.parts)
-
 
 @dataclass(frozen=True)
 class Rule:
@@ -91,12 +83,6 @@ class Mode:
 class KnowledgeBase:
     schema_version: int
     modes: tuple[Mode, ...]
-
-    def get(self, mode_id: str) -> Optional[Mode]:
-        for mode in self.modes:
-            if mode.id == mode_id:
-                return mode
-        return None
 
 
 def load_raw(path: Path = KB_PATH) -> dict[str, Any]:

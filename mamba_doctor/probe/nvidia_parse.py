@@ -14,7 +14,7 @@ _DRIVER_RE = re.compile(r"^\d{2,4}\.\d{1,4}(?:\.\d{1,4})?$")  # 550.54.15, 570.2
 # variant "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  570.86.15  Release Build ...".
 _PROC_RE = re.compile(r"NVRM version:.*?\s(\d{2,4}\.\d{1,4}(?:\.\d{1,4})?)\s")
 _SMI_DRIVER_RE = re.compile(r"Driver Version:\s*(\d+(?:\.\d+)+)")
-# Newer drivers print "CUDA UMD Version:" instead of "CUDA Version:" (ANCHORS.md §8).
+# Newer drivers print "CUDA UMD Version:" instead of "CUDA Version:" (tests/fixtures/probe/README.md).
 _SMI_CUDA_RE = re.compile(r"CUDA(?: UMD)? Version:\s*(\d+\.\d+)")
 _NA = {"", "[n/a]", "n/a", "[not supported]", "not supported", "[unknown error]"}
 
@@ -35,7 +35,8 @@ def is_driver_version(text: Optional[str]) -> bool:
 
 
 def decode_cuda_version(value: Any) -> Optional[str]:
-    """NVML / cuDriverGetVersion integer -> "M.m": 12040 -> "12.4" (ANCHORS.md §8)."""
+    """NVML / cuDriverGetVersion integer -> "M.m": 12040 -> "12.4" (1000 * major + 10 * minor,
+    https://docs.nvidia.com/cuda/cuda-driver-api/group__CUDA__VERSION.html)."""
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
         return None
     return f"{value // 1000}.{(value % 1000) // 10}"

@@ -38,7 +38,8 @@ TEMPORALS = ("mamba", "attention")
 
 @dataclass(frozen=True)
 class SmokeOptions:
-    """What to run: sizes follow SPEC §1 (B, T, N, D = heads·d, K = heads)."""
+    """What to run: batch B, time steps T, graph nodes N, width D = heads * d, K heads
+    (docs/smoke.md)."""
 
     device: str = "auto"
     backend: str = "auto"

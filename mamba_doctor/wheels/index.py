@@ -85,7 +85,7 @@ class Release:
     pypi: tuple[str, ...]  # PyPI versions these wheels install as
     date: Optional[str]
     url_base: str
-    guess_rule: str  # setup.py URL-guess rule id (wheels/REPORT.md section 2)
+    guess_rule: str  # setup.py URL-guess rule id (the index's guess_rules, wheels_index/SOURCES.md)
     build_isolation: str  # "newest_torch" | "no_torch": what pip's isolated build sees
     runtime_python_min: Optional[str]
     companion: Optional[tuple[str, Optional[str]]]  # causal_conv1d range [min, below)
@@ -204,7 +204,7 @@ def normalize_package(name: str) -> str:
 
 def wheel_filename(package: str, version: str, *, python: str, torch: str, cuda: str,
                    cxx11abi: bool, platform: str) -> str:
-    """The asset name the release workflows write (wheels/REPORT.md section 1)."""
+    """The asset name the release workflows write (wheels_index/SOURCES.md, "Filename and URL")."""
     py = "cp" + python.replace(".", "")
     abi = "TRUE" if cxx11abi else "FALSE"
     return f"{package}-{version}+cu{cuda}torch{torch}cxx11abi{abi}-{py}-{py}-{platform}.whl"

@@ -8,7 +8,8 @@ from mamba_doctor.wheels.facts import Facts
 from mamba_doctor.wheels.fit import check_wheel_fits
 from mamba_doctor.wheels.index import WheelIndex, wheel_filename
 
-# Rules from wheels/REPORT.md section 2 (ids as in the reference JSON's setup_py.guess_rule).
+# The rules of each release's setup.py (https://github.com/state-spaces/mamba/blob/main/setup.py at
+# every tag); ids and wording as in the index's `guess_rules` (wheels_index/SOURCES.md).
 _CUDA_MAJMIN = {"g1", "g1h", "g1h_cudacheck"}  # 11 -> "118", anything else -> "122"
 _CUDA_TWO = {"g2_124", "g2_123", "g2_123_ngc"}  # 11 -> "11", anything else -> "12"
 _ARM_AWARE = {"g3_ngc_arm", "g4_ngc_arm"}  # platform = linux_<machine>; older: linux_x86_64
