@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import TYPE_CHECKING, ContextManager, Optional, Sequence
 
 if TYPE_CHECKING:  # rich is imported lazily to keep start-up fast
     from rich.console import Console
@@ -42,3 +43,10 @@ def hanging_list(items: Sequence[str], *, bullet: Optional[str] = None) -> Table
     for i, item in enumerate(items, 1):
         grid.add_row(f"  {bullet or f'{i}.'}", item)
     return grid
+
+
+def status(text: str, *, json_mode: bool) -> ContextManager[object]:
+    """A spinner on stderr while `text` runs, for a person at a terminal; nothing otherwise."""
+    if not progress_enabled(json_mode=json_mode):
+        return contextlib.nullcontext()
+    return stderr_console().status(text)

@@ -24,6 +24,7 @@ from mamba_doctor.models import (
     OsInfo,
     PackageInfo,
 )
+from mamba_doctor.probe.interpreter import Target
 from mamba_doctor.probe.nvidia_parse import parse_cuda_visible_devices, parse_nvidia_smi_csv
 from mamba_doctor.probe.target import probe_target
 
@@ -67,7 +68,7 @@ def test_this_cpu_machine_fails_on_driver_and_cpu_torch() -> None:
         f"{env.python.executable} -m pip install torch==2.13.0 --index-url "
         "https://download.pytorch.org/whl/cu130")
     assert r["mamba_imports"].status is SKIP and r["mamba_imports"].hint == "mamba-doctor install"
-    report = build_report(env)
+    report = build_report(Target.described(env))
     assert report.verdict == "fail" and [c.id for c in report.blocking] == ["driver",
                                                                              "torch_build"]
 
@@ -77,7 +78,7 @@ def test_healthy_rtx4090_venv_passes_everything_that_applies() -> None:
     r = rows(env)
     assert {k: v.status for k, v in r.items() if v.status is not OK} == {}
     assert "sm_89" in r["gpu_arch_mamba"].summary  # runs the sm_80 cubin
-    report = build_report(env)
+    report = build_report(Target.described(env))
     assert report.verdict == "ok" and report.next_steps == ("mamba-doctor smoke",)
 
 
@@ -88,7 +89,7 @@ def test_ngc_container_with_broken_selective_scan() -> None:
     assert r["mamba_imports"].status is FAIL
     assert "undefined symbol: _ZN3c104cuda9SetDeviceEi" in r["mamba_imports"].summary
     assert r["gpu_arch_torch"].status is OK
-    report = build_report(env)
+    report = build_report(Target.described(env))
     assert set(report.import_errors) == {"selective_scan_cuda", "mamba_ssm"}
 
 
@@ -221,7 +222,8 @@ def test_libcuda_only_driver_counts_as_present() -> None:
 
 
 def test_import_errors_reach_the_diagnosis_engine() -> None:
-    report = build_report(env_from("target-ngc-2.1.0a0.stdout", H100, nvcc="12.2"))
+    env = env_from("target-ngc-2.1.0a0.stdout", H100, nvcc="12.2")
+    report = build_report(Target.described(env))
     found = report.diagnoses.get("selective_scan_cuda")
     assert found, report.diagnoses
     # the captured import error names a c10 symbol without std::string: torch's API moved
@@ -245,7 +247,7 @@ def test_driver_cuda_and_visibility_wording_without_a_driver_version() -> None:
 
     env = make_env(python="3.11", torch="2.13.0+cu130", cuda="13.0", abi=True, gpus=["h100"],
                    driver_cuda="12.4")  # libcuda told the ceiling, nothing told the version
-    r = {c.id: c for c in build_report(env).checks}
+    r = {c.id: c for c in build_report(Target.described(env)).checks}
     assert r["driver_cuda"].summary == "the driver supports CUDA <= 12.4 but torch needs CUDA 13.0"
     assert "None" not in r["gpu_visible"].summary and r["gpu_visible"].status is OK
     # torch 2.13 has no mamba_ssm wheel: the driver row's torch way out is the wheels row's torch

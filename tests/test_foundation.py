@@ -15,7 +15,7 @@ from mamba_doctor import _run
 from mamba_doctor.commands._shell import Outcome, envelope, run_command
 from mamba_doctor.errors import ExitCode, NoCompatibleWheel, UsageError
 from mamba_doctor.models import Environment, GpuInfo, NvidiaInfo, TorchInfo, parse_sm
-from mamba_doctor.probe.interpreter import resolve_target_python
+from mamba_doctor.probe.interpreter import CONDA_PREFIX, OWN, VIRTUAL_ENV, choose_target
 
 ENVELOPE_KEYS = {"schema_version", "command", "status", "exit_code", "data", "errors"}
 
@@ -110,20 +110,25 @@ def test_parse_sm(text: str, sm: int | None) -> None:
     assert parse_sm(text) == sm
 
 
-def test_target_python_resolution(tmp_path: Path) -> None:
-    assert resolve_target_python(None, environ={}) == sys.executable
+def test_target_choice(tmp_path: Path) -> None:
+    own = choose_target(None, environ={})
+    assert (own.python, own.origin, own.is_own) == (sys.executable, OWN, True)
     venv = tmp_path / "env"
     (venv / "bin").mkdir(parents=True)
     py = venv / "bin" / "python"
     py.write_text("#!/bin/sh\n")
     py.chmod(0o755)
-    assert resolve_target_python(None, environ={"VIRTUAL_ENV": str(venv)}) == str(py)
-    assert resolve_target_python(None, environ={"CONDA_PREFIX": str(venv)}) == str(py)
-    assert resolve_target_python(str(venv), environ={}) == str(py)
+    active = choose_target(None, environ={"VIRTUAL_ENV": str(venv)})
+    assert (active.python, active.origin) == (str(py), VIRTUAL_ENV)
+    conda = choose_target(None, environ={"CONDA_PREFIX": str(venv)})
+    assert (conda.python, conda.origin) == (str(py), CONDA_PREFIX)
+    given = choose_target(str(venv), environ={"VIRTUAL_ENV": "/elsewhere"})
+    assert (given.python, given.origin, given.is_own) == (str(py), "--python", False)
+    assert not given.has_facts and given.local
     with pytest.raises(UsageError):
-        resolve_target_python(str(tmp_path / "nope"), environ={})
+        choose_target(str(tmp_path / "nope"), environ={})
     with pytest.raises(UsageError):
-        resolve_target_python(str(tmp_path), environ={})
+        choose_target(str(tmp_path), environ={})
 
 
 def test_module_entry_point_help_is_fast_and_lists_exit_codes() -> None:

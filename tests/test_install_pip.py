@@ -12,7 +12,6 @@ import pytest
 from typer.testing import CliRunner
 
 from mamba_doctor.cli import app
-from mamba_doctor.models import Environment, PythonInfo, TorchInfo
 from tests.installkit import (
     PLAT_TAG,
     PY_TAG,
@@ -48,14 +47,10 @@ def house(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def target(template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    python = clone_venv(template, tmp_path / "venv")
-    env = Environment(
-        python=PythonInfo(executable=str(python), abi_tag=PY_TAG, platform_tag=PLAT_TAG),
-        torch=TorchInfo(installed=True, version="2.4.0", cuda="12.4", cxx11abi=True),
-    )
-    monkeypatch.setattr("mamba_doctor.commands.install._probe", lambda _python: env)
-    return python
+def target(template: Path, tmp_path: Path) -> Path:
+    """A venv holding the fake torch 2.4.0 (CUDA 12.4, C++11 ABI): every test probes it for
+    real through --python."""
+    return clone_venv(template, tmp_path / "venv")
 
 
 def invoke(*args: str) -> tuple[int, dict]:
@@ -182,26 +177,31 @@ def test_keep_pins_another_package(target: Path, house: Path) -> None:
     assert freeze(target) == before
 
 
-def test_dry_run_of_the_resolved_pair_prints_the_commands(template: Path, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_dry_run_of_the_resolved_pair_prints_the_commands(template: Path, tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from mamba_doctor.commands.install import install_outcome
+    from mamba_doctor.install.pipeline import InstallOptions
     from mamba_doctor.models import GpuInfo, NvidiaInfo, OsInfo
+    from mamba_doctor.probe import load_target
+    from tests.outcomes import envelope_of
 
     python = clone_venv(template, tmp_path / "venv")
-    env = Environment(
-        os=OsInfo(system="Linux", arch="x86_64", glibc="2.35"),
-        python=PythonInfo(executable=str(python), version="3.11.7", abi_tag="cp311",
-                          platform_tag="linux_x86_64", implementation="cpython"),
-        torch=TorchInfo(installed=True, version="2.4.0", cuda="12.4", cxx11abi=True),
-        nvidia=NvidiaInfo(gpus=(GpuInfo(0, compute_capability="9.0"),)),
-    )
-    monkeypatch.setattr("mamba_doctor.commands.install._probe", lambda _python: env)
+    probed = load_target(str(python))
+    # the real probe, on a Linux x86_64 host with an H100 (which this test machine lacks)
+    target = probed.with_env(replace(
+        probed.env, os=OsInfo(system="Linux", arch="x86_64", glibc="2.35"),
+        nvidia=NvidiaInfo(gpus=(GpuInfo(0, compute_capability="9.0"),))))
+    assert target.env.python.abi_tag == PY_TAG and target.env.torch.cxx11abi is True
     before = freeze(python)
-    code, doc = invoke("--python", str(python), "--dry-run")
+    code, doc = envelope_of("install", lambda: install_outcome(
+        InstallOptions(dry_run=True), target, json_mode=True))
     assert code == 0, doc
     assert freeze(python) == before
     names = [w["filename"] for w in doc["data"]["wheels"]]
-    assert names == ["mamba_ssm-2.3.0+cu12torch2.4cxx11abiTRUE-cp311-cp311-linux_x86_64.whl",
-                     "causal_conv1d-1.5.4+cu12torch2.4cxx11abiTRUE-cp311-cp311-linux_x86_64.whl"]
+    assert names == [f"mamba_ssm-2.3.0+cu12torch2.4cxx11abiTRUE-{PY_TAG}-{PY_TAG}-{PLAT_TAG}.whl",
+                     f"causal_conv1d-1.5.4+cu12torch2.4cxx11abiTRUE-{PY_TAG}-{PY_TAG}-"
+                     f"{PLAT_TAG}.whl"]
     steps = {s["name"]: s for s in doc["data"]["steps"]}
     assert steps["resolve"]["status"] == "ok"
     assert steps["install-wheels"]["status"] == "planned"

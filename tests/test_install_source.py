@@ -15,8 +15,8 @@ import pytest
 from httpserver import Fault, FaultyServer
 from typer.testing import CliRunner
 
-from mamba_doctor import _run
 from mamba_doctor.cli import app
+from mamba_doctor.commands.install import install_outcome
 from mamba_doctor.errors import InstallFailed, UsageError
 from mamba_doctor.install.build import (
     build_environ,
@@ -25,11 +25,11 @@ from mamba_doctor.install.build import (
     parse_build_line,
     parse_gpu_arch_list,
     parse_meminfo,
-    parse_nvcc_version,
     size_max_jobs,
     target_archs,
 )
 from mamba_doctor.install.nvcc_shim import make_cuda_shim, parse_arch_list, wrapper_script
+from mamba_doctor.install.pipeline import InstallOptions
 from mamba_doctor.install.sdist import (
     build_requirements,
     parse_sdist_filename,
@@ -44,7 +44,11 @@ from mamba_doctor.models import (
     PythonInfo,
     TorchInfo,
 )
+from mamba_doctor.probe import load_target
+from mamba_doctor.probe.interpreter import Target
+from mamba_doctor.probe.toolkit import parse_nvcc_version
 from tests.installkit import PLAT_TAG, PY_TAG, clone_venv, create_venv, pip_home
+from tests.outcomes import envelope_of
 
 # What mamba-ssm 2.3.2's setup.py hands nvcc 13 (its cc_flag list at the v2.3.2 tag),
 # in setup.py's spelling, plus one pair in torch's `-gencode=` spelling.
@@ -152,13 +156,28 @@ def test_resources_and_toolchain_facts() -> None:
 
 
 def _env(*, cuda: str | None = "12.4", gpus: tuple[str, ...] = ("8.6",),
-         home: Path | None = None, python: str = "python") -> Environment:
+         home: Path | None = None, nvcc: str = "12.4", python: str = "python") -> Environment:
+    toolkit = CudaToolkitInfo(cuda_home=str(home), nvcc_path=str(home / "bin" / "nvcc"),
+                              nvcc_version=nvcc) if home else CudaToolkitInfo()
     return Environment(
-        python=PythonInfo(executable=python, abi_tag=PY_TAG, platform_tag=PLAT_TAG),
+        python=PythonInfo(executable=python, abi_tag=PY_TAG, platform_tag=PLAT_TAG,
+                          pip_version="24.0"),
         torch=TorchInfo(installed=True, version="2.4.0", cuda=cuda, cxx11abi=True),
         nvidia=NvidiaInfo(gpus=tuple(GpuInfo(i, compute_capability=c) for i, c in enumerate(gpus))),
-        cuda_toolkit=CudaToolkitInfo(cuda_home=str(home) if home else None),
+        cuda_toolkit=toolkit,
     )
+
+
+def _probed(python: Path, home: Path, monkeypatch: pytest.MonkeyPatch,
+            gpus: tuple[str, ...] = ("8.6",)) -> Target:
+    """The venv as the real probe sees it, the fake toolkit found through CUDA_HOME as a source
+    build would find it, and the GPUs this machine does not have."""
+    from dataclasses import replace
+
+    monkeypatch.setenv("CUDA_HOME", str(home))
+    target = load_target(str(python))
+    nvidia = NvidiaInfo(gpus=tuple(GpuInfo(i, compute_capability=c) for i, c in enumerate(gpus)))
+    return target.with_env(replace(target.env, nvidia=nvidia))
 
 
 def test_toolchain_refusals() -> None:
@@ -282,15 +301,17 @@ def test_from_source_builds_for_the_detected_gpu_only(
         monkeypatch: pytest.MonkeyPatch) -> None:
     python = clone_venv(source_template, tmp_path / "venv")
     home, record = fake_cuda_home(tmp_path / "cuda")
-    env = _env(home=home, python=str(python))
-    monkeypatch.setattr("mamba_doctor.commands.install._probe", lambda _p: env)
+    target = _probed(python, home, monkeypatch)
+    assert target.env.cuda_toolkit.nvcc_version == "12.4"  # the probe read the fake nvcc
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("PIP_NO_INDEX", "1")
-    args = ["install", "--python", str(python), "--from-source", "--sdist", str(synthetic_sdist),
-            "--jobs", "3", "--json"]
-    result = CliRunner().invoke(app, args)
-    doc = json.loads(result.stdout)
-    assert result.exit_code == 0, doc
+    options = InstallOptions(from_source=True, sdists=(synthetic_sdist,), jobs=3)
+
+    def run() -> tuple[int, dict]:
+        return envelope_of("install", lambda: install_outcome(options, target, json_mode=True))
+
+    code, doc = run()
+    assert code == 0, doc
     calls = [ln.split() for ln in record.read_text().splitlines() if "-c" in ln.split()]
     assert len(calls) >= 2
     for argv in calls:  # upstream's nine pairs became exactly one, for the detected sm_86
@@ -308,7 +329,7 @@ def test_from_source_builds_for_the_detected_gpu_only(
     assert [p.name for p in cached] == ["mamba_ssm-0.0.1-py3-none-any.whl"]
     # A second install reuses the cached build instead of compiling again.
     record.write_text("")
-    again = json.loads(CliRunner().invoke(app, args).stdout)
+    again = run()[1]
     assert next(s for s in again["data"]["steps"]
                 if s["name"] == "build-mamba_ssm")["status"] == "cached"
     assert record.read_text() == ""
@@ -317,15 +338,17 @@ def test_from_source_builds_for_the_detected_gpu_only(
 def test_from_source_refuses_before_building(tmp_path: Path, synthetic_sdist: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     home, record = fake_cuda_home(tmp_path / "cuda", release="13.0")
-    monkeypatch.setattr("mamba_doctor.commands.install._probe",
-                        lambda _p: _env(home=home, gpus=()))
-    monkeypatch.setattr("mamba_doctor.install.pipeline.snapshot", _fake_snapshot)
-    base = ["install", "--python", shutil.which("python3") or "python3", "--from-source",
-            "--sdist", str(synthetic_sdist), "--json"]
-    doc = json.loads(CliRunner().invoke(app, base).stdout)
-    assert doc["exit_code"] == 2 and "--arch" in doc["errors"][0]["hint"]
-    doc = json.loads(CliRunner().invoke(app, [*base, "--arch", "8.6"]).stdout)
-    assert doc["exit_code"] == 6
+    # facts as the probe reports them for such a machine: no GPU, a CUDA 13.0 toolkit
+    target = Target("python3", env=_env(home=home, nvcc="13.0", gpus=()))
+
+    def run(arch: str | None) -> tuple[int, dict]:
+        options = InstallOptions(from_source=True, sdists=(synthetic_sdist,), arch=arch)
+        return envelope_of("install", lambda: install_outcome(options, target, json_mode=True))
+
+    code, doc = run(None)
+    assert code == 2 and "--arch" in doc["errors"][0]["hint"]
+    code, doc = run("8.6")
+    assert code == 6
     assert "nvcc is CUDA 13.0 but torch was built with CUDA 12.4" in doc["errors"][0]["message"]
     assert not record.exists()  # nvcc never compiled anything
 
@@ -363,23 +386,18 @@ def test_build_refuses_a_target_missing_pip_or_build_requirements(tmp_path: Path
     subprocess.run([python, "-m", "venv", "--without-pip", str(tmp_path / "bare")], check=True)
     bare = str(tmp_path / "bare" / "bin" / "python")
     with pytest.raises(InstallFailed, match="no pip") as info:
-        _check_build_env(bare, ("packaging",), pkg="mamba_ssm", run=_run.run, log=StepLog())
+        _check_build_env(load_target(bare), ("packaging",), pkg="mamba_ssm", log=StepLog())
     assert "ensurepip" in (info.value.hint or "")
     import sys
 
+    here = load_target(sys.executable)
     with pytest.raises(InstallFailed, match="needs no-such-build-dep-xyz") as info:
-        _check_build_env(sys.executable, ("pip", "no-such-build-dep-xyz", "ninja"),
-                         pkg="mamba_ssm", run=_run.run, log=StepLog())
+        _check_build_env(here, ("pip", "no-such-build-dep-xyz", "ninja"), pkg="mamba_ssm",
+                         log=StepLog())
     assert info.value.data["missing_build_requirements"] == ["no-such-build-dep-xyz"]
     log = StepLog()
-    _check_build_env(sys.executable, ("pip",), pkg="mamba_ssm", run=_run.run, log=log)
+    _check_build_env(here, ("pip",), pkg="mamba_ssm", log=log)
     assert log.steps == []  # all present: nothing to say
-
-
-def _fake_snapshot(python: str, names, *, run):  # type: ignore[no-untyped-def]
-    from mamba_doctor.install.steps import Snapshot
-
-    return Snapshot({n: ("2.4.0" if n == "torch" else None) for n in names}, True, False, "24.0")
 
 
 @pytest.mark.gpu
@@ -432,14 +450,12 @@ def test_from_source_checks_the_plan_before_compiling(
     assert sdist_requirements(sdist) == ("torch>=99", "einops")
     python = clone_venv(source_template, tmp_path / "venv")
     home, record = fake_cuda_home(tmp_path / "cuda")
-    monkeypatch.setattr("mamba_doctor.commands.install._probe",
-                        lambda _p: _env(home=home, python=str(python)))
+    target = _probed(python, home, monkeypatch)
     monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
     monkeypatch.setenv("PIP_NO_INDEX", "1")
-    result = CliRunner().invoke(app, ["install", "--python", str(python), "--from-source",
-                                      "--sdist", str(sdist), "--json"])
-    doc = json.loads(result.stdout)
-    assert result.exit_code == 6, doc
+    options = InstallOptions(from_source=True, sdists=(sdist,))
+    code, doc = envelope_of("install", lambda: install_outcome(options, target, json_mode=True))
+    assert code == 6, doc
     assert doc["data"]["steps"][-1]["name"] == "check-dependencies-before-build-mamba_ssm"
     assert not record.exists()  # the compiler never started
 

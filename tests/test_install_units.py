@@ -35,9 +35,10 @@ from mamba_doctor.install.plan import (
 from mamba_doctor.install.sources import user_wheels, wheel_misfits
 from mamba_doctor.install.steps import StepLog, choose_installer
 from mamba_doctor.models import Environment, PythonInfo, TorchInfo
+from mamba_doctor.probe.interpreter import Target
 
-PIP = Installer("pip", "/env/bin/python", pip_version="24.0")
-UV = Installer("uv", "/env/bin/python", uv="/usr/bin/uv")
+PIP = Installer("pip", Target("/env/bin/python"))
+UV = Installer("uv", Target("/env/bin/python"), uv="/usr/bin/uv")
 
 # Recorded from uv 0.13.9 (`uv pip install --dry-run`) on this machine's test wheels.
 UV_PLAN_UPGRADING_TORCH = """Using Python 3.11.7 environment at: v
@@ -106,14 +107,18 @@ def test_way_back_commands() -> None:
         ("/usr/bin/uv", "pip", "uninstall", "--python", "/env/bin/python", "x"),)
 
 
+def _with_pip(version: str | None) -> Target:
+    return Target("/p", env=Environment(python=PythonInfo(pip_version=version)))
+
+
 def test_installer_choice() -> None:
-    assert choose_installer("/p", "24.0", which=lambda _n: None).kind == "pip"
-    assert choose_installer("/p", None, which=lambda _n: "/bin/uv") == UV.__class__(
-        "uv", "/p", uv="/bin/uv")
+    assert choose_installer(_with_pip("24.0"), which=lambda _n: None).kind == "pip"
+    assert choose_installer(_with_pip(None), which=lambda _n: "/bin/uv") == Installer(
+        "uv", _with_pip(None), uv="/bin/uv")
     with pytest.raises(InstallFailed, match="too old"):
-        choose_installer("/p", "21.0", which=lambda _n: None)
+        choose_installer(_with_pip("21.0"), which=lambda _n: None)
     with pytest.raises(InstallFailed, match="no pip"):
-        choose_installer("/p", None, which=lambda _n: None)
+        choose_installer(_with_pip(None), which=lambda _n: None)
 
 
 ENV = Environment(
@@ -190,18 +195,15 @@ def test_verification_snippet_runs_without_torch() -> None:
     assert "No module named 'torch'" in result.failures[0]
 
 
-def _fake_runner(externally_managed: bool):  # type: ignore[no-untyped-def]
-    def run(argv, **_kw):  # type: ignore[no-untyped-def]
-        doc = {"versions": {"torch": "2.4.0"}, "in_venv": False, "pip": "24.0",
-               "externally_managed": externally_managed}
-        return _run.Completed(tuple(argv), 0, json.dumps(doc) + "\n", "")
-    return run
-
-
 def test_externally_managed_python_is_refused(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    # what the probe reports for a Debian system Python outside any venv
+    managed = replace(ENV, python=replace(ENV.python, pip_version="24.0",
+                                          externally_managed=True, is_venv=False))
+    target = Target("/usr/bin/python3", env=managed, run=lambda *a, **k: pytest.fail("ran"))
     with pytest.raises(InstallFailed, match="PEP 668") as info:
-        install(InstallOptions(python="/usr/bin/python3", wheels=(tmp_path / "x.whl",)),
-                env=ENV, cache=tmp_path, run=_fake_runner(True))
+        install(InstallOptions(wheels=(tmp_path / "x.whl",)), target=target, cache=tmp_path)
     assert "--system-site-packages" in (info.value.hint or "")
     assert info.value.data["steps"] == []
 
@@ -229,7 +231,7 @@ def _uv() -> str | None:
 @pytest.mark.skipif(_uv() is None, reason="uv is not installed here")
 def test_uv_installs_into_a_venv_without_pip(tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    from tests.installkit import PLAT_TAG, PY_TAG, fake_torch_wheel, make_wheel, mamba_wheel
+    from tests.installkit import fake_torch_wheel, make_wheel, mamba_wheel
 
     uv = str(_uv())
     monkeypatch.setenv("PATH", os.pathsep.join([str(Path(uv).parent), os.environ["PATH"]]))
@@ -242,10 +244,6 @@ def test_uv_installs_into_a_venv_without_pip(tmp_path: Path,
     python = tmp_path / "v" / "bin" / "python"
     subprocess.run([uv, "pip", "install", "--offline", "--python", str(python), str(torch)],
                    check=True, capture_output=True)
-    env = Environment(python=PythonInfo(abi_tag=PY_TAG, platform_tag=PLAT_TAG),
-                      torch=TorchInfo(installed=True, version="2.4.0", cuda="12.4",
-                                      cxx11abi=True))
-    monkeypatch.setattr("mamba_doctor.commands.install._probe", lambda _p: env)
     monkeypatch.setenv("UV_OFFLINE", "1")  # no index: only --find-links
     monkeypatch.setenv("UV_CACHE_DIR", str(tmp_path / "uv-cache"))
     good = mamba_wheel(tmp_path / "in")
@@ -264,10 +262,12 @@ OLD_PYTHONS = Path(os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))) / 
 
 @pytest.mark.parametrize("version", ["3.8", "3.9"])
 def test_target_snippets_run_on_old_pythons(version: str, tmp_path: Path) -> None:
-    """Snapshot, backup and verification run inside the user's interpreter: 3.8+ syntax only."""
+    """The versions read, backup and verification run inside the user's interpreter: 3.8+
+    syntax only."""
     import zipfile
 
-    from mamba_doctor.install.steps import BACKUP_SNIPPET, SNAPSHOT_SNIPPET
+    from mamba_doctor.install.steps import BACKUP_SNIPPET
+    from mamba_doctor.probe.interpreter import VERSIONS_SNIPPET
     from tests.installkit import make_wheel
 
     found = sorted(OLD_PYTHONS.glob(f"{version}.*/bin/python{version}"))
@@ -279,9 +279,9 @@ def test_target_snippets_run_on_old_pythons(version: str, tmp_path: Path) -> Non
     with zipfile.ZipFile(demo) as zf:
         zf.extractall(site)
     env = {**os.environ, "PYTHONPATH": str(site)}
-    snap = json.loads(
-        _run.run([python, "-c", SNAPSHOT_SNIPPET, "demo-pkg", "absent"], env=env).stdout)
-    assert snap["versions"] == {"demo-pkg": "1.2", "absent": None}
+    versions = json.loads(
+        _run.run([python, "-c", VERSIONS_SNIPPET, "demo-pkg", "absent"], env=env).stdout)
+    assert versions == {"demo-pkg": "1.2", "absent": None}
     done = _run.run([python, "-c", BACKUP_SNIPPET, str(tmp_path / "bak"), "demo-pkg"], env=env)
     wheel = Path(json.loads(done.stdout)["demo-pkg"]["wheel"])
     assert wheel.name == "demo_pkg-1.2-py3-none-any.whl"

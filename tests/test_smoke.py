@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from mamba_doctor._run import Completed
 from mamba_doctor.cli import app
 from mamba_doctor.errors import ExitCode, UsageError
+from mamba_doctor.probe.interpreter import Target
 from mamba_doctor.smoke.runner import (
     RESULT_PREFIX,
     SmokeOptions,
@@ -95,7 +96,7 @@ def test_backend_cuda_without_gpu_is_a_clear_failure() -> None:
 
 def test_segfaulting_target_is_reported_with_signal_and_stage(tmp_path: Path) -> None:
     py = _fake_python(tmp_path, "echo 'smoke-stage: block cuda-fast float32' >&2; kill -SEGV $$")
-    report = run_smoke(py, options=SmokeOptions(timeout=30))
+    report = run_smoke(Target(str(py)), options=SmokeOptions(timeout=30))
     assert not report.passed
     crash = report.data["crash"]
     assert crash["signal"] == "SIGSEGV" and crash["last_stage"] == "block cuda-fast float32"
@@ -106,7 +107,7 @@ def test_segfaulting_target_is_reported_with_signal_and_stage(tmp_path: Path) ->
 
 def test_hanging_target_is_killed_after_the_timeout(tmp_path: Path) -> None:
     py = _fake_python(tmp_path, "sleep 60")
-    report = run_smoke(py, options=SmokeOptions(timeout=1.0))
+    report = run_smoke(Target(str(py)), options=SmokeOptions(timeout=1.0))
     assert not report.passed and report.data["crash"]["timed_out"]
     assert "did not finish in time" in report.message
     assert report.data["duration_s"] < 30
@@ -116,7 +117,7 @@ def test_target_without_torch_gets_a_clear_message(tmp_path: Path) -> None:
     env_dir = tmp_path / "env"
     venv.create(env_dir, with_pip=False)  # its own site-packages: no torch there
     py = str(env_dir / "bin" / "python")
-    report = run_smoke(py, options=SmokeOptions(timeout=60))
+    report = run_smoke(Target(str(py)), options=SmokeOptions(timeout=60))
     assert not report.passed
     assert report.message.startswith("torch cannot be imported in " + py)
     assert "No module named 'torch'" in report.message and report.hint
@@ -196,7 +197,7 @@ def test_known_kernel_failure_is_diagnosed(tmp_path: Path) -> None:
     script = tmp_path / "result.txt"
     script.write_text(RESULT_PREFIX + json.dumps(child) + "\n")
     py = _fake_python(tmp_path, "cat '%s'" % script)
-    report = run_smoke(py, options=SmokeOptions(timeout=30))
+    report = run_smoke(Target(str(py)), options=SmokeOptions(timeout=30))
     assert not report.passed
     assert report.data["diagnoses"][0]["id"] == "torch-version-mismatch-undefined-symbol"
     assert report.hint == report.data["diagnoses"][0]["fix"][0]
@@ -214,7 +215,7 @@ def test_cpu_torch_asked_for_cuda_is_diagnosed_as_a_cpu_build(tmp_path: Path) ->
     script = tmp_path / "result.txt"
     script.write_text(RESULT_PREFIX + json.dumps(child) + "\n")
     py = _fake_python(tmp_path, "cat '%s'" % script)
-    report = run_smoke(py, options=SmokeOptions(device="cuda", timeout=30))
+    report = run_smoke(Target(str(py)), options=SmokeOptions(device="cuda", timeout=30))
     assert [d["id"] for d in report.data["diagnoses"]][:1] == ["torch-cpu-build"]
     assert report.hint == report.data["diagnoses"][0]["fix"][0]
     assert py in report.hint  # the fix names the target interpreter, not a generic `python`
@@ -224,7 +225,7 @@ def test_kernel_crash_text_is_diagnosed(tmp_path: Path) -> None:
     py = _fake_python(tmp_path, "echo 'smoke-stage: block cuda-fast float32' >&2; echo "
                       "'RuntimeError: CUDA error: no kernel image is available for execution on "
                       "the device' >&2; exit 1")
-    report = run_smoke(py, options=SmokeOptions(timeout=30))
+    report = run_smoke(Target(str(py)), options=SmokeOptions(timeout=30))
     assert report.data["crash"]["returncode"] == 1
     assert report.data["diagnoses"] and "gpu-arch" in report.data["diagnoses"][0]["id"]
 
@@ -256,7 +257,7 @@ def test_child_code_runs_on_python38(tmp_path: Path) -> None:
                                "'exec')", name], input=src, capture_output=True, text=True,
                               timeout=60)
         assert proc.returncode == 0, (name, proc.stderr)
-    report = run_smoke(py38, options=SmokeOptions(timeout=60))
+    report = run_smoke(Target(str(py38)), options=SmokeOptions(timeout=60))
     if report.data.get("environment", {}).get("torch"):
         assert report.passed, report.message  # a 3.8 with torch: the whole reference path ran
     else:

@@ -8,6 +8,7 @@ from rich.console import Console
 from wheel_envs import make_env
 
 from mamba_doctor.models import CheckStatus
+from mamba_doctor.probe.interpreter import Target
 from mamba_doctor.wheels.view import render_resolutions, summarize_for_check
 
 
@@ -45,7 +46,7 @@ def test_check_row_when_nothing_fits() -> None:
 def _torch_rows(env):  # type: ignore[no-untyped-def]
     from mamba_doctor.check.report import build_report
 
-    report = build_report(env)
+    report = build_report(Target.described(env))
     return {c.id: c for c in report.checks}
 
 

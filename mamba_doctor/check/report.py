@@ -10,6 +10,7 @@ from mamba_doctor.advice.torch import WheelTorch
 from mamba_doctor.check.packages import IMPORT_ORDER
 from mamba_doctor.check.verdicts import blocking_failures, evaluate
 from mamba_doctor.models import CheckResult, CheckStatus, Environment
+from mamba_doctor.probe.interpreter import Target
 
 logger = logging.getLogger(__name__)
 
@@ -60,8 +61,9 @@ class CheckReport:
         }
 
 
-def build_report(env: Environment) -> CheckReport:
-    """Evaluate the environment and attach what the other stages know about it."""
+def build_report(target: Target) -> CheckReport:
+    """Evaluate the target's environment and attach what the other stages know about it."""
+    env = target.env
     errors = collect_import_errors(env)
     resolution, wheel_row, wheel_torch = wheel_resolution(env)
     checks = evaluate(env, wheel_torch=wheel_torch)

@@ -21,16 +21,25 @@ SCHEMA_VERSION = "1"
 
 @dataclass
 class Outcome:
-    """What a command body returns to the CLI shell.
+    """What a command body returns to the CLI shell: the one way to an exit code and output.
 
     `render` draws the human view on the stdout console; `data` is the JSON view. A non-zero
-    `exit_code` with no exception is a finding (e.g. `check` found a blocking problem).
+    `exit_code` comes with its `errors` (a finding such as "check failed", or an expected
+    failure caught with `Outcome.failed`); the human view prints them after `render`.
     """
 
     data: dict[str, Any] = field(default_factory=dict)
     exit_code: ExitCode = ExitCode.OK
     errors: list[dict[str, Optional[str]]] = field(default_factory=list)
     render: Optional[Callable[[Console], None]] = None
+
+    @classmethod
+    def failed(cls, exc: DoctorError, *, render: Optional[Callable[[Console], None]] = None
+               ) -> Outcome:
+        """An expected failure with what was learnt before it (`exc.data`) and, for a person, a
+        view of that (the rejected wheels, the steps that ran) above the error message."""
+        return cls(data=dict(exc.data), exit_code=exc.exit_code,
+                   errors=[error_from_exception(exc)], render=render)
 
 
 def error_entry(code: str, message: str, hint: Optional[str] = None) -> dict[str, Optional[str]]:
@@ -118,35 +127,29 @@ def run_command(command: str, *, json_mode: bool, body: Callable[[], Outcome]) -
 
     Expected failures (DoctorError) become a message + hint on stderr, or the JSON envelope's
     `errors[]`; Ctrl-C exits 130; anything else is a bug: exit 1 with a short note (--debug
-    shows the traceback).
+    shows the traceback). Every path ends in `_finish`.
     """
     try:
         outcome = body()
     except DoctorError as exc:
-        _finish_error(command, json_mode, exc.exit_code, error_from_exception(exc), exc.data)
+        outcome = Outcome.failed(exc)
     except KeyboardInterrupt:
-        err = error_entry("interrupted", "interrupted (Ctrl-C)", None)
-        _finish_error(command, json_mode, ExitCode.INTERRUPTED, err, {})
+        outcome = Outcome(exit_code=ExitCode.INTERRUPTED,
+                          errors=[error_entry("interrupted", "interrupted (Ctrl-C)", None)])
     except Exception as exc:
         if OPTIONS.debug:
             raise
         logger.debug("unexpected error", exc_info=True)
-        err = error_entry(
-            "unexpected_error",
-            f"unexpected error: {type(exc).__name__}: {exc}",
-            "This is a bug in mamba-doctor: run again with --debug for the traceback.",
-        )
-        _finish_error(command, json_mode, ExitCode.ERROR, err, {})
-    else:
-        _finish_ok(command, json_mode, outcome)
+        outcome = Outcome(exit_code=ExitCode.ERROR, errors=[error_entry(
+            "unexpected_error", f"unexpected error: {type(exc).__name__}: {exc}",
+            "This is a bug in mamba-doctor: run again with --debug for the traceback.")])
+    _finish(command, json_mode, outcome)
 
 
-def _finish_ok(command: str, json_mode: bool, outcome: Outcome) -> None:
+def _finish(command: str, json_mode: bool, outcome: Outcome) -> None:
     if json_mode:
-        write_json(
-            envelope(command, exit_code=outcome.exit_code, data=outcome.data,
-                     errors=outcome.errors)
-        )
+        write_json(envelope(command, exit_code=outcome.exit_code, data=outcome.data,
+                            errors=outcome.errors))
     else:
         if outcome.render is not None:
             outcome.render(stdout_console())
@@ -155,17 +158,7 @@ def _finish_ok(command: str, json_mode: bool, outcome: Outcome) -> None:
     raise typer.Exit(int(outcome.exit_code))
 
 
-def _finish_error(
-    command: str, json_mode: bool, code: ExitCode, err: dict[str, str | None], data: dict
-) -> None:
-    if json_mode:
-        write_json(envelope(command, exit_code=code, data=data, errors=[err]))
-    else:
-        _print_error(err)
-    raise typer.Exit(int(code))
-
-
-def _print_error(err: dict[str, str | None]) -> None:
+def _print_error(err: Mapping[str, Optional[str]]) -> None:
     from rich.markup import escape
 
     console = stderr_console()

@@ -12,6 +12,8 @@ from mamba_doctor.errors import ExitCode
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from mamba_doctor.check.report import CheckReport
+
 
 def register(app: typer.Typer) -> None:
     @app.command("check")
@@ -39,30 +41,23 @@ def register(app: typer.Typer) -> None:
         """
 
         def body() -> Outcome:
-            return run_check(python, json_mode=json_mode, deep=deep, timeout=timeout)
+            from mamba_doctor.check.report import build_report
+            from mamba_doctor.probe import choose_target, probed
+            from mamba_doctor.ui import status
+
+            chosen = choose_target(python)
+            with status(f"Probing {chosen.python} ...", json_mode=json_mode):
+                target = probed(chosen, timeout=timeout, deep=deep)
+            return check_outcome(build_report(target), json_mode=json_mode)
 
         run_command("check", json_mode=json_mode, body=body)
 
 
-def run_check(python: Optional[str], *, json_mode: bool, deep: bool = False,
-              timeout: float = 60.0) -> Outcome:
-    """Probe, evaluate and package the result; heavy modules load only here."""
-    from mamba_doctor.check.report import build_report
-    from mamba_doctor.probe import probe_environment
-    from mamba_doctor.probe.interpreter import resolve_target_python
-    from mamba_doctor.ui import progress_enabled, stderr_console
-
-    target = resolve_target_python(python)
-    if progress_enabled(json_mode=json_mode):
-        with stderr_console().status(f"Probing {target} ..."):
-            env = probe_environment(target, timeout=timeout, deep=deep)
-    else:
-        env = probe_environment(target, timeout=timeout, deep=deep)
-    report = build_report(env)
+def check_outcome(report: CheckReport, *, json_mode: bool) -> Outcome:
+    """The report as the command's outcome: exit 3 when a blocking check fails."""
+    from mamba_doctor.check.view import render_check
 
     def render(console: Console) -> None:
-        from mamba_doctor.check.view import render_check
-
         render_check(console, report)
 
     if not report.blocking:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
@@ -16,7 +17,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from mamba_doctor.diagnose.engine import Diagnosis
-    from mamba_doctor.models import Environment
+    from mamba_doctor.probe.interpreter import Target
 
 logger = logging.getLogger(__name__)
 
@@ -53,57 +54,67 @@ def register(app: typer.Typer) -> None:
         """
 
         def body() -> Outcome:
-            return explain(file, python=python, probe=not no_probe, env_file=env_file,
-                           limit=limit)
+            result = explain(file, python=python, probe=not no_probe, env_file=env_file,
+                             limit=limit)
+            if result.note and not no_probe and env_file is None:
+                logger.warning("%s", result.note)
+            return Outcome(data=result.to_dict(), render=lambda c: _render(c, result))
 
         run_command("explain", json_mode=json_mode, body=body)
 
 
+@dataclass(frozen=True)
+class Explanation:
+    """What `explain` found: the diagnoses, and the environment their fixes were tailored to."""
+
+    source: str
+    lines: int
+    diagnoses: tuple[Diagnosis, ...]
+    target: Optional[Target] = None  # None: the fixes are generic
+    note: Optional[str] = None  # why the fixes are generic (or whose facts they use)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "source": self.source, "lines": self.lines,
+            "environment_used": self.target is not None, "probe_note": self.note,
+            "diagnoses": [d.to_dict() for d in self.diagnoses],
+        }
+        if not self.diagnoses:
+            from mamba_doctor.diagnose.engine import REPORT_HINT
+
+            data["hint"] = REPORT_HINT
+        return data
+
+
 def explain(file: Optional[str], *, python: Optional[str], probe: bool,
-            env_file: Optional[Path], limit: int) -> Outcome:
+            env_file: Optional[Path], limit: int) -> Explanation:
     """Read the input, diagnose it, and tailor the fixes when the environment is known."""
     from mamba_doctor.diagnose.engine import diagnose
-    from mamba_doctor.probe.interpreter import resolve_target_python
+    from mamba_doctor.probe import choose_target
 
     source, text = read_input(file)
     if not text.strip():
         raise UsageError(f"nothing to explain: {source} is empty",
                          hint="Save the whole output of the failing command, e.g. "
                               "`pip install mamba-ssm 2>&1 | tee log.txt`.")
-    env: Optional[Environment] = None
-    note: Optional[str] = None
+    lines = text.count("\n") + (0 if text.endswith("\n") else 1)
     # An explicit --python is checked (exit 2 if missing) and used in the fix commands even
     # when the machine is not probed.
-    target = resolve_target_python(python) if python else None
-    found = diagnose(text, limit=limit, python=target)
+    chosen = choose_target(python) if python else None
+    found = diagnose(text, limit=limit, python=chosen.python if chosen else None)
+    target: Optional[Target] = None
+    note: Optional[str] = None
     if env_file is not None:
-        from mamba_doctor.probe.envfile import read_env_file
+        from mamba_doctor.probe import load_target
 
-        env = read_env_file(env_file)
+        target = load_target(env_file=env_file)
     elif found and probe:  # only worth probing when there is something to tailor
-        env, target, note = probe_target(target)
+        target, note = probe_target(chosen or choose_target(None))
     elif found:
         note = "not probed (--no-probe): fixes are generic"
-    if env is not None:
-        found = diagnose(text, env, limit=limit, python=target or env.python.executable)
-    data: dict[str, Any] = {
-        "source": source,
-        "lines": text.count("\n") + (0 if text.endswith("\n") else 1),
-        "environment_used": env is not None,
-        "probe_note": note,
-        "diagnoses": [d.to_dict() for d in found],
-    }
-    if not found:
-        from mamba_doctor.diagnose.engine import REPORT_HINT
-
-        data["hint"] = REPORT_HINT
-    elif note and probe and env_file is None:
-        logger.warning("%s", note)
-
-    def render(console: Console) -> None:
-        _render(console, found, env=env, note=note)
-
-    return Outcome(data=data, render=render)
+    if target is not None:
+        found = diagnose(text, target.env, limit=limit, python=target.python)
+    return Explanation(source, lines, found, target, note)
 
 
 def read_input(file: Optional[str]) -> tuple[str, str]:
@@ -138,36 +149,25 @@ def decode_log(data: bytes) -> str:
     return data.decode("utf-8-sig", errors="replace")  # never fails: bad bytes become U+FFFD
 
 
-def probe_target(
-    python: Optional[str],
-) -> tuple[Optional[Environment], Optional[str], Optional[str]]:
-    """Probe the target interpreter; on any failure return a note instead of the environment.
+def probe_target(target: Target) -> tuple[Optional[Target], Optional[str]]:
+    """Probe the target; on any failure return a note instead (a failed probe only costs the
+    tailoring, never the diagnosis)."""
+    from mamba_doctor.probe import probed
 
-    A bad --python path is still a usage error: the user asked for that interpreter.
-    """
-    from mamba_doctor.probe.interpreter import resolve_target_python
-
-    target = resolve_target_python(python)
     try:
-        from mamba_doctor.probe import probe_environment
-    except ImportError:
-        note = "this machine was not probed (probe module unavailable): fixes are generic"
-        return None, target, note
-    try:
-        return probe_environment(target, timeout=PROBE_TIMEOUT_S), target, None
-    except Exception as exc:  # a failed probe only costs tailoring, never the diagnosis
+        return probed(target, timeout=PROBE_TIMEOUT_S), None
+    except Exception as exc:
         logger.debug("probe failed", exc_info=True)
-        return None, target, f"probing {target} failed ({exc}): fixes are generic"
+        return None, f"probing {target.python} failed ({exc}): fixes are generic"
 
 
-def _render(console: Console, found: tuple[Diagnosis, ...], *, env: Optional[Environment],
-            note: Optional[str]) -> None:
+def _render(console: Console, result: Explanation) -> None:
     from rich.markup import escape
 
     from mamba_doctor.diagnose.engine import render_diagnoses
 
-    if found and env is not None:
-        t = env.torch
-        console.print(f"[dim]Fixes tailored to {escape(env.python.executable or 'this machine')}"
+    if result.diagnoses and result.target is not None:
+        t = result.target.env.torch
+        console.print(f"[dim]Fixes tailored to {escape(result.target.python)}"
                       f" (torch {escape(t.version or '?')}, CUDA {escape(t.cuda or 'none')}).[/]")
-    render_diagnoses(console, found)
+    render_diagnoses(console, result.diagnoses)

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import enum
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
 from mamba_doctor.commands._shell import Outcome, run_command
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from mamba_doctor.download.fetch_wheel import FetchResult
 
 
 class PackageChoice(str, enum.Enum):
@@ -83,7 +88,8 @@ def register(app: typer.Typer) -> None:
         commands (exit 4). Downloads resume, try mirrors, are verified before use, and are kept
         in $MAMBA_DOCTOR_CACHE_DIR/wheels (default ~/.cache/mamba-doctor/wheels).
         """
-        from mamba_doctor.download.fetch_wheel import FetchArgs, fetch_body
+        from mamba_doctor.download.fetch_wheel import FetchArgs
+        from mamba_doctor.ui import progress_enabled
 
         args = FetchArgs(
             package=package.value, version=version, env_file=env_file,
@@ -91,10 +97,32 @@ def register(app: typer.Typer) -> None:
             python_version=python_version, cxx11abi=cxx11abi, platform=platform, python=python,
             dry_run=dry_run, dest=dest, mirrors=tuple(mirror), url=url, sha256=sha256,
             find_links=tuple(find_links), retries=retries, timeout=timeout,
-            allow_http=allow_http, json_mode=json_mode,
+            allow_http=allow_http, show_progress=progress_enabled(json_mode=json_mode),
         )
 
         def body() -> Outcome:
-            return fetch_body(args)
+            from mamba_doctor.download.fetch_wheel import fetch_wheel
+
+            return fetch_outcome(fetch_wheel(args))
 
         run_command("fetch-wheel", json_mode=json_mode, body=body)
+
+
+def fetch_outcome(result: FetchResult) -> Outcome:
+    """The result as the command's outcome: exit 4, with the rejected wheels shown, when no
+    wheel fits."""
+
+    def render(console: Console) -> None:
+        from rich.markup import escape
+
+        from mamba_doctor.wheels.view import render_resolutions
+
+        for note in result.assumed:
+            console.print(f"[dim]{escape(note)}[/]")
+        render_resolutions(console, result.resolutions, dry_run=result.dry_run)
+        for d in result.downloads:
+            console.print(f"[green]verified[/] {escape(str(d.path))}  sha256 {d.sha256}")
+
+    if result.failure is not None:
+        return Outcome.failed(result.failure, render=render)
+    return Outcome(data=result.to_dict(), render=render)

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, List, Optional
+from typing import TYPE_CHECKING, List, Optional
 
 import typer
 
 from mamba_doctor.commands._shell import Outcome, run_command
-from mamba_doctor.errors import EXIT_CODE_HELP, DoctorError, InstallFailed, UsageError
+from mamba_doctor.errors import EXIT_CODE_HELP, DoctorError, UsageError
 from mamba_doctor.ui import progress_enabled, stderr_console
 
 if TYPE_CHECKING:
-    from rich.console import Console
-
-    from mamba_doctor.install.pipeline import InstallReport
-    from mamba_doctor.models import Environment
+    from mamba_doctor.install.pipeline import InstallOptions
+    from mamba_doctor.probe.interpreter import Target
 
 
 def register(app: typer.Typer) -> None:
@@ -68,10 +65,17 @@ def register(app: typer.Typer) -> None:
         json_mode: bool = typer.Option(False, "--json", help="Print one JSON document."),
     ) -> None:
         def body() -> Outcome:
-            options = _options(python, version, wheel, no_causal_conv1d, from_source, sdist,
+            import time
+
+            from mamba_doctor.probe import choose_target, probed
+
+            options = _options(version, wheel, no_causal_conv1d, from_source, sdist,
                                arch, jobs, mirror, find_links, dry_run, no_verify, force, keep,
                                json_mode)
-            return _run_install(options, json_mode=json_mode)
+            start = time.monotonic()
+            target = probed(choose_target(python))
+            return install_outcome(options, target, probe_seconds=time.monotonic() - start,
+                                   json_mode=json_mode)
 
         run_command("install", json_mode=json_mode, body=body)
 
@@ -86,14 +90,13 @@ _HELP = (
 )
 
 
-def _options(python: Optional[str], version: Optional[str], wheel: list[Path],
+def _options(version: Optional[str], wheel: list[Path],
              no_causal_conv1d: bool, from_source: bool, sdist: list[Path], arch: Optional[str],
              jobs: Optional[int], mirror: list[str], find_links: list[Path], dry_run: bool,
-             no_verify: bool, force: bool, keep: list[str], json_mode: bool) -> Any:
+             no_verify: bool, force: bool, keep: list[str], json_mode: bool) -> InstallOptions:
     from mamba_doctor.config import mirrors_from_env
     from mamba_doctor.install.pipeline import InstallOptions
     from mamba_doctor.install.plan import parse_keep
-    from mamba_doctor.probe.interpreter import resolve_target_python
 
     if wheel and (from_source or sdist):
         raise UsageError("--wheel and --from-source/--sdist exclude each other")
@@ -117,7 +120,7 @@ def _options(python: Optional[str], version: Optional[str], wheel: list[Path],
     except ValueError as exc:
         raise UsageError(f"--keep: {exc}") from exc
     return InstallOptions(
-        python=resolve_target_python(python), version=version, wheels=tuple(wheel),
+        version=version, wheels=tuple(wheel),
         causal_conv1d=not no_causal_conv1d, from_source=from_source, sdists=tuple(sdist),
         arch=arch, jobs=jobs, mirrors=tuple(dict.fromkeys([*mirror, *mirrors_from_env()])),
         find_links=tuple(find_links), dry_run=dry_run, verify=not no_verify, force=force,
@@ -125,26 +128,22 @@ def _options(python: Optional[str], version: Optional[str], wheel: list[Path],
     )
 
 
-def _probe(python: str) -> Environment:
-    from mamba_doctor.probe import probe_environment
-
-    return probe_environment(python)
-
-
-def _run_install(options: Any, *, json_mode: bool) -> Outcome:
-    import time
+def install_outcome(options: InstallOptions, target: Target, *, probe_seconds: float = 0.0,
+                    json_mode: bool) -> Outcome:
+    """Run the pipeline on the probed target (the probe is its first step) and turn its report
+    or its failure into the command's outcome."""
+    from functools import partial
 
     from mamba_doctor.config import cache_dir
     from mamba_doctor.install.pipeline import install
     from mamba_doctor.install.steps import Step
-    from mamba_doctor.install.view import BuildView, print_step
+    from mamba_doctor.install.view import BuildView, print_step, render_failure, render_report
 
     console = stderr_console()
     show = not json_mode
-    start = time.monotonic()
-    env = _probe(options.python)
+    env = target.env
     gpus = ", ".join(g.compute_capability or "?" for g in env.nvidia.gpus) or "none"
-    probe_step = Step("probe", "ok", time.monotonic() - start, None,
+    probe_step = Step("probe", "ok", probe_seconds, None,
                       f"python {env.python.version or '?'}, torch {env.torch.version or '-'} "
                       f"(CUDA {env.torch.cuda or '-'}), GPUs: {gpus}")
     if show:
@@ -152,65 +151,12 @@ def _run_install(options: Any, *, json_mode: bool) -> Outcome:
     view = BuildView(console, live=progress_enabled(json_mode=json_mode))
     try:
         report = install(
-            options, env=env, cache=cache_dir(), environ=os.environ,
+            options, target=target, cache=cache_dir(), environ=os.environ,
             on_step=(lambda s: print_step(console, s)) if show else (lambda _s: None),
             on_build=view.update, earlier=[probe_step],
         )
-    except InstallFailed as exc:
+    except DoctorError as exc:
+        return Outcome.failed(exc, render=partial(render_failure, exc=exc, target=target))
+    finally:
         view.stop()
-        if show and exc.data.get("restore"):
-            _offer_restore(exc, console)
-        raise
-    except DoctorError:
-        view.stop()
-        raise
-    view.stop()
-    return Outcome(data=report.to_dict(), render=lambda c: _render(c, report))
-
-
-def _offer_restore(exc: InstallFailed, console: Console) -> None:
-    """Show the way back and, for a person at a terminal, offer to run it."""
-    from mamba_doctor import _run
-
-    commands = list(exc.data.get("restore", []))
-    console.print("[bold]The way back:[/] " + " && ".join(commands))
-    if not (sys.stdin.isatty() and sys.stderr.isatty()):
-        return
-    if not typer.confirm("Run it now?", default=False, err=True):
-        return
-    import shlex
-
-    for line in commands:
-        done = _run.run(shlex.split(line), timeout=1800)
-        console.print(("restored: " if done.ok else "failed: ") + line)
-
-
-def _render(console: Console, report: InstallReport) -> None:
-    from rich.panel import Panel
-    from rich.table import Table
-
-    table = Table(title="install" + (" (dry run: nothing changed)" if report.dry_run else ""))
-    for col in ("step", "status", "time"):
-        table.add_column(col)
-    # fold, not the default ellipsis: the commands must stay whole to be copied and rerun
-    table.add_column("command / detail", overflow="fold")
-    for s in report.steps:
-        text = s["command"] or ""
-        if s["detail"]:
-            text = f"{text}\n{s['detail']}" if text else s["detail"]
-        table.add_row(s["name"], s["status"], f"{s['duration']:.1f}s", text)
-    console.print(table)
-    if report.dry_run:
-        planned = [s["command"] for s in report.steps
-                   if s["status"] == "planned" and s["command"] and "<" not in s["command"]]
-        if planned:  # once more outside the table, whole lines that copy and paste cleanly
-            console.print("[bold]commands it would run:[/]")
-            for line in planned:
-                console.print(line, soft_wrap=True, markup=False, highlight=False)
-        return
-    lines = [f"{k}: {report.previous.get(k) or '(absent)'} -> {v or '(absent)'}"
-             for k, v in sorted(report.installed.items())]
-    lines.append(f"torch kept at {report.pins.get('torch')}")
-    if report.restore:
-        lines.append("way back: " + " && ".join(report.restore))
-    console.print(Panel("\n".join(lines), title="installed", border_style="green"))
+    return Outcome(data=report.to_dict(), render=lambda c: render_report(c, report))

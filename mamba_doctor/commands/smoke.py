@@ -12,7 +12,7 @@ from mamba_doctor.errors import EXIT_CODE_HELP, ExitCode, SmokeTestFailed
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from mamba_doctor.smoke.runner import SmokeOptions
+    from mamba_doctor.smoke.runner import SmokeOptions, SmokeReport
 
 
 def register(app: typer.Typer) -> None:
@@ -77,18 +77,20 @@ _HELP = (
 
 def run_smoke_command(python: Optional[str], options: SmokeOptions, *,
                       json_mode: bool) -> Outcome:
-    """Resolve the target, run the child, and turn a failed report into SmokeTestFailed."""
-    from mamba_doctor.probe.interpreter import resolve_target_python
+    """Choose the target, run the child, and turn a failed report into SmokeTestFailed."""
+    from mamba_doctor.probe import choose_target
     from mamba_doctor.smoke.runner import run_smoke
-    from mamba_doctor.ui import progress_enabled, stderr_console
+    from mamba_doctor.ui import status
 
     options.validate()
-    target = resolve_target_python(python)
-    if progress_enabled(json_mode=json_mode):
-        with stderr_console().status(f"Running the smoke test in {target} ..."):
-            report = run_smoke(target, options=options)
-    else:
+    target = choose_target(python)
+    with status(f"Running the smoke test in {target.python} ...", json_mode=json_mode):
         report = run_smoke(target, options=options)
+    return smoke_outcome(report)
+
+
+def smoke_outcome(report: SmokeReport) -> Outcome:
+    """The report as the command's outcome: exit 7, with the report shown, when it failed."""
 
     def render(console: Console) -> None:
         from mamba_doctor.smoke.view import render_smoke
@@ -96,14 +98,7 @@ def run_smoke_command(python: Optional[str], options: SmokeOptions, *,
         render_smoke(console, report.data)
 
     if not report.passed:
-        if not json_mode:
-            render(_stdout())
-        raise SmokeTestFailed(report.message or "smoke test failed", hint=report.hint,
-                              data=report.data)
+        failure = SmokeTestFailed(report.message or "smoke test failed", hint=report.hint,
+                                  data=report.data)
+        return Outcome.failed(failure, render=render)
     return Outcome(data=report.data, exit_code=ExitCode.OK, render=render)
-
-
-def _stdout() -> Console:
-    from mamba_doctor.ui import stdout_console
-
-    return stdout_console()

@@ -1,4 +1,4 @@
-"""The body of `fetch-wheel`: environment sourcing, resolution, the dry-run view, the download."""
+"""The use case of `fetch-wheel`: the environment, the resolution, the download; returns data."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
-from mamba_doctor.commands._shell import Outcome
 from mamba_doctor.errors import NoCompatibleWheel, UsageError
 from mamba_doctor.models import Environment
+from mamba_doctor.probe.interpreter import Target
 
 if TYPE_CHECKING:
+    from mamba_doctor.download.fetch import DownloadResult
     from mamba_doctor.wheels.resolution import Resolution
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,30 @@ class FetchArgs:
     retries: int = 5
     timeout: float = 30.0
     allow_http: bool = False
-    json_mode: bool = False
+    show_progress: bool = False
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """What fetch-wheel found and did; `failure` is set when no wheel fits (nothing fetched)."""
+
+    target: Target
+    source: str  # "probe:<python>" or "file:<path>"
+    assumed: tuple[str, ...]
+    resolutions: tuple[Resolution, ...]
+    downloads: tuple[DownloadResult, ...] = ()
+    dry_run: bool = False
+    failure: Optional[NoCompatibleWheel] = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"environment_source": self.source,
+                                "environment": self.target.env.to_dict(),
+                                "assumed": list(self.assumed)}
+        if self.resolutions:
+            data["resolutions"] = [r.to_dict() for r in self.resolutions]
+        if self.failure is None:
+            data["downloads"] = [d.to_dict() for d in self.downloads]
+        return data
 
 
 def parse_bool_flag(value: Optional[str], flag: str) -> Optional[bool]:
@@ -54,21 +78,19 @@ def parse_bool_flag(value: Optional[str], flag: str) -> Optional[bool]:
                           "print(torch._C._GLIBCXX_USE_CXX11_ABI)'")
 
 
-def load_environment(args: FetchArgs) -> tuple[Environment, str]:
-    """The environment to resolve for and where it came from (--env file, or the local probe)."""
+def load_environment(args: FetchArgs) -> tuple[Target, str]:
+    """The target to resolve for (--env file, or the local probe) with the override flags
+    applied, and where its facts came from."""
+    from mamba_doctor.probe import load_target
     from mamba_doctor.wheels.resolve import apply_overrides
 
-    if args.env_file is not None:
-        from mamba_doctor.probe.envfile import read_env_file
-
-        env, source = read_env_file(args.env_file), f"file:{args.env_file}"
-    else:
-        env, source = _probe(args.python)
+    target = load_target(args.python, env_file=args.env_file)
+    source = f"file:{args.env_file}" if args.env_file is not None else f"probe:{target.python}"
     env = apply_overrides(
-        env, torch_version=args.torch_version, cuda_version=args.cuda_version,
+        target.env, torch_version=args.torch_version, cuda_version=args.cuda_version,
         python_version=args.python_version, cxx11abi=parse_bool_flag(args.cxx11abi, "--cxx11abi"),
         platform=args.platform)
-    return env, source
+    return target.with_env(env), source
 
 
 def assume_torch_abi(env: Environment, index: Any) -> tuple[Environment, Optional[str]]:
@@ -93,28 +115,22 @@ def assume_torch_abi(env: Environment, index: Any) -> tuple[Environment, Optiona
     return replace(env, torch=replace(env.torch, cxx11abi=abi)), note
 
 
-def _probe(python: Optional[str]) -> tuple[Environment, str]:
-    from mamba_doctor.probe import probe_environment
-    from mamba_doctor.probe.interpreter import resolve_target_python
-
-    target = resolve_target_python(python)
-    return probe_environment(target), f"probe:{target}"
-
-
-def fetch_body(args: FetchArgs) -> Outcome:
+def fetch_wheel(args: FetchArgs) -> FetchResult:
+    """Resolve (and unless --dry-run, download) the wheels. Raises UsageError / DownloadError;
+    "no wheel fits" is a result with `failure` set, so its resolutions can still be shown."""
     from mamba_doctor.wheels.index import load_index
     from mamba_doctor.wheels.resolve import resolve_pair
 
     if args.sha256 is not None and args.package == "all" and args.url is None:
         raise UsageError("--sha256 needs one wheel: add --package mamba_ssm or causal_conv1d")
-    env, source = load_environment(args)
+    target, source = load_environment(args)
+    env = target.env
     index = load_index()
     notes: tuple[str, ...] = ()
     if args.torch_version is not None:
         env, note = assume_torch_abi(env, index)
         notes = (note,) if note else ()
-    data: dict[str, Any] = {"environment_source": source, "environment": env.to_dict(),
-                            "assumed": list(notes)}
+        target = target.with_env(env)
     resolutions: tuple[Resolution, ...] = ()
     if args.url is not None:
         requests = _explicit_url(args, env, index)
@@ -124,31 +140,29 @@ def fetch_body(args: FetchArgs) -> Outcome:
             env, index, packages=packages,
             version=args.version if args.package in ("all", "mamba_ssm") else None,
             causal_conv1d_version=args.version if args.package == "causal_conv1d" else None)
-        data["resolutions"] = [r.to_dict() for r in resolutions]
         missing = [r for r in resolutions if r.wheel is None]
         if missing:
-            if not args.json_mode:  # the error path prints only a message: show the why first
-                from mamba_doctor.ui import stdout_console
-
-                _renderer(resolutions, dry_run=args.dry_run, notes=notes)(stdout_console())
-            raise _no_wheel(missing, data)
+            result = FetchResult(target, source, notes, resolutions, dry_run=args.dry_run)
+            return _with_failure(result, _no_wheel(missing))
         requests = [_request(r.package, w.filename, w.url, args.sha256 or w.sha256)
                     for r in resolutions if (w := r.wheel) is not None]
-    render = _renderer(resolutions, dry_run=args.dry_run, notes=notes)
     if args.dry_run:
-        data["downloads"] = []
-        return Outcome(data=data, render=render)
+        return FetchResult(target, source, notes, resolutions, dry_run=True)
     for res in resolutions:
         if not res.exact:
             logger.warning("%s: %s is a best guess, these facts were unknown: %s", res.package,
                            res.filename, "; ".join(res.unchecked))
-    results = _download(args, requests)
-    data["downloads"] = [r.to_dict() for r in results]
-    return Outcome(data=data, render=_renderer(resolutions, dry_run=False, downloads=results,
-                                               notes=notes))
+    return FetchResult(target, source, notes, resolutions, tuple(_download(args, requests)))
 
 
-def _no_wheel(missing: list[Any], data: dict[str, Any]) -> NoCompatibleWheel:
+def _with_failure(result: FetchResult, failure: NoCompatibleWheel) -> FetchResult:
+    from dataclasses import replace
+
+    failure.data = result.to_dict()
+    return replace(result, failure=failure)
+
+
+def _no_wheel(missing: list[Any]) -> NoCompatibleWheel:
     names = " and ".join(r.package for r in missing)
     first = missing[0]
     alt = next((a for a in first.alternatives if a.commands), None)
@@ -161,7 +175,7 @@ def _no_wheel(missing: list[Any], data: dict[str, Any]) -> NoCompatibleWheel:
                + ", ".join(f"{code} {n}" for code, n in counts.items()) + ")")
     else:
         why = ""
-    return NoCompatibleWheel(f"no compatible prebuilt {names} wheel{why}", hint=hint, data=data)
+    return NoCompatibleWheel(f"no compatible prebuilt {names} wheel{why}", hint=hint)
 
 
 def _explicit_url(args: FetchArgs, env: Environment, index: Any) -> list[Any]:
@@ -199,25 +213,9 @@ def _is_sha256(text: str) -> bool:
 def _download(args: FetchArgs, requests: list[dict[str, Any]]) -> list[Any]:
     from mamba_doctor.config import cache_dir, mirrors_from_env
     from mamba_doctor.download.fetch import FetchRequest, fetch_files
-    from mamba_doctor.ui import progress_enabled
 
     return fetch_files(
         [FetchRequest(**r) for r in requests], dest=args.dest, cache_dir=cache_dir(),
         mirrors=(*args.mirrors, *mirrors_from_env()), find_links=args.find_links,
         retries=args.retries, timeout=args.timeout, allow_http=args.allow_http,
-        show_progress=progress_enabled(json_mode=args.json_mode))
-
-
-def _renderer(resolutions: Any, *, dry_run: bool, downloads: Any = (),
-              notes: tuple[str, ...] = ()) -> Any:
-    def render(console: Any) -> None:
-        from rich.markup import escape
-
-        from mamba_doctor.wheels.view import render_resolutions
-
-        for note in notes:
-            console.print(f"[dim]{escape(note)}[/]")
-        render_resolutions(console, resolutions, dry_run=dry_run)
-        for d in downloads:
-            console.print(f"[green]verified[/] {escape(str(d.path))}  sha256 {d.sha256}")
-    return render
+        show_progress=args.show_progress)

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence
 
-from mamba_doctor import _run
 from mamba_doctor._files import last_lines
 from mamba_doctor.errors import InstallFailed, UsageError
 from mamba_doctor.install.nvcc_shim import (
@@ -19,6 +18,7 @@ from mamba_doctor.install.nvcc_shim import (
     torch_arch_list,
 )
 from mamba_doctor.models import Environment, parse_sm
+from mamba_doctor.probe.interpreter import Target
 
 # Peak memory of one nvcc on these kernels: the selective_scan backward units take several GiB
 # each (failure `build-resources-ninja-oom`: MAX_JOBS=cores OOM-kills 16-core/32 GiB boxes).
@@ -109,12 +109,6 @@ def probe_resources() -> tuple[int, Optional[int]]:
     return cpus, mem
 
 
-def parse_nvcc_version(text: str) -> Optional[str]:
-    """`nvcc --version` output -> "12.4"."""
-    m = re.search(r"release (\d+\.\d+)", text)
-    return m.group(1) if m else None
-
-
 def parse_gpu_arch_list(text: str) -> tuple[int, ...]:
     """`nvcc --list-gpu-arch` output (compute_75 ...) -> (75, ...)."""
     return tuple(sorted({int(m) for m in re.findall(r"compute_(\d+)", text)}))
@@ -194,10 +188,9 @@ def wheel_argv(python: str, project: Path, wheel_dir: Path) -> tuple[str, ...]:
 
 
 def build_wheel(
-    python: str, project: Path, *, package: str, version: str, real_cuda_home: Path,
+    target: Target, project: Path, *, package: str, version: str, real_cuda_home: Path,
     sms: Sequence[int], jobs: int, workdir: Path, log_path: Path, base_environ: Mapping[str, str],
     on_progress: Callable[[float, Optional[BuildProgress], str], None] = lambda *_: None,
-    run_streaming: Callable[..., _run.Completed] = _run.run_streaming,
     timeout: Optional[float] = 6 * 3600,
 ) -> BuiltWheel:
     """Build the project's wheel for `sms` only, streaming its log to `log_path`.
@@ -209,7 +202,7 @@ def build_wheel(
     wheel_dir = workdir / "dist"
     wheel_dir.mkdir(parents=True, exist_ok=True)
     env = build_environ(base_environ, package=package, shim=shim, sms=sms, jobs=jobs)
-    argv = wheel_argv(python, project, wheel_dir)
+    argv = wheel_argv(target.python, project, wheel_dir)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
     with log_path.open("w", encoding="utf-8") as log:
@@ -219,7 +212,8 @@ def build_wheel(
             log.write(line + "\n")
             on_progress(time.monotonic() - start, parse_build_line(line), line)
 
-        done = run_streaming(argv, on_line=on_line, timeout=timeout, env=env, cwd=str(project))
+        done = target.run_streaming(argv, on_line=on_line, timeout=timeout, env=env,
+                                    cwd=str(project))
     seconds = time.monotonic() - start
     wheels = sorted(wheel_dir.glob("*.whl"))
     if not done.ok or not wheels:

@@ -7,7 +7,6 @@ import time
 from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence
 
-from mamba_doctor import _run
 from mamba_doctor._files import atomic_copy
 from mamba_doctor.errors import InstallFailed, UsageError
 from mamba_doctor.install.build import (
@@ -16,7 +15,6 @@ from mamba_doctor.install.build import (
     cache_key,
     check_toolchain,
     parse_gpu_arch_list,
-    parse_nvcc_version,
     probe_resources,
     size_max_jobs,
     target_archs,
@@ -35,45 +33,36 @@ from mamba_doctor.install.sdist import (
     unpack_sdist,
 )
 from mamba_doctor.install.sources import WheelSource
-from mamba_doctor.install.steps import Step, StepLog, snapshot
-from mamba_doctor.models import Environment
+from mamba_doctor.install.steps import Step, StepLog
+from mamba_doctor.probe.interpreter import Target
 
 # causal-conv1d first: mamba-ssm's setup does not need it, but a failure there is cheaper.
 BUILD_ORDER = ("causal_conv1d", "mamba_ssm")
 
 
-def find_cuda_home(env: Environment, environ: Mapping[str, str]) -> Optional[Path]:
-    """The real toolkit: the probe's answer, else $CUDA_HOME/$CUDA_PATH, else /usr/local/cuda."""
-    candidates = [env.cuda_toolkit.cuda_home, environ.get("CUDA_HOME"), environ.get("CUDA_PATH"),
-                  "/usr/local/cuda"]
-    if env.cuda_toolkit.nvcc_path:
-        candidates.append(str(Path(env.cuda_toolkit.nvcc_path).resolve().parent.parent))
-    for c in candidates:
-        if c and (Path(c) / "bin" / "nvcc").exists():
-            return Path(c)
-    return None
-
-
 def source_wheels(
-    env: Environment, *, python: str, packages: Sequence[str], version: Optional[str],
+    target: Target, *, packages: Sequence[str], version: Optional[str],
     sdists: Sequence[Path], arch: Optional[str], jobs: Optional[int], cache: Path, dry_run: bool,
-    force: bool, environ: Mapping[str, str], log: StepLog, run: _run.Runner,
+    force: bool, environ: Mapping[str, str], log: StepLog,
     on_progress: Callable[[str, float, Optional[BuildProgress], str], None],
-    run_streaming: Callable[..., _run.Completed] = _run.run_streaming,
     precheck: Callable[[str, Sequence[str]], None] = lambda _p, _r: None,
 ) -> list[WheelSource]:
     """Check the toolchain, get the sdists, build (or reuse) one wheel each. Raises DoctorError.
 
-    `precheck(package, requirements)` runs before each build with the sdist's Requires-Dist, so a
-    plan that would move torch stops the command before the compiler starts.
+    The toolkit is the probe's (CUDA_HOME, its nvcc and version: the one torch's extension
+    builder will use). `precheck(package, requirements)` runs before each build with the
+    sdist's Requires-Dist, so a plan that would move torch stops the command before the
+    compiler starts.
     """
+    env, python = target.env, target.python
     sms = target_archs(env, arch)
-    home = find_cuda_home(env, environ)
-    nvcc = str(home / "bin" / "nvcc") if home else None
-    nvcc_version = parse_nvcc_version(run([nvcc, "--version"], timeout=60).stdout) if nvcc else None
+    toolkit = env.cuda_toolkit
+    nvcc_version = toolkit.nvcc_version if toolkit.nvcc_path else None
     check_toolchain(env, nvcc_version)
-    assert home is not None and nvcc is not None  # check_toolchain raised otherwise
-    supported = parse_gpu_arch_list(run([nvcc, "--list-gpu-arch"], timeout=60).stdout)
+    # check_toolchain raised unless the probe found nvcc; CUDA_HOME is the folder above it
+    nvcc = str(toolkit.nvcc_path)
+    home = Path(toolkit.cuda_home) if toolkit.cuda_home else Path(nvcc).resolve().parent.parent
+    supported = parse_gpu_arch_list(target.run([nvcc, "--list-gpu-arch"], timeout=60).stdout)
     unsupported = [s for s in sms if supported and s not in supported]
     if unsupported:
         raise InstallFailed(f"nvcc {nvcc_version} cannot generate code for "
@@ -105,29 +94,29 @@ def source_wheels(
             continue
         path = local or _download(ref, cache / "sdists", log)
         precheck(pkg, sdist_requirements(path))
-        out.append(_build_one(pkg, ref, path, python=python, home=home, sms=sms, jobs=n_jobs,
+        out.append(_build_one(pkg, ref, path, target=target, home=home, sms=sms, jobs=n_jobs,
                               cache=cache, built_dir=built_dir, environ=environ, log=log,
-                              on_progress=on_progress, run=run, run_streaming=run_streaming))
+                              on_progress=on_progress))
     return out
 
 
-def _build_one(pkg: str, ref: SdistRef, sdist: Path, *, python: str, home: Path,
+def _build_one(pkg: str, ref: SdistRef, sdist: Path, *, target: Target, home: Path,
                sms: Sequence[int], jobs: int, cache: Path, built_dir: Path,
                environ: Mapping[str, str], log: StepLog,
                on_progress: Callable[[str, float, Optional[BuildProgress], str], None],
-               run: _run.Runner, run_streaming: Callable[..., _run.Completed]) -> WheelSource:
+               ) -> WheelSource:
+    python = target.python
     stamp = time.strftime("%Y%m%d-%H%M%S")
     log_path = cache / "logs" / f"build-{pkg}-{ref.version}-{stamp}.log"
     with tempfile.TemporaryDirectory(prefix=f"mamba-doctor-build-{pkg}-") as tmp:
         work = Path(tmp)
         project = unpack_sdist(sdist, work / "src")
-        _check_build_env(python, build_requirements(project), pkg=pkg, run=run, log=log)
+        _check_build_env(target, build_requirements(project), pkg=pkg, log=log)
         try:
             built = build_wheel(
-                python, project, package=pkg, version=ref.version, real_cuda_home=home, sms=sms,
+                target, project, package=pkg, version=ref.version, real_cuda_home=home, sms=sms,
                 jobs=jobs, workdir=work, log_path=log_path, base_environ=environ,
-                on_progress=lambda t, p, line: on_progress(pkg, t, p, line),
-                run_streaming=run_streaming)
+                on_progress=lambda t, p, line: on_progress(pkg, t, p, line))
         except InstallFailed as exc:
             log.add(Step(f"build-{pkg}", "failed", 0.0, None, f"log: {log_path}"))
             raise exc
@@ -140,18 +129,18 @@ def _build_one(pkg: str, ref: SdistRef, sdist: Path, *, python: str, home: Path,
     return WheelSource(pkg, target.name, target, origin="build")
 
 
-def _check_build_env(python: str, needs: Sequence[str], *, pkg: str, run: _run.Runner,
-                     log: StepLog) -> None:
+def _check_build_env(target: Target, needs: Sequence[str], *, pkg: str, log: StepLog) -> None:
     """Refuse before compiling when the target lacks what the build imports: with
     --no-build-isolation the build uses the target's own packages and pip checks none of them.
     A missing ninja only warns: torch then falls back to a one-file-at-a-time build that ignores
     MAX_JOBS (slow, but it works)."""
-    snap = snapshot(python, needs, run=run)
-    if snap.pip is None:
+    python = target.python
+    if target.pip_version is None:
         raise InstallFailed(f"building {pkg} runs `pip wheel` in the target, which has no pip",
                             hint=f"Add pip first: {python} -m ensurepip (or: uv pip install "
                                  f"--python {python} pip).")
-    absent = [n for n in needs if not snap.versions.get(n)]
+    have = target.installed(needs)
+    absent = [n for n in needs if not have.get(n)]
     missing = [n for n in absent if n != "ninja"]
     if "ninja" in absent:
         log.add(Step(f"check-build-requirements-{pkg}", "ok", 0.0, None,

@@ -36,10 +36,10 @@ from mamba_doctor.install.steps import (
     backup,
     check_plan,
     choose_installer,
-    snapshot,
     verify,
 )
 from mamba_doctor.models import Environment
+from mamba_doctor.probe.interpreter import Target
 
 PROTECTED = ("torch",)
 
@@ -48,7 +48,6 @@ PROTECTED = ("torch",)
 class InstallOptions:
     """Everything the user chose; plain values resolved by the CLI."""
 
-    python: str
     version: Optional[str] = None
     wheels: tuple[Path, ...] = ()
     causal_conv1d: bool = True
@@ -98,21 +97,20 @@ OnBuild = Callable[[str, float, Optional[BuildProgress], str], None]
 
 
 def install(
-    options: InstallOptions, *, env: Environment, cache: Path, run: _run.Runner = _run.run,
+    options: InstallOptions, *, target: Target, cache: Path,
     environ: Optional[Mapping[str, str]] = None, on_step: Callable[[Step], None] = lambda _s: None,
-    on_build: OnBuild = lambda *_: None,
-    run_streaming: Callable[..., _run.Completed] = _run.run_streaming,
-    earlier: Sequence[Step] = (),
+    on_build: OnBuild = lambda *_: None, earlier: Sequence[Step] = (),
 ) -> InstallReport:
-    """Run the pipeline. Raises DoctorError subclasses whose `data` is this report so far.
+    """Run the pipeline on the probed `target`. Raises DoctorError subclasses whose `data` is
+    this report so far.
 
     `earlier` steps (the CLI's probe) head the report's step list.
     """
     log = StepLog(steps=list(earlier), on_step=on_step)
-    report = InstallReport(options.python, options.dry_run)
+    report = InstallReport(target.python, options.dry_run)
     try:
-        _pipeline(options, env=env, cache=cache, run=run, environ=environ or {}, log=log,
-                  report=report, on_build=on_build, run_streaming=run_streaming)
+        _pipeline(options, target=target, cache=cache, environ=environ or {}, log=log,
+                  report=report, on_build=on_build)
     except DoctorError as exc:
         report.steps = log.to_list()
         exc.data = {**report.to_dict(), **exc.data}
@@ -121,28 +119,30 @@ def install(
     return report
 
 
-def _pipeline(options: InstallOptions, *, env: Environment, cache: Path, run: _run.Runner,
+def _pipeline(options: InstallOptions, *, target: Target, cache: Path,
               environ: Mapping[str, str], log: StepLog, report: InstallReport,
-              on_build: OnBuild, run_streaming: Callable[..., _run.Completed]) -> None:
-    python = options.python
+              on_build: OnBuild) -> None:
+    python, env = target.python, target.env
     protected = tuple(dict.fromkeys((*PROTECTED, *options.keep)))
-    snap = snapshot(python, protected, run=run)
-    if snap.externally_managed:
+    # torch and the probe's packages are known; only other --keep names are asked for
+    known = target.known_versions(protected)
+    pinned = {**known, **target.installed([n for n in protected if n not in known])}
+    if target.externally_managed:
         raise InstallFailed(
             f"{python} is managed by the operating system (PEP 668: EXTERNALLY-MANAGED); "
             "installing into it could break system tools",
             hint="Create a virtual environment that sees the system torch and install there: "
                  "python3 -m venv --system-site-packages ~/.venvs/mamba && "
                  "mamba-doctor install --python ~/.venvs/mamba/bin/python")
-    installer = choose_installer(python, snap.pip)
+    installer = choose_installer(target)
     log.add(Step("installer", "ok", 0.0, None, f"{installer.kind} "
-                 f"{installer.pip_version or installer.uv or ''}".strip()))
-    if not snap.versions.get("torch"):
+                 f"{target.pip_version if installer.kind == 'pip' else installer.uv}"))
+    if not pinned.get("torch"):
         raise InstallFailed(f"torch is not installed in {python}",
                             hint="Install the torch you want first; mamba-doctor never "
                                  "chooses torch for you.")
-    report.pins = {k: v for k, v in snap.versions.items() if v}
-    missing_keep = [k for k in options.keep if not snap.versions.get(k)]
+    report.pins = {k: v for k, v in pinned.items() if v}
+    missing_keep = [k for k in options.keep if not pinned.get(k)]
     log.add(Step("pin-protected", "ok", 0.0, None,
                  ", ".join(f"{k}=={v}" for k, v in sorted(report.pins.items()))
                  + (f" (--keep not installed, ignored: {', '.join(missing_keep)})"
@@ -164,7 +164,7 @@ def _pipeline(options: InstallOptions, *, env: Environment, cache: Path, run: _r
     def precheck(package: str, requirements: Sequence[str]) -> None:
         if requirements:
             check_plan(installer, requirements, report.pins, workdir=workdir() / package,
-                       index=index, log=log, run=run, local_names=(),
+                       index=index, log=log, local_names=(),
                        step=f"check-dependencies-before-build-{package}")
 
     if options.wheels:
@@ -173,10 +173,10 @@ def _pipeline(options: InstallOptions, *, env: Environment, cache: Path, run: _r
         from mamba_doctor.install.from_source import source_wheels
 
         wheels = source_wheels(
-            env, python=python, packages=packages, version=options.version,
+            target, packages=packages, version=options.version,
             sdists=options.sdists, arch=options.arch, jobs=options.jobs, cache=cache,
-            dry_run=options.dry_run, force=options.force, environ=environ, log=log, run=run,
-            on_progress=on_build, run_streaming=run_streaming, precheck=precheck)
+            dry_run=options.dry_run, force=options.force, environ=environ, log=log,
+            on_progress=on_build, precheck=precheck)
     else:
         wheels = resolved_wheels(
             env, version=options.version, packages=packages, cache=cache,
@@ -195,19 +195,19 @@ def _pipeline(options: InstallOptions, *, env: Environment, cache: Path, run: _r
                      render_argv(install_argv(installer, targets, index=index,
                                               force_reinstall=True))))
         _plan_verify(log, python, options)
-        report.previous = snapshot(python, names, run=run).versions
+        report.previous = target.installed(names)
         return
 
     plan, constraint = check_plan(installer, targets, report.pins, workdir=workdir(),
-                                  index=index, log=log, run=run, local_names=names)
+                                  index=index, log=log, local_names=names)
     report.plan = plan
     deps = dependency_targets(plan, names)
     touched = list(dict.fromkeys([*names, *(d.split("==")[0] for d in deps)]))
-    report.previous = snapshot(python, touched, run=run).versions
+    report.previous = target.installed(touched)
     backups: dict[str, str] = {}
     present = [n for n in touched if report.previous.get(n)]
     if present and not options.dry_run:
-        backups = backup(python, present, workdir() / "backups", log=log, run=run)
+        backups = backup(target, present, workdir() / "backups", log=log)
     report.backups = backups
     report.restore = tuple(render_argv(a) for a in
                            restore_argvs(installer, report.previous, touched, backups))
@@ -220,17 +220,17 @@ def _pipeline(options: InstallOptions, *, env: Environment, cache: Path, run: _r
         _plan_verify(log, python, options)
         return
     if deps:
-        _must(log.run("install-dependencies", dep_argv, run=run), "installing dependencies")
-    _must(log.run("install-wheels", whl_argv, run=run), "installing the wheels")
-    report.installed = snapshot(python, touched, run=run).versions
+        _must(log.run("install-dependencies", dep_argv, run=target.run),
+              "installing dependencies")
+    _must(log.run("install-wheels", whl_argv, run=target.run), "installing the wheels")
+    report.installed = target.installed(touched)
 
     if not options.verify:
         log.add(Step("verify", "skipped", 0.0, None, "--no-verify"))
         return
     causal = options.causal_conv1d and bool(
-        "causal-conv1d" in names or snapshot(python, ["causal-conv1d"], run=run).versions.get(
-            "causal-conv1d"))
-    result = verify(python, verify_modules(causal_conv1d=causal), log=log, run=run)
+        "causal-conv1d" in names or target.installed(["causal-conv1d"]).get("causal-conv1d"))
+    result = verify(target, verify_modules(causal_conv1d=causal), log=log)
     report.verification = result
     if not result.ok:
         report.diagnosis = _diagnose(result.error_text, env)

@@ -11,6 +11,8 @@ from typing import Mapping, Optional, Sequence
 from packaging.utils import canonicalize_name
 from packaging.version import InvalidVersion, Version
 
+from mamba_doctor.probe.interpreter import Target
+
 # pip learnt `install --dry-run --report` in 22.2 (pip changelog, 2022-07); older pips cannot show
 # a plan before acting, so the doctor refuses to install with them rather than guess.
 MIN_PIP_FOR_REPORT = Version("22.2")
@@ -21,15 +23,15 @@ class Installer:
     """How to run `pip install` against the target: its own pip, or `uv pip --python`."""
 
     kind: str  # "pip" or "uv"
-    python: str
+    target: Target
     uv: Optional[str] = None  # path of the uv binary when kind == "uv"
-    pip_version: Optional[str] = None
 
     def argv(self, verb: str, *args: str) -> tuple[str, ...]:
         """`python -m pip <verb> ...` or `uv pip <verb> --python python ...`."""
+        python = self.target.python
         if self.kind == "uv":
-            return (self.uv or "uv", "pip", verb, "--python", self.python, *args)
-        return (self.python, "-m", "pip", verb, *args)
+            return (self.uv or "uv", "pip", verb, "--python", python, *args)
+        return (python, "-m", "pip", verb, *args)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The recorded steps of `install`: snapshot versions, check the plan, back up, install, verify."""
+"""The recorded steps of `install`: choose pip or uv, check the plan, back up, install, verify."""
 
 from __future__ import annotations
 
@@ -24,37 +24,7 @@ from mamba_doctor.install.plan import (
     protected_changes,
     render_argv,
 )
-
-# Runs in the target (Python 3.8+): installed versions of the named distributions, and whether the
-# interpreter is an OS-managed one (PEP 668: EXTERNALLY-MANAGED in stdlib, outside a venv).
-SNAPSHOT_SNIPPET = r'''
-import json, os, sys, sysconfig
-try:
-    from importlib import metadata
-except ImportError:
-    metadata = None
-vers = {}
-for name in sys.argv[1:]:
-    try:
-        vers[name] = metadata.version(name) if metadata else None
-    except Exception:
-        vers[name] = None
-in_venv = sys.prefix != getattr(sys, "base_prefix", sys.prefix)
-marker = os.path.join(sysconfig.get_path("stdlib"), "EXTERNALLY-MANAGED")
-try:
-    import importlib.util
-    spec = importlib.util.find_spec("pip")
-    pip = None
-    if spec is not None and spec.origin:
-        with open(os.path.join(os.path.dirname(spec.origin), "__init__.py")) as fh:
-            for line in fh:
-                if line.startswith("__version__"):
-                    pip = line.split("=", 1)[1].strip().strip("\"'")
-except Exception:
-    pip = None
-print(json.dumps({"versions": vers, "in_venv": in_venv, "pip": pip,
-                  "externally_managed": os.path.exists(marker) and not in_venv}))
-'''
+from mamba_doctor.probe.interpreter import Target
 
 # Runs in the target (Python 3.8+): re-packs each named installed distribution into a wheel from
 # the files its RECORD lists, so the way back does not depend on finding the old wheel again (a
@@ -134,26 +104,18 @@ class StepLog:
         return [s.to_dict() for s in self.steps]
 
 
-@dataclass(frozen=True)
-class Snapshot:
-    versions: dict[str, Optional[str]]
-    in_venv: Optional[bool]
-    externally_managed: Optional[bool]
-    pip: Optional[str] = None  # the target's pip version, None when it has no pip
-
-
-def choose_installer(python: str, pip_version: Optional[str], *,
+def choose_installer(target: Target, *,
                      which: Callable[[str], Optional[str]] = shutil.which) -> Installer:
     """The target's pip when it has one (>= 22.2), else `uv pip --python`. Raises InstallFailed.
 
-    `pip_version` comes from the snapshot (reading pip's version costs no pip start-up).
+    The pip version is the probe's (read from pip's files: no pip start-up).
     """
-    version = pip_version
+    version, python = target.pip_version, target.python
     if version and pip_supports_report(version):
-        return Installer("pip", python, pip_version=version)
+        return Installer("pip", target)
     uv = which("uv")
     if uv:
-        return Installer("uv", python, uv=uv)
+        return Installer("uv", target, uv=uv)
     if version:
         raise InstallFailed(
             f"the target's pip {version} is too old to show an install plan before acting",
@@ -162,23 +124,9 @@ def choose_installer(python: str, pip_version: Optional[str], *,
                         hint=f"Add pip with `{python} -m ensurepip`, or install uv.")
 
 
-def snapshot(python: str, names: Sequence[str], *, run: _run.Runner) -> Snapshot:
-    """Installed versions of `names` in the target (None = not installed). Raises InstallFailed."""
-    done = run([python, "-c", SNAPSHOT_SNIPPET, *names], timeout=120)
-    try:
-        doc = json.loads(done.stdout.strip().splitlines()[-1])
-    except (json.JSONDecodeError, IndexError):
-        raise InstallFailed(
-            f"cannot read the installed versions in {python}: "
-            f"{done.describe_failure() or 'no output'}", data={"stderr": done.stderr[-2000:]},
-        ) from None
-    return Snapshot(dict(doc.get("versions", {})), doc.get("in_venv"),
-                    doc.get("externally_managed"), doc.get("pip"))
-
-
 def check_plan(
     installer: Installer, targets: Sequence[str], pins: Mapping[str, str], *,
-    workdir: Path, index: Sequence[str], log: StepLog, run: _run.Runner, local_names: Sequence[str],
+    workdir: Path, index: Sequence[str], log: StepLog, local_names: Sequence[str],
     step: str = "check-dependencies",
 ) -> tuple[tuple[PlannedInstall, ...], str]:
     """Dry-run the install with dependencies under the pins; return (plan, constraints file).
@@ -192,7 +140,7 @@ def check_plan(
     report = workdir / "pip-report.json"
     argv = dry_run_argv(installer, targets, constraint=str(constraint), report=str(report),
                         index=index)
-    done = log.run(step, argv, run=run)
+    done = log.run(step, argv, run=installer.target.run)
     pinned = ", ".join(f"{k}=={v}" for k, v in sorted(pins.items()))
     if not done.ok:
         tail = last_lines(done.stderr or done.stdout, 15)
@@ -221,15 +169,14 @@ def check_plan(
     return plan, str(constraint)
 
 
-def backup(python: str, names: Sequence[str], dest: Path, *, log: StepLog, run: _run.Runner
-           ) -> dict[str, str]:
+def backup(target: Target, names: Sequence[str], dest: Path, *, log: StepLog) -> dict[str, str]:
     """Re-pack the installed `names` as wheels under `dest`; returns name -> wheel path.
 
     Packages that cannot be re-packed are left out (their way back is `pip install name==ver`).
     """
     dest.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
-    done = run([python, "-c", BACKUP_SNIPPET, str(dest), *names], timeout=600)
+    done = target.run([target.python, "-c", BACKUP_SNIPPET, str(dest), *names], timeout=600)
     try:
         doc = json.loads(done.stdout.strip().splitlines()[-1])
     except (json.JSONDecodeError, IndexError):
@@ -244,17 +191,17 @@ def backup(python: str, names: Sequence[str], dest: Path, *, log: StepLog, run: 
     return saved
 
 
-def verify(python: str, modules: Sequence[str], *, log: StepLog, run: _run.Runner,
-           timeout: float = 300) -> VerifyResult:
+def verify(target: Target, modules: Sequence[str], *, log: StepLog, timeout: float = 300
+           ) -> VerifyResult:
     """Import the kernels in a child of the target (a crash there is a finding, not ours)."""
     start = time.monotonic()
-    done = run(verify_argv(python, modules), timeout=timeout)
+    done = target.run(verify_argv(target.python, modules), timeout=timeout)
     crashed = None
     if done.timed_out or done.signal_name or done.start_error:
         crashed = done.describe_failure()
     result = parse_verify_output(done.stdout, done.stderr, crashed=crashed)
     log.add(Step("verify", "ok" if result.ok else "failed", time.monotonic() - start,
-                 f"{python} -c <verification snippet> {' '.join(modules)}",
+                 f"{target.python} -c <verification snippet> {' '.join(modules)}",
                  _verify_detail(result)))
     return result
 

@@ -1,4 +1,5 @@
-"""stderr views for `install`: a line per finished step, a live "compiling X (elapsed)" line."""
+"""Views of `install`: a stderr line per finished step, a live "compiling X (elapsed)" line, the
+final table, and on failure the way back (offered to a person at a terminal)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from typing import TYPE_CHECKING, Any, Optional
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from mamba_doctor.errors import DoctorError
     from mamba_doctor.install.build import BuildProgress
+    from mamba_doctor.install.pipeline import InstallReport
     from mamba_doctor.install.steps import Step
+    from mamba_doctor.probe.interpreter import Target
 
 logger = logging.getLogger(__name__)
 
@@ -65,3 +69,63 @@ class BuildView:
         if self._status is not None:
             self._status.stop()
             self._status = None
+
+
+def render_report(console: Console, report: InstallReport) -> None:
+    """The steps as a table and, after a real run, what changed and the way back."""
+    from rich.panel import Panel
+
+    render_steps(console, report.steps, dry_run=report.dry_run)
+    if report.dry_run:
+        return
+    lines = [f"{k}: {report.previous.get(k) or '(absent)'} -> {v or '(absent)'}"
+             for k, v in sorted(report.installed.items())]
+    lines.append(f"torch kept at {report.pins.get('torch')}")
+    if report.restore:
+        lines.append("way back: " + " && ".join(report.restore))
+    console.print(Panel("\n".join(lines), title="installed", border_style="green"))
+
+
+def render_steps(console: Console, steps: list[dict[str, Any]], *, dry_run: bool) -> None:
+    from rich.table import Table
+
+    table = Table(title="install" + (" (dry run: nothing changed)" if dry_run else ""))
+    for col in ("step", "status", "time"):
+        table.add_column(col)
+    # fold, not the default ellipsis: the commands must stay whole to be copied and rerun
+    table.add_column("command / detail", overflow="fold")
+    for s in steps:
+        text = s["command"] or ""
+        if s["detail"]:
+            text = f"{text}\n{s['detail']}" if text else s["detail"]
+        table.add_row(s["name"], s["status"], f"{s['duration']:.1f}s", text)
+    console.print(table)
+    if dry_run:
+        planned = [s["command"] for s in steps
+                   if s["status"] == "planned" and s["command"] and "<" not in s["command"]]
+        if planned:  # once more outside the table, whole lines that copy and paste cleanly
+            console.print("[bold]commands it would run:[/]")
+            for line in planned:
+                console.print(line, soft_wrap=True, markup=False, highlight=False)
+
+
+def render_failure(console: Console, *, exc: DoctorError, target: Target) -> None:
+    """After a failed install: the way back, and for a person at a terminal, the offer to run
+    it (the steps were already shown one by one on stderr)."""
+    import shlex
+    import sys
+
+    import typer
+    from rich.markup import escape
+
+    commands = [str(c) for c in exc.data.get("restore", [])]
+    if not commands:
+        return
+    console.print("[bold]The way back:[/] " + escape(" && ".join(commands)), highlight=False)
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return
+    if not typer.confirm("Run it now?", default=False, err=True):
+        return
+    for line in commands:
+        done = target.run(shlex.split(line), timeout=1800)
+        console.print(("restored: " if done.ok else "failed: ") + line, markup=False)

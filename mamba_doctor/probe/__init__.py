@@ -15,13 +15,15 @@ from typing import Mapping, Optional
 from mamba_doctor import _run
 from mamba_doctor._run import Runner
 from mamba_doctor.models import Environment
+from mamba_doctor.probe.envfile import read_env_file
+from mamba_doctor.probe.interpreter import Target, choose_target
 from mamba_doctor.probe.nvidia import probe_nvidia
 from mamba_doctor.probe.os import find_libstdcxx, probe_glibcxx, probe_os
 from mamba_doctor.probe.target import TargetFacts, probe_target
 from mamba_doctor.probe.toolkit import probe_toolkit
 
-__all__ = ["TargetFacts", "probe_environment", "probe_nvidia", "probe_os", "probe_target",
-           "probe_toolkit"]
+__all__ = ["Target", "TargetFacts", "choose_target", "load_target", "probe_environment", "probe_nvidia",
+           "probe_os", "probe_target", "probe_toolkit", "probed"]
 
 
 def probe_environment(
@@ -59,3 +61,25 @@ def probe_environment(
         os_info = replace(os_info, glibcxx=glibcxx, libstdcxx_path=path, reasons=reasons)
     return Environment(os=os_info, nvidia=nvidia, cuda_toolkit=toolkit, python=target.python,
                        torch=target.torch, packages=dict(target.packages))
+
+
+def load_target(python: Optional[str] = None, *, env_file: Optional[Path] = None,
+                timeout: float = 60.0, deep: bool = False,
+                environ: Optional[Mapping[str, str]] = None) -> Target:
+    """The target with its facts: the machine an --env FILE describes (nothing is probed; its
+    interpreter path belongs to that machine), else the chosen interpreter, probed here.
+
+    Raises UsageError for a missing interpreter or an unreadable file.
+    """
+    if env_file is not None:
+        return Target.described(read_env_file(env_file))
+    return probed(choose_target(python, environ=environ), timeout=timeout, deep=deep,
+                  environ=environ)
+
+
+def probed(target: Target, *, timeout: float = 60.0, deep: bool = False,
+           environ: Optional[Mapping[str, str]] = None) -> Target:
+    """`target` with what `probe_environment` finds there."""
+    return target.with_env(probe_environment(target.python, run=target.run, environ=environ,
+                                             timeout=timeout, deep=deep))
+

@@ -28,6 +28,24 @@ def dist_version(name):
         except Exception:
             pass
     return None
+def pip_version():
+    # `python -m pip` works whenever the module is importable, also without a dist-info (a pip
+    # reached through a .pth file, a vendored copy): read __version__ from its file, unimported
+    version = dist_version("pip")
+    if version:
+        return version
+    try:
+        import importlib.util
+        spec = importlib.util.find_spec("pip")
+        if spec is None or not spec.origin:
+            return None
+        with open(spec.origin) as fh:
+            for line in fh:
+                if line.startswith("__version__"):
+                    return line.split("=", 1)[1].strip().strip("\"'")
+    except Exception:
+        pass
+    return None
 def mapped_libstdcxx():
     with open("/proc/self/maps") as maps:
         for line in maps:
@@ -95,7 +113,8 @@ def stage_base():
         "is_venv": bool(venv),
         "conda_prefix": sys.prefix if conda else None,
         "externally_managed": bool(marker and not venv),
-        "dists": dict((name, dist_version(name)) for name in DISTS),
+        "dists": dict((name, pip_version() if name == "pip" else dist_version(name))
+                      for name in DISTS),
         "torch_static": torch_static(),
     }
 def stage_torch():

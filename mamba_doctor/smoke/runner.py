@@ -14,10 +14,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from mamba_doctor import _run
-from mamba_doctor._run import Completed, Runner
+from mamba_doctor._run import Completed
 from mamba_doctor.errors import UsageError
 from mamba_doctor.models import Environment, TorchInfo
+from mamba_doctor.probe.interpreter import Target
 
 CHILD_PACKAGE = "_mamba_doctor_smoke"
 # Everything the child imports, as paths inside mamba_doctor/. They use relative imports only, so
@@ -27,6 +27,7 @@ CHILD_FILES = ("block/__init__.py", "block/trace.py", "block/mamba_ref.py", "blo
                "smoke/child/report.py", "smoke/child/reference.py", "smoke/child/kernels.py")
 RESULT_PREFIX = "MAMBA_DOCTOR_SMOKE "  # = child/report.py's (not imported: torch-free)
 STAGE_PREFIX = "smoke-stage: "
+PROBE_TIMEOUT_S = 30.0  # only for tailoring a failure's fixes
 BOOTSTRAP = ("import sys; sys.path.insert(0, sys.argv[1]); "
              "from %s.smoke.child.main import main; sys.exit(main(sys.argv[2:]))" % CHILD_PACKAGE)
 
@@ -130,20 +131,23 @@ def last_stage(stderr: str) -> Optional[str]:
     return stages[-1] if stages else None
 
 
-def run_smoke(python: str, *, options: SmokeOptions, run: Runner = _run.run) -> SmokeReport:
-    """Run the smoke test in `python` and return the report (never raises for a failed test).
+def run_smoke(target: Target, *, options: SmokeOptions) -> SmokeReport:
+    """Run the smoke test in the target and return the report (never raises for a failed test).
 
     Raises UsageError for invalid options. A crash, a hang (killed after options.timeout) or a
-    missing torch give a failed report whose data says what happened.
+    missing torch give a failed report whose data says what happened, with the known failure
+    it matches; its fixes are tailored to the target's facts (probed now if not yet known).
     """
     options.validate()
+    python = target.python
     with tempfile.TemporaryDirectory(prefix="mamba-doctor-smoke-") as tmp:
         stage_child_package(Path(tmp))
-        completed = run(build_child_command(python, tmp, options), timeout=options.timeout,
-                        cwd=tmp)
+        completed = target.run(build_child_command(python, tmp, options),
+                               timeout=options.timeout, cwd=tmp)
     child = parse_child_output(completed.stdout)
     data = build_data(python, options, child, completed)
-    data["diagnoses"] = _diagnose(_failure_texts(data, completed), _child_env(data), python)
+    text = _failure_texts(data, completed)
+    data["diagnoses"] = _diagnose(text, _facts(target, data) if text.strip() else None, python)
     message, hint = failure_message(data)
     return SmokeReport(passed=bool(data["passed"]), data=data, message=message, hint=hint)
 
@@ -191,15 +195,23 @@ def _failure_texts(data: dict[str, Any], completed: Completed) -> str:
     return "\n".join(t for t in texts if t)
 
 
-def _child_env(data: dict[str, Any]) -> Optional[Environment]:
-    """What the child saw of torch, for the diagnosis to tell look-alikes apart (a CPU-only torch
-    from a too-old driver, say); None when the child never reported."""
-    seen = data.get("environment") or {}
-    if not seen.get("torch"):
-        return None
-    return Environment(torch=TorchInfo(installed=True, version=seen["torch"],
-                                       cuda=seen.get("torch_cuda"),
-                                       cuda_available=seen.get("cuda_available")))
+def _facts(target: Target, data: dict[str, Any]) -> Optional[Environment]:
+    """The target's facts for telling look-alikes apart and tailoring the fixes (the same facts
+    `check` uses, so both recommend the same): probed now when the target came unprobed; when
+    the probe fails, what the child saw of torch; None when nothing is known."""
+    if target.has_facts:
+        return target.env
+    from mamba_doctor.probe import probed
+
+    try:
+        return probed(target, timeout=PROBE_TIMEOUT_S).env
+    except Exception:  # a failed probe only costs the tailoring
+        seen = data.get("environment") or {}
+        if not seen.get("torch"):
+            return None
+        return Environment(torch=TorchInfo(installed=True, version=seen["torch"],
+                                           cuda=seen.get("torch_cuda"),
+                                           cuda_available=seen.get("cuda_available")))
 
 
 def _diagnose(text: str, env: Optional[Environment], python: str) -> list[dict[str, Any]]:
