@@ -1,4 +1,4 @@
-"""Where the doctor keeps its cache; resolved once in the CLI from flags and environment."""
+"""Where the doctor keeps its cache and finds its data; resolved from flags and environment."""
 
 from __future__ import annotations
 
@@ -31,3 +31,13 @@ def mirrors_from_env(environ: Optional[Mapping[str, str]] = None) -> tuple[str, 
     env = os.environ if environ is None else environ
     raw = env.get(MIRROR_ENV, "")
     return tuple(p for p in raw.replace(",", " ").split() if p)
+
+
+def index_dir() -> Path:
+    """wheels_index/ of a checkout, or the copy an installed wheel carries as _wheels_index/: the
+    wheel index and the torch/CUDA tables (wheels_index/SOURCES.md)."""
+    package = Path(__file__).resolve().parent
+    for candidate in (package / "_wheels_index", package.parent / "wheels_index"):
+        if (candidate / "mamba_ssm.json").is_file():
+            return candidate
+    raise FileNotFoundError("the wheel index is missing from this installation of mamba-doctor")

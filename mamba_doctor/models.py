@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, fields, replace
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, NamedTuple, Optional
 
 from mamba_doctor._compat import removeprefix
 
@@ -178,6 +178,29 @@ class CheckResult:
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "status": self.status.value, "summary": self.summary,
                 "hint": self.hint}
+
+
+class VisibleGpu(NamedTuple):
+    label: str  # "GPU 0 (NVIDIA A100-SXM4-80GB)", or "device 0" when only torch listed it
+    name: Optional[str]
+    sm: int
+
+
+def visible_gpus(env: Environment) -> tuple[VisibleGpu, ...]:
+    """The GPUs torch will use, with a known compute capability: the one rule every stage uses
+    (check's rows, the wheel fit, --from-source's architectures, explain's fixes).
+
+    The driver's GPUs that CUDA_VISIBLE_DEVICES does not hide (where it cannot be told, as with
+    MIG entries, a GPU counts as visible); when the driver listed none with a capability (an
+    --env file with torch's view only, no nvidia-smi in a container), the devices torch itself
+    reported, which are the visible ones by construction.
+    """
+    out = [VisibleGpu(f"GPU {g.index} ({g.name or 'unknown'})", g.name, g.sm)
+           for g in env.nvidia.gpus if g.visible is not False and g.sm is not None]
+    if not out:
+        out = [VisibleGpu(f"device {i}", None, sm) for i, sm in
+               enumerate(parse_sm(c) for c in env.torch.capabilities) if sm is not None]
+    return tuple(out)
 
 
 def parse_sm(capability: Optional[str]) -> Optional[int]:

@@ -7,14 +7,17 @@ from dataclasses import replace
 import pytest
 from fake_runner import FakeRunner, done, fixture
 
+from mamba_doctor.advice.torch import torch_variant_for
+from mamba_doctor.check.gpu import mamba_sass
 from mamba_doctor.check.report import build_report
 from mamba_doctor.check.verdicts import evaluate, suggest_torch
 from mamba_doctor.knowledge.cuda_tables import (
-    TOOLKIT_DRIVER_LINUX,
+    cuda_targets,
     driver_ceiling,
-    mamba_sass,
+    driver_runs,
     sm_runs,
-    torch_variant_for,
+    tables,
+    torch_runs_on,
 )
 from mamba_doctor.models import (
     CheckStatus,
@@ -27,6 +30,7 @@ from mamba_doctor.models import (
 from mamba_doctor.probe.interpreter import Target
 from mamba_doctor.probe.nvidia_parse import parse_cuda_visible_devices, parse_nvidia_smi_csv
 from mamba_doctor.probe.target import probe_target
+from mamba_doctor.wheels.index import load_index
 
 OK, WARN, FAIL, SKIP = CheckStatus.OK, CheckStatus.WARN, CheckStatus.FAIL, CheckStatus.SKIP
 LINUX = OsInfo(system="Linux", distro="Ubuntu 22.04.4 LTS", arch="x86_64", glibc="2.35",
@@ -209,8 +213,22 @@ def test_tables() -> None:
     assert torch_variant_for("2.5.1+cu124", (12, 2)) == "cu121"
     assert torch_variant_for("2.13.0+cpu", None) == "cu130"
     assert sm_runs(86, (80,)) and not sm_runs(61, (53, 62)) and not sm_runs(90, (80,))
-    assert mamba_sass("2.2.6.post3", 13) and 120 in mamba_sass("2.3.1", 12)
-    assert all(v.count(".") >= 1 for v in TOOLKIT_DRIVER_LINUX.values())
+    index = load_index()
+    sass = mamba_sass(index, "2.3.1", 12)
+    assert mamba_sass(index, "2.2.6.post3", 13) and sass is not None and 120 in sass
+    assert all(v.count(".") >= 1 for v in tables()["toolkit_driver"].values())
+    # CUDA 11.8 cannot target an RTX 5090 (sm_120 needs 12.8); CUDA 13 dropped Volta
+    assert cuda_targets((11, 8), 120) is False and cuda_targets((12, 8), 120) is True
+    assert cuda_targets((13, 0), 70) is False and cuda_targets((12, 9), 70) is True
+    # torch 2.7's cu128 build measured without sm_70; 2.8's cu128 has it again
+    assert torch_runs_on("2.7", "cu128", 70) is False and torch_runs_on("2.8", "cu128", 70)
+    assert torch_runs_on("2.0", "cu118", 120) is False and torch_runs_on("2.10", "cu128", 120)
+    # a 470 driver (CUDA 11.4) runs CUDA 11.8 builds through minor-version compatibility,
+    # never CUDA 12; a driver below the 11.x floor runs only what its ceiling says
+    assert driver_runs((11, 8), "11.4", "470.57.02") is True
+    assert driver_runs((12, 1), "11.4", "470.57.02") is False
+    assert driver_runs((11, 8), "11.4", "450.51.05") is False
+    assert driver_runs((12, 4), None, None) is None
 
 
 def test_libcuda_only_driver_counts_as_present() -> None:
@@ -258,36 +276,17 @@ def test_driver_cuda_and_visibility_wording_without_a_driver_version() -> None:
 
 def test_python_row_agrees_with_the_wheel_index() -> None:
     # check's python row and fetch-wheel must tell the same story: Python 3.8 has wheels
-    # (mamba_ssm 2.2.2 for torch 2.0 cu118), it is not a "source build only" Python.
-    from mamba_doctor.check.system import (
-        NEWEST_MAMBA_FOR_OLD_PYTHON,
-        WHEEL_PYTHON_NEW,
-        check_python,
-    )
+    # (mamba_ssm 2.2.2 for torch 2.0 cu118), it is not a "source build only" Python. The
+    # release matrix (held out: the release workflows, wheels_index/SOURCES.md) gives the
+    # newest release per Python.
+    from mamba_doctor.check.system import check_python, newest_release_per_python
     from mamba_doctor.models import PythonInfo
-    from mamba_doctor.wheels.index import load_index
 
-    newest: dict[tuple[int, int], str] = {}
-    for rel in load_index().for_package("mamba_ssm"):  # newest release first
-        for w in rel.wheels:
-            if w.available:
-                major, minor = (int(p) for p in w.python.split("."))
-                newest.setdefault((major, minor), rel.version)
-    latest = newest[WHEEL_PYTHON_NEW[1]]
-    assert {py for py, v in newest.items() if v == latest} == \
-        {(3, m) for m in range(WHEEL_PYTHON_NEW[0][1], WHEEL_PYTHON_NEW[1][1] + 1)}
-    assert {py: v for py, v in newest.items() if v != latest} == NEWEST_MAMBA_FOR_OLD_PYTHON
-    row = check_python(Environment(python=PythonInfo(version="3.8.18", abi_tag="cp38")))
-    assert row.status is WARN and "only mamba_ssm <= 2.2.2 has wheels" in row.summary
-
-
-def test_torch_fallback_list_has_mamba_wheels_in_the_index() -> None:
-    # suggest_torch's fallback list must only name torch releases the index has wheels for
-    from mamba_doctor.knowledge.cuda_tables import TORCH_PYTHON, TORCH_WITH_MAMBA_WHEELS
-    from mamba_doctor.wheels.index import load_index
-
-    labels = {w.torch for rel in load_index().for_package("mamba_ssm") for w in rel.wheels
-              if w.available and not w.ngc}
-    for version in TORCH_WITH_MAMBA_WHEELS:
-        minor = version.rsplit(".", 1)[0]
-        assert minor in labels and minor in TORCH_PYTHON, version
+    newest, latest = newest_release_per_python()
+    assert (newest["3.7"], newest["3.8"], newest["3.9"]) == ("2.1.0", "2.2.2", "2.3.0")
+    assert {py for py, v in newest.items() if v == latest} == {"3.10", "3.11", "3.12", "3.13"}
+    rows = {v: check_python(Environment(python=PythonInfo(version=v))) for v in
+            ("3.8.18", "3.11.9", "3.14.0")}
+    assert rows["3.8.18"].status is WARN
+    assert "only mamba_ssm <= 2.2.2 has wheels" in rows["3.8.18"].summary
+    assert rows["3.11.9"].status is OK and "no prebuilt" in rows["3.14.0"].summary

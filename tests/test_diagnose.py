@@ -405,7 +405,7 @@ def test_exact_wheel_name_comes_from_the_resolver(monkeypatch: pytest.MonkeyPatc
 
 
 def test_driver_index_url_follows_the_torch_variant_table() -> None:
-    # one table (cuda_tables.TORCH_CUDA_VARIANTS) instead of a second list in envfacts
+    # one table (torch.json via knowledge/cuda_tables.py) instead of a second list here
     from mamba_doctor.diagnose.facts import _newest_variant_for
 
     assert [_newest_variant_for(c) for c in ("11.4", "12.2", "12.4", "12.9", "13.1", "13.2")] \

@@ -238,12 +238,28 @@ def test_glibc_too_old_for_newer_build_os(index) -> None:
 
 
 def test_unknown_facts_never_reject(index) -> None:
-    env = make_env(python="3.12", torch="2.8.0+cu128", cuda="12.8", abi=None)
+    env = make_env(python="3.12", torch="2.8.0+cu128", cuda="12.8", abi=None, glibc=None)
     res = resolve(env, index, "mamba_ssm")
     assert res.wheel is not None and not res.exact
-    assert any(u.startswith("cxx11abi") for u in res.unchecked)
     assert any(u.startswith("gpu") for u in res.unchecked)
-    assert "cxx11abi" not in res.reason_counts()
+    assert "gpu_arch" not in res.reason_counts() and "glibc" not in res.reason_counts()
+
+
+@pytest.mark.parametrize(("torch", "cuda", "abi"), [("2.0.0", "11.8", False),
+                                                    ("2.4.1", "12.1", False),
+                                                    ("2.8.0", "12.8", True)])
+def test_unknown_abi_is_the_official_wheels_and_says_so(index, torch: str, cuda: str,
+                                                        abi: bool) -> None:
+    # One rule for an unreported C++ ABI, in the wheel choice and the setup.py guess alike:
+    # the official torch wheels' default (pre-C++11 up to 2.5, C++11 from 2.7).
+    python = "3.8" if torch == "2.0.0" else "3.10"
+    env = make_env(python=python, torch=torch, cuda=cuda, abi=None)
+    res = resolve(env, index, "mamba_ssm")
+    assert res.wheel is not None and res.wheel.cxx11abi is abi and not res.exact
+    flag = f"cxx11abi{str(abi).upper()}"
+    note = next(u for u in res.unchecked if u.startswith("cxx11abi"))
+    assert f"assumed {flag}" in note
+    assert res.guess is not None and res.guess.url is not None and flag in res.guess.url
 
 
 def test_explicit_older_version_is_honoured(index) -> None:

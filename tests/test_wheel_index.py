@@ -137,7 +137,9 @@ def test_another_torch_version_drops_the_probed_abi() -> None:
     for same in ("2.13.0+cpu", "2.13.0"):
         assert facts_of(apply_overrides(probed, torch_version=same)).cxx11abi is True
     other = facts_of(apply_overrides(probed, torch_version="2.5.1", cuda_version="12.4"))
-    assert other.cxx11abi is None and other.torch_minor == "2.5"
+    # the probed ABI is dropped; the official torch 2.5 cu124 wheels' one is assumed, and said so
+    assert other.cxx11abi is False and other.torch_minor == "2.5"
+    assert "assumed cxx11abiFALSE" in str(other.abi_assumed)
     assert facts_of(apply_overrides(probed, torch_version="2.5.1",
                                     cxx11abi=False)).cxx11abi is False
     rocm = make_env(torch="2.5.1+rocm6.2", cuda=None, hip="6.2")
@@ -145,13 +147,12 @@ def test_another_torch_version_drops_the_probed_abi() -> None:
 
 
 def test_torch_abi_table() -> None:
-    idx = load_index()
-    assert (idx.torch_cxx11abi("2.5", "cu124"), idx.torch_cxx11abi("2.8", "cu128")) == \
-        (False, True)
+    from mamba_doctor.knowledge.cuda_tables import torch_default_abi as abi
+
+    assert (abi("2.5", "cu124"), abi("2.8", "cu128")) == (False, True)
     # 2.6 differs per variant; an unknown variant or minor is not guessed
-    assert (idx.torch_cxx11abi("2.6", "cu124"), idx.torch_cxx11abi("2.6", "cu126")) == \
-        (False, True)
-    assert idx.torch_cxx11abi("2.6", None) is None and idx.torch_cxx11abi("9.9", "cu999") is None
+    assert (abi("2.6", "cu124"), abi("2.6", "cu126")) == (False, True)
+    assert abi("2.6", None) is None and abi("9.9", "cu999") is None
 
 
 def test_facts_from_probe_shaped_environment() -> None:

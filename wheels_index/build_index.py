@@ -203,18 +203,55 @@ def build_package(package: str, ref: Path) -> dict[str, Any]:
 
 
 def build_torch(tables: dict[str, Any]) -> dict[str, Any]:
+    """torch.json: every torch/CUDA/driver/GPU-architecture table the package reads (one source:
+    mamba_doctor/knowledge/cuda_tables.py loads nothing else)."""
     details = {
         k: {kk: vv for kk, vv in v.items() if kk in ("arch", "examples")}
         for k, v in tables["arch_details"].items()
     }
+    drivers = tables["cuda_min_driver_linux"]
+    dropped = {sm: cuda for cuda, v in tables["arch_notes"]["dropped"].items()
+               for sm in v["archs"]}
     return {
         "schema": SCHEMA,
         "cuda_variants": tables["torch_cuda_variants"],
+        "pypi_default_variant": {k: v["cuda"] for k, v in tables["torch_pypi_default_cuda"].items()},
         "python": {k: {"min": v["min"], "max": v["max"]}
                    for k, v in tables["torch_python"].items()},
         "cxx11abi_default": tables["torch_cxx11abi_default"],
         "arch_details": details,
+        # the first CUDA that can target each architecture, and the one that dropped it
+        "arch_first_cuda": tables["arch_first_cuda"],
+        "arch_dropped_cuda": dropped,
+        "torch_arch_support": _torch_arch_support(tables["torch_arch_support"]),
+        # Linux driver shipped with each CUDA toolkit, and the driver floor of CUDA minor-version
+        # compatibility for each major
+        "toolkit_driver": {k: v["toolkit_driver"] for k, v in drivers.items()},
+        "minor_compat_min_driver": {k.split(".")[0]: v["minor_compat_min"]
+                                    for k, v in sorted(drivers.items()) if k.endswith(".0")},
     }
+
+
+def _torch_arch_support(raw: dict[str, Any]) -> dict[str, Any]:
+    """"2.12-2.14/cu126": [...] -> one entry per torch minor: {"sm": [...], "ptx": [...]} for
+    a measured arch list, {"min_sm": 70} for a measured floor (Linux x86_64 only)."""
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        parts = key.split("/")
+        if len(parts) != 2 or not parts[1].startswith("cu"):
+            continue  # notes, and the aarch64 builds
+        first, _, last = parts[0].replace(".x", "").partition("-")
+        major, low = first.split(".")
+        high = last.split(".")[1] if last else low
+        if isinstance(value, list):
+            entry: dict[str, Any] = {
+                "sm": sorted(int(a.split()[0][3:]) for a in value if a.startswith("sm_")),
+                "ptx": sorted(int(a.split()[0][8:]) for a in value if a.startswith("compute_"))}
+        else:
+            entry = {"min_sm": int(value["min"][3:])}
+        for minor in range(int(low), int(high) + 1):
+            out[f"{major}.{minor}/{parts[1]}"] = entry
+    return out
 
 
 def _default_reference() -> Path:

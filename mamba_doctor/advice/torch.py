@@ -5,19 +5,58 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from packaging.version import Version
+
 from mamba_doctor.knowledge.cuda_tables import (
-    TOOLKIT_DRIVER_LINUX,
-    TORCH_PYTHON,
-    TORCH_WITH_MAMBA_WHEELS,
-    compat_ceiling,
+    TORCH_INDEX,
     cuda_tuple,
     driver_ceiling,
+    minor_compat_min_driver,
     pair,
-    torch_install_command,
-    torch_variant_for,
+    pypi_default_variant,
+    toolkit_driver,
+    torch_has_python,
+    torch_variants,
     version_of,
 )
 from mamba_doctor.models import Environment
+
+
+def torch_with_mamba_wheels() -> tuple[str, ...]:
+    """torch minors the published mamba_ssm wheels were built for, newest first (the index)."""
+    from mamba_doctor.wheels.index import label_key, load_index
+
+    labels = {w.torch for rel in load_index().for_package("mamba_ssm") for w in rel.wheels
+              if w.available and not w.ngc and not w.nightly}
+    return tuple(sorted(labels, key=label_key, reverse=True))
+
+
+def compat_ceiling(ceiling: Optional[tuple[int, int]], driver: Optional[str]
+                   ) -> Optional[tuple[int, int]]:
+    """Widen a ceiling to its whole CUDA major when the driver meets NVIDIA's minor-version
+    compatibility minimum (a cu118 torch runs on a 470 driver, without PTX JIT)."""
+    have = version_of(driver)
+    if ceiling is None or have is None:
+        return ceiling
+    need = minor_compat_min_driver(ceiling[0])
+    return (ceiling[0], 9) if need and have >= Version(need) else ceiling
+
+
+def torch_variant_for(torch_version: str, ceiling: Optional[tuple[int, int]]) -> Optional[str]:
+    """Highest CUDA variant of this torch minor that the driver ceiling allows; with no
+    ceiling known, the variant PyPI gives by default."""
+    have = version_of(torch_version)
+    if have is None:
+        return None
+    minor = f"{have.major}.{have.minor}"
+    if ceiling is None and pypi_default_variant(minor):
+        return pypi_default_variant(minor)
+    fitting = [v for v in torch_variants(minor) if ceiling is None or pair(v) <= ceiling]
+    return max(fitting, key=pair) if fitting else None
+
+
+def torch_install_command(version: str, variant: str) -> str:
+    return f"pip install torch=={version} --index-url {TORCH_INDEX}/{variant}"
 
 
 @dataclass(frozen=True)
@@ -56,9 +95,9 @@ def suggest_torch(env: Environment) -> str:
     if current and variant:
         return (torch_install_command(base_version(current), variant)
                 + _driver_note(variant, ceiling))
-    candidates = [c for c in TORCH_WITH_MAMBA_WHEELS if py is None or
-                  pair(TORCH_PYTHON[c.rsplit(".", 1)[0]][0]) <= py
-                  <= pair(TORCH_PYTHON[c.rsplit(".", 1)[0]][1])]
+    python = f"{py[0]}.{py[1]}" if py else None
+    candidates = [f"{c}.0" for c in torch_with_mamba_wheels()
+                  if torch_has_python(c, python) is not False]
     for limit in (ceiling, compat_ceiling(ceiling, driver)):  # exact fit first
         fits = [(c, v) for c in candidates if (v := torch_variant_for(c, limit))]
         # newest torch built for the driver's own CUDA major, else the newest that fits
@@ -80,7 +119,7 @@ def _driver_note(variant: str, ceiling: Optional[tuple[int, int]]) -> str:
     if ceiling is not None:
         return ""
     cuda = cuda_tuple(variant)
-    need = TOOLKIT_DRIVER_LINUX.get(f"{cuda[0]}.{cuda[1]}") if cuda else None
+    need = toolkit_driver(f"{cuda[0]}.{cuda[1]}") if cuda else None
     return f"   # needs an NVIDIA driver >= {need}" if need else ""
 
 

@@ -2,31 +2,27 @@
 
 from __future__ import annotations
 
-from mamba_doctor.knowledge.cuda_tables import (
-    ARCH_NAMES,
-    LATEST_MAMBA,
-    MAMBA_SASS,
-    cuda_tuple,
-    mamba_sass,
-    sm_runs,
-)
+from typing import TYPE_CHECKING, Optional
+
+from mamba_doctor.knowledge.cuda_tables import arch_name, cuda_tuple, sm_runs
 from mamba_doctor.models import CheckResult, CheckStatus, Environment, GpuInfo, parse_sm
+from mamba_doctor.models import visible_gpus as visible_by_torch
+
+if TYPE_CHECKING:
+    from mamba_doctor.wheels.index import WheelIndex
 
 OK, WARN, FAIL, SKIP = CheckStatus.OK, CheckStatus.WARN, CheckStatus.FAIL, CheckStatus.SKIP
 # Runs anywhere torch runs: on an unsupported GPU as well as on CPU.
 REFERENCE_PATH = "the pure-PyTorch reference path (mamba_doctor.block.MambaRef)"
 
 
-def visible_gpus(env: Environment) -> tuple[GpuInfo, ...]:
-    """The GPUs torch will see (visible unknown counts as visible)."""
+def unhidden_gpus(env: Environment) -> tuple[GpuInfo, ...]:
+    """The driver's GPUs that torch will see (visible unknown counts as visible)."""
     return tuple(g for g in env.nvidia.gpus if g.visible is not False)
 
 
 def _gpu_sms(env: Environment) -> list[tuple[str, int]]:
-    found = [(f"GPU {g.index} ({g.name or 'unknown'})", g.sm) for g in visible_gpus(env)]
-    if not any(sm for _, sm in found):  # e.g. an --env file with torch's view only
-        found = [(f"device {i}", parse_sm(c)) for i, c in enumerate(env.torch.capabilities)]
-    return [(label, sm) for label, sm in found if sm is not None]
+    return [(g.label, g.sm) for g in visible_by_torch(env)]
 
 
 def _archs(gpus: list[tuple[str, int]]) -> str:
@@ -34,7 +30,7 @@ def _archs(gpus: list[tuple[str, int]]) -> str:
 
 
 def _arch(sm: int) -> str:
-    return f"sm_{sm} ({ARCH_NAMES.get(sm // 10, 'unknown')})"
+    return f"sm_{sm} ({arch_name(sm)})"
 
 
 def check_gpu_arch_torch(env: Environment) -> CheckResult:
@@ -66,11 +62,15 @@ def check_gpu_arch_mamba(env: Environment) -> CheckResult:
     gpus = _gpu_sms(env)
     if not gpus:
         return CheckResult("gpu_arch_mamba", SKIP, "no GPU to check")
+    from mamba_doctor.wheels.index import load_index
+
+    index = load_index()
     installed = env.packages.get("mamba_ssm")
-    version = installed.version if installed and installed.version else LATEST_MAMBA
+    version = installed.version if installed and installed.version else \
+        index.for_package("mamba_ssm")[0].version
     runtime = cuda_tuple(env.torch.cuda)
     major = runtime[0] if runtime else 12
-    sass = mamba_sass(version, major)
+    sass = mamba_sass(index, version, major)
     which = f"mamba_ssm {version} cu{major} wheels"
     pascal = [(label, sm) for label, sm in gpus if sm // 10 == 6]
     if pascal:
@@ -91,7 +91,7 @@ def check_gpu_arch_mamba(env: Environment) -> CheckResult:
     if not missing:
         return CheckResult("gpu_arch_mamba", OK, f"{which} carry kernels for {_archs(gpus)}")
     label, sm = missing[0]
-    other = _release_with(sm, major)
+    other = _release_with(index, sm, major)
     hint = (f"Use mamba_ssm=={other} (its cu{major} wheels carry kernels for sm_{sm})" if other
             else f"No official wheel targets sm_{sm} with CUDA {major}; try another CUDA major "
             f"of torch, or {REFERENCE_PATH}.")
@@ -100,9 +100,19 @@ def check_gpu_arch_mamba(env: Environment) -> CheckResult:
                        "kernel for it", hint)
 
 
-def _release_with(sm: int, major: int) -> str | None:
-    """Newest mamba_ssm release whose cu<major> wheels run on sm."""
-    for _first, last, table in reversed(MAMBA_SASS):
-        if sm_runs(sm, table.get(major, ())):
-            return last if last != "9999" else LATEST_MAMBA
+def mamba_sass(index: WheelIndex, version: str, cuda_major: int) -> Optional[tuple[int, ...]]:
+    """The GPU architectures (SASS) in the published mamba_ssm `version` wheels built with CUDA
+    `cuda_major`, from the index (None: no such wheel, or their architectures are unknown)."""
+    base = str(version).split("+")[0]
+    arches = {a for rel in index.matching("mamba_ssm", base) for w in rel.wheels
+              if w.available and w.cuda_major == cuda_major for a in (w.arches or ())}
+    return tuple(sorted(arches)) or None
+
+
+def _release_with(index: WheelIndex, sm: int, major: int) -> Optional[str]:
+    """Newest mamba_ssm release with a published cu<major> wheel that runs on sm."""
+    for rel in index.for_package("mamba_ssm"):
+        if any(w.available and w.cuda_major == major and w.arches and sm_runs(sm, w.arches)
+               for w in rel.wheels):
+            return rel.version
     return None

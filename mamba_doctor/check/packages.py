@@ -12,18 +12,9 @@ from mamba_doctor.models import CheckResult, CheckStatus, Environment
 OK, WARN, FAIL, SKIP = CheckStatus.OK, CheckStatus.WARN, CheckStatus.FAIL, CheckStatus.SKIP
 IMPORT_ORDER = ("selective_scan_cuda", "causal_conv1d_cuda", "causal_conv1d", "mamba_ssm")
 
-# Which causal_conv1d goes with which mamba_ssm: the C++ causal_conv1d_fwd binding changed
-# arity (4, 5, 7, then 8 args plus causal_conv1d.cpp_functions). Source:
-# failures/REPORT.md §1 "mamba-ssm <-> causal-conv1d API compatibility".
-# (mamba_ssm from, mamba_ssm below, causal_conv1d from, causal_conv1d below)
-PAIRS: tuple[tuple[str, str, str, str], ...] = (
-    ("1.0.0", "1.1.0", "1.0.0", "1.1.0"),
-    ("1.1.0", "1.2.0", "1.1.0", "1.2.0"),
-    ("1.2.0", "2.2.5", "1.2.0", "1.5.1"),
-    ("2.2.5", "99", "1.5.1", "99"),
-)
-# causal_conv1d >= 1.5.1 uses torch.library.custom_op (torch >= 2.4) and `X | None`
-# annotations (Python >= 3.10): failures/REPORT.md, causal-conv1d-mamba-version-skew.
+# causal_conv1d >= 1.5.1 uses torch.library.custom_op, new in torch 2.4 (the failure mode
+# causal-conv1d-mamba-version-skew in mamba_doctor/knowledge/failures.json). Which causal_conv1d
+# each mamba_ssm can call, and the Python floor of each release, come from the wheel index.
 CPP_FUNCTIONS_FROM = "1.5.1"
 
 
@@ -97,27 +88,47 @@ def _version(env: Environment, name: str) -> Optional[str]:
     return info.version if info else None
 
 
+def companion_range(mamba: Version) -> Optional[tuple[str, Optional[str]]]:
+    """[min, below) of the causal_conv1d releases mamba_ssm `mamba` can call (its release in the
+    wheel index); None for a version the index does not know."""
+    from mamba_doctor.wheels.index import load_index
+
+    rel = next(iter(load_index().matching("mamba_ssm", mamba.public)), None)
+    return rel.companion if rel is not None else None
+
+
 def _paired(mamba: Version, conv: Version) -> bool:
-    for m_from, m_below, c_from, c_below in PAIRS:
-        if Version(m_from) <= mamba < Version(m_below):
-            return Version(c_from) <= conv < Version(c_below)
-    return True  # older than any known pairing: nothing to say
+    rng = companion_range(mamba)
+    if rng is None:
+        return True  # a release the index does not know: nothing to say
+    low, below = rng
+    have = Version(conv.public)
+    return Version(low) <= have and (below is None or have < Version(below))
 
 
 def _partner_spec(mamba: Version) -> str:
-    for m_from, m_below, c_from, c_below in PAIRS:
-        if Version(m_from) <= mamba < Version(m_below):
-            upper = f",<{c_below}" if c_below != "99" else ""
-            return f"causal-conv1d>={c_from}{upper}"
-    return "causal-conv1d"
+    rng = companion_range(mamba)
+    if rng is None:
+        return "causal-conv1d"
+    low, below = rng
+    return f"causal-conv1d>={low}" + (f",<{below}" if below else "")
+
+
+def _runtime_python_min(conv: Version) -> Optional[tuple[int, int]]:
+    from mamba_doctor.wheels.index import load_index
+
+    rel = next(iter(load_index().matching("causal_conv1d", conv.public)), None)
+    return cuda_tuple(rel.runtime_python_min) if rel is not None else None
 
 
 def _conv_runtime_problem(env: Environment, conv: Version) -> Optional[tuple[str, str]]:
     if conv < Version(CPP_FUNCTIONS_FROM):
         return None
     py = cuda_tuple(env.python.version)
-    if py is not None and py < (3, 10):
-        return (f"causal_conv1d {conv} needs Python >= 3.10 (target is {env.python.version})",
+    floor = _runtime_python_min(conv)
+    if py is not None and floor is not None and py < floor:
+        return (f"causal_conv1d {conv} needs Python >= {floor[0]}.{floor[1]} (target is "
+                f"{env.python.version})",
                 "pip install --no-build-isolation 'causal-conv1d<1.5.1' 'mamba-ssm<2.2.5'")
     torch = version_of(env.torch.version)
     if torch is not None and Version(torch.base_version) < Version("2.4"):

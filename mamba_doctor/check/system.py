@@ -11,10 +11,6 @@ OK, WARN, FAIL, SKIP = CheckStatus.OK, CheckStatus.WARN, CheckStatus.FAIL, Check
 # wheels may need less, so a lower value only warns.
 WHEEL_GLIBCXX = (3, 4, 29)
 WHEEL_GLIBC_NEW, WHEEL_GLIBC_OLD = (2, 35), (2, 31)  # ubuntu-22.04 / ubuntu-20.04 build hosts
-# Python versions of the release wheels: v2.3.1 - v2.3.2.post1 cover 3.10-3.13; older Pythons
-# stop at an older release (wheels_index/mamba_ssm.json; tests/test_checks.py keeps it in sync).
-WHEEL_PYTHON_NEW = ((3, 10), (3, 13))
-NEWEST_MAMBA_FOR_OLD_PYTHON = {(3, 9): "2.3.0", (3, 8): "2.2.2", (3, 7): "2.1.0"}
 
 
 def check_python(env: Environment) -> CheckResult:
@@ -26,11 +22,11 @@ def check_python(env: Environment) -> CheckResult:
                            "the wheels are built for CPython only",
                            "Use a CPython environment.", blocking=False)
     tag = env.python.abi_tag or f"cp{py[0]}{py[1]}"
-    low, high = WHEEL_PYTHON_NEW
-    if low <= py <= high:
+    newest, latest = newest_release_per_python()
+    last = newest.get(f"{py[0]}.{py[1]}")
+    if last is not None and last == latest:
         return CheckResult("python", OK, f"Python {env.python.version} ({tag}): prebuilt wheels "
                            "exist", blocking=False)
-    last = NEWEST_MAMBA_FOR_OLD_PYTHON.get(py)
     if last is not None:
         return CheckResult("python", WARN, f"Python {env.python.version}: only mamba_ssm <= {last} "
                            "has wheels for it", "Prefer a Python 3.10-3.13 environment, e.g. "
@@ -78,3 +74,17 @@ def check_libstdcxx(env: Environment) -> CheckResult:
                        "If imports fail with `GLIBCXX_3.4.xx not found`: conda install -c "
                        "conda-forge libstdcxx-ng, and put $CONDA_PREFIX/lib on LD_LIBRARY_PATH.",
                        blocking=False)
+
+
+def newest_release_per_python() -> tuple[dict[str, str], str]:
+    """({"3.8": newest mamba_ssm release with a published wheel for it, ...}, the newest
+    release), from the wheel index."""
+    from mamba_doctor.wheels.index import load_index
+
+    newest: dict[str, str] = {}
+    releases = load_index().for_package("mamba_ssm")  # newest tag first
+    for rel in releases:
+        for w in rel.wheels:
+            if w.available:
+                newest.setdefault(w.python, rel.version)
+    return newest, next(iter(newest.values()))

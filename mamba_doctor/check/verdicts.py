@@ -14,12 +14,13 @@ from mamba_doctor.advice.torch import (
     for_target,
     suggest_torch,
     torch_advice,
+    torch_install_command,
 )
 from mamba_doctor.check.gpu import (
     REFERENCE_PATH,
     check_gpu_arch_mamba,
     check_gpu_arch_torch,
-    visible_gpus,
+    unhidden_gpus,
 )
 from mamba_doctor.check.packages import (
     check_mamba_imports,
@@ -29,11 +30,10 @@ from mamba_doctor.check.packages import (
 )
 from mamba_doctor.check.system import check_glibc, check_libstdcxx, check_python
 from mamba_doctor.knowledge.cuda_tables import (
-    MINOR_COMPAT_MIN_DRIVER,
-    TOOLKIT_DRIVER_LINUX,
     cuda_tuple,
     driver_ceiling,
-    torch_install_command,
+    minor_compat_min_driver,
+    toolkit_driver,
     version_of,
 )
 from mamba_doctor.models import CheckResult, CheckStatus, Environment
@@ -116,7 +116,7 @@ def check_gpu_visible(env: Environment) -> CheckResult:
     if not nv.gpus:
         return CheckResult("gpu_visible", FAIL, "The driver is loaded but lists no GPU",
                            "Check `nvidia-smi`; in a container, pass the GPU in (--gpus all).")
-    shown = visible_gpus(env)
+    shown = unhidden_gpus(env)
     note = nv.reasons.get("cuda_visible_devices")
     if not shown:
         return CheckResult("gpu_visible", FAIL, note or "CUDA_VISIBLE_DEVICES hides every GPU",
@@ -169,8 +169,8 @@ def check_driver_cuda(env: Environment, *, wheel_torch: Optional[WheelTorch] = N
     if ceiling >= runtime:
         return CheckResult("driver_cuda", OK, f"driver supports CUDA <= {ceiling_text}{guess}; "
                            f"torch uses CUDA {torch_cuda}")
-    need = TOOLKIT_DRIVER_LINUX.get(torch_cuda)
-    compat = MINOR_COMPAT_MIN_DRIVER.get(runtime[0])
+    need = toolkit_driver(torch_cuda)
+    compat = minor_compat_min_driver(runtime[0])
     have = version_of(env.nvidia.driver_version)
     # a driver that reports CUDA M.x is at least M.0's driver: minor-version compatibility
     # holds unless a known version is below NVIDIA's floor for M
@@ -196,7 +196,7 @@ def check_driver_cuda(env: Environment, *, wheel_torch: Optional[WheelTorch] = N
 
 def check_torch_gpu(env: Environment) -> CheckResult:
     t = env.torch
-    if t.cuda is None or not visible_gpus(env):
+    if t.cuda is None or not unhidden_gpus(env):
         return CheckResult("torch_gpu", SKIP, "needs a visible GPU and a CUDA build of torch")
     if t.error:
         return CheckResult("torch_gpu", FAIL, f"torch.cuda fails: {error_line(t.error)}",

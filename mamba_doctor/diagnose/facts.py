@@ -9,7 +9,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from packaging.version import InvalidVersion, Version
 
-from mamba_doctor.knowledge.cuda_tables import TORCH_CUDA_VARIANTS, cuda_tuple, pair
+from mamba_doctor.knowledge.cuda_tables import cuda_tuple, pair, torch_minors, torch_variants
 from mamba_doctor.models import (
     CudaToolkitInfo,
     Environment,
@@ -20,6 +20,7 @@ from mamba_doctor.models import (
     PythonInfo,
     TorchInfo,
     parse_sm,
+    visible_gpus,
 )
 
 _SECTIONS: dict[str, type] = {"os": OsInfo, "nvidia": NvidiaInfo, "cuda_toolkit": CudaToolkitInfo,
@@ -216,15 +217,11 @@ def fix_values(env: Environment, *, python: Optional[str] = None,
     _put(out, "arch", env.os.arch)
     _put(out, "glibc", env.os.glibc)
     _put(out, "libstdcxx_path", env.os.libstdcxx_path)
-    gpus = [g for g in env.nvidia.gpus if g.visible is not False] or list(env.nvidia.gpus)
+    gpus = visible_gpus(env)  # the GPUs torch will use (CUDA_VISIBLE_DEVICES respected)
     if gpus:
         _put(out, "gpu_name", gpus[0].name)
-        if gpus[0].sm is not None:
-            out.update(gpu_cc=str(gpus[0].compute_capability), gpu_arch=f"sm_{gpus[0].sm}",
-                       gpu_sm=str(gpus[0].sm))
-    elif t.capabilities and parse_sm(t.capabilities[0]) is not None:
-        sm = parse_sm(t.capabilities[0])
-        out.update(gpu_cc=t.capabilities[0], gpu_arch=f"sm_{sm}", gpu_sm=str(sm))
+        sm = gpus[0].sm
+        out.update(gpu_cc=f"{sm // 10}.{sm % 10}", gpu_arch=f"sm_{sm}", gpu_sm=str(sm))
     n = env.nvidia
     _put(out, "driver_version", n.driver_version)
     _put(out, "driver_cuda", n.cuda_driver_version)
@@ -258,7 +255,7 @@ def _newest_variant_for(driver_cuda: str) -> Optional[str]:
     ceiling = cuda_tuple(driver_cuda)
     if ceiling is None:
         return None
-    releases = Counter(v for variants in TORCH_CUDA_VARIANTS.values() for v in variants)
+    releases = Counter(v for minor in torch_minors() for v in torch_variants(minor))
     fitting = [v for v, n in releases.items() if n > 1 and pair(v) <= ceiling]
     return max(fitting, key=pair) if fitting else None
 

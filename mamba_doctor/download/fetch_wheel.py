@@ -93,28 +93,6 @@ def load_environment(args: FetchArgs) -> tuple[Target, str]:
     return target.with_env(env), source
 
 
-def assume_torch_abi(env: Environment, index: Any) -> tuple[Environment, Optional[str]]:
-    """Give an assumed torch (--torch-version) the C++ ABI its official wheels have.
-
-    torch <= 2.5 wheels are pre-C++11 ABI and >= 2.7 are C++11 ABI: left unknown, the resolver
-    would pick either. Returns the environment unchanged (and no note) when the ABI is known.
-    """
-    from dataclasses import replace
-
-    from mamba_doctor.wheels.facts import facts_of
-
-    f = facts_of(env)
-    if env.torch.cxx11abi is not None or f.torch_minor is None or f.hip:
-        return env, None
-    variant = "cu" + f.cuda.replace(".", "") if f.cuda else "cpu"
-    abi = index.torch_cxx11abi(f.torch_minor, variant)
-    if abi is None:
-        return env, None
-    note = (f"assumed cxx11abi {str(abi).upper()}: the official torch {f.torch_minor} "
-            f"({variant}) wheels use it; pass --cxx11abi for a custom torch build")
-    return replace(env, torch=replace(env.torch, cxx11abi=abi)), note
-
-
 def fetch_wheel(args: FetchArgs) -> FetchResult:
     """Resolve (and unless --dry-run, download) the wheels. Raises UsageError / DownloadError;
     "no wheel fits" is a result with `failure` set, so its resolutions can still be shown."""
@@ -123,14 +101,13 @@ def fetch_wheel(args: FetchArgs) -> FetchResult:
 
     if args.sha256 is not None and args.package == "all" and args.url is None:
         raise UsageError("--sha256 needs one wheel: add --package mamba_ssm or causal_conv1d")
+    from mamba_doctor.wheels.facts import abi_assumption
+
     target, source = load_environment(args)
     env = target.env
     index = load_index()
-    notes: tuple[str, ...] = ()
-    if args.torch_version is not None:
-        env, note = assume_torch_abi(env, index)
-        notes = (note,) if note else ()
-        target = target.with_env(env)
+    assumed = abi_assumption(env)[1]
+    notes: tuple[str, ...] = (assumed,) if assumed else ()
     resolutions: tuple[Resolution, ...] = ()
     if args.url is not None:
         requests = _explicit_url(args, env, index)

@@ -17,7 +17,7 @@ from mamba_doctor.install.nvcc_shim import (
     parse_arch_list,
     torch_arch_list,
 )
-from mamba_doctor.models import Environment, parse_sm
+from mamba_doctor.models import Environment, visible_gpus
 from mamba_doctor.probe.interpreter import Target
 
 # Peak memory of one nvcc on these kernels: the selective_scan backward units take several GiB
@@ -115,15 +115,14 @@ def parse_gpu_arch_list(text: str) -> tuple[int, ...]:
 
 
 def target_archs(env: Environment, arch_text: Optional[str]) -> tuple[int, ...]:
-    """--arch, else the detected GPUs' compute capabilities. Raises UsageError when neither."""
+    """--arch, else the compute capabilities of the GPUs torch will use. Raises UsageError when
+    neither is known."""
     if arch_text:
         try:
             return parse_arch_list(arch_text)
         except ValueError as exc:
             raise UsageError(f"--arch {arch_text}: {exc}") from exc
-    sms = {g.sm for g in env.nvidia.gpus if g.sm}
-    if not sms:
-        sms = {s for s in (parse_sm(c) for c in env.torch.capabilities) if s}
+    sms = {g.sm for g in visible_gpus(env)}  # CUDA_VISIBLE_DEVICES decides, as for torch
     if not sms:
         raise UsageError(
             "no NVIDIA GPU detected, so the architecture to build for is unknown: pass --arch",

@@ -7,12 +7,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
-from packaging.version import Version
-
 from mamba_doctor import _run
 from mamba_doctor._run import Completed, Runner
 from mamba_doctor.errors import UsageError
-from mamba_doctor.knowledge.cuda_tables import version_of
 from mamba_doctor.models import PackageInfo, PythonInfo, TorchInfo
 from mamba_doctor.probe.target_snippet import MARK, TARGET_SNIPPET
 
@@ -158,7 +155,7 @@ def _torch(records: Mapping[str, dict[str, Any]], dist: Optional[str],
            static: Mapping[str, Any]) -> TorchInfo:
     rec = records.get("torch", {})
     version = static.get("version") or dist
-    abi = _static_abi(static, version)
+    abi = _static_abi(static)
     if rec.get("skipped") == "cpu-only":
         return TorchInfo(
             installed=True, version=version, cuda=None, hip=None, cxx11abi=abi,
@@ -196,11 +193,9 @@ def _torch(records: Mapping[str, dict[str, Any]], dist: Optional[str],
     )
 
 
-def _static_abi(static: Mapping[str, Any], version: Optional[str]) -> Optional[bool]:
+def _static_abi(static: Mapping[str, Any]) -> Optional[bool]:
+    """The flag TorchConfig.cmake records; unknown otherwise (the wheel resolver then assumes
+    the official wheels' ABI, mamba_doctor/wheels/facts.py: one rule, stated where used)."""
     if static.get("abi_flag") is not None:
         return bool(static["abi_flag"])
-    parsed = version_of(version)
-    # every Linux torch wheel from 2.7 on uses the C++11 ABI (cuda/tables.json, CXX11 ABI)
-    if parsed is not None and Version(parsed.base_version) >= Version("2.7"):
-        return True
     return None

@@ -8,13 +8,18 @@ from typing import Any, Callable, Optional, Sequence
 from packaging.version import Version
 
 from mamba_doctor._compat import removeprefix
+from mamba_doctor.knowledge.cuda_tables import (
+    TORCH_INDEX,
+    torch_default_abi,
+    torch_has_python,
+    torch_variants,
+)
 from mamba_doctor.models import Environment
 from mamba_doctor.wheels.candidates import fitting, version_groups, wheel_rejections
 from mamba_doctor.wheels.facts import Facts, apply_overrides, facts_of
 from mamba_doctor.wheels.index import Release, WheelIndex, label_key
 from mamba_doctor.wheels.resolution import Alternative
 
-TORCH_INDEX = "https://download.pytorch.org/whl"
 _MAX_PER_KIND = 2
 
 
@@ -111,7 +116,6 @@ def _torch_alternatives(env: Environment, index: WheelIndex, rels: Sequence[Rele
                         package: str) -> list[Any]:
     if f.platform is not None and not f.platform.startswith("linux"):
         return []
-    variants: dict[str, list[str]] = index.torch.get("cuda_variants", {})
     labels = sorted({w.torch for r in rels for w in r.wheels if w.available and not w.ngc},
                     key=label_key, reverse=True)
     majors = _cuda_majors(f)
@@ -119,13 +123,13 @@ def _torch_alternatives(env: Environment, index: WheelIndex, rels: Sequence[Rele
     for label in labels:
         if label == f.torch_minor and not f.torch_is_cpu and f.torch_state == "installed":
             continue
-        if not _python_ok(index, label, f.python):
+        if torch_has_python(label, f.python) is False:
             continue
         for order, major in enumerate(majors):
-            variant = _best_variant(variants.get(label, ()), major, f.driver_cuda)
+            variant = _best_variant(torch_variants(label), major, f.driver_cuda)
             if variant is None:
                 continue
-            abi = index.torch_cxx11abi(label, variant)
+            abi = torch_default_abi(label, variant)
             cuda = f"{variant[2:-1]}.{variant[-1]}"
             trial = apply_overrides(replace(env, torch=replace(env.torch, hip=None)),
                                     torch_version=f"{label}.0", cuda_version=cuda,
@@ -224,13 +228,6 @@ def _best_variant(variants: Sequence[str], major: int, driver: Optional[Version]
             continue
         ok.append(v)
     return max(ok, key=lambda v: int(v[2:]), default=None)
-
-
-def _python_ok(index: WheelIndex, label: str, python: Optional[str]) -> bool:
-    rng = index.torch.get("python", {}).get(label)
-    if rng is None or python is None:
-        return True
-    return label_key(rng["min"]) <= label_key(python) <= label_key(rng["max"])
 
 
 def _minor_index(label: Optional[str]) -> int:

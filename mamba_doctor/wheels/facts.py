@@ -10,8 +10,8 @@ from packaging.version import Version
 
 from mamba_doctor._compat import removeprefix
 from mamba_doctor.errors import UsageError
-from mamba_doctor.knowledge.cuda_tables import version_of
-from mamba_doctor.models import Environment, parse_sm
+from mamba_doctor.knowledge.cuda_tables import torch_default_abi, version_of
+from mamba_doctor.models import Environment, visible_gpus
 
 _NGC_CONTAINER = re.compile(r"(?i)(ngc|nvidia|nvcr|pytorch)\D*?(\d{2})\.(\d{1,2})\b")
 _NGC_TORCH = re.compile(r"\bnv(\d{2})\.(\d{1,2})\b")  # NGC torch: "2.8.0a0+5228986c39.nv25.06"
@@ -40,6 +40,7 @@ class Facts:
     gpus: tuple[tuple[str, int], ...]  # (name, sm) of each visible GPU
     driver_cuda: Optional[Version]  # the highest CUDA the driver supports
     ngc: Optional[str]  # NGC PyTorch container release ("25.09") when inside one
+    abi_assumed: Optional[str] = None  # why `cxx11abi` is the official wheels' default
 
     @property
     def cuda_major(self) -> Optional[int]:
@@ -57,6 +58,7 @@ def facts_of(env: Environment) -> Facts:
         state = "unknown"
     cuda = str(env.torch.cuda) if env.torch.cuda else None
     is_cpu = state == "installed" and tv is not None and cuda is None and not env.torch.hip
+    abi, assumed = abi_assumption(env)
     return Facts(
         python=python_minor(env.python.version, env.python.abi_tag),
         implementation=str(env.python.implementation or "").lower() or None,
@@ -67,13 +69,36 @@ def facts_of(env: Environment) -> Facts:
         cuda=cuda,
         torch_is_cpu=is_cpu,
         hip=str(env.torch.hip) if env.torch.hip else None,
-        cxx11abi=env.torch.cxx11abi if isinstance(env.torch.cxx11abi, bool) else None,
+        cxx11abi=abi,
         platform=platform_of(env),
         glibc=version_of(env.os.glibc),
         gpus=_gpus(env),
         driver_cuda=version_of(env.nvidia.cuda_driver_version),
         ngc=ngc_release(env),
+        abi_assumed=assumed,
     )
+
+
+def abi_assumption(env: Environment) -> tuple[Optional[bool], Optional[str]]:
+    """torch's C++ ABI, and when nobody reported it (an --env file, a torch that did not import,
+    --torch-version) the one rule every command uses: the ABI of the official torch wheels for
+    that torch and CUDA. The second value states the assumption (None when the ABI is known or
+    cannot be assumed)."""
+    t = env.torch
+    if isinstance(t.cxx11abi, bool):
+        return t.cxx11abi, None
+    v = version_of(t.version)
+    if v is None or t.hip or ngc_release(env):  # NGC and ROCm builds are not the official ones
+        return None, None
+    minor = f"{v.major}.{v.minor}"
+    cuda = str(t.cuda).split(".") if t.cuda else None
+    variant = f"cu{cuda[0]}{cuda[1]}" if cuda and len(cuda) > 1 else "cpu"
+    abi = torch_default_abi(minor, variant)
+    if abi is None:
+        return None, None
+    return abi, (f"torch's C++ ABI was not reported: assumed cxx11abi{str(abi).upper()}, that of "
+                 f"the official torch {minor} ({variant}) wheels (pass --cxx11abi for a custom "
+                 "torch build)")
 
 
 def python_minor(version: Optional[str], abi_tag: Optional[str] = None) -> Optional[str]:
@@ -116,18 +141,7 @@ def ngc_release(env: Environment) -> Optional[str]:
 
 
 def _gpus(env: Environment) -> tuple[tuple[str, int], ...]:
-    out = []
-    for gpu in env.nvidia.gpus:
-        sm = gpu.sm
-        if sm is not None and gpu.visible is not False:
-            out.append((gpu.name or f"GPU {gpu.index}", sm))
-    if not out:  # torch may see GPUs that nvidia-smi did not report (or no nvidia-smi at all)
-        for i, cap in enumerate(env.torch.capabilities):
-            sm = parse_sm(cap)
-            if sm is not None:
-                out.append((f"GPU {i}", sm))
-    return tuple(out)
-
+    return tuple((g.name or g.label, g.sm) for g in visible_gpus(env))
 
 
 def apply_overrides(env: Environment, *, torch_version: Optional[str] = None,

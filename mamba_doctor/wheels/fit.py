@@ -178,7 +178,9 @@ def unchecked(f: Facts) -> tuple[str, ...]:
         out.append("torch: version unknown")
     if f.torch_state != "absent" and f.cuda is None and not f.torch_is_cpu and not f.hip:
         out.append("cuda: torch's CUDA version unknown")
-    if f.cxx11abi is None and f.torch_state != "absent":
+    if f.abi_assumed:
+        out.append(f"cxx11abi: {f.abi_assumed}")
+    elif f.cxx11abi is None and f.torch_state != "absent":
         out.append("cxx11abi: torch's C++ ABI unknown")
     if not f.gpus:
         out.append("gpu: no GPU visible, architecture not checked")

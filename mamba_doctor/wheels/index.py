@@ -11,6 +11,7 @@ from typing import Any, Iterator, Mapping, NamedTuple, Optional
 from packaging.version import InvalidVersion, Version
 
 from mamba_doctor._compat import removeprefix
+from mamba_doctor.config import index_dir
 
 PACKAGES = ("mamba_ssm", "causal_conv1d")
 
@@ -151,11 +152,11 @@ class Release:
 
 @dataclass(frozen=True)
 class WheelIndex:
-    """Both packages' releases, newest tag first, plus the torch tables used for alternatives."""
+    """Both packages' releases, newest tag first (the torch tables beside them are read by
+    mamba_doctor/knowledge/cuda_tables.py)."""
 
     releases: Mapping[str, tuple[Release, ...]]
     guess_rules: Mapping[str, Mapping[str, Any]]
-    torch: Mapping[str, Any]
 
     def for_package(self, package: str) -> tuple[Release, ...]:
         return self.releases[normalize_package(package)]
@@ -181,15 +182,6 @@ class WheelIndex:
             return ()
         return tuple(w for w in self.iter_wheels(package) if w.filename == name)
 
-    def torch_cxx11abi(self, torch_minor: str, variant: Optional[str]) -> Optional[bool]:
-        """The C++ ABI of the official torch `torch_minor` wheels with CUDA `variant` ("cu124",
-        "cpu"); None when the table does not say (2.6 differs per variant)."""
-        value = self.torch.get("cxx11abi_default", {}).get(torch_minor)
-        if isinstance(value, Mapping):
-            found = value.get(variant) if variant else None
-            return found if isinstance(found, bool) else None
-        return value if isinstance(value, bool) else None
-
     def iter_wheels(self, package: str) -> Iterator[WheelCandidate]:
         for rel in self.for_package(package):
             yield from rel.wheels
@@ -210,15 +202,6 @@ def wheel_filename(package: str, version: str, *, python: str, torch: str, cuda:
     return f"{package}-{version}+cu{cuda}torch{torch}cxx11abi{abi}-{py}-{py}-{platform}.whl"
 
 
-def index_dir() -> Path:
-    """wheels_index/ of a checkout, or the copy an installed wheel carries as _wheels_index/."""
-    package = Path(__file__).resolve().parent.parent
-    for candidate in (package / "_wheels_index", package.parent / "wheels_index"):
-        if (candidate / "mamba_ssm.json").is_file():
-            return candidate
-    raise FileNotFoundError("the wheel index is missing from this installation of mamba-doctor")
-
-
 def load_index(path: Optional[Path] = None) -> WheelIndex:
     """Load both packages' index (cached per directory). Raises FileNotFoundError if absent."""
     return _load(str(path or index_dir()))
@@ -236,8 +219,7 @@ def _load(directory: str) -> WheelIndex:
         rels = [_release(package, raw, glibc) for raw in doc["releases"]]
         rels.sort(key=lambda r: r.tag_version, reverse=True)
         releases[package] = tuple(rels)
-    torch = json.loads((base / "torch.json").read_text(encoding="utf-8"))
-    return WheelIndex(releases=releases, guess_rules=rules, torch=torch)
+    return WheelIndex(releases=releases, guess_rules=rules)
 
 
 def _release(package: str, raw: Mapping[str, Any], glibc: Mapping[str, str]) -> Release:
