@@ -1,0 +1,99 @@
+"""Top-1 accuracy and false positives of `diagnose()` on the real-log corpus, per split.
+
+    python benchmarks/eval_real_logs.py [--split tune|heldout|all] [--misses]
+
+Each log is explained twice: with no machine facts (as `explain --no-probe` does), and next to the
+facts of a Linux laptop that is not the machine the log came from (torch 2.5.1+cu124 on an RTX 4090,
+the situation in which local facts used to veto what the text proves). A positive counts when the
+first diagnosis is the thread's cause; a negative counts as a false positive when any diagnosis is
+given. Labels "new:<name>" count once a mode <name> exists.
+"""
+
+# ruff: noqa: T201  # a report script: printing the figures is its job
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any, Optional
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "tests" / "fixtures" / "logs_real"
+sys.path.insert(0, str(ROOT))
+
+from mamba_doctor.diagnose.engine import diagnose  # noqa: E402
+from mamba_doctor.models import Environment  # noqa: E402
+
+LAPTOP: dict[str, Any] = {
+    "os": {"system": "Linux", "arch": "x86_64", "glibc": "2.39", "distro": "Ubuntu 24.04"},
+    "python": {"version": "3.12.3", "executable": "/home/me/.venv/bin/python", "abi_tag": "cp312"},
+    "torch": {"version": "2.5.1+cu124", "cuda": "12.4", "cxx11abi": False,
+              "cuda_available": True, "capabilities": ["8.9"]},
+    "nvidia": {"driver_version": "550.120", "cuda_driver_version": "12.4",
+               "gpus": [{"index": 0, "name": "NVIDIA GeForce RTX 4090",
+                         "compute_capability": "8.9"}]},
+    "cuda_toolkit": {"nvcc_version": "12.4", "nvcc_path": "/usr/local/cuda/bin/nvcc",
+                     "cuda_home": "/usr/local/cuda"},
+    "packages": {},
+}
+
+
+def load_manifest() -> dict[str, Any]:
+    return json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
+
+
+def expected_id(label: str) -> Optional[str]:
+    """The mode id a correct top-1 diagnosis carries; None for a negative."""
+    if label == "negative":
+        return None
+    return label.split(":", 1)[1] if label.startswith("new:") else label
+
+
+def evaluate(split: str, env: Optional[Environment]) -> dict[str, Any]:
+    logs = load_manifest()["logs"]
+    right, wrong, fps, negatives = [], [], [], 0
+    for log_id, entry in sorted(logs.items()):
+        if split != "all" and entry["split"] != split:
+            continue
+        text = (CORPUS / entry["file"]).read_text(encoding="utf-8")
+        found = diagnose(text, env, limit=3)
+        want = expected_id(entry["label"])
+        if want is None:
+            negatives += 1
+            if found:
+                fps.append((log_id, found[0].id))
+        elif found and found[0].id == want:
+            right.append(log_id)
+        else:
+            wrong.append((log_id, want, found[0].id if found else None))
+    positives = len(right) + len(wrong)
+    return {"positives": positives, "right": len(right), "wrong": wrong,
+            "top1": len(right) / positives if positives else 0.0,
+            "negatives": negatives, "false_positives": fps}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--split", default="all", choices=("tune", "heldout", "all"))
+    parser.add_argument("--misses", action="store_true",
+                        help="list the misses of the tune half (held-out misses stay hidden: "
+                        "signatures are written from the tune half only)")
+    args = parser.parse_args()
+    splits = ("tune", "heldout") if args.split == "all" else (args.split,)
+    for env_name, env in (("no machine facts", None),
+                          ("a Linux laptop's facts", Environment.from_dict(LAPTOP))):
+        for split in splits:
+            r = evaluate(split, env)
+            print(f"{split:8} {env_name:24} top-1 {r['right']}/{r['positives']} "
+                  f"({r['top1']:.0%}), false positives {len(r['false_positives'])}/"
+                  f"{r['negatives']}")
+            if args.misses and split == "tune":
+                for log_id, want, got in r["wrong"]:
+                    print(f"    miss {log_id}: want {want}, got {got}")
+                for log_id, got in r["false_positives"]:
+                    print(f"    false positive {log_id}: {got}")
+
+
+if __name__ == "__main__":
+    main()
