@@ -2,11 +2,11 @@
 
     python benchmarks/eval_real_logs.py [--split tune|heldout|all] [--misses]
 
-Each log is explained twice: with no machine facts (as `explain --no-probe` does), and next to the
-facts of a Linux laptop that is not the machine the log came from (torch 2.5.1+cu124 on an RTX 4090,
-the situation in which local facts used to veto what the text proves). A positive counts when the
-first diagnosis is the thread's cause; a negative counts as a false positive when any diagnosis is
-given. Labels "new:<name>" count once a mode <name> exists.
+Each log is explained twice: with no machine facts (as `explain --no-probe` does), and as `explain`
+does next to the probed facts of a Linux laptop that is not the machine the log came from (torch
+2.5.1+cu124 on an RTX 4090: the situation in which local facts used to veto what the text
+proves). A positive counts when the first diagnosis is the thread's cause; a negative counts as a
+false positive when any diagnosis is given. Labels "new:<name>" count once a mode <name> exists.
 """
 
 # ruff: noqa: T201  # a report script: printing the figures is its job
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "fixtures" / "logs_real"
 sys.path.insert(0, str(ROOT))
 
-from mamba_doctor.diagnose.engine import diagnose  # noqa: E402
+from mamba_doctor.diagnose.engine import analyse  # noqa: E402
 from mamba_doctor.models import Environment  # noqa: E402
 
 LAPTOP: dict[str, Any] = {
@@ -57,7 +57,8 @@ def evaluate(split: str, env: Optional[Environment]) -> dict[str, Any]:
         if split != "all" and entry["split"] != split:
             continue
         text = (CORPUS / entry["file"]).read_text(encoding="utf-8")
-        found = diagnose(text, env, limit=3)
+        # As `explain` does: the laptop is only where explain runs, so the log's origin is checked.
+        found = analyse(text, env, check_origin=True, limit=3).diagnoses
         want = expected_id(entry["label"])
         if want is None:
             negatives += 1

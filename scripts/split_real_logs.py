@@ -19,7 +19,8 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
-MANIFEST = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "logs_real" / "manifest.json"
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = ROOT / "tests" / "fixtures" / "logs_real" / "manifest.json"
 
 
 def split(entries: dict[str, dict], seed: int) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+import sysconfig
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mamba_doctor.cli import app
+import mamba_doctor.commands.explain as explain_cmd
 from mamba_doctor.commands.explain import read_input
 from mamba_doctor.errors import UsageError
 from mamba_doctor.models import Environment, GpuInfo, NvidiaInfo, PythonInfo, TorchInfo
@@ -119,34 +121,64 @@ def test_empty_input_says_so(tmp_path: Path) -> None:
     assert invoke(["-"], input="").exit_code == 2
 
 
-def test_terminal_without_input_is_a_usage_error(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_terminal_without_input_asks_for_a_paste(monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
     class Tty(io.StringIO):
         def isatty(self) -> bool:
             return True
 
+    monkeypatch.setattr(sys, "stdin", Tty("RuntimeError: No CUDA GPUs are available\n"))
+    assert read_input(None) == ("stdin", "RuntimeError: No CUDA GPUs are available\n")
+    err = capsys.readouterr().err
+    assert "Paste" in err and "Ctrl-D" in err  # the prompt, on stderr (stdout may be JSON)
     monkeypatch.setattr(sys, "stdin", Tty(""))
-    with pytest.raises(UsageError, match="no input"):
-        read_input(None)
+    with pytest.raises(UsageError, match="empty"):  # pasting nothing is still an empty input
+        explain_cmd.explain(None, python=None, probe=False, env_file=None, limit=3)
 
 
-def test_binary_garbage_does_not_crash(tmp_path: Path) -> None:
-    blob = tmp_path / "core.bin"
-    blob.write_bytes(bytes(range(256)) * 64 + b"\nNo CUDA GPUs are available\n")
-    result = invoke([str(blob), "--json", "--no-probe"])
-    assert result.exit_code == 0
-    assert json.loads(result.stdout)["data"]["diagnoses"][0]["id"] == "no-gpu-visible"
+def test_a_binary_file_is_said_to_be_binary(tmp_path: Path) -> None:
+    for blob in (bytes(range(256)) * 64 + b"\nNo CUDA GPUs are available\n",
+                 b"PK\x03\x04\x14\x00\x00\x00\x08\x00" + bytes(4000)):  # a core dump, a zip
+        path = tmp_path / "core.bin"
+        path.write_bytes(blob)
+        result = invoke([str(path), "--json", "--no-probe"])
+        assert result.exit_code == 2
+        doc = json.loads(result.stdout)
+        assert "binary file, not a log" in doc["errors"][0]["message"]
+    # a log with a stray control character or two is still a log
+    path.write_bytes(b"\x07\x08 " + SYMBOL_LOG.read_bytes())
+    assert invoke([str(path), "--json", "--no-probe"]).exit_code == 0
+
+
+def test_utf16_without_a_bom_is_read(tmp_path: Path) -> None:
+    log = tmp_path / "ps.log"
+    log.write_bytes(SYMBOL_LOG.read_text().encode("utf-16-le"))
+    doc = json.loads(invoke([str(log), "--json", "--no-probe"]).stdout)
+    assert doc["data"]["diagnoses"][0]["id"] == "torch-version-mismatch-undefined-symbol"
 
 
 @pytest.mark.slow
-def test_probed_environment_tailors_the_fixes() -> None:
-    doc = json.loads(invoke([str(SYMBOL_LOG), "--json", "--python", sys.executable]).stdout)
+def _local_symbol_log(tmp_path: Path) -> Path:
+    """The undefined-symbol error as this very interpreter would print it (its own paths)."""
+    site = sysconfig.get_paths()["purelib"]
+    tag = f"cpython-{sys.version_info.major}{sys.version_info.minor}"
+    log = tmp_path / "local.log"
+    log.write_text(f"ImportError: {site}/selective_scan_cuda.{tag}-x86_64-linux-gnu.so: "
+                   "undefined symbol: _ZN3c104cuda9SetDeviceEab\n")
+    return log
+
+
+def test_probed_environment_tailors_the_fixes(tmp_path: Path) -> None:
+    local = _local_symbol_log(tmp_path)
+    doc = json.loads(invoke([str(local), "--json", "--python", sys.executable]).stdout)
     assert doc["exit_code"] == 0
     top = doc["data"]["diagnoses"][0]
     assert top["id"] == "torch-version-mismatch-undefined-symbol"
     assert doc["data"]["environment_used"] is True, doc["data"]["probe_note"]
     assert top["tailored"] is True
     assert f"{sys.executable} -m pip" in "\n".join(top["fix"])
-    human = invoke([str(SYMBOL_LOG), "--python", sys.executable])
+    assert doc["data"]["other_machine"] == [] and doc["data"]["facts_from"] == "target"
+    human = invoke([str(local), "--python", sys.executable])
     assert f"Fixes tailored to {sys.executable} (torch " in " ".join(human.stdout.split())
 
 
@@ -170,7 +202,8 @@ def test_failing_probe_falls_back_to_generic_fixes(tmp_path: Path) -> None:
     assert "failed" in doc["data"]["probe_note"]
     assert doc["data"]["environment_used"] is False
     assert doc["data"]["diagnoses"][0]["id"] == "torch-version-mismatch-undefined-symbol"
-    assert doc["data"]["diagnoses"][0]["tailored"] is False
+    # only the log's own facts (its Python 3.10) are left to tailor with
+    assert doc["data"]["facts_from"] == "log"
 
 
 def test_bad_python_path_is_a_usage_error(tmp_path: Path) -> None:
@@ -199,8 +232,9 @@ def test_help_describes_the_command() -> None:
 
 
 @pytest.mark.slow
-def test_real_probe_on_this_machine() -> None:
-    doc = json.loads(invoke([str(SYMBOL_LOG), "--json", "--python", sys.executable]).stdout)
+def test_real_probe_on_this_machine(tmp_path: Path) -> None:
+    local = _local_symbol_log(tmp_path)
+    doc = json.loads(invoke([str(local), "--json", "--python", sys.executable]).stdout)
     assert doc["exit_code"] == 0
     assert doc["data"]["diagnoses"][0]["id"] == "torch-version-mismatch-undefined-symbol"
     assert doc["data"]["environment_used"] is True, doc["data"]["probe_note"]

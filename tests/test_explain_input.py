@@ -36,4 +36,6 @@ def test_a_huge_log_is_read_from_its_end(tmp_path: Path, monkeypatch: pytest.Mon
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
 def test_an_endless_device_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(explain_cmd, "MAX_INPUT", 1 << 16)
-    assert _explain("/dev/zero")["diagnoses"] == []
+    r = CliRunner().invoke(app, ["explain", "--no-probe", "--json", "/dev/zero"])
+    assert r.exit_code == 2  # read a bounded amount, then said what it is
+    assert "binary file" in json.loads(r.stdout)["errors"][0]["message"]

@@ -16,7 +16,7 @@ from mamba_doctor.errors import UsageError
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from mamba_doctor.diagnose.engine import Diagnosis
+    from mamba_doctor.diagnose.engine import Analysis, Diagnosis
     from mamba_doctor.probe.interpreter import Target
 
 logger = logging.getLogger(__name__)
@@ -30,7 +30,8 @@ def register(app: typer.Typer) -> None:
     def _cmd(
         file: Optional[str] = typer.Argument(
             None, metavar="[FILE|-]", show_default=False,
-            help="Log or error text to explain; '-' or nothing reads stdin."),
+            help="Log or error text to explain; '-' or nothing reads stdin (at a terminal: "
+            "paste the log, then press Ctrl-D)."),
         python: Optional[str] = typer.Option(
             None, "--python", metavar="PATH",
             help="Tailor fixes to this interpreter or environment [default: the active "
@@ -50,7 +51,8 @@ def register(app: typer.Typer) -> None:
         Paste or pipe the log of a failed pip install, an import error or a traceback, e.g.
         "pip install mamba-ssm 2>&1 | tee log.txt", then "mamba-doctor explain log.txt". The doctor
         matches it against about forty known failure modes and, when run on the affected
-        machine, fills the fixes in with this machine's exact versions.
+        machine, fills the fixes in with this machine's exact versions. A log from another
+        machine is recognised as such and explained with its own facts.
         """
 
         def body() -> Outcome:
@@ -69,14 +71,26 @@ class Explanation:
 
     source: str
     lines: int
-    diagnoses: tuple[Diagnosis, ...]
+    analysis: Analysis
     target: Optional[Target] = None  # None: the fixes are generic
     note: Optional[str] = None  # why the fixes are generic (or whose facts they use)
+
+    @property
+    def diagnoses(self) -> tuple[Diagnosis, ...]:
+        return self.analysis.diagnoses
+
+    @property
+    def tailored_to_target(self) -> bool:
+        """The fixes use the target's facts (not only the log's, from another machine)."""
+        return self.target is not None and self.analysis.facts_from != "log"
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "source": self.source, "lines": self.lines,
-            "environment_used": self.target is not None, "probe_note": self.note,
+            "environment_used": self.tailored_to_target, "probe_note": self.note,
+            "facts_from": self.analysis.facts_from,
+            "other_machine": list(self.analysis.other_machine),
+            "origin_note": self.analysis.note,
             "diagnoses": [d.to_dict() for d in self.diagnoses],
         }
         if not self.diagnoses:
@@ -88,8 +102,12 @@ class Explanation:
 
 def explain(file: Optional[str], *, python: Optional[str], probe: bool,
             env_file: Optional[Path], limit: int) -> Explanation:
-    """Read the input, diagnose it, and tailor the fixes when the environment is known."""
-    from mamba_doctor.diagnose.engine import diagnose
+    """Read the input, diagnose it, and tailor the fixes when the environment is known.
+
+    The probed target is only where explain runs: when the log's paths, Python or platform say
+    it came from another machine, its own facts are used (and the analysis says so).
+    """
+    from mamba_doctor.diagnose.engine import analyse
     from mamba_doctor.probe import choose_target
 
     source, text = read_input(file)
@@ -101,7 +119,8 @@ def explain(file: Optional[str], *, python: Optional[str], probe: bool,
     # An explicit --python is checked (exit 2 if missing) and used in the fix commands even
     # when the machine is not probed.
     chosen = choose_target(python) if python else None
-    found = diagnose(text, limit=limit, python=chosen.python if chosen else None)
+    result = analyse(text, limit=limit, python=chosen.python if chosen else None)
+    found = result.diagnoses
     target: Optional[Target] = None
     note: Optional[str] = None
     if env_file is not None:
@@ -113,21 +132,28 @@ def explain(file: Optional[str], *, python: Optional[str], probe: bool,
     elif found:
         note = "not probed (--no-probe): fixes are generic"
     if target is not None:
-        found = diagnose(text, target.env, limit=limit, python=target.python)
-    return Explanation(source, lines, found, target, note)
+        result = analyse(text, target.env, env_source="target" if target.local else "env-file",
+                         check_origin=True, limit=limit, python=target.python)
+    return Explanation(source, lines, result, target, note)
+
+
+PASTE_PROMPT = ("Paste the log or error text, then press Ctrl-D on an empty line "
+                "(Ctrl-Z then Enter on Windows) to explain it.")
+BINARY_SAMPLE = 1 << 16  # bytes looked at to tell a log from a binary file
 
 
 def read_input(file: Optional[str]) -> tuple[str, str]:
-    """(name, text) of the file, or of stdin for None / '-'; raises UsageError when unreadable."""
+    """(name, text) of the file, or of stdin for None / '-'; raises UsageError when unreadable.
+
+    At a terminal with no argument, asks for the text to be pasted instead of failing.
+    """
     if file is None or file == "-":
-        if file is None and sys.stdin.isatty():
-            raise UsageError("no input: give a log file, or pipe one in",
-                             hint="e.g. `mamba-doctor explain pip.log` or "
-                                  "`pip install mamba-ssm 2>&1 | mamba-doctor explain -`")
+        if sys.stdin.isatty():
+            sys.stderr.write(PASTE_PROMPT + "\n")  # stderr: stdout may be a --json document
         stream = getattr(sys.stdin, "buffer", None)
         if stream is None:  # a text-only stdin (some IDE consoles)
             return "stdin", sys.stdin.read(MAX_INPUT)
-        return "stdin", decode_log(stream.read(MAX_INPUT))
+        return "stdin", decode_log(stream.read(MAX_INPUT), "stdin")
     path = Path(file).expanduser()
     try:
         with path.open("rb") as fh:
@@ -139,14 +165,34 @@ def read_input(file: Optional[str]) -> tuple[str, str]:
         raise UsageError(f"{file}: is a directory, not a log file") from None
     except OSError as exc:
         raise UsageError(f"cannot read {file}: {exc.strerror or exc}") from None
-    return str(path), decode_log(data)
+    return str(path), decode_log(data, str(path))
 
 
-def decode_log(data: bytes) -> str:
-    """Text of a saved log: UTF-8, or UTF-16 with a BOM (PowerShell's `>` writes that)."""
+def decode_log(data: bytes, name: str = "the input") -> str:
+    """Text of a saved log: UTF-8, or UTF-16 (PowerShell's `>` writes it, with or without a
+    BOM). Raises UsageError for a binary file (a core dump, an archive, a wheel)."""
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16", errors="replace")
+    sample = data[:BINARY_SAMPLE]
+    odd = sample[1::2]
+    if len(odd) > 8 and odd.count(0) > 0.9 * len(odd) and not sample[0::2].count(0):
+        return data.decode("utf-16-le", errors="replace")  # ASCII text in UTF-16 without a BOM
+    if _looks_binary(sample):
+        raise UsageError(f"{name} is a binary file, not a log",
+                         hint="Give the text output of the failing command, e.g. "
+                              "`pip install mamba-ssm 2>&1 | tee log.txt`, then explain log.txt.")
     return data.decode("utf-8-sig", errors="replace")  # never fails: bad bytes become U+FFFD
+
+
+def _looks_binary(sample: bytes) -> bool:
+    """NUL bytes, or many control bytes or invalid UTF-8: not something a terminal printed."""
+    if not sample:
+        return False
+    if sample.count(0) > len(sample) // 1000:
+        return True
+    controls = sum(sample.count(bytes([c])) for c in range(32) if c not in (9, 10, 12, 13, 27))
+    text = sample.decode("utf-8", errors="replace")
+    return controls > len(sample) // 20 or text.count("\ufffd") > len(text) // 10
 
 
 def probe_target(target: Target) -> tuple[Optional[Target], Optional[str]]:
@@ -166,8 +212,8 @@ def _render(console: Console, result: Explanation) -> None:
 
     from mamba_doctor.diagnose.engine import render_diagnoses
 
-    if result.diagnoses and result.target is not None:
+    if result.diagnoses and result.target is not None and result.tailored_to_target:
         t = result.target.env.torch
         console.print(f"[dim]Fixes tailored to {escape(result.target.python)}"
                       f" (torch {escape(t.version or '?')}, CUDA {escape(t.cuda or 'none')}).[/]")
-    render_diagnoses(console, result.diagnoses)
+    render_diagnoses(console, result.diagnoses, note=result.analysis.note)

@@ -1,36 +1,51 @@
-"""Match a log or error text against the failure knowledge base: ranked causes, evidence, fixes."""
+"""Match a log or error text against the failure knowledge base: ranked causes, evidence, fixes.
+
+Evidence, not vetoes: a mode is diagnosed on decisive evidence (the error line that proves it),
+or on conditional evidence that the facts of the log's machine confirm. Supporting evidence (a
+platform, a version in the log) and machine facts re-rank and tailor; they never suppress a
+decisive match, and they never make a diagnosis alone. When the log comes from another machine
+than the one probed, its own facts are used instead of this machine's.
+"""
 
 from __future__ import annotations
 
-import logging
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
-from mamba_doctor.diagnose.facts import check_rule, fix_values, placeholders_in, render_template
+from mamba_doctor.diagnose.facts import check_rule
+from mamba_doctor.diagnose.fixes import fix_texts, values_for
+from mamba_doctor.diagnose.logfacts import LogFacts, merge, other_machine, read_log_facts
 from mamba_doctor.diagnose.textscan import MAX_LINE, TextScan
 from mamba_doctor.knowledge.failures import KnowledgeBase, Mode, Signature, load_knowledge
 from mamba_doctor.models import Environment
 
-__all__ = ["MAX_LINE", "MIN_SCORE", "REPORT_HINT", "Diagnosis", "diagnose", "render_diagnoses"]
+__all__ = ["MAX_LINE", "MIN_SCORE", "REPORT_HINT", "Analysis", "Diagnosis", "analyse",
+           "diagnose", "render_diagnoses"]
 
 if TYPE_CHECKING:  # rich stays out of the import path until something is drawn
     from rich.console import Console
 
-logger = logging.getLogger(__name__)
-
 MIN_SCORE = 3.0  # below this a mode is a guess, not a diagnosis
-ENV_QUALIFY = 3.0  # machine facts that let weak text evidence make a diagnosis
+ENV_QUALIFY = 3.0  # machine facts that let conditional text evidence make a diagnosis
 RELATIVE_CUT = 0.25  # drop runners-up scoring under this share of the best one
 MAX_MATCHED = 6  # evidence lines kept per diagnosis
-_SYMBOL = re.compile(r"undefined symbol: (_Z\S+)")
-_WHEEL_TAGS = re.compile(r"torch(\d+\.\d+)cxx11abi(TRUE|FALSE)")
-_BUILD_TORCH = re.compile(r"torch\.__version__\s+=\s+(\S+)")
-_OLD_ABI_STRING = re.compile(r"(RKSs|PKSs|ISs|ESs)")
+_SYMBOL = re.compile(rb"undefined symbol: (_Z\S{1,400})")
+_WHEEL_TAGS = re.compile(rb"torch(\d{1,2}\.\d{1,3})cxx11abi(TRUE|FALSE)")
+_BUILD_TORCH = re.compile(rb"torch\.__version__\s{1,8}=\s{1,8}(\S{1,60})")
+_OLD_ABI_STRING = re.compile(rb"(RKSs|PKSs|ISs|ESs)")
 
 ABI = "cxx11-abi-mismatch"
 TORCH_VERSION = "torch-version-mismatch-undefined-symbol"
 ISOLATION = "build-isolation-wrong-torch"
+
+# Where unknown failures can be reported: the upstream trackers, which exist.
+REPORT_HINT = (
+    "If this is a mamba-ssm or causal-conv1d problem, search or report it upstream with the "
+    "whole log and the output of `mamba-doctor check --json`: "
+    "https://github.com/state-spaces/mamba/issues or "
+    "https://github.com/Dao-AILab/causal-conv1d/issues"
+)
 
 
 @dataclass(frozen=True)
@@ -45,8 +60,8 @@ class Diagnosis:
     matched: tuple[str, ...]
     phase: str = ""
     related: tuple[str, ...] = ()
-    confirmed: tuple[str, ...] = ()  # facts of this machine that support the diagnosis
-    tailored: bool = False  # fixes were filled in from a probed environment
+    confirmed: tuple[str, ...] = ()  # facts (of the log's machine) that support the diagnosis
+    tailored: bool = False  # fixes were filled in from known facts
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "score": self.score, "cause": self.cause,
@@ -55,21 +70,51 @@ class Diagnosis:
                 "tailored": self.tailored}
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """The diagnoses of a text and where the facts used for them came from."""
+
+    diagnoses: tuple[Diagnosis, ...]
+    log_facts: LogFacts
+    other_machine: tuple[str, ...] = ()  # why the log is not from the probed target
+    facts_from: str = "none"  # "target", "env-file", "log" or "none"
+    kernels_ran: bool = False
+
+    @property
+    def note(self) -> Optional[str]:
+        if not self.other_machine:
+            return None
+        because = "; ".join(self.other_machine)
+        if self.facts_from == "env-file":
+            return (f"The log does not match the --env file ({because}): the fixes follow the "
+                    "--env file.")
+        return (f"This log comes from another machine ({because}). The diagnosis uses the log's "
+                "own facts and the fixes are tailored from them; for exact fixes run explain "
+                "there, or pass that machine's `mamba-doctor check --json` with --env.")
+
+
 @dataclass
 class _Candidate:
     mode: Mode
-    score: float = 0.0
+    text_score: float = 0.0
+    adjust: float = 0.0  # what facts and the look-alike discrimination added
     lines: list[str] = field(default_factory=list)
     confirmed: list[str] = field(default_factory=list)
-    strong: bool = False
+    decisive: bool = False
     conditional: bool = False
-    env_support: float = 0.0  # what the machine's facts added
+    env_support: float = 0.0
 
     @property
-    def qualifies(self) -> bool:
-        # Conditional evidence counts only when the machine itself clearly confirms the mode.
-        confirmed = self.conditional and self.env_support >= ENV_QUALIFY
-        return (self.strong or confirmed) and self.score >= MIN_SCORE
+    def score(self) -> float:
+        total = self.text_score + self.adjust
+        # Facts re-rank; they never push a decisive match out of the diagnoses.
+        return max(total, MIN_SCORE) if self.decisive else total
+
+    def qualifies(self, kernels_ran: bool) -> bool:
+        if self.decisive:
+            return self.text_score >= MIN_SCORE
+        confirmed = self.conditional and not kernels_ran and self.env_support >= ENV_QUALIFY
+        return confirmed and self.score >= MIN_SCORE
 
 
 def diagnose(text: str, env: Optional[Environment] = None, *, limit: int = 3,
@@ -77,32 +122,62 @@ def diagnose(text: str, env: Optional[Environment] = None, *, limit: int = 3,
              ) -> tuple[Diagnosis, ...]:
     """Rank the known failure modes that explain `text` (a log, a traceback, an error message).
 
-    `env` (a probed Environment) separates look-alikes and fills the fixes with this machine's
-    versions; `python` names the interpreter used in commands. Returns at most `limit` diagnoses
-    (all when `limit` <= 0), best first; an empty tuple when nothing known matches.
+    `env` is the machine the text came from (its facts separate look-alikes and fill the fixes);
+    `python` names the interpreter used in commands. Returns at most `limit` diagnoses (all when
+    `limit` <= 0), best first; an empty tuple when nothing known matches.
+    """
+    return analyse(text, env, limit=limit, python=python, kb=kb).diagnoses
+
+
+def analyse(text: str, env: Optional[Environment] = None, *, env_source: str = "target",
+            check_origin: bool = False, limit: int = 3, python: Optional[str] = None,
+            kb: Optional[KnowledgeBase] = None) -> Analysis:
+    """Like `diagnose`, and say whose facts were used.
+
+    With `check_origin`, `env` is only the machine explain runs on (`env_source` "target") or a
+    saved `--env` file ("env-file"): when the log's paths, Python or platform differ from it,
+    the log's own facts are used instead of the target's and the analysis says why.
     """
     kb = kb or load_knowledge()
     scan = TextScan(text)
+    log = read_log_facts(scan)
+    ran = any(_signature_lines(sig, scan) is not None for sig in kb.kernels_ran)
+    why = tuple(other_machine(log, env)) if (check_origin and env is not None) else ()
+    facts_env, facts_from = _facts_env(env, env_source, log, bool(why))
     candidates: dict[str, _Candidate] = {}
     for mode in kb.modes:
         cand = _score_mode(mode, scan)
         if cand is not None:
             candidates[mode.id] = cand
-    if not candidates:
-        return ()
-    _discriminate(scan, env, candidates)
-    if env is not None:
-        for cand in candidates.values():
-            _apply_rules(cand, env)
-    ranked = sorted((c for c in candidates.values() if c.qualifies),
+    if candidates:
+        _discriminate(scan, facts_env, candidates)
+        if facts_env is not None:
+            for cand in candidates.values():
+                _apply_rules(cand, facts_env)
+    ranked = sorted((c for c in candidates.values() if c.qualifies(ran)),
                     key=lambda c: (-c.score, c.mode.prior))
     if ranked:
         best = ranked[0].score
         ranked = [c for c in ranked if c.score >= best * RELATIVE_CUT]
     if limit > 0:
         ranked = ranked[:limit]
-    values = _fix_values(env, python, ranked)
-    return tuple(_finish(c, values, tailored=env is not None) for c in ranked)
+    values = values_for(facts_env, python, [c.mode for c in ranked],
+                        wheel_env=env if facts_from in ("target", "env-file") else None)
+    found = tuple(_finish(c, values, tailored=facts_env is not None) for c in ranked)
+    return Analysis(diagnoses=found, log_facts=log, other_machine=why, facts_from=facts_from,
+                    kernels_ran=ran)
+
+
+def _facts_env(env: Optional[Environment], source: str, log: LogFacts, elsewhere: bool
+               ) -> tuple[Optional[Environment], str]:
+    """The facts confirm rules and fixes use, and where they come from."""
+    from_log = log.environment() if log.known else None
+    if env is None:
+        return from_log, ("log" if from_log is not None else "none")
+    if elsewhere and source != "env-file":
+        return from_log, ("log" if from_log is not None else "none")
+    merged = merge(env, from_log) if from_log is not None else env
+    return merged, source
 
 
 def _signature_lines(sig: Signature, scan: TextScan) -> Optional[list[str]]:
@@ -111,36 +186,37 @@ def _signature_lines(sig: Signature, scan: TextScan) -> Optional[list[str]]:
         hits = scan.hits(part)
         if not hits:
             return None
-        lines.extend(hits[:1] if len(sig.parts) > 1 else hits)
+        if not part.context:
+            lines.extend(hits[:1] if len(sig.parts) > 1 else hits)
     return lines
 
 
 def _score_mode(mode: Mode, scan: TextScan) -> Optional[_Candidate]:
     cand = _Candidate(mode)
-    # Strong and conditional signatures first: weak ones (often broad regexes) are only
+    # Decisive and conditional signatures first: supporting ones (often broad regexes) are only
     # searched once the mode can qualify at all.
     for first_pass in (True, False):
         for sig in mode.signatures:
-            if (sig.strength != "weak") != first_pass:
+            if (sig.strength != "supporting") != first_pass:
                 continue
             lines = _signature_lines(sig, scan)
             if lines is not None:
-                cand.score += sig.weight
+                cand.text_score += sig.weight
                 cand.lines.extend(lines)
-                cand.strong = cand.strong or sig.strength == "strong"
+                cand.decisive = cand.decisive or sig.strength == "decisive"
                 cand.conditional = cand.conditional or sig.strength == "conditional"
         if first_pass and not cand.lines:
             return None
     for neg in mode.negative:
         if _signature_lines(neg, scan) is not None:
-            cand.score -= neg.weight
+            cand.text_score -= neg.weight
     return cand
 
 
 def _apply_rules(cand: _Candidate, env: Environment) -> None:
     for rule in cand.mode.confirm:
         if check_rule(env, rule.fact, rule.op, rule.value, if_known=rule.if_known):
-            cand.score += rule.weight
+            cand.adjust += rule.weight
             cand.env_support += rule.weight
             if rule.weight > 0 and rule.why:
                 cand.confirmed.append(rule.why)
@@ -149,7 +225,7 @@ def _apply_rules(cand: _Candidate, env: Environment) -> None:
 def _bump(cands: Mapping[str, _Candidate], mode_id: str, delta: float, why: str = "") -> None:
     cand = cands.get(mode_id)
     if cand is not None:
-        cand.score += delta
+        cand.adjust += delta
         if why and delta > 0:
             cand.confirmed.append(why)
 
@@ -159,9 +235,9 @@ def _discriminate(scan: TextScan, env: Optional[Environment],
     """Separate the undefined-symbol look-alikes using the mangled name and torch's ABI flag."""
     if ABI not in cands and TORCH_VERSION not in cands and ISOLATION not in cands:
         return
-    text = scan.text
+    text = scan.data
     symbols = [m.group(1) for _, m in zip(range(20), _SYMBOL.finditer(text))]
-    new_abi = any("__cxx11" in s or "B5cxx11" in s for s in symbols)
+    new_abi = any(b"__cxx11" in s or b"B5cxx11" in s for s in symbols)
     old_abi = any(_OLD_ABI_STRING.search(s) for s in symbols)
     torch_abi = env.torch.cxx11abi if env is not None else None
     if new_abi and torch_abi is None:
@@ -184,44 +260,19 @@ def _discriminate(scan: TextScan, env: Optional[Environment],
     torch_mm = ".".join(env.torch.version.split("+")[0].split(".")[:2])
     tags = _WHEEL_TAGS.search(text)
     if tags is not None:
-        if env.torch.cxx11abi is not None and (tags.group(2) == "TRUE") != env.torch.cxx11abi:
-            _bump(cands, ABI, 3.0, f"the wheel in the log is cxx11abi{tags.group(2)}, "
+        flag, wheel_mm = tags.group(2).decode(), tags.group(1).decode()
+        if env.torch.cxx11abi is not None and (flag == "TRUE") != env.torch.cxx11abi:
+            _bump(cands, ABI, 3.0, f"the wheel in the log is cxx11abi{flag}, "
                                    "torch uses the other ABI")
-        if tags.group(1) != torch_mm:
+        if wheel_mm != torch_mm:
             _bump(cands, TORCH_VERSION, 3.0, f"the wheel in the log targets torch "
-                                             f"{tags.group(1)}, torch {torch_mm} is installed")
+                                             f"{wheel_mm}, torch {torch_mm} is installed")
     built = _BUILD_TORCH.search(text)
-    if built is not None and built.group(1).split("+")[0] != env.torch.version.split("+")[0]:
-        why = f"the build used torch {built.group(1)}, this environment has {env.torch.version}"
+    used = built.group(1).decode("ascii", "replace") if built is not None else None
+    if used is not None and used.split("+")[0] != env.torch.version.split("+")[0]:
+        why = f"the build used torch {used}, this environment has {env.torch.version}"
         _bump(cands, ISOLATION, 3.0, why)
         _bump(cands, TORCH_VERSION, 1.0, why)
-
-
-def _fix_values(env: Optional[Environment], python: Optional[str],
-                ranked: Sequence[_Candidate]) -> dict[str, str]:
-    if env is None:
-        if not python:
-            return {}
-        return {"python": python, "python_opt": f" --python {python}", "pip": f"{python} -m pip"}
-    wants_wheel = any("mamba_wheel" in placeholders_in(f.tailored)
-                      for c in ranked for f in c.mode.fixes)
-    return fix_values(env, python=python, wheels=_resolve_wheels(env) if wants_wheel else None)
-
-
-def _resolve_wheels(env: Environment) -> Optional[dict[str, str]]:
-    """Exact wheel file names from the wheel resolver; None when it fails."""
-    from mamba_doctor.wheels.index import load_index
-    from mamba_doctor.wheels.resolve import resolve_pair
-
-    try:
-        found = {}
-        for res in resolve_pair(env, load_index()):
-            if res.wheel is not None:
-                found[res.package] = res.wheel.filename
-        return found
-    except Exception:  # a resolver bug costs only the exact name: a generic hint is shown
-        logger.debug("wheel resolution unavailable for diagnosis", exc_info=True)
-        return None
 
 
 def _finish(cand: _Candidate, values: Mapping[str, str], *, tailored: bool) -> Diagnosis:
@@ -229,37 +280,35 @@ def _finish(cand: _Candidate, values: Mapping[str, str], *, tailored: bool) -> D
     for line in cand.lines:
         if line and line not in seen:
             seen.append(line)
-    fixes = []
-    for fix in cand.mode.fixes:
-        text, complete = render_template(fix.tailored, values)
-        fixes.append(text if complete else render_template(fix.generic, values)[0])
     return Diagnosis(
         id=cand.mode.id, title=cand.mode.title, score=round(cand.score, 2), cause=cand.mode.cause,
-        fix=tuple(fixes), matched=tuple(seen[:MAX_MATCHED]), phase=cand.mode.phase,
-        related=cand.mode.related, confirmed=tuple(dict.fromkeys(cand.confirmed)),
-        tailored=tailored,
+        fix=fix_texts(cand.mode, values), matched=tuple(seen[:MAX_MATCHED]),
+        phase=cand.mode.phase, related=cand.mode.related,
+        confirmed=tuple(dict.fromkeys(cand.confirmed)), tailored=tailored,
     )
 
 
 def render_diagnoses(console: Console, diagnoses: Sequence[Diagnosis], *,
-                     report_hint: bool = True) -> None:
-    """Draw diagnoses as rich panels (best first); with none, say how to report the failure."""
+                     report_hint: bool = True, note: Optional[str] = None) -> None:
+    """Draw diagnoses as rich panels (best first); with none, say where to report the failure."""
     from rich.console import Group
     from rich.markup import escape
     from rich.panel import Panel
 
     from mamba_doctor.ui import hanging_list
 
+    if note:
+        console.print(f"[yellow]Note:[/] {escape(note)}")
     if not diagnoses:
         console.print("[bold]No known failure recognised in this text.[/]")
         if report_hint:
-            console.print(REPORT_HINT)
+            console.print(escape(REPORT_HINT))
         return
     for rank, d in enumerate(diagnoses, 1):
         body: list[Any] = [f"[dim]{d.id} · {d.phase.replace('_', ' ')} · score {d.score:g}[/]",
                            f"[bold]Cause:[/] {escape(d.cause)}"]
         if d.confirmed:
-            body.append("[bold]On this machine:[/]")
+            body.append("[bold]Confirmed by the facts:[/]")
             body.append(hanging_list([escape(c) for c in d.confirmed], bullet="•"))
         if d.matched:
             body.append("[bold]Matched:[/]")
@@ -268,9 +317,3 @@ def render_diagnoses(console: Console, diagnoses: Sequence[Diagnosis], *,
         body.append(hanging_list([escape(f) for f in d.fix]))
         console.print(Panel(Group(*body), title=f"{rank}. {escape(d.title)}",
                             title_align="left", border_style="red" if rank == 1 else "yellow"))
-
-
-REPORT_HINT = (
-    "If this is a mamba-ssm problem, report it upstream (https://github.com/state-spaces/mamba/"
-    "issues) with the full log and the output of `mamba-doctor check --json` attached."
-)

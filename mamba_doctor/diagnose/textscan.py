@@ -1,67 +1,148 @@
-"""Fast line-level search of a large log: normalise once, find substrings and anchored regexes."""
+"""Search a large log in linear time: substrings first, regexes only in windows around them.
+
+Each regex of the knowledge base has literal anchors (one of them is part of every match) and a
+bounded width (the loader refuses unbounded repetition), so a match lies within `MAX_WIDTH`
+bytes of an anchor. A regex therefore runs only on the window around each anchor occurrence,
+clipped at line ends, and never on a whole line: a megabyte without a newline costs what a
+megabyte of short lines costs. A per-pattern budget bounds the adversarial case of an anchor
+repeated all over the input.
+"""
 
 from __future__ import annotations
 
 import re
+from typing import Iterator, Optional
 
-from mamba_doctor.knowledge.failures import Pattern
+from mamba_doctor.diagnose.normalize import normalize_bytes
+from mamba_doctor.knowledge.failures import MAX_WIDTH, Pattern
 
 MAX_LINE = 240  # evidence lines are trimmed to this many characters
 MAX_HITS = 3  # occurrences kept per pattern
-_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+WINDOW = 2 * MAX_WIDTH  # bytes a regex sees on each side of an anchor
+SCAN_BUDGET = 1 << 19  # bytes of windows one regex may examine in one text
 
 
 class TextScan:
     """The text, normalised once and encoded to UTF-8, with cached pattern searches."""
 
     def __init__(self, text: str) -> None:
-        if "\x1b" in text:
-            text = _ANSI.sub("", text)
-        if "\r" in text:  # progress bars and Windows line ends
-            text = text.replace("\r\n", "\n").replace("\r", "\n")
-        self.text = text
-        self.data = text.encode("utf-8", errors="replace")
-        self._hits: dict[tuple[str, str], list[str]] = {}
+        self.data = normalize_bytes(text.encode("utf-8", errors="replace"))
+        self._text: Optional[str] = None
+        self._lower: Optional[bytes] = None
+        self._hits: dict[tuple[str, str, bool], list[str]] = {}
+        self._first: dict[tuple[bytes, bool], int] = {}  # needle -> first offset (-1: absent)
+
+    @property
+    def text(self) -> str:
+        """The normalised text (decoded on first use)."""
+        if self._text is None:
+            self._text = self.data.decode("utf-8", errors="replace")
+        return self._text
+
+    @property
+    def lower(self) -> bytes:
+        """The data with ASCII letters lower-cased (same offsets), for case-blind needles."""
+        if self._lower is None:
+            self._lower = self.data.lower()
+        return self._lower
 
     def hits(self, pattern: Pattern) -> list[str]:
-        key = (pattern.kind, pattern.pattern)
+        key = (pattern.kind, pattern.pattern, pattern.icase)
         if key not in self._hits:
             self._hits[key] = self._search(pattern)
         return self._hits[key]
 
     def _search(self, pattern: Pattern) -> list[str]:
-        """Up to MAX_HITS matching lines, in text order.
-
-        A regex is only tried on the lines holding one of its anchors, so the cost is a few
-        fast substring scans rather than a regex pass over megabytes of pip output.
-        """
-        data = self.data
-        found: dict[int, str] = {}  # line start -> line, so each line counts once
+        """Up to MAX_HITS matching lines (one per line), in text order."""
+        found: dict[int, str] = {}  # line start -> evidence line
         for needle in pattern.needles:
-            pos = data.find(needle)
-            while pos != -1 and len(found) < MAX_HITS:
-                start, end = self._line_bounds(pos)
-                if pattern.regex is None:
-                    found.setdefault(start, self._line(start, end, pos))
-                elif start not in found:
-                    m = pattern.regex.search(data, start, end)
-                    if m is not None:
-                        found[start] = self._line(start, end, m.start())
-                pos = data.find(needle, end)
+            for start, end in self._spans(pattern, needle):
+                found.setdefault(self._line_start(start), self._evidence(start, end))
+                if len(found) >= MAX_HITS:
+                    break
         return [found[k] for k in sorted(found)][:MAX_HITS]
 
-    def _line_bounds(self, pos: int) -> tuple[int, int]:
-        start = self.data.rfind(b"\n", 0, pos) + 1
-        end = self.data.find(b"\n", pos)
-        return start, len(self.data) if end == -1 else end
+    def matches(self, anchor: str, regex: re.Pattern[bytes], *, limit: int = 1,
+                icase: bool = False) -> list[re.Match[bytes]]:
+        """Up to `limit` matches of a bounded-width regex holding the literal `anchor`."""
+        pattern = Pattern("regex", regex.pattern.decode(), ((anchor.lower() if icase else
+                                                              anchor).encode(),), regex, icase)
+        out: list[re.Match[bytes]] = []
+        for _start, _end, m in self._regex_spans(pattern, pattern.needles[0]):
+            out.append(m)
+            if len(out) >= limit:
+                break
+        return out
 
-    def _line(self, start: int, end: int, at: int) -> str:
-        """The line around a match, decoded and cut to MAX_LINE characters."""
-        raw = self.data[start:end]
-        line = raw.decode("utf-8", errors="replace")
-        if len(line) <= MAX_LINE:
+    def _spans(self, pattern: Pattern, needle: bytes) -> Iterator[tuple[int, int]]:
+        """(start, end) of each match, at most one per line, in text order."""
+        if pattern.regex is not None:
+            for start, end, _m in self._regex_spans(pattern, needle):
+                yield start, end
+            return
+        hay = self.lower if pattern.icase else self.data
+        pos = self._find_first(needle, pattern.icase)
+        while pos != -1:
+            yield pos, pos + len(needle)
+            pos = self._next_line(pos, hay, needle)
+
+    def _regex_spans(self, pattern: Pattern, needle: bytes
+                     ) -> Iterator[tuple[int, int, re.Match[bytes]]]:
+        assert pattern.regex is not None
+        hay = self.lower if pattern.icase else self.data
+        budget = SCAN_BUDGET
+        pos = self._find_first(needle, pattern.icase)
+        while pos != -1 and budget > 0:
+            lo, hi = self._window(pos, len(needle))
+            budget -= hi - lo
+            m = pattern.regex.search(self.data, lo, hi)
+            if m is not None:
+                yield m.start(), m.end(), m
+                pos = self._next_line(m.end(), hay, needle)
+            else:  # windows overlap by MAX_WIDTH: a match astride two is still seen
+                pos = hay.find(needle, max(pos + 1, hi - MAX_WIDTH))
+
+    def _find_first(self, needle: bytes, icase: bool) -> int:
+        """The first offset of `needle`, searched once per text however many patterns use it."""
+        key = (needle, icase)
+        if key not in self._first:
+            self._first[key] = (self.lower if icase else self.data).find(needle)
+        return self._first[key]
+
+    def _window(self, pos: int, length: int) -> tuple[int, int]:
+        data = self.data
+        lo = data.rfind(b"\n", max(0, pos - WINDOW), pos) + 1 or max(0, pos - WINDOW)
+        hi = data.find(b"\n", pos + length, pos + length + WINDOW)
+        return lo, (min(len(data), pos + length + WINDOW) if hi == -1 else hi)
+
+    def _line_start(self, pos: int) -> int:
+        """Where the line holding `pos` starts (or a bounded distance back, for a huge line)."""
+        floor = max(0, pos - WINDOW)
+        start = self.data.rfind(b"\n", floor, pos)
+        return start + 1 if start != -1 else floor
+
+    def _next_line(self, pos: int, hay: bytes, needle: bytes) -> int:
+        end = self.data.find(b"\n", pos)
+        return -1 if end == -1 else hay.find(needle, end)
+
+    def _evidence(self, start: int, end: int) -> str:
+        """The line around data[start:end], decoded and cut to MAX_LINE characters."""
+        data = self.data
+        lo = data.rfind(b"\n", max(0, start - 4 * MAX_LINE), start) + 1
+        cut_left = lo == 0 and start - 4 * MAX_LINE > 0
+        if lo == 0:
+            lo = max(0, start - 4 * MAX_LINE)
+        hi = data.find(b"\n", end, end + 4 * MAX_LINE)
+        cut_right = hi == -1 and end + 4 * MAX_LINE < len(data)
+        if hi == -1:
+            hi = min(len(data), end + 4 * MAX_LINE)
+        raw = data[lo:hi]
+        line = raw.decode("utf-8", errors="ignore")
+        if len(line) <= MAX_LINE and not (cut_left or cut_right):
             return line.strip()
-        offset = len(raw[:at - start].decode("utf-8", errors="ignore"))
+        offset = len(raw[:start - lo].decode("utf-8", errors="ignore"))
         begin = max(0, min(offset - 40, len(line) - MAX_LINE))
         piece = line[begin:begin + MAX_LINE].strip()
-        return ("…" if begin > 0 else "") + piece + ("…" if begin + MAX_LINE < len(line) else "")
+        more_left = begin > 0 or cut_left
+        more_right = begin + MAX_LINE < len(line) or cut_right
+        return ("…" if more_left else "") + piece + ("…" if more_right else "")

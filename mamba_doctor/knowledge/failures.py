@@ -11,7 +11,12 @@ from typing import Any, Mapping, Optional, Sequence
 
 KB_PATH = Path(__file__).with_name("failures.json")
 PHASES = ("install", "build", "import", "model_construction", "first_forward")
-STRENGTHS = ("strong", "conditional", "weak")
+STRENGTHS = ("decisive", "conditional", "supporting")
+# Older spellings of the strengths, still read.
+_STRENGTH_ALIASES = {"strong": "decisive", "weak": "supporting"}
+# Widest match a knowledge-base regex may have, in bytes: regexes run only in windows of this
+# size around their anchors (mamba_doctor/diagnose/textscan.py), which keeps matching linear.
+MAX_WIDTH = 640
 RULE_OPS = ("eq", "in", "missing", "present", "contains", "ver_lt", "ver_ge", "sm_lt", "sm_ge",
             "sm_between", "ver_lt_fact", "ver_ge_fact", "major_ne_fact")
 
@@ -28,19 +33,23 @@ class Pattern:
     pattern: str
     needles: tuple[bytes, ...] = ()  # the substring, or the literals every regex match contains
     regex: Optional[re.Pattern[bytes]] = None
+    icase: bool = False  # case-blind (Windows paths: C:\\Users and c:\\users are one path)
+    context: bool = False  # required, but its line is not shown as evidence (a package name)
 
 
 @dataclass(frozen=True)
 class Signature:
     """A piece of evidence; kind "all" needs every part somewhere in the text.
 
-    strong: enough for a diagnosis on its own; conditional: enough only when the machine's
-    facts confirm the mode; weak: only adds to the score.
+    decisive: the error line that proves the mode, enough for a diagnosis on its own;
+    conditional: enough only when the facts of the machine the log came from confirm the mode;
+    supporting: only adds to the score (a platform, a version, a path in the log).
     """
 
     parts: tuple[Pattern, ...]
     strength: str
     weight: float
+
 
 
 @dataclass(frozen=True)
@@ -83,6 +92,10 @@ class Mode:
 class KnowledgeBase:
     schema_version: int
     modes: tuple[Mode, ...]
+    # Signs that the kernels imported and ran (a kernel's own argument check, an OOM, a shape
+    # error): with them, conditional evidence no longer makes a diagnosis.
+    kernels_ran: tuple[Signature, ...] = ()
+
 
 
 def load_raw(path: Path = KB_PATH) -> dict[str, Any]:
@@ -99,20 +112,40 @@ def load_knowledge(path: Path = KB_PATH) -> KnowledgeBase:
     """Load and compile the knowledge base once per process; raises ValueError when malformed."""
     raw = load_raw(path)
     modes = tuple(_mode(m) for m in raw.get("modes", ()))
-    return KnowledgeBase(schema_version=int(raw.get("schema_version", 0)), modes=modes)
+    ran = tuple(_signature(s, negative=True) for s in raw.get("kernels_ran", ()))
+    return KnowledgeBase(schema_version=int(raw.get("schema_version", 0)), modes=modes,
+                         kernels_ran=ran)
 
 
 def _pattern(raw: Mapping[str, Any]) -> Pattern:
     kind = raw.get("kind", "text")
     text = raw["pattern"]
+    icase = bool(raw.get("icase", False))
+    context = bool(raw.get("context", False))
     if kind == "text":
-        return Pattern("text", text, (text.encode(),))
+        needle = text.lower() if icase else text
+        return Pattern("text", text, (needle.encode(),), icase=icase, context=context)
     if kind == "regex":
-        # MULTILINE: the search runs on one line of a larger buffer, where ^ and $ must
-        # mean the line's bounds.
-        return Pattern("regex", text, tuple(a.encode() for a in _anchors(raw)),
-                       re.compile(text.encode(), re.MULTILINE))
+        width = regex_width(text)
+        if width > MAX_WIDTH:
+            raise ValueError(f"regex {text!r} may match {width} bytes, more than {MAX_WIDTH}")
+        # MULTILINE: the search runs on a window of a larger buffer, where ^ and $ must mean
+        # the line's bounds.
+        flags = re.MULTILINE | (re.IGNORECASE if icase else 0)
+        anchors = [a.lower() if icase else a for a in _anchors(raw)]
+        return Pattern("regex", text, tuple(a.encode() for a in anchors),
+                       re.compile(text.encode(), flags), icase=icase, context=context)
     raise ValueError(f"unknown pattern kind {kind!r}")
+
+
+def regex_width(pattern: str) -> int:
+    """The most bytes a match of `pattern` can span (huge for unbounded repetition)."""
+    try:  # Python 3.11 renamed sre_parse and deprecated the old name
+        from re import _parser as sre_parser  # type: ignore[attr-defined]
+    except ImportError:  # pragma: no cover - Python < 3.11
+        import sre_parse as sre_parser  # type: ignore[no-redef]
+    hi = sre_parser.parse(pattern.encode()).getwidth()[1]  # the bytes form, as compiled
+    return int(min(hi, 1 << 32))
 
 
 def _anchors(raw: Mapping[str, Any]) -> list[str]:
@@ -123,8 +156,13 @@ def _anchors(raw: Mapping[str, Any]) -> list[str]:
 def _signature(raw: Mapping[str, Any], *, negative: bool = False) -> Signature:
     raws = raw["parts"] if raw.get("kind") == "all" else [raw]
     parts = tuple(_pattern(p) for p in raws)
-    strength = "weak" if negative else raw.get("strength", "strong")
+    strength = "supporting" if negative else strength_of(raw)
     return Signature(parts=parts, strength=strength, weight=float(raw["weight"]))
+
+
+def strength_of(raw: Mapping[str, Any]) -> str:
+    strength = str(raw.get("strength", "decisive"))
+    return _STRENGTH_ALIASES.get(strength, strength)
 
 
 def _rule(raw: Mapping[str, Any]) -> Rule:
@@ -159,6 +197,8 @@ def validate(raw: Mapping[str, Any], *, fact_is_valid: Any = None) -> list[str]:
     `fact_is_valid(path) -> bool` checks environment fact names when given.
     """
     problems: list[str] = []
+    for s in raw.get("kernels_ran", []):
+        problems.extend(f"kernels_ran: {p}" for p in _check_signature(s))
     modes: Sequence[Mapping[str, Any]] = raw.get("modes") or []
     ids = [m.get("id") for m in modes]
     if len(ids) != len(set(ids)):
@@ -171,8 +211,8 @@ def validate(raw: Mapping[str, Any], *, fact_is_valid: Any = None) -> list[str]:
         if m.get("phase") not in PHASES:
             problems.append(f"{mid}: unknown phase {m.get('phase')!r}")
         sigs = m.get("signatures") or []
-        if not any(s.get("strength", "strong") == "strong" for s in sigs):
-            problems.append(f"{mid}: no strong signature")
+        if not any(strength_of(s) == "decisive" for s in sigs):
+            problems.append(f"{mid}: no decisive signature")
         for s in [*sigs, *m.get("negative", [])]:
             problems.extend(f"{mid}: {p}" for p in _check_signature(s))
         for rel in m.get("related", []):
@@ -196,25 +236,31 @@ def validate(raw: Mapping[str, Any], *, fact_is_valid: Any = None) -> list[str]:
 
 def _check_signature(s: Mapping[str, Any]) -> list[str]:
     problems: list[str] = []
-    if s.get("strength", "strong") not in STRENGTHS:
+    if strength_of(s) not in STRENGTHS:
         problems.append(f"bad strength {s.get('strength')!r}")
     if not isinstance(s.get("weight"), (int, float)) or s["weight"] <= 0:
         problems.append(f"weight must be a positive number: {s}")
     for part in s["parts"] if s.get("kind") == "all" else [s]:
         if part.get("kind") == "regex":
             try:
-                rx = re.compile(part["pattern"].encode())
+                re.compile(part["pattern"].encode())
             except re.error as exc:
                 problems.append(f"regex {part['pattern']!r} does not compile: {exc}")
                 continue
+            flags = re.IGNORECASE if part.get("icase") else 0
             example = part.get("example", "")
-            if not example or not rx.search(example.encode()):
+            if not example or not re.search(part["pattern"].encode(), example.encode(), flags):
                 problems.append(f"regex {part['pattern']!r} does not match its example")
+            if regex_width(part["pattern"]) > MAX_WIDTH:
+                problems.append(f"regex {part['pattern']!r} is unbounded or wider than "
+                                f"{MAX_WIDTH} bytes: bound its repetitions")
             anchors = _anchors(part)
-            # Regexes only run on lines holding an anchor: that keeps a 50k-line log fast.
-            if not anchors or any(len(a) < 2 for a in anchors):
-                problems.append(f"regex {part['pattern']!r} needs anchors of 2+ characters")
-            elif not any(a in example for a in anchors):
+            # Regexes only run around an anchor: that keeps a 50k-line log fast and a 1 MB
+            # line linear.
+            if not anchors or any(len(a) < 3 for a in anchors):
+                problems.append(f"regex {part['pattern']!r} needs anchors of 3+ characters")
+            elif not any((a.lower() in example.lower()) if part.get("icase") else (a in example)
+                         for a in anchors):
                 problems.append(f"regex {part['pattern']!r}: no anchor occurs in its example")
         elif part.get("kind", "text") == "text":
             if not part.get("pattern", "").strip():

@@ -1,0 +1,173 @@
+"""Undo what terminals, web pages and locales do to a log before it is matched.
+
+Every pass is linear in the input: literal replacements, and regexes whose repetitions cannot
+overlap (no nested or adjacent unbounded quantifiers), so a megabyte on one line costs the same
+as a megabyte of short lines.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+__all__ = ["LOCALE_MESSAGES", "normalize", "normalize_bytes", "strip_terminal"]
+
+# ECMA-48 control sequences: CSI (colours, cursor moves), OSC (window titles "ESC ] 0 ;",
+# hyperlinks "ESC ] 8 ;;"), DCS/PM/APC strings, and the two-byte escapes. An OSC or DCS without
+# its terminator ends at the line end, so an unterminated one cannot swallow the rest of the log.
+# The 8-bit forms are U+009B (CSI) and U+009D (OSC), "\xc2\x9b" and "\xc2\x9d" in UTF-8.
+_TERMINAL = re.compile(
+    rb"\x1b\[[0-?]*[ -/]*[@-~]?"                      # CSI
+    rb"|\x1b[\]PX^_][^\x07\x1b\n]*(?:\x07|\x1b\\)?"  # OSC, DCS, SOS, PM, APC
+    rb"|\x1b[ -/]*[0-~]?"                             # other escapes
+    rb"|\xc2\x9b[0-?]*[ -/]*[@-~]?"                   # 8-bit CSI
+    rb"|\xc2\x9d[^\x07\n\xc2]*(?:\x07|\xc2\x9c)?"     # 8-bit OSC
+)
+# Remaining C0 controls except tab and newline (a bell, a backspace, a stray NUL), and the C1
+# controls U+0080..U+009F.
+_C0 = bytes(c for c in range(32) if c not in (9, 10)) + b"\x7f"
+_C1 = re.compile(rb"\xc2[\x80-\x9f]")
+
+# Markdown and forum damage.
+_QUOTE = re.compile(rb"(\n|\A)[ \t]*(?:>[ \t]?)+")  # "> " quoting a reply (a literal "\n"
+# first, not a MULTILINE "^": the regex engine then jumps from newline to newline)
+_MD_ESCAPE = re.compile(rb"\\([_*\[\]`#<>|~])")  # "selective\_scan\_cuda", "\[end of output\]"
+# An underscore eaten by italics: "undefined symbol: *ZNK3c10..." or "selective*scan*cuda".
+_STAR_WORD = re.compile(rb"(?<=[A-Za-z0-9])\*(?=[A-Za-z0-9])|(?<![*\w])\*(?=Z[A-Za-z]{0,3}\d)")
+# ... or both underscores of "_ZN3c10..._" eaten: "undefined symbol: ZN3c104cuda9SetDeviceEi".
+_BARE_SYMBOL = re.compile(rb"(?<=undefined symbol: )(?=Z[A-Za-z]{0,3}\d)")
+_UNICODE_ESCAPE = re.compile(rb"\\u([0-9a-fA-F]{4})")  # a log pasted through JSON: "\u2502"
+_ENTITY = re.compile(rb"&(#\d{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z]{2,8});")  # "&gt;", "&#39;"
+
+# The OS and compiler messages the knowledge base matches, as glibc 2.36, bash 5.2, binutils and
+# GCC 12 print them in other locales (read from their message catalogs: libc.mo, bash.mo, ld.mo,
+# gcc-12.mo). Each maps to the C-locale text.
+LOCALE_MESSAGES: dict[str, str] = {
+    # strerror(ENOENT)
+    "没有那个文件或目录": "No such file or directory",
+    "沒有此一檔案或目錄": "No such file or directory",
+    "そのようなファイルやディレクトリはありません": "No such file or directory",
+    "그런 파일이나 디렉터리가 없습니다": "No such file or directory",
+    "Datei oder Verzeichnis nicht gefunden": "No such file or directory",
+    "Aucun fichier ou dossier de ce type": "No such file or directory",
+    "No existe el fichero o el directorio": "No such file or directory",
+    "No existe el archivo o el directorio": "No such file or directory",
+    "Нет такого файла или каталога": "No such file or directory",
+    "Arquivo ou diretório inexistente": "No such file or directory",
+    "Ficheiro ou pasta inexistente": "No such file or directory",
+    "File o directory non esistente": "No such file or directory",
+    "系统找不到指定的文件": "The system cannot find the file specified",  # Windows, WinError 2
+    # dlerror() for a library that is not found
+    "无法打开共享对象文件": "cannot open shared object file",
+    "無法開啟共用物件": "cannot open shared object file",
+    "共有オブジェクトファイルを開けません": "cannot open shared object file",
+    "동적 오브젝트 파일을 열 수 없습니다": "cannot open shared object file",
+    "Kann die Shared-Object-Datei nicht öffnen": "cannot open shared object file",
+    "Ne peut ouvrir le fichier d'objet partagé": "cannot open shared object file",
+    "no se puede abrir el fichero del objeto compartido": "cannot open shared object file",
+    "невозможно открыть разделяемый объектный файл": "cannot open shared object file",
+    "não é possível abrir arquivo compartilhado": "cannot open shared object file",
+    "impossível abrir ficheiro-objecto partilhado": "cannot open shared object file",
+    "impossibile aprire il file oggetto condiviso": "cannot open shared object file",
+    # strerror(EACCES)
+    "权限不够": "Permission denied",
+    "拒絕不符權限的操作": "Permission denied",
+    "許可がありません": "Permission denied",
+    "허가 거부": "Permission denied",
+    "Keine Berechtigung": "Permission denied",
+    "Permission non accordée": "Permission denied",
+    "Permiso denegado": "Permission denied",
+    "Отказано в доступе": "Permission denied",
+    "Permissão negada": "Permission denied",
+    "Permissão recusada": "Permission denied",
+    "Permesso negato": "Permission denied",
+    # bash: "%s: command not found"
+    "未找到命令": "command not found",
+    "指令找不到": "command not found",
+    "コマンドが見つかりません": "command not found",
+    "명령어를 찾을 수 없음": "command not found",
+    "Kommando nicht gefunden.": "command not found",
+    "Kommando nicht gefunden": "command not found",
+    "commande introuvable": "command not found",
+    "orden no encontrada": "command not found",
+    "команда не найдена": "command not found",
+    "comando não encontrado": "command not found",
+    "comando non trovato": "command not found",
+    # GCC diagnostics ("fatal error: x.h: No such file or directory")
+    "致命错误\uff1a": "fatal error: ",
+    "嚴重錯誤\uff1a": "fatal error: ",
+    "致命的エラー: ": "fatal error: ",
+    "schwerwiegender Fehler: ": "fatal error: ",
+    "erreur fatale: ": "fatal error: ",
+    "error fatal: ": "fatal error: ",
+    "фатальная ошибка: ": "fatal error: ",
+    # ld: "cannot find -lcuda"
+    "找不到 -l": "cannot find -l",
+    "no se puede encontrar -l": "cannot find -l",
+    "невозможно найти -l": "cannot find -l",
+    "não foi possível localizar -l": "cannot find -l",
+    "ne peut pas trouver -l": "cannot find -l",
+}
+# Longest first, so that a message containing a shorter one is replaced whole.
+_LOCALE_BYTES = tuple((k.encode(), LOCALE_MESSAGES[k].encode())
+                      for k in sorted(LOCALE_MESSAGES, key=len, reverse=True))
+# Full-width punctuation of CJK locales, no-break spaces and curly quotes, as ASCII.
+_PUNCTUATION = (("\uff1a", ": "), ("\uff0c", ", "), ("\uff08", " ("), ("\uff09", ") "),
+                ("\u00a0", " "),
+                ("\u3000", " "), ("\u2018", "'"), ("\u2019", "'"))
+_PUNCTUATION_BYTES = tuple((w.encode(), n.encode()) for w, n in _PUNCTUATION)
+
+
+def strip_terminal(text: str) -> str:
+    """`text` without escape sequences or control characters: safe to echo to a terminal."""
+    data = text.encode("utf-8", errors="replace")
+    return _strip_terminal(data).decode("utf-8", errors="replace")
+
+
+def normalize(text: str) -> str:
+    """The text to match: escapes gone, line ends unified, web and locale damage undone."""
+    return normalize_bytes(text.encode("utf-8", errors="replace")).decode("utf-8", "replace")
+
+
+def _strip_terminal(data: bytes) -> bytes:
+    if b"\x1b" in data or b"\xc2\x9b" in data or b"\xc2\x9d" in data:
+        data = _TERMINAL.sub(b"", data)
+    data = data.translate(None, _C0)  # bytes.translate: one fast pass, no regex
+    return _C1.sub(b"", data) if b"\xc2" in data else data
+
+
+def _entity(match: re.Match[bytes]) -> bytes:
+    return html.unescape(match.group(0).decode("ascii")).encode("utf-8", errors="replace")
+
+
+def _unicode(match: re.Match[bytes]) -> bytes:
+    return chr(int(match.group(1), 16)).encode("utf-8", errors="replace")
+
+
+def normalize_bytes(data: bytes) -> bytes:
+    """`normalize` on UTF-8 bytes (what the scanner searches), without decoding the whole log."""
+    if b"\r" in data:  # progress bars and Windows line ends
+        data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    data = _strip_terminal(data)
+    if b"&" in data:
+        data = _ENTITY.sub(_entity, data)
+    if b"\\u" in data:
+        data = _UNICODE_ESCAPE.sub(_unicode, data)
+    if b"\\n" in data and data.count(b"\n") < 3 and data.count(b"\\n") > 3:
+        data = data.replace(b"\\n", b"\n")  # a whole log pasted as one escaped string
+    if b">" in data:
+        data = _QUOTE.sub(rb"\1", data)
+    if b"\\" in data:
+        data = _MD_ESCAPE.sub(rb"\1", data)
+    if b"*" in data:
+        data = _STAR_WORD.sub(b"_", data)
+    if b"undefined symbol: Z" in data:
+        data = _BARE_SYMBOL.sub(b"_", data)
+    ascii_only = data.isascii()
+    for local, english in _LOCALE_BYTES:
+        if not (ascii_only and not local.isascii()) and local in data:
+            data = data.replace(local, english)
+    for wide, narrow in () if ascii_only else _PUNCTUATION_BYTES:
+        if wide in data:
+            data = data.replace(wide, narrow)
+    return data
