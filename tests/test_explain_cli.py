@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from mamba_doctor.cli import app
 import mamba_doctor.commands.explain as explain_cmd
+from mamba_doctor.cli import app
 from mamba_doctor.commands.explain import read_input
 from mamba_doctor.errors import UsageError
 from mamba_doctor.models import Environment, GpuInfo, NvidiaInfo, PythonInfo, TorchInfo

@@ -56,7 +56,8 @@ _NVCC = (
     ("release ", _rx(rb"Cuda compilation tools, release (\d{1,2}\.\d{1,2})")),
     ("The detected CUDA version (", _rx(rb"The detected CUDA version \((\d{1,2}\.\d{1,2})\)")),
 )
-_TORCH_CUDA = (("used to compile", _rx(rb"used to compile\s{1,8}PyTorch \((\d{1,2}\.\d{1,2})\)")),)
+# torch's message spans two lines ("...used to compile\n PyTorch (12.1). Please make sure...")
+_TORCH_CUDA = (("PyTorch (", _rx(rb"PyTorch \((\d{1,2}\.\d{1,2})\)\. Please make sure")),)
 _DRIVER = ("Driver Version:", _rx(rb"Driver Version: (\d{2,3}\.\d{1,3}(?:\.\d{1,3})?)"
                                   rb"\s{1,16}CUDA Version: (\d{1,2}\.\d{1,2})"))
 _SM = ("CUDA capability sm_", _rx(rb"CUDA capability sm_(\d{2,3})"))

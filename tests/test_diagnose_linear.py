@@ -1,0 +1,80 @@
+"""Matching is linear in the input: 1 MiB single-line inputs built from the engine's own anchors
+each take under 2 s, and doubling the input roughly doubles the time.
+
+The 2 s bound is for an idle machine; on a shared box the bound grows with the load average, so
+that a busy CI runner does not fail a linear engine (a quadratic one takes minutes here).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from mamba_doctor.diagnose.engine import diagnose
+from mamba_doctor.knowledge.failures import load_knowledge
+
+MIB = 1 << 20
+
+
+def _budget(seconds: float = 2.0) -> float:
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    return seconds * max(1.0, load / (os.cpu_count() or 1))
+
+
+def _anchors(regex_only: bool) -> list[str]:
+    kb = load_knowledge()
+    found: set[str] = set()
+    sigs = [s for m in kb.modes for s in (*m.signatures, *m.negative)] + list(kb.kernels_ran)
+    for sig in sigs:
+        for part in sig.parts:
+            if part.regex is not None or not regex_only:
+                found.update(n.decode() for n in part.needles)
+    return sorted(found)
+
+
+def _line(shape: str, size: int = MIB) -> str:
+    return (shape * (size // len(shape) + 1))[:size]
+
+
+def _seconds(text: str) -> float:
+    start = time.perf_counter()
+    diagnose(text, limit=0)
+    return time.perf_counter() - start
+
+
+def test_every_regex_anchor_repeated_for_a_mebibyte() -> None:
+    load_knowledge()
+    slow = []
+    for anchor in _anchors(regex_only=True):
+        took = _seconds(_line(anchor))
+        if took > _budget():
+            slow.append((anchor, round(took, 2)))
+    assert slow == []
+
+
+@pytest.mark.parametrize("shape", [
+    "".join(_anchors(regex_only=False)),  # every needle of the knowledge base, over and over
+    "undefined symbol: _Z" + "N" * 500,  # near misses that reach deep into a regex
+    "Command '['" + "a" * 300 + "gcc', '",
+    "C:\\" + "x\\" * 200,
+    "error: " * 50 + "x",
+    "Guessing wheel URL: " + "timed out " * 3,
+    "\x1b[" + "1;" * 400,  # an unterminated escape sequence
+    "\x1b]8;;" + "h" * 1000,
+    "*" * 999 + "Z1",
+    "&#" + "9" * 40 + ";",
+    "> " * 300 + "\n",
+    "没有那个文件或目录" * 10 + " ",
+], ids=lambda shape: ascii(shape[:16]))
+def test_pathological_shapes(shape: str) -> None:
+    load_knowledge()
+    assert _seconds(_line(shape)) < _budget()
+
+
+def test_time_grows_linearly() -> None:
+    shape = "".join(_anchors(regex_only=False))
+    small = min(_seconds(_line(shape, MIB // 4)) for _ in range(3))
+    large = min(_seconds(_line(shape, MIB)) for _ in range(3))
+    assert large < 8 * max(small, 1e-3)  # 4x the input: ~4x the time; quadratic would be 16x

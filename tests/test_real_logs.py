@@ -1,0 +1,80 @@
+"""`explain` on logs people really posted: the corpus is kept honestly, the held-out half is the
+regression measure (tests/fixtures/logs_real/README.md says how it was gathered and split)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mamba_doctor.knowledge.failures import load_knowledge
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "scripts"))
+
+import eval_real_logs  # noqa: E402
+import split_real_logs  # noqa: E402
+
+CORPUS = ROOT / "tests" / "fixtures" / "logs_real"
+# The floors this engine reached on the held-out half (25 of 32 causes, no false positives):
+# a change that loses a held-out log fails here. Raise them when the engine gets better; never
+# tune signatures on the held-out logs to do so.
+HELDOUT_TOP1_FLOOR = 25 / 32
+TUNE_TOP1_FLOOR = 0.95
+
+
+@pytest.fixture(scope="module")
+def manifest() -> dict[str, Any]:
+    return json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
+
+
+def test_the_corpus_is_large_and_documented(manifest: dict[str, Any]) -> None:
+    logs = manifest["logs"]
+    ids = {m.id for m in load_knowledge().modes}
+    assert len(logs) >= 60
+    assert sum(1 for e in logs.values() if e["label"] == "negative") >= 15
+    for log_id, entry in logs.items():
+        assert entry["url"].startswith("https://"), log_id
+        assert entry["cause"] and entry["resolution"] in ("thread", "log"), log_id
+        assert entry["label"] in ids or entry["label"] == "negative" or \
+            entry["label"].startswith("new:"), log_id
+        text = (CORPUS / entry["file"]).read_text(encoding="utf-8")
+        assert text.strip(), log_id
+
+
+def test_the_split_is_the_scripted_one(manifest: dict[str, Any]) -> None:
+    """The recorded split is what the script deals with its seed: nobody moved a log by hand."""
+    logs = manifest["logs"]
+    assigned = split_real_logs.split(logs, manifest["split"]["seed"])
+    assert {k: v["split"] for k, v in logs.items()} == assigned
+    halves: dict[str, set[str]] = {}
+    for entry in logs.values():
+        halves.setdefault(entry["url"], set()).add(entry["split"])
+    assert all(len(sides) == 1 for sides in halves.values())  # a thread never straddles
+    tune = [e for e in logs.values() if e["split"] == "tune"]
+    held = [e for e in logs.values() if e["split"] == "heldout"]
+    assert abs(len(tune) - len(held)) <= 4
+    assert sum(e["label"] == "negative" for e in held) >= 5
+
+
+@pytest.mark.parametrize("env_name", ["none", "laptop"])
+def test_heldout_accuracy_floor_and_no_false_positives(env_name: str) -> None:
+    env = None if env_name == "none" else eval_real_logs.Environment.from_dict(
+        eval_real_logs.LAPTOP)
+    result = eval_real_logs.evaluate("heldout", env)
+    assert result["positives"] >= 30 and result["negatives"] >= 5
+    assert result["top1"] >= HELDOUT_TOP1_FLOOR, result["top1"]
+    assert result["false_positives"] == [], result["false_positives"]
+
+
+@pytest.mark.parametrize("env_name", ["none", "laptop"])
+def test_tune_half_stays_diagnosed(env_name: str) -> None:
+    env = None if env_name == "none" else eval_real_logs.Environment.from_dict(
+        eval_real_logs.LAPTOP)
+    result = eval_real_logs.evaluate("tune", env)
+    assert result["top1"] >= TUNE_TOP1_FLOOR, result["wrong"]
+    assert result["false_positives"] == [], result["false_positives"]
