@@ -1,10 +1,16 @@
-"""Time `diagnose()` on a 50,000-line pip log against a plain regex pass per signature.
+"""Time `diagnose()` on a 50,000-line pip log against a plain regex pass per signature, and on
+1 MiB single-line inputs built from the engine's own anchors.
 
-    python benchmarks/bench_diagnose.py [--lines 50000] [--repeat 5]
+    python benchmarks/bench_diagnose.py [--lines 50000] [--repeat 5] [--pathological]
 
 The alternative is what a simple log matcher does: search the whole text once per signature with
 `re.search` (plain substrings escaped). Both see the same log: pip noise with the real error at the
 end. Prints the median of each and their ratio.
+
+--pathological sweeps every needle of the knowledge base (substrings and regex anchors) through
+four 1 MiB shapes without a newline (the needle repeated; with a space; padded with 37 letters;
+a near miss with its last character changed), plus every needle concatenated, and prints the
+slowest; a matcher that is quadratic on long lines takes minutes on these, the bound is 2 s.
 """
 
 # ruff: noqa: T201  # a benchmark script: printing the figures is its job
@@ -44,10 +50,44 @@ def naive(text: str, patterns: list[re.Pattern[str]]) -> int:
     return sum(1 for rx in patterns if rx.search(text))
 
 
+MIB = 1 << 20
+
+
+def needles() -> list[str]:
+    kb = load_knowledge()
+    out: set[str] = set()
+    for sig in [s for m in kb.modes for s in (*m.signatures, *m.negative)] + list(kb.kernels_ran):
+        for part in sig.parts:
+            out.update(n.decode() for n in part.needles)
+    return sorted(out)
+
+
+def pathological() -> None:
+    shapes = []
+    for needle in needles():
+        shapes += [needle, needle + " ", needle + "x" * 37, needle[:-1] + "#"]
+    shapes.append("".join(needles()))
+    timings = []
+    start = time.perf_counter()
+    for shape in shapes:
+        text = (shape * (MIB // len(shape) + 1))[:MIB]
+        t0 = time.perf_counter()
+        diagnose(text, limit=0)
+        timings.append((time.perf_counter() - t0, shape))
+    timings.sort(reverse=True)
+    print(f"pathological: {len(shapes)} shapes of 1 MiB on one line in "
+          f"{time.perf_counter() - start:.0f} s; median "
+          f"{statistics.median(t for t, _ in timings) * 1000:.0f} ms, slowest:")
+    for took, shape in timings[:5]:
+        print(f"  {took * 1000:7.0f} ms  {shape[:40]!r}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--lines", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--pathological", action="store_true",
+                        help="also sweep the 1 MiB single-line shapes")
     args = parser.parse_args()
     kb = load_knowledge()
     patterns = []
@@ -71,6 +111,8 @@ def main() -> None:
     print(f"diagnose():             median {a * 1000:7.1f} ms")
     print(f"regex per signature:    median {b * 1000:7.1f} ms")
     print(f"ratio (regex/diagnose): {b / a:.1f}x")
+    if args.pathological:
+        pathological()
 
 
 if __name__ == "__main__":
