@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from mamba_doctor.diagnose.textscan import TextScan
+from mamba_doctor.knowledge.cuda_tables import torch_default_abi
 from mamba_doctor.models import Environment
 
 __all__ = ["LogFacts", "merge", "other_machine", "read_log_facts"]
@@ -125,14 +126,13 @@ class LogFacts:
 
 
 def _pypi_torch_abi(version: str) -> Optional[bool]:
-    """The C++ ABI of a torch wheel from download.pytorch.org (+cuXYZ/+cpu/+rocm): the old ABI
-    up to 2.5, the new one from 2.6 (as the cxx11-abi-mismatch entry of
-    mamba_doctor/knowledge/failures.json records). Unknown for other builds: conda, NGC and
-    source builds choose their own."""
-    m = re.match(r"(\d+)\.(\d+)\.\d+\+(cu\d+|cpu|rocm)", version)
+    """The C++ ABI of an official torch wheel whose version carries its variant ("2.5.1+cu124",
+    "2.6.0+cpu"), by the one rule of knowledge/cuda_tables.py; None for other builds (conda,
+    NGC, ROCm and source builds choose their own)."""
+    m = re.match(r"(\d+)\.(\d+)\.\d+\+(cu\d+|cpu)$", version)
     if m is None:
         return None
-    return (int(m.group(1)), int(m.group(2))) >= (2, 6)
+    return torch_default_abi(f"{m.group(1)}.{m.group(2)}", m.group(3))
 
 
 def _first(scan: TextScan, specs: Any, group: int = 1) -> Optional[tuple[str, str]]:
