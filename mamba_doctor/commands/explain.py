@@ -130,7 +130,8 @@ def explain(file: Optional[str], *, python: Optional[str], probe: bool,
     elif found and probe:  # only worth probing when there is something to tailor
         target, note = probe_target(chosen or choose_target(None))
     elif found:
-        note = "not probed (--no-probe): fixes are generic"
+        note = ("not probed (--no-probe): fixes use only the log's own facts"
+                if result.facts_from == "log" else "not probed (--no-probe): fixes are generic")
     if target is not None:
         result = analyse(text, target.env, env_source="target" if target.local else "env-file",
                          check_origin=True, limit=limit, python=target.python)
