@@ -20,6 +20,9 @@ _OUTCOME = {
     "source_build": "404, then compiles from source",
     "aborts": "aborts",
     "unknown": "unknown",
+    "no_sdist": "no matching distribution",
+    "requires_python": "no matching distribution",
+    "no_cuda_home": "aborts before guessing",
 }
 
 
