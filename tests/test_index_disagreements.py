@@ -84,7 +84,8 @@ def _simple_index(root: Path) -> str:
                     links.append(f'<a href="../../files/{f["filename"]}" '
                                  f'data-requires-python="{rp}">{f["filename"]}</a><br/>')
         (root / project).mkdir(parents=True)
-        (root / project / "index.html").write_text("<html><body>" + "".join(links) + "</body></html>")
+        body = "".join(links)
+        (root / project / "index.html").write_text(f"<html><body>{body}</body></html>")
     return root.as_uri()
 
 

@@ -455,7 +455,7 @@ def refresh_pypi(path: Path) -> None:
 
     docs = {}
     for key, project in PYPI_PROJECTS.items():
-        with urllib.request.urlopen(PYPI_JSON.format(project), timeout=120) as resp:  # noqa: S310
+        with urllib.request.urlopen(PYPI_JSON.format(project), timeout=120) as resp:
             docs[key] = json.load(resp)
     _write(path, trim_pypi(docs, date.today().isoformat()), pretty=True)
 

@@ -276,7 +276,8 @@ def _load(directory: str) -> WheelIndex:
         doc = json.loads((base / f"{package}.json").read_text(encoding="utf-8"))
         rules.update(doc["guess_rules"])
         glibc = doc["build_os_glibc"]
-        rels = [_release(package, raw, glibc) for raw in doc["releases"]]
+        day = (doc.get("as_of") or {}).get("releases")
+        rels = [_release(package, raw, glibc, day) for raw in doc["releases"]]
         rels.sort(key=lambda r: r.tag_version, reverse=True)
         releases[package] = tuple(rels)
         pypi[package] = doc.get("pypi") or {}
@@ -285,7 +286,8 @@ def _load(directory: str) -> WheelIndex:
     return WheelIndex(releases=releases, guess_rules=rules, pypi=pypi, as_of=as_of)
 
 
-def _release(package: str, raw: Mapping[str, Any], glibc: Mapping[str, str]) -> Release:
+def _release(package: str, raw: Mapping[str, Any], glibc: Mapping[str, str],
+             as_of: Optional[str]) -> Release:
     comp = raw.get("companion")
     return Release(
         package=package, tag=raw["tag"], version=raw["version"], pypi=tuple(raw["pypi"]),
@@ -295,7 +297,7 @@ def _release(package: str, raw: Mapping[str, Any], glibc: Mapping[str, str]) -> 
         arch_scheme=raw.get("arch_scheme"), notes=tuple(raw.get("notes") or ()),
         _rows=tuple(raw["wheels"]), _arch_sets=tuple(tuple(a) for a in raw["arch_sets"]),
         _details=tuple(raw["details"]), _glibc=glibc, _built=[None] * len(raw["wheels"]),
-        requires_python=raw.get("requires_python"), workflow=raw.get("workflow"),
+        requires_python=raw.get("requires_python"), workflow=raw.get("workflow"), as_of=as_of,
     )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Mapping, Optional, Sequence, Tuple
 
 # The matrix keys of .github/workflows/publish.yaml (both repositories, every tag) -> ours.
 MATRIX_KEYS = {"os": "os", "python-version": "python", "torch-version": "torch",
@@ -40,7 +40,7 @@ def cuda_label(version: str, scheme: str) -> str:
     return major if scheme == "major" else major + minor
 
 
-def expand(rule: Mapping[str, Any]) -> List[Tuple[Combo, str, str]]:
+def expand(rule: Mapping[str, Any]) -> list[tuple[Combo, str, str]]:
     """Every (combo, runner, torch version) the matrix builds, GitHub's exclude rule applied.
 
     An exclude entry drops each combination that matches all of its keys
@@ -63,7 +63,7 @@ def expand(rule: Mapping[str, Any]) -> List[Tuple[Combo, str, str]]:
     return out
 
 
-def parse_publish_matrix(text: str) -> Optional[Dict[str, Any]]:
+def parse_publish_matrix(text: str) -> Optional[dict[str, Any]]:
     """The `build_wheels` job's matrix from a publish.yaml, or None when it is not there or uses
     something this reader does not model (`include`, expressions)."""
     lines = [_strip_comment(line) for line in text.splitlines()]
@@ -90,8 +90,8 @@ def parse_publish_matrix(text: str) -> Optional[Dict[str, Any]]:
     return _matrix(block)
 
 
-def _matrix(block: Sequence[str]) -> Optional[Dict[str, Any]]:
-    rule: Dict[str, Any] = {"exclude": []}
+def _matrix(block: Sequence[str]) -> Optional[dict[str, Any]]:
+    rule: dict[str, Any] = {"exclude": []}
     if not block:
         return None
     key_indent = _indent(block[0])
@@ -122,8 +122,8 @@ def _matrix(block: Sequence[str]) -> Optional[Dict[str, Any]]:
     return rule if all(axis in rule for axis in AXES) else None
 
 
-def _mapping_list(body: Sequence[str]) -> Optional[List[Dict[str, str]]]:
-    entries: List[Dict[str, str]] = []
+def _mapping_list(body: Sequence[str]) -> Optional[list[dict[str, str]]]:
+    entries: list[dict[str, str]] = []
     for line in body:
         m = re.fullmatch(r"\s*(-\s+)?([\w-]+):\s*(\S.*)", line)
         if m is None or m.group(2) not in MATRIX_KEYS or (not entries and not m.group(1)):
@@ -134,14 +134,14 @@ def _mapping_list(body: Sequence[str]) -> Optional[List[Dict[str, str]]]:
     return entries
 
 
-def _flow_list(value: str) -> Optional[List[str]]:
+def _flow_list(value: str) -> Optional[list[str]]:
     if not (value.startswith("[") and value.endswith("]")):
         return None
     items = [_scalar(v) for v in value[1:-1].split(",") if v.strip()]
     return None if any("${{" in v for v in items) else items
 
 
-def _block_list(body: Sequence[str]) -> Optional[List[str]]:
+def _block_list(body: Sequence[str]) -> Optional[list[str]]:
     items = []
     for line in body:
         m = re.fullmatch(r"\s*-\s+(\S.*)", line)
@@ -176,7 +176,7 @@ def month_label(d: date, back: int = 0) -> str:
 
 
 def ngc_images(run_from: date, run_to: date, known: Mapping[str, Any],
-               newest_known: Optional[str] = None) -> List[Tuple[str, str]]:
+               newest_known: Optional[str] = None) -> list[tuple[str, str]]:
     """(NGC tag, status) for a release whose NGC job ran some day in [run_from, run_to].
 
     `known` holds the images seen in some observed asset list. An image is "expected" when it
