@@ -67,8 +67,13 @@ def _update(
 
     def body() -> Outcome:
         from mamba_doctor.index_update.view import render_update
+        from mamba_doctor.ui import progress_enabled, stderr_console
 
-        data = update_index(args)
+        if progress_enabled(json_mode=json_mode) and from_file is None:
+            with stderr_console().status("Reading the GitHub Releases and PyPI JSON APIs ..."):
+                data = update_index(args)
+        else:
+            data = update_index(args)
         return Outcome(data=data, render=lambda console: render_update(console, data))
 
     run_command("index update", json_mode=json_mode, body=body)

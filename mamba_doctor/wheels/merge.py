@@ -43,7 +43,8 @@ def apply_overlay(index: Any, overlay: Overlay) -> Any:
             pypi[package] = {v: {"requires_python": i.get("requires_python"),
                                  "uploaded": i.get("uploaded"), "yanked": i.get("yanked")}
                              for v, i in sdists.items()}
-            rels = [_with_pypi(r, sdists) for r in rels]
+            by_version = {_tag_version(v): i for v, i in sdists.items()}
+            rels = [_with_pypi(r, by_version) for r in rels]
         rels.sort(key=lambda r: _tag_version(r.tag), reverse=True)
         releases[package] = tuple(rels)
     return replace(index, releases=releases, pypi=pypi, overlay=overlay, overlay_error=None)
@@ -56,7 +57,7 @@ def _merge_github(package: str, rels: list[Any], listed: Iterable[GithubRelease]
     for g in listed:
         if _tag_version(g.tag) is None:
             continue  # not a version tag (a "nightly" release, say): nothing setup.py guesses
-        wheels = [a for a in g.assets if _wheel_tags(a.name, package) is not None]
+        wheels = [a for a in g.assets if _looks_like_wheel(a.name, package)]
         old = by_tag.get(g.tag)
         if old is not None:
             if wheels:
@@ -120,6 +121,8 @@ def _with_assets(rel: Any, assets: Sequence[Asset], g: GithubRelease, fetched: s
     siblings = _siblings(rel)
     for name, asset in named.items():  # listed, unknown to the index: a manual or NGC upload
         tags = _wheel_tags(name, rel.package)
+        if tags is None:
+            continue
         source = "ngc" if tags.ngc else "extra"
         arch, build_os = siblings.get((source, tags.cuda, tags.platform)) or \
             siblings.get(("matrix", tags.cuda, tags.platform), (None, None))
@@ -133,7 +136,9 @@ def _with_assets(rel: Any, assets: Sequence[Asset], g: GithubRelease, fetched: s
 def _from_assets(package: str, g: GithubRelease, assets: Sequence[Asset], template: Any,
                  fetched: str) -> Any:
     """A new release whose asset list has wheels: one observed row per wheel."""
-    parsed = [(a, _wheel_tags(a.name, package)) for a in assets]
+    parsed = [(a, t) for a in assets if (t := _wheel_tags(a.name, package)) is not None]
+    if not parsed:
+        return _from_workflow(package, g, template, fetched, [template])
     version = Counter(t.version for _, t in parsed).most_common(1)[0][0]
     rows = _Rows()
     siblings = _siblings(template)
@@ -246,13 +251,18 @@ def _template(releases: Sequence[Any], tag: str) -> Any:
     return (below or ordered)[0]
 
 
-def _with_pypi(rel: Any, sdists: Mapping[str, Mapping[str, Any]]) -> Any:
-    found = next((info for v, info in sdists.items() if _same(v, rel.version)), None)
+def _with_pypi(rel: Any, sdists: Mapping[Optional[Version], Mapping[str, Any]]) -> Any:
+    found = sdists.get(_tag_version(rel.version))
     pypi = (rel.version,) if found is not None else ()
     requires = found.get("requires_python") if found is not None else None
     if pypi == rel.pypi and requires == rel.requires_python:
         return rel
     return replace(rel, pypi=pypi, requires_python=requires)
+
+
+def _looks_like_wheel(name: str, package: str) -> bool:
+    """Cheap pre-filter (a release lists ~100 assets; parsing every name costs)."""
+    return name.startswith(f"{package}-") and name.endswith(".whl") and "torch" in name
 
 
 def _wheel_tags(name: str, package: str) -> Any:
@@ -296,8 +306,3 @@ def _tag_version(tag: str) -> Optional[Version]:
         return Version(_version(tag))
     except InvalidVersion:
         return None
-
-
-def _same(a: str, b: str) -> bool:
-    va, vb = _tag_version(a), _tag_version(b)
-    return va is not None and va == vb

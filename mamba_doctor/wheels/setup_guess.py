@@ -40,9 +40,10 @@ def guess_for(index: WheelIndex, package: str, pypi_version: str, f: Facts) -> A
     sdist = index.pypi_sdist(package, pypi_version)
     if sdist is None and index.pypi.get(package):
         return SetupPyGuess(pypi_version, None, None, "no_sdist",
-                            f"PyPI has no sdist of {project} {pypi_version} (only the GitHub "
-                            f"release {rel.tag} has it): `pip install {project}=={pypi_version}` "
-                            "fails with \"No matching distribution found\"", ())
+                            f"PyPI has no sdist of {project} {pypi_version} (it exists only as "
+                            f"the GitHub release {rel.tag}): `pip install "
+                            f"{project}=={pypi_version}` fails with \"No matching distribution "
+                            "found\"", ())
     excluded = _python_excluded(sdist.get("requires_python") if sdist else None, f.python)
     if excluded:
         return SetupPyGuess(pypi_version, None, None, "requires_python",

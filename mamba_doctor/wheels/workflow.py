@@ -66,28 +66,26 @@ def expand(rule: Mapping[str, Any]) -> list[tuple[Combo, str, str]]:
 def parse_publish_matrix(text: str) -> Optional[dict[str, Any]]:
     """The `build_wheels` job's matrix from a publish.yaml, or None when it is not there or uses
     something this reader does not model (`include`, expressions)."""
-    lines = [_strip_comment(line) for line in text.splitlines()]
+    job = _block(text.splitlines(), "build_wheels")
+    if job is None:
+        return None
+    matrix = _block(job, "matrix")
+    return _matrix([line for line in matrix if line.strip()]) if matrix is not None else None
+
+
+def _block(lines: Sequence[str], key: str) -> Optional[list[str]]:
+    """The lines nested under the first `key:` line (comments stripped), or None."""
+    lines = [_strip_comment(line) for line in lines]
     start = next((i for i, line in enumerate(lines)
-                  if re.fullmatch(r"\s*build_wheels:\s*", line)), None)
+                  if re.fullmatch(rf"\s*{re.escape(key)}:\s*", line)), None)
     if start is None:
         return None
-    job_indent = _indent(lines[start])
-    found = None
-    for i in range(start + 1, len(lines)):
-        if lines[i].strip() and _indent(lines[i]) <= job_indent:
+    body = []
+    for line in lines[start + 1:]:
+        if line.strip() and _indent(line) <= _indent(lines[start]):
             break
-        if re.fullmatch(r"\s*matrix:\s*", lines[i]):
-            found = i
-            break
-    if found is None:
-        return None
-    block, base = [], _indent(lines[found])
-    for line in lines[found + 1:]:
-        if line.strip() and _indent(line) <= base:
-            break
-        if line.strip():
-            block.append(line)
-    return _matrix(block)
+        body.append(line)
+    return body
 
 
 def _matrix(block: Sequence[str]) -> Optional[dict[str, Any]]:
@@ -209,17 +207,10 @@ def ngc_job_works(text: str) -> Optional[bool]:
     _build_in_container.yml on `runs-on: ${{ matrix.os }}` with the images the
     check_for_ngc_images job lists. Earlier tags pass an undefined `matrix.runs-on` or call
     _build.yml, and no NGC wheel came of them. None: the workflow has no NGC job."""
-    lines = [_strip_comment(line) for line in text.splitlines()]
-    start = next((i for i, line in enumerate(lines)
-                  if re.fullmatch(r"\s*build_ngc_wheels:\s*", line)), None)
-    if start is None:
+    job = _block(text.splitlines(), "build_ngc_wheels")
+    if job is None:
         return None
-    indent = _indent(lines[start])
-    body = []
-    for line in lines[start + 1:]:
-        if line.strip() and _indent(line) <= indent:
-            break
-        body.append(line.strip())
+    body = [line.strip() for line in job]
     return ("uses: ./.github/workflows/_build_in_container.yml" in body
             and "runs-on: ${{ matrix.os }}" in body
             and any(b.startswith("container-image: ${{ fromJson(needs.check_for_ngc_images")
