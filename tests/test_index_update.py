@@ -254,3 +254,21 @@ def test_an_unreadable_overlay_leaves_the_bundled_index(tmp_path: Path) -> None:
     r = cli("index", "status", "--json")
     assert r.exit_code == 0
     assert "unusable" in json.loads(r.stdout)["data"]["freshness"]["line"]
+
+
+def test_check_reports_the_index_line(apis: FakeApis) -> None:
+    from rich.console import Console
+
+    from mamba_doctor.check.report import build_report
+    from mamba_doctor.check.view import render_check
+
+    env = make_env(python="3.12", torch="2.11.0+cu128", cuda="12.8", abi=True)
+    stale = build_report(env)
+    assert stale.to_dict()["index"]["newer_torch"] == "2.11"
+    console = Console(record=True, width=200)
+    render_check(console, stale)
+    assert "may be stale: run `mamba-doctor index update`" in " ".join(
+        console.export_text().split())
+    assert update(apis).exit_code == 0
+    fresh = build_report(env).to_dict()["index"]
+    assert fresh["source"] == "overlay" and not fresh["stale"] and fresh["age_days"] == 0
