@@ -187,7 +187,9 @@ def test_false_abi_without_true_twin_is_unverified(index, package: str, tag: str
 
 # ---- 7. torch's Python ranges are PyPI's file lists, up to the newest torch -----------------
 
-def test_torch_python_ranges_match_pypis_simple_index(index) -> None:
+def test_torch_python_ranges_match_pypis_simple_index() -> None:
+    from mamba_doctor.knowledge.cuda_tables import tables
+
     # Held out: the generator reads the JSON API (wheels_index/pypi.json); this is the PEP 691
     # simple index, recorded separately.
     doc = json.loads((API / "pypi-simple-torch-trimmed.json").read_text())
@@ -196,7 +198,7 @@ def test_torch_python_ranges_match_pypis_simple_index(index) -> None:
         m = re.match(r"torch-(\d+\.\d+)\.\d+-cp3(\d+)-cp3\d+m?-(manylinux|linux)", f["filename"])
         if m:
             seen.setdefault(m.group(1), set()).add(int(m.group(2)))
-    ranges = index.torch["python"]
+    ranges = tables()["python"]
     for minor, pythons in seen.items():
         lo, hi = (int(ranges[minor][k].split(".")[1]) for k in ("min", "max"))
         assert lo <= min(pythons) and max(pythons) <= hi, minor

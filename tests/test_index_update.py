@@ -261,8 +261,9 @@ def test_check_reports_the_index_line(apis: FakeApis) -> None:
 
     from mamba_doctor.check.report import build_report
     from mamba_doctor.check.view import render_check
+    from mamba_doctor.probe.interpreter import Target
 
-    env = make_env(python="3.12", torch="2.11.0+cu128", cuda="12.8", abi=True)
+    env = Target.described(make_env(python="3.12", torch="2.11.0+cu128", cuda="12.8", abi=True))
     stale = build_report(env)
     assert stale.to_dict()["index"]["newer_torch"] == "2.11"
     console = Console(record=True, width=200)

@@ -7,7 +7,6 @@ import contextlib
 import json
 import logging
 import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 from urllib.parse import urlsplit
 
 from mamba_doctor import __version__
+from mamba_doctor._files import atomic_write_text
 from mamba_doctor.download.lock import file_lock
 from mamba_doctor.errors import DoctorError, IndexUpdateFailed, UsageError
 from mamba_doctor.index_update.github import API_URL, read_releases
@@ -121,20 +121,9 @@ def write_overlay(path: Path, doc: Mapping[str, Any]) -> None:
     """Check `doc`, then replace `path` atomically: a reader sees the old file or the new one."""
     parse_overlay(doc)  # never write what the loader would refuse
     path.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(doc, indent=1, sort_keys=True) + "\n"
     with file_lock(path.with_name(path.name + ".lock"), what="writing the index overlay"):
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        try:
-            os.chmod(tmp, 0o644)  # readable like the rest of the cache (mkstemp makes 0600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump(doc, fh, indent=1, sort_keys=True)
-                fh.write("\n")
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        atomic_write_text(path, text)
 
 
 def summarize(doc: Mapping[str, Any], known: Mapping[str, frozenset]) -> dict[str, Any]:
