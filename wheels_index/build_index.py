@@ -355,7 +355,8 @@ def build_torch(tables: dict[str, Any], pypi: dict[str, Any]) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
         "cuda_variants": tables["torch_cuda_variants"],
-        "pypi_default_variant": {k: v["cuda"] for k, v in tables["torch_pypi_default_cuda"].items()},
+        "pypi_default_variant": {k: v["cuda"]
+                                 for k, v in tables["torch_pypi_default_cuda"].items()},
         "python": torch_python_ranges(pypi["torch"]),
         "python_source": f"{PYPI_JSON.format('torch')} (file lists, {pypi['fetched']})",
         "cxx11abi_default": tables["torch_cxx11abi_default"],
