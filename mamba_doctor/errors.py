@@ -77,6 +77,13 @@ class ChecksumMismatch(DownloadError):
     code = "checksum_mismatch"
 
 
+class IndexUpdateFailed(DownloadError):
+    """`index update` could not read a source (network, rate limit, a malformed page); the
+    previous index overlay is left as it was."""
+
+    code = "index_update_failed"
+
+
 class InstallFailed(DoctorError):
     """pip (or a source build, or the post-install verification) failed."""
 

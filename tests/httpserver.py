@@ -43,6 +43,7 @@ class Resource:
     faults: deque = field(default_factory=deque)
     redirect: Optional[str] = None
     version: int = 1
+    headers: dict = field(default_factory=dict)  # sent with every 200/206 (an API's `Link`)
 
 
 @dataclass
@@ -176,6 +177,7 @@ class _Handler(BaseHTTPRequestHandler):
         if res.last_modified:
             headers["Last-Modified"] = res.last_modified
         headers["Accept-Ranges"] = "bytes"
+        headers.update(res.headers)
         if status == 206:
             headers["Content-Range"] = f"bytes {start}-{end - 1}/{total}"
         headers.update(fault.headers)

@@ -134,7 +134,12 @@ def test_cc_150_setup_py_guess_can_never_hit(index) -> None:
     res = resolve(make_env(python="3.10", torch="2.4.0+cu124", cuda="12.4"), index,
                   "causal_conv1d", version="1.5.0")
     assert "+cu124torch2.4" in res.filename
-    assert res.guess.outcome == "source_build" and "+cu12torch2.4" in res.guess.url
+    # That setup.py would guess "+cu12torch2.4" (never uploaded), but pip never runs it: PyPI
+    # has no sdist of 1.5.0 ... 1.5.0.post4 (https://pypi.org/pypi/causal-conv1d/json).
+    assert res.guess.outcome == "no_sdist" and "No matching distribution" in res.guess.explanation
+    post5 = resolve(make_env(python="3.10", torch="2.4.0+cu124", cuda="12.4"), index,
+                    "causal_conv1d", version="1.5.0.post5")
+    assert post5.guess.outcome == "prebuilt" and "+cu12torch2.4" in post5.guess.url
 
 
 def test_nightly_built_label_is_flagged(index) -> None:

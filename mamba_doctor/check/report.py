@@ -24,6 +24,8 @@ class CheckReport:
     diagnoses: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
     # {"resolutions": [...]} from the wheel resolver; None when resolving failed
     resolution: Optional[Mapping[str, Any]] = None
+    # how old the wheel index is, and why it may be stale (wheels/freshness.py)
+    index: Optional[Mapping[str, Any]] = None
 
     @property
     def blocking(self) -> tuple[CheckResult, ...]:
@@ -58,6 +60,7 @@ class CheckReport:
             "import_errors": dict(self.import_errors),
             "diagnoses": {k: [dict(d) for d in v] for k, v in self.diagnoses.items()},
             "resolution": self.resolution,
+            "index": self.index,
         }
 
 
@@ -70,7 +73,20 @@ def build_report(target: Target) -> CheckReport:
     if wheel_row is not None:
         checks = (*checks, wheel_row)
     return CheckReport(environment=env, checks=checks, import_errors=errors,
-                       diagnoses=diagnose_import_errors(errors, env), resolution=resolution)
+                       diagnoses=diagnose_import_errors(errors, env), resolution=resolution,
+                       index=index_freshness(env))
+
+
+def index_freshness(env: Environment) -> Optional[Mapping[str, Any]]:
+    """How old the wheel index is, as data with its one line; None if it cannot be read."""
+    try:
+        from mamba_doctor.wheels.freshness import for_environment
+        from mamba_doctor.wheels.index import load_index
+
+        return for_environment(load_index(), env).to_dict()
+    except Exception:
+        logger.warning("reading the wheel index's age failed", exc_info=True)
+        return None
 
 
 def collect_import_errors(env: Environment) -> dict[str, str]:

@@ -27,6 +27,10 @@ def render_check(console: Console, report: CheckReport) -> None:
     console.print(checks_table(report))
     if report.resolution:
         console.print(wheels_table(report.resolution))
+    if report.index:
+        from rich.markup import escape
+
+        console.print(f"[dim]{escape(report.index['line'])}[/]")
     console.print(verdict_panel(report))
 
 

@@ -117,6 +117,8 @@ def fetch_outcome(result: FetchResult) -> Outcome:
 
         from mamba_doctor.wheels.view import render_resolutions
 
+        if result.index:
+            console.print(f"[dim]{escape(result.index['line'])}[/]")
         for note in result.assumed:
             console.print(f"[dim]{escape(note)}[/]")
         render_resolutions(console, result.resolutions, dry_run=result.dry_run)

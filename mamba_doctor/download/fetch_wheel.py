@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Mapping, Optional
 
 from mamba_doctor.errors import NoCompatibleWheel, UsageError
 from mamba_doctor.models import Environment
@@ -52,11 +52,13 @@ class FetchResult:
     downloads: tuple[DownloadResult, ...] = ()
     dry_run: bool = False
     failure: Optional[NoCompatibleWheel] = None
+    # how old the wheel index is and why it may be stale (wheels/freshness.py), with its line
+    index: Optional[Mapping[str, Any]] = None
 
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"environment_source": self.source,
                                 "environment": self.target.env.to_dict(),
-                                "assumed": list(self.assumed)}
+                                "assumed": list(self.assumed), "index": self.index}
         if self.resolutions:
             data["resolutions"] = [r.to_dict() for r in self.resolutions]
         if self.failure is None:
@@ -96,6 +98,7 @@ def load_environment(args: FetchArgs) -> tuple[Target, str]:
 def fetch_wheel(args: FetchArgs) -> FetchResult:
     """Resolve (and unless --dry-run, download) the wheels. Raises UsageError / DownloadError;
     "no wheel fits" is a result with `failure` set, so its resolutions can still be shown."""
+    from mamba_doctor.wheels.freshness import for_environment
     from mamba_doctor.wheels.index import load_index
     from mamba_doctor.wheels.resolve import resolve_pair
 
@@ -106,6 +109,7 @@ def fetch_wheel(args: FetchArgs) -> FetchResult:
     target, source = load_environment(args)
     env = target.env
     index = load_index()
+    fresh = for_environment(index, env)
     assumed = abi_assumption(env)[1]
     notes: tuple[str, ...] = (assumed,) if assumed else ()
     resolutions: tuple[Resolution, ...] = ()
@@ -119,17 +123,20 @@ def fetch_wheel(args: FetchArgs) -> FetchResult:
             causal_conv1d_version=args.version if args.package == "causal_conv1d" else None)
         missing = [r for r in resolutions if r.wheel is None]
         if missing:
-            result = FetchResult(target, source, notes, resolutions, dry_run=args.dry_run)
-            return _with_failure(result, _no_wheel(missing))
+            result = FetchResult(target, source, notes, resolutions, dry_run=args.dry_run,
+                                 index=fresh.to_dict())
+            return _with_failure(result, _no_wheel(missing, stale=fresh.stale))
         requests = [_request(r.package, w.filename, w.url, args.sha256 or w.sha256)
                     for r in resolutions if (w := r.wheel) is not None]
     if args.dry_run:
-        return FetchResult(target, source, notes, resolutions, dry_run=True)
+        return FetchResult(target, source, notes, resolutions, dry_run=True,
+                           index=fresh.to_dict())
     for res in resolutions:
         if not res.exact:
             logger.warning("%s: %s is a best guess, these facts were unknown: %s", res.package,
                            res.filename, "; ".join(res.unchecked))
-    return FetchResult(target, source, notes, resolutions, tuple(_download(args, requests)))
+    return FetchResult(target, source, notes, resolutions, tuple(_download(args, requests)),
+                       index=fresh.to_dict())
 
 
 def _with_failure(result: FetchResult, failure: NoCompatibleWheel) -> FetchResult:
@@ -139,7 +146,7 @@ def _with_failure(result: FetchResult, failure: NoCompatibleWheel) -> FetchResul
     return replace(result, failure=failure)
 
 
-def _no_wheel(missing: list[Any]) -> NoCompatibleWheel:
+def _no_wheel(missing: list[Any], *, stale: bool) -> NoCompatibleWheel:
     names = " and ".join(r.package for r in missing)
     first = missing[0]
     alt = next((a for a in first.alternatives if a.commands), None)
@@ -152,6 +159,9 @@ def _no_wheel(missing: list[Any]) -> NoCompatibleWheel:
                + ", ".join(f"{code} {n}" for code, n in counts.items()) + ")")
     else:
         why = ""
+    if stale:  # a release newer than the index may have the wheel (data["index"] says why)
+        hint = ("the wheel index may be stale: run `mamba-doctor index update` and try again; "
+                f"else {hint}")
     return NoCompatibleWheel(f"no compatible prebuilt {names} wheel{why}", hint=hint)
 
 

@@ -8,7 +8,7 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Optional, Protocol
+from typing import Any, Callable, Iterator, Mapping, Optional, Protocol
 
 from mamba_doctor import __version__
 from mamba_doctor.download.partial import (
@@ -118,10 +118,15 @@ def make_session() -> Any:
 def transfer(session: Any, url: str, part: Path, *, timeout: float, retries: int,
              allow_http: bool, backoff: float = 1.0, backoff_cap: float = 30.0,
              check_head: Optional[Callable[[bytes], None]] = None,
+             check_response: Optional[Callable[[int, Mapping[str, str]], None]] = None,
              progress: Optional[Progress] = None,
              sleep: Callable[[float], None] = time.sleep,
              rng: Callable[[], float] = random.random) -> TransferResult:
     """Download `url` into `part`, resuming what is there, until complete or out of retries.
+
+    `check_response(status, headers)` sees every response before it is handled and may raise a
+    DownloadError to stop at once (an API's rate limit is not worth retrying); it also lets a
+    caller read headers such as `Link`.
 
     `retries` counts consecutive attempts that brought no new byte, so a flaky link that keeps
     making progress is never abandoned. The original URL is requested on every attempt (GitHub's
@@ -145,7 +150,8 @@ def transfer(session: Any, url: str, part: Path, *, timeout: float, retries: int
         have = part.stat().st_size if part.exists() else 0
         try:
             done = _attempt(session, url, part, state, have, timeout=timeout,
-                            allow_http=allow_http, check_head=check_head, progress=progress,
+                            allow_http=allow_http, check_head=check_head,
+                            check_response=check_response, progress=progress,
                             accepted=accepted)
         except _Retry as exc:
             last_error, server_delay = str(exc), exc.after
@@ -185,6 +191,7 @@ def transfer(session: Any, url: str, part: Path, *, timeout: float, retries: int
 
 def _attempt(session: Any, url: str, part: Path, state: PartState, have: int, *,
              timeout: float, allow_http: bool, check_head: Optional[Callable[[bytes], None]],
+             check_response: Optional[Callable[[int, Mapping[str, str]], None]],
              progress: Progress, accepted: list[int]) -> bool:
     """One request; True when `part` is complete, False to start over at once."""
     with session.get(url, headers=plan_headers(have, state), stream=True,
@@ -193,6 +200,8 @@ def _attempt(session: Any, url: str, part: Path, state: PartState, have: int, *,
             raise UrlFailed(f"redirected to plain http ({resp.url}); refused without "
                             "--allow-http")
         status = resp.status_code
+        if check_response is not None:
+            check_response(status, resp.headers)
         if status in RETRY_STATUSES:
             raise _Retry(f"HTTP {status}", after=_retry_after(resp.headers.get("Retry-After")))
         if status == 416:

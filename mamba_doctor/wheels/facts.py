@@ -41,6 +41,9 @@ class Facts:
     driver_cuda: Optional[Version]  # the highest CUDA the driver supports
     ngc: Optional[str]  # NGC PyTorch container release ("25.09") when inside one
     abi_assumed: Optional[str] = None  # why `cxx11abi` is the official wheels' default
+    # torch's CUDA_HOME for a build (CUDA_HOME / CUDA_PATH / nvcc on PATH / /usr/local/cuda):
+    # True found, False looked for and not found, None not probed (an --env file without it)
+    cuda_home: Optional[bool] = None
 
     @property
     def cuda_major(self) -> Optional[int]:
@@ -76,7 +79,16 @@ def facts_of(env: Environment) -> Facts:
         driver_cuda=version_of(env.nvidia.cuda_driver_version),
         ngc=ngc_release(env),
         abi_assumed=assumed,
+        cuda_home=_cuda_home(env),
     )
+
+
+def _cuda_home(env: Environment) -> Optional[bool]:
+    tk = env.cuda_toolkit
+    if tk.cuda_home:
+        return True
+    # probe/toolkit.py records why it found none; an unprobed section has no reasons at all
+    return False if "cuda_home" in tk.reasons else None
 
 
 def abi_assumption(env: Environment) -> tuple[Optional[bool], Optional[str]]:

@@ -1,17 +1,22 @@
-"""Loads the wheel index (wheels_index/*.json): every mamba_ssm / causal_conv1d release, wheel."""
+"""Loads the wheel index (wheels_index/*.json, plus the newest overlay `mamba-doctor index update`
+wrote): every mamba_ssm / causal_conv1d release and wheel, and what PyPI serves."""
 
 from __future__ import annotations
 
 import functools
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, NamedTuple, Optional
+from typing import Any, Iterator, Mapping, NamedTuple, Optional, Union
 
 from packaging.version import InvalidVersion, Version
 
 from mamba_doctor._compat import removeprefix
 from mamba_doctor.config import index_dir
+from mamba_doctor.wheels.names import wheel_filename
+
+logger = logging.getLogger(__name__)
 
 PACKAGES = ("mamba_ssm", "causal_conv1d")
 
@@ -24,6 +29,12 @@ STATUS_TEXT = {
     "missing": "expected, but absent from the release's asset list",
     "likely_failed": "its CI build job most likely failed: no such asset",
     "unverified": "whether this asset exists is not known",
+}
+# Where a row's status comes from (with `as_of`, the day it was read).
+ORIGIN_TEXT = {
+    "bundled": "the index bundled with mamba-doctor",
+    "github": "the release's asset list (GitHub Releases API)",
+    "workflow": "derived from the release's workflow (no asset list yet)",
 }
 
 
@@ -48,6 +59,9 @@ class WheelCandidate(NamedTuple):
     build_os: Optional[str]
     glibc: Optional[str]  # glibc of the build OS: the oldest the binary can be expected to load on
     torch_build: Optional[str]  # pre-release torch CI compiled against ("2.4.0.dev20240505")
+    origin: str = "bundled"  # where `status` comes from: bundled | github | workflow
+    as_of: Optional[str] = None  # when that source was read ("2026-12-03T14:00:00Z")
+    size: Optional[int] = None  # bytes, from the asset list
 
     @property
     def available(self) -> bool:
@@ -97,6 +111,11 @@ class Release:
     _details: tuple[str, ...] = field(repr=False, compare=False)
     _glibc: Mapping[str, str] = field(repr=False, compare=False)
     _built: list[Optional[WheelCandidate]] = field(repr=False, compare=False)
+    requires_python: Optional[str] = None  # of the PyPI sdist of `version`
+    workflow: Optional[Mapping[str, Any]] = field(default=None, repr=False, compare=False)
+    origin: str = "bundled"  # where its rows' statuses come from (ORIGIN_TEXT)
+    as_of: Optional[str] = None
+    _sizes: Mapping[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def tag_version(self) -> Version:
@@ -137,6 +156,7 @@ class Release:
             self._arch_sets[int(arch)] if arch else None,
             status, self._details[int(detail)] if detail else None, src, sha or None,
             os_ or None, self._glibc.get(os_) if os_ else None, build or None,
+            self.origin, self.as_of, self._sizes.get(name),
         )
         self._built[i] = built
         return built
@@ -152,11 +172,25 @@ class Release:
 
 @dataclass(frozen=True)
 class WheelIndex:
-    """Both packages' releases, newest tag first (the torch tables beside them are read by
-    mamba_doctor/knowledge/cuda_tables.py)."""
+    """Both packages' releases, newest tag first, and what PyPI serves of them (the torch tables
+    beside them are read by mamba_doctor/knowledge/cuda_tables.py)."""
 
     releases: Mapping[str, tuple[Release, ...]]
     guess_rules: Mapping[str, Mapping[str, Any]]
+    # package -> version -> {"requires_python", "uploaded", "yanked"}: the sdists on PyPI
+    pypi: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)
+    # when the bundled facts were read: {"releases": "2026-08-20", "pypi": "2026-12-03"}
+    as_of: Mapping[str, str] = field(default_factory=dict)
+    overlay: Optional[Any] = None  # the wheels.overlay.Overlay merged in, if any
+    overlay_error: Optional[str] = None  # why the cached overlay was not used
+
+    def pypi_sdist(self, package: str, version: str) -> Optional[Mapping[str, Any]]:
+        """PyPI's sdist of `package==version` (what `pip install` builds), or None if absent."""
+        want = _parse(version)
+        for v, info in self.pypi.get(normalize_package(package), {}).items():
+            if want is not None and _parse(v) == want:
+                return info
+        return None
 
     def for_package(self, package: str) -> tuple[Release, ...]:
         return self.releases[normalize_package(package)]
@@ -194,17 +228,41 @@ def normalize_package(name: str) -> str:
     return key
 
 
-def wheel_filename(package: str, version: str, *, python: str, torch: str, cuda: str,
-                   cxx11abi: bool, platform: str) -> str:
-    """The asset name the release workflows write (wheels_index/SOURCES.md, "Filename and URL")."""
-    py = "cp" + python.replace(".", "")
-    abi = "TRUE" if cxx11abi else "FALSE"
-    return f"{package}-{version}+cu{cuda}torch{torch}cxx11abi{abi}-{py}-{py}-{platform}.whl"
+def load_index(path: Optional[Path] = None, *,
+               overlay: Union[Path, bool, None] = None) -> WheelIndex:
+    """Load both packages' index and merge the newest overlay over it (cached).
+
+    `overlay`: None reads the one `mamba-doctor index update` left in the cache (if any), False
+    none, a path that file. An overlay that cannot be read leaves the bundled index in use (with
+    `overlay_error` saying why). Raises FileNotFoundError if the bundled index is absent.
+    """
+    directory = str(path or index_dir())
+    if overlay is False:
+        return _load(directory)
+    from mamba_doctor.wheels.overlay import default_overlay_path
+
+    target = Path(overlay) if isinstance(overlay, (str, Path)) else default_overlay_path()
+    try:
+        stat = target.stat()
+    except OSError:
+        return _load(directory)
+    # keyed on the file's identity: a new overlay (index update) is read on the next call
+    return _merged(directory, str(target), stat.st_mtime_ns, stat.st_size)
 
 
-def load_index(path: Optional[Path] = None) -> WheelIndex:
-    """Load both packages' index (cached per directory). Raises FileNotFoundError if absent."""
-    return _load(str(path or index_dir()))
+@functools.lru_cache(maxsize=4)
+def _merged(directory: str, path: str, mtime_ns: int, size: int) -> WheelIndex:
+    from mamba_doctor.wheels.merge import apply_overlay
+    from mamba_doctor.wheels.overlay import OverlayError, read_overlay
+
+    base = _load(directory)
+    try:
+        found = read_overlay(Path(path))
+    except OverlayError as exc:
+        logger.warning("ignoring the cached index overlay %s: %s", path, exc)
+        return WheelIndex(base.releases, base.guess_rules, base.pypi, base.as_of,
+                          overlay_error=str(exc))
+    return apply_overlay(base, found)
 
 
 @functools.lru_cache(maxsize=4)
@@ -212,17 +270,24 @@ def _load(directory: str) -> WheelIndex:
     base = Path(directory)
     releases: dict[str, tuple[Release, ...]] = {}
     rules: dict[str, Any] = {}
+    pypi: dict[str, Mapping[str, Mapping[str, Any]]] = {}
+    as_of: dict[str, str] = {}
     for package in PACKAGES:
         doc = json.loads((base / f"{package}.json").read_text(encoding="utf-8"))
         rules.update(doc["guess_rules"])
         glibc = doc["build_os_glibc"]
-        rels = [_release(package, raw, glibc) for raw in doc["releases"]]
+        day = (doc.get("as_of") or {}).get("releases")
+        rels = [_release(package, raw, glibc, day) for raw in doc["releases"]]
         rels.sort(key=lambda r: r.tag_version, reverse=True)
         releases[package] = tuple(rels)
-    return WheelIndex(releases=releases, guess_rules=rules)
+        pypi[package] = doc.get("pypi") or {}
+        for key, day in (doc.get("as_of") or {}).items():
+            as_of[key] = max(as_of.get(key, day), day)
+    return WheelIndex(releases=releases, guess_rules=rules, pypi=pypi, as_of=as_of)
 
 
-def _release(package: str, raw: Mapping[str, Any], glibc: Mapping[str, str]) -> Release:
+def _release(package: str, raw: Mapping[str, Any], glibc: Mapping[str, str],
+             as_of: Optional[str]) -> Release:
     comp = raw.get("companion")
     return Release(
         package=package, tag=raw["tag"], version=raw["version"], pypi=tuple(raw["pypi"]),
@@ -232,6 +297,7 @@ def _release(package: str, raw: Mapping[str, Any], glibc: Mapping[str, str]) -> 
         arch_scheme=raw.get("arch_scheme"), notes=tuple(raw.get("notes") or ()),
         _rows=tuple(raw["wheels"]), _arch_sets=tuple(tuple(a) for a in raw["arch_sets"]),
         _details=tuple(raw["details"]), _glibc=glibc, _built=[None] * len(raw["wheels"]),
+        requires_python=raw.get("requires_python"), workflow=raw.get("workflow"), as_of=as_of,
     )
 
 

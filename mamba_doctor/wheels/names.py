@@ -79,3 +79,13 @@ def parse_wheel_filename(name: str) -> WheelTags:
         platform=platform.split(".")[0],
         **out,
     )
+
+
+def wheel_filename(package: str, version: str, *, python: str, torch: str, cuda: str,
+                   cxx11abi: bool, platform: str) -> str:
+    """The asset name the release workflows write: `<pkg>-<__version__>+cu<CUDA>torch<TORCH>`
+    `cxx11abi<TRUE|FALSE>-cp<XY>-cp<XY>-<platform>.whl` (their publish.yaml renames the wheel
+    `setup.py bdist_wheel` built)."""
+    py = "cp" + python.replace(".", "")
+    abi = "TRUE" if cxx11abi else "FALSE"
+    return f"{package}-{version}+cu{cuda}torch{torch}cxx11abi{abi}-{py}-{py}-{platform}.whl"

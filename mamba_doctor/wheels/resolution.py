@@ -31,7 +31,9 @@ class SetupPyGuess:
     pypi_version: str
     url: Optional[str]
     exists: Optional[bool]  # None: unknown
-    outcome: str  # "prebuilt" | "wrong_prebuilt" | "source_build" | "aborts" | "unknown"
+    # "prebuilt" | "wrong_prebuilt" | "source_build" | "aborts" | "unknown", or pip never runs
+    # setup.py: "no_sdist" | "requires_python"; or it dies first: "no_cuda_home"
+    outcome: str
     explanation: str
     notes: tuple[str, ...] = ()
 

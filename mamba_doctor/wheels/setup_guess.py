@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+
 from mamba_doctor.wheels.facts import Facts
 from mamba_doctor.wheels.fit import check_wheel_fits
-from mamba_doctor.wheels.index import WheelIndex, wheel_filename
+from mamba_doctor.wheels.index import WheelIndex
+from mamba_doctor.wheels.names import wheel_filename
 
 # The rules of each release's setup.py (https://github.com/state-spaces/mamba/blob/main/setup.py at
 # every tag); ids and wording as in the index's `guess_rules` (wheels_index/SOURCES.md).
@@ -30,12 +33,37 @@ def guess_for(index: WheelIndex, package: str, pypi_version: str, f: Facts) -> A
     def done(url: Optional[str], exists: Optional[bool], outcome: str, why: str) -> SetupPyGuess:
         return SetupPyGuess(pypi_version, url, exists, outcome, why, notes)
 
+    # pip picks a distribution before any setup.py runs: no sdist, or one whose Requires-Python
+    # excludes this interpreter, ends in "No matching distribution found" (PyPI's JSON API lists
+    # the files and their requires_python; pip skips a file whose requires_python excludes it).
+    project = package.replace("_", "-")
+    sdist = index.pypi_sdist(package, pypi_version)
+    if sdist is None and index.pypi.get(package):
+        return SetupPyGuess(pypi_version, None, None, "no_sdist",
+                            f"PyPI has no sdist of {project} {pypi_version} (it exists only as "
+                            f"the GitHub release {rel.tag}): `pip install "
+                            f"{project}=={pypi_version}` fails with \"No matching distribution "
+                            "found\"", ())
+    excluded = _python_excluded(sdist.get("requires_python") if sdist else None, f.python)
+    if excluded:
+        return SetupPyGuess(pypi_version, None, None, "requires_python",
+                            f"the {project} {pypi_version} sdist requires Python {excluded}: pip "
+                            f"skips it on Python {f.python} and answers \"No matching "
+                            "distribution found\" (setup.py never runs)", ())
     if f.torch_state == "absent":
         return done(None, None, "aborts", "setup.py imports torch: without torch installed, the "
                     "build fails with \"No module named 'torch'\"")
     if f.hip and rules.get("hip"):
         return done(None, False, "source_build", f"ROCm torch: setup.py guesses a hip{f.hip} "
                     "wheel, which was never published, then compiles from source")
+    if f.cuda_home is False:
+        # setup.py only warns when torch's CUDA_HOME is None, then compares a bare_metal_version
+        # it never set, at import time: before its bdist_wheel ever guesses a URL (setup.py of
+        # every sdist on PyPI; real log: https://github.com/state-spaces/mamba/issues/104).
+        return done(None, None, "no_cuda_home", "no nvcc and no CUDA_HOME here: setup.py aborts "
+                    "with \"NameError: name 'bare_metal_version' is not defined\" before it "
+                    "guesses any wheel URL (set CUDA_HOME to a CUDA toolkit, even to only "
+                    "download the prebuilt wheel)")
     if f.torch_is_cpu:
         return done(None, None, "aborts", "torch is a CPU build: setup.py reads "
                     "torch.version.cuda (None) and the install aborts")
@@ -71,11 +99,24 @@ def guess_for(index: WheelIndex, package: str, pypi_version: str, f: Facts) -> A
     if row.status == "unverified":
         return done(url, None, "unknown", "whether that asset exists is not known "
                     f"({row.status_detail}); on a 404 pip compiles from source")
+    seen = "exists" if row.status == "observed" else \
+        "is expected from the release workflow (not confirmed from an asset list)"
     wrong = [r for r in check_wheel_fits(row, f) if r.code not in ("gpu_arch", "glibc")]
     if wrong:
-        return done(url, True, "wrong_prebuilt", "that asset exists but does not fit here ("
+        return done(url, True, "wrong_prebuilt", f"that asset {seen} but does not fit here ("
                     + "; ".join(r.message for r in wrong) + "): setup.py installs it anyway")
-    return done(url, True, "prebuilt", "that asset exists and fits (with --no-build-isolation)")
+    return done(url, True, "prebuilt", f"that asset {seen} and fits (with --no-build-isolation)")
+
+
+def _python_excluded(requires: Optional[str], python: Optional[str]) -> Optional[str]:
+    """`requires` when it excludes Python `python` ("3.8"), else None (also when unknown)."""
+    if not requires or not python:
+        return None
+    try:
+        spec = SpecifierSet(requires)
+    except InvalidSpecifier:
+        return None
+    return None if spec.contains(f"{python}.0", prereleases=True) else requires
 
 
 def _isolation_notes(mode: str, package: str, f: Facts) -> tuple[str, ...]:

@@ -20,6 +20,9 @@ _OUTCOME = {
     "source_build": "404, then compiles from source",
     "aborts": "aborts",
     "unknown": "unknown",
+    "no_sdist": "no matching distribution",
+    "requires_python": "no matching distribution",
+    "no_cuda_home": "aborts before guessing",
 }
 
 
@@ -100,6 +103,8 @@ def render_resolutions(console: Console, resolutions: Sequence[Resolution], *,
     from rich.panel import Panel
     from rich.table import Table
 
+    from mamba_doctor.wheels.index import ORIGIN_TEXT
+
     for res in resolutions:
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold", no_wrap=True)
@@ -108,7 +113,9 @@ def render_resolutions(console: Console, resolutions: Sequence[Resolution], *,
         if w is not None:
             grid.add_row("wheel", escape(w.filename))
             grid.add_row("url", escape(w.url))
-            grid.add_row("release", f"{w.tag} ({w.status}, {w.source})")
+            seen = f"{ORIGIN_TEXT.get(w.origin, w.origin)}" + (f", {w.as_of[:10]}" if w.as_of
+                                                               else "")
+            grid.add_row("release", escape(f"{w.tag} ({w.status}, {w.source}; {seen})"))
             grid.add_row("sha256", w.sha256 or "not published (verified as a wheel instead)")
             if w.arches:
                 grid.add_row("GPU kernels", " ".join(f"sm_{a}" for a in w.arches))
