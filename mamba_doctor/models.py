@@ -174,10 +174,14 @@ class CheckResult:
     summary: str
     hint: Optional[str] = None
     blocking: bool = True  # a FAIL that is not blocking does not make `check` exit 3
+    # The problem the advice engine is asked about (mamba_doctor/advice), which then writes
+    # `hint` and `commands`; None for a row whose hint is plain text.
+    problem: Optional[str] = None
+    commands: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"id": self.id, "status": self.status.value, "summary": self.summary,
-                "hint": self.hint}
+                "hint": self.hint, "problem": self.problem, "commands": list(self.commands)}
 
 
 class VisibleGpu(NamedTuple):

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 import mamba_doctor.probe as probe_pkg
 from mamba_doctor.cli import app
 from mamba_doctor.models import CudaToolkitInfo, Environment, NvidiaInfo, OsInfo
+from mamba_doctor.probe.interpreter import Target
 from mamba_doctor.probe.nvidia_parse import parse_nvidia_smi_csv
 from mamba_doctor.probe.target import probe_target
 
@@ -58,7 +59,8 @@ def test_real_json_contract_on_this_machine(real_json: dict) -> None:
                  "selective_scan_cuda", "causal_conv1d_cuda"):
         assert set(env["packages"][name]) >= {"version", "import_ok", "error"}
     assert [c["id"] for c in doc["data"]["checks"]] == CHECK_IDS
-    assert all(set(c) == {"id", "status", "summary", "hint"} for c in doc["data"]["checks"])
+    assert all(set(c) == {"id", "status", "summary", "hint", "problem", "commands"}
+               for c in doc["data"]["checks"])
     assert Environment.from_dict(doc) == Environment.from_dict(env)  # --env FILE round trip
     if env["nvidia"]["driver_version"] is None:  # this CPU-only machine
         assert real_json["exit_code"] == 3 and doc["status"] == "error"
@@ -88,19 +90,29 @@ def test_real_human_output_explains_the_failure() -> None:
     assert "Traceback" not in result.output
 
 
-def test_healthy_environment_exits_0(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(probe_pkg, "probe_environment", lambda *a, **k: _healthy_env())
-    result = CliRunner().invoke(app, ["check", "--json", "--python", sys.executable])
-    doc = json.loads(result.stdout)
-    assert result.exit_code == 0 and doc["status"] == "success", doc["data"]["checks"]
-    assert doc["data"]["verdict"] == "ok" and doc["data"]["next_steps"] == ["mamba-doctor smoke"]
+def test_healthy_environment_exits_0() -> None:
+    from mamba_doctor.check.report import build_report
+    from mamba_doctor.commands.check import check_outcome
+    from tests.outcomes import envelope_of
+
+    target = Target(sys.executable, env=_healthy_env())
+    code, doc = envelope_of("check", lambda: check_outcome(build_report(target), json_mode=True))
+    assert code == 0 and doc["status"] == "success", doc["data"]["checks"]
+    assert doc["data"]["verdict"] == "ok"
+    assert doc["data"]["next_steps"] == [f"Prove the kernels work: mamba-doctor smoke --python "
+                                         f"{sys.executable}"]
     # torch 2.5.1+cu124, cp311, RTX 4090: check names the exact prebuilt pair that fits
     files = [r["filename"] for r in doc["data"]["resolution"]["resolutions"]]
     assert all(f and "torch2.5" in f and "cp311" in f for f in files), files
-    human = CliRunner().invoke(app, ["check", "--python", sys.executable])
-    assert human.exit_code == 0 and "All checks passed" in human.stdout
-    assert "NVIDIA GeForce RTX 4090" in human.stdout
-    assert "Prebuilt wheels for this machine" in human.stdout and "torch2.5" in human.stdout
+    from rich.console import Console
+
+    from mamba_doctor.check.view import render_check
+
+    console = Console(width=120, record=True, color_system=None)
+    render_check(console, build_report(target))
+    human = console.export_text()
+    assert "All checks passed" in human and "NVIDIA GeForce RTX 4090" in human
+    assert "Prebuilt wheels for this machine" in human and "torch2.5" in human
 
 
 @pytest.mark.parametrize("kind", ["missing", "text-file", "directory"])
@@ -153,7 +165,7 @@ def test_render_shows_facts_hidden_gpus_and_diagnoses() -> None:
         gpus=tuple(g.__class__(**{**g.__dict__, "visible": False}) for g in env.nvidia.gpus)),
         python=env.python, torch=env.torch, packages=env.packages)
     diag = {"id": "x", "title": "Extension built for another torch version", "fix": ["do Y"]}
-    report = CheckReport(environment=env, checks=evaluate(env),
+    report = CheckReport(environment=env, checks=evaluate(Target.described(env)),
                          import_errors={"selective_scan_cuda": "Traceback\nImportError: boom",
                                         "mamba_ssm": "Traceback\nImportError: boom"},
                          diagnoses={"selective_scan_cuda": (diag,), "mamba_ssm": (diag,)})

@@ -7,10 +7,9 @@ from dataclasses import replace
 import pytest
 from fake_runner import FakeRunner, done, fixture
 
-from mamba_doctor.advice.torch import torch_variant_for
 from mamba_doctor.check.gpu import mamba_sass
 from mamba_doctor.check.report import build_report
-from mamba_doctor.check.verdicts import evaluate, suggest_torch
+from mamba_doctor.check.verdicts import evaluate
 from mamba_doctor.knowledge.cuda_tables import (
     cuda_targets,
     driver_ceiling,
@@ -55,7 +54,7 @@ def env_from(target: str, nv: NvidiaInfo, *, os_info: OsInfo = LINUX,
 
 
 def rows(env: Environment) -> dict:
-    return {c.id: c for c in evaluate(env)}
+    return {c.id: c for c in evaluate(Target.described(env))}
 
 
 H100 = nvidia("nvidia-smi-query-2xH100.csv", "550.54.15", "12.4")
@@ -67,11 +66,15 @@ def test_this_cpu_machine_fails_on_driver_and_cpu_torch() -> None:
     r = rows(env)
     assert r["driver"].status is FAIL and r["torch_build"].status is FAIL
     assert "CPU-only build" in r["torch_build"].summary
-    # run by the checked interpreter, not whichever `pip` is first on PATH
-    assert r["torch_build"].hint.startswith(
-        f"{env.python.executable} -m pip install torch==2.13.0 --index-url "
-        "https://download.pytorch.org/whl/cu130")
-    assert r["mamba_imports"].status is SKIP and r["mamba_imports"].hint == "mamba-doctor install"
+    # run by the checked interpreter, not whichever `pip` is first on PATH; torch 2.13 has no
+    # mamba_ssm wheel, so the torch to move to is the newest that has one (no driver to check)
+    py = env.python.executable
+    torch = (f"{py} -m pip install 'torch==2.10.*' --index-url "
+             "https://download.pytorch.org/whl/cu128")
+    assert r["torch_build"].commands == (torch, f"mamba-doctor install --python {py}")
+    assert "driver was not checked" in r["torch_build"].hint
+    # the same torch for the same problem in the row that says the kernels are missing
+    assert r["mamba_imports"].status is SKIP and r["mamba_imports"].commands[0] == torch
     report = build_report(Target.described(env))
     assert report.verdict == "fail" and [c.id for c in report.blocking] == ["driver",
                                                                              "torch_build"]
@@ -83,7 +86,9 @@ def test_healthy_rtx4090_venv_passes_everything_that_applies() -> None:
     assert {k: v.status for k, v in r.items() if v.status is not OK} == {}
     assert "sm_89" in r["gpu_arch_mamba"].summary  # runs the sm_80 cubin
     report = build_report(Target.described(env))
-    assert report.verdict == "ok" and report.next_steps == ("mamba-doctor smoke",)
+    assert report.verdict == "ok"
+    assert report.next_steps == (f"Prove the kernels work: mamba-doctor smoke --python "
+                                 f"{env.python.executable}",)
 
 
 def test_ngc_container_with_broken_selective_scan() -> None:
@@ -110,8 +115,11 @@ def test_driver_ceiling_against_torch_cuda(driver, cuda, status, text) -> None:
     assert row.status is status
     assert text in row.summary + (row.hint or "")
     if status is FAIL:
-        assert "pip install torch==2.5.1 --index-url https://download.pytorch.org/whl/cu118" \
+        # a 470 driver runs CUDA 11.x only: the same torch release in its cu118 build, which it
+        # runs through minor-version compatibility (said so), never a CUDA 12 one
+        assert "-m pip install torch==2.5.1 --index-url https://download.pytorch.org/whl/cu118" \
             in row.hint
+        assert "minor-version compatibility" in row.hint and "cu12" not in row.hint
     if status is WARN:
         assert row.blocking is False
 
@@ -124,10 +132,12 @@ def test_pascal_never_gets_mamba_kernels_and_new_torch_lacks_sm61() -> None:
     r = rows(env)
     assert r["gpu_arch_mamba"].status is FAIL and "Pascal" in r["gpu_arch_mamba"].summary
     assert r["gpu_arch_torch"].status is FAIL and "sm_61" in r["gpu_arch_torch"].summary
-    # the same way out as fetch-wheel's (a source build for this arch), not "a GPU >= 7.0",
-    # which mamba_ssm >= 2.3.2 no longer supports either
-    hint = r["gpu_arch_mamba"].hint
-    assert "mamba-doctor install --from-source --arch 6.1" in hint and ">= 7.5" in hint
+    # this torch has no sm_61 kernels, so a source build beside it cannot work: first a torch
+    # that still targets Pascal (CUDA 12.1 can), then a build for sm_61; both rows say the same
+    mamba, torch = r["gpu_arch_mamba"], r["gpu_arch_torch"]
+    assert mamba.commands == torch.commands
+    assert "whl/cu121" in torch.commands[0]
+    assert torch.commands[1].endswith("--from-source --arch 6.1")
 
 
 def test_volta_needs_an_older_mamba_release() -> None:
@@ -137,7 +147,10 @@ def test_volta_needs_an_older_mamba_release() -> None:
     env = replace(env, packages={**env.packages,
                                  "mamba_ssm": PackageInfo("mamba_ssm", "2.3.2.post1", True)})
     row = rows(env)["gpu_arch_mamba"]
-    assert row.status is FAIL and row.hint.startswith("Use mamba_ssm==2.3.1")
+    # 2.3.2's cu12 wheels dropped sm_70; the resolver's pair for this machine still has it
+    assert row.status is FAIL and "mamba_ssm 2.3.1 has cu12 wheels for it" in row.summary
+    assert row.commands == (f"mamba-doctor install --python {env.python.executable}",)
+    assert "mamba_ssm 2.3.0" in row.hint
 
 
 def test_hidden_gpus_and_windows_and_macos() -> None:
@@ -147,6 +160,7 @@ def test_hidden_gpus_and_windows_and_macos() -> None:
     assert row.status is FAIL and "'abc' is not a valid GPU" in row.summary
     win = rows(replace(env, os=OsInfo(system="Windows", arch="AMD64")))["platform"]
     assert win.status is FAIL and "WSL2" in win.hint and "MambaRef" in win.hint
+    assert win.commands == ("wsl --install -d Ubuntu",)
     mac = rows(replace(env, os=OsInfo(system="Darwin", arch="arm64")))["platform"]
     assert mac.status is FAIL and "macOS" in mac.summary
 
@@ -184,34 +198,30 @@ def test_mamba_causal_conv1d_pairs(mamba, conv, status) -> None:
                                  "causal_conv1d": PackageInfo("causal_conv1d", conv, True)})
     row = rows(env)["mamba_versions"]
     assert row.status is status
-    if status is FAIL:
-        assert "pip install" in row.hint
+    if status is not OK:  # the doctor's own pair resolution, never a hand-written pip line
+        assert row.commands and row.commands[0].startswith("mamba-doctor install --python ")
+        assert "pip install" not in row.hint
 
 
 def test_torch_missing_or_crashing() -> None:
     env = env_from("target-no-torch.stdout", H100)
     row = rows(env)["torch_build"]
     assert row.status is FAIL and row.summary == "torch is not installed in the target"
-    assert row.hint == (f"{env.python.executable} -m pip install torch==2.6.0 --index-url "
-                        "https://download.pytorch.org/whl/cu124")
+    # the newest torch with mamba_ssm wheels whose CUDA the 550 driver (CUDA 12.4) runs fully
+    assert row.commands[0] == (f"{env.python.executable} -m pip install 'torch==2.6.*' "
+                               "--index-url https://download.pytorch.org/whl/cu124")
     crashed = env_from("target-2.5.1-cu124.stdout", H100,
                        error="`import torch` crashed the interpreter (SIGSEGV)\nFatal Python error",
                        reasons={"import": "`import torch` failed"})
     row = rows(crashed)["torch_build"]
     assert row.status is FAIL and "crashed the interpreter (SIGSEGV)" in row.summary
-
-
-def test_suggest_torch_uses_the_driver() -> None:
-    env = env_from("target-2.13.0-cpu.stdout", H100)
-    assert suggest_torch(env) == ("pip install torch==2.13.0 --index-url "
-                                  "https://download.pytorch.org/whl/cu126")
+    py = crashed.python.executable
+    assert row.commands == (f"{py} -c 'import torch' 2>&1 | mamba-doctor explain --python {py}",)
 
 
 def test_tables() -> None:
     assert driver_ceiling("550.54.15") == "12.4" and driver_ceiling("470.57.02") == "11.4"
     assert driver_ceiling(None) is None
-    assert torch_variant_for("2.5.1+cu124", (12, 2)) == "cu121"
-    assert torch_variant_for("2.13.0+cpu", None) == "cu130"
     assert sm_runs(86, (80,)) and not sm_runs(61, (53, 62)) and not sm_runs(90, (80,))
     index = load_index()
     sass = mamba_sass(index, "2.3.1", 12)
@@ -268,10 +278,11 @@ def test_driver_cuda_and_visibility_wording_without_a_driver_version() -> None:
     r = {c.id: c for c in build_report(Target.described(env)).checks}
     assert r["driver_cuda"].summary == "the driver supports CUDA <= 12.4 but torch needs CUDA 13.0"
     assert "None" not in r["gpu_visible"].summary and r["gpu_visible"].status is OK
-    # torch 2.13 has no mamba_ssm wheel: the driver row's torch way out is the wheels row's torch
-    torch_way = r["wheels"].hint
-    assert torch_way and "cu124" in torch_way and r["driver_cuda"].hint.endswith(torch_way)
-    assert r["driver_cuda"].hint.startswith("Upgrade the NVIDIA driver to >= 580.65.06; or ")
+    # torch 2.13 has no mamba_ssm wheel: the driver row's torch way out is the wheels row's
+    # torch, within the driver's CUDA 12.4 (not a cu128 one through minor-version compatibility)
+    assert r["wheels"].commands == r["driver_cuda"].commands
+    assert "whl/cu124" in r["driver_cuda"].commands[0]
+    assert r["driver_cuda"].hint.startswith("Upgrade the NVIDIA driver to >= 580.65.06, or: ")
 
 
 def test_python_row_agrees_with_the_wheel_index() -> None:

@@ -10,6 +10,7 @@ from typing import Optional
 
 import pytest
 
+from mamba_doctor.advice import ACTIONS
 from mamba_doctor.diagnose.engine import MAX_LINE, MIN_SCORE, Diagnosis, diagnose, render_diagnoses
 from mamba_doctor.diagnose.facts import PLACEHOLDERS, check_rule, fact_is_valid, placeholders_in
 from mamba_doctor.knowledge.failures import KB_PATH, load_knowledge, load_raw, validate
@@ -84,9 +85,15 @@ def test_every_entry_has_its_fields_and_usable_templates() -> None:
         strengths = {s.get("strength") for s in m["signatures"]}
         assert "decisive" in strengths, m["id"]
         for fix in m["fixes"]:
-            for text in [fix] if isinstance(fix, str) else [fix["tailored"], fix["generic"]]:
+            if isinstance(fix, dict) and "advice" in fix:  # left to the advice engine
+                assert fix["advice"] in ACTIONS, (m["id"], fix["advice"])
+                texts = [fix["generic"]]
+            else:
+                texts = [fix] if isinstance(fix, str) else [fix["tailored"], fix["generic"]]
+            for text in texts:
                 unknown = placeholders_in(text) - set(PLACEHOLDERS)
                 assert not unknown, (m["id"], unknown)
+    assert validate(raw, fact_is_valid=fact_is_valid, advice_actions=tuple(ACTIONS)) == []
 
 
 def test_validate_reports_broken_entries() -> None:
@@ -194,21 +201,32 @@ NO_KERNEL = "RuntimeError: CUDA error: no kernel image is available for executio
 
 
 def _gpu(cc: str, name: str) -> Environment:
-    return Environment(nvidia=NvidiaInfo(gpus=(GpuInfo(0, name, cc),)))
+    return Environment(nvidia=NvidiaInfo(driver_version="580.65.06", cuda_driver_version="13.0",
+                                         gpus=(GpuInfo(0, name, cc),)),
+                       python=PythonInfo(version="3.10.14", abi_tag="cp310",
+                                         platform_tag="linux_x86_64"),
+                       torch=TorchInfo(installed=True, version="2.4.1+cu121", cuda="12.1",
+                                       cxx11abi=False))
 
 
-@pytest.mark.parametrize(("env", "expected"), [
-    (_gpu("6.1", "NVIDIA GeForce GTX 1080 Ti"), "gpu-arch-too-old"),
-    (_gpu("7.0", "Tesla V100-SXM2-32GB"), "gpu-arch-too-old"),
-    (_gpu("12.0", "NVIDIA GeForce RTX 5090"), "gpu-arch-too-new-blackwell"),
-    (_gpu("10.0", "NVIDIA B200"), "gpu-arch-too-new-blackwell"),
+@pytest.mark.parametrize(("env", "expected", "way"), [
+    # Pascal: no release has its SASS, so a build for it with torch 2.4's CUDA 12
+    (_gpu("6.1", "NVIDIA GeForce GTX 1080 Ti"), "gpu-arch-too-old", "--from-source --arch 6.1"),
+    # Volta: the newest release with sm_70 cubins for this torch
+    (_gpu("7.0", "Tesla V100-SXM2-32GB"), "gpu-arch-too-old", "mamba_ssm 2.3.0"),
+    # Blackwell: torch 2.4's CUDA 12.1 has no kernels for it, a CUDA >= 12.8 torch does
+    (_gpu("12.0", "NVIDIA GeForce RTX 5090"), "gpu-arch-too-new-blackwell", "/whl/cu128"),
+    (_gpu("10.0", "NVIDIA B200"), "gpu-arch-too-new-blackwell", "/whl/cu128"),
 ])
-def test_pascal_versus_blackwell_for_no_kernel_image(env: Environment, expected: str) -> None:
+def test_pascal_versus_blackwell_for_no_kernel_image(env: Environment, expected: str,
+                                                     way: str) -> None:
     found = diagnose(NO_KERNEL, env, limit=0)
     assert found[0].id == expected
     # The GPU re-ranks the look-alikes; it does not suppress the other decisive match.
     assert len(found) == 2 and found[1].score < found[0].score
-    assert env.nvidia.gpus[0].name in " ".join(found[0].fix)  # fix names this GPU
+    fixes = " ".join(found[0].fix)
+    assert way in fixes, fixes
+    assert "cc_flag" not in fixes and "MAMBA_FORCE_BUILD" not in fixes  # the doctor's own way
 
 
 def test_no_kernel_image_without_environment_lists_both() -> None:
@@ -269,10 +287,11 @@ def test_fixes_are_filled_in_for_this_machine() -> None:
     found = diagnose(PLAIN_SYMBOL, FULL_ENV, python="/opt/env/bin/python")
     fixes = "\n".join(found[0].fix)
     assert found[0].tailored
-    assert "torch 2.5 (CUDA 12, cxx11abiFALSE, cp311)" in fixes
-    assert "/opt/env/bin/python -m pip uninstall -y mamba-ssm causal-conv1d" in fixes
-    assert "--index-url https://download.pytorch.org/whl/cu124" in fixes
+    # the advice engine's pair for this machine (what `check` and `install` name), then a
+    # source build for its GPU, the doctor's own command instead of a nine-arch forced pip build
+    assert "prebuilt wheels that fit: mamba_ssm 2.3.0" in fixes
     assert "mamba-doctor install --python /opt/env/bin/python" in fixes
+    assert "--from-source --arch 8.0" in fixes and "FORCE_BUILD" not in fixes
 
 
 def test_generic_fixes_leak_no_placeholders() -> None:
@@ -288,7 +307,10 @@ def test_driver_fix_points_at_a_torch_the_driver_can_run() -> None:
     env = Environment(python=PROBED, torch=TorchInfo(version="2.8.0+cu128", cuda="12.8"),
                       nvidia=NvidiaInfo(driver_version="550.54.15", cuda_driver_version="12.5"))
     fixes = " ".join(diagnose(NOT_AVAILABLE, env)[0].fix)
-    assert "https://download.pytorch.org/whl/cu124" in fixes and "550.54.15" in fixes
+    # within the driver's CUDA 12.5, pinned, for the target's own interpreter
+    assert "-m pip install 'torch==2.6.*' --index-url https://download.pytorch.org/whl/cu124" \
+        in fixes
+    assert "Upgrade the NVIDIA driver to >= 570.26" in fixes
 
 
 # ---------------------------------------------------------------- engine behaviour
@@ -380,30 +402,15 @@ def test_machine_facts_alone_never_make_a_diagnosis(path: Path) -> None:
         assert diagnose(text, env) == ()
 
 
-def test_exact_wheel_name_comes_from_the_resolver(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The real resolver over the real index, not stand-in modules.
-    import mamba_doctor.wheels.resolve as resolve_mod
+def test_wheel_fix_names_the_resolvers_pair() -> None:
+    # The real resolver over the real index: the fix names the pair it resolves for this env.
     from mamba_doctor.wheels.index import load_index
+    from mamba_doctor.wheels.resolve import resolve_pair
 
-    expected = resolve_mod.resolve_pair(FULL_ENV, load_index())[0]
-    assert expected.package == "mamba_ssm" and expected.wheel is not None
-    name = expected.wheel.filename
-    assert "torch2.5cxx11abiFALSE-cp311-cp311-linux_x86_64.whl" in name
-    seen: list[Environment] = []
-    real = resolve_mod.resolve_pair
-
-    def spy(env: Environment, index: object) -> object:
-        seen.append(env)
-        return real(env, index)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(resolve_mod, "resolve_pair", spy)
+    mamba, conv = resolve_pair(FULL_ENV, load_index())
+    assert mamba.wheel is not None and conv.wheel is not None
     fixes = " ".join(diagnose(PLAIN_SYMBOL, FULL_ENV)[0].fix)
-    assert name in fixes
-    assert seen == [FULL_ENV]
-    # a resolver that fails costs only the exact name, never the diagnosis
-    monkeypatch.setattr(resolve_mod, "resolve_pair", lambda env, index: 1 / 0)
-    fixes = " ".join(diagnose(PLAIN_SYMBOL, FULL_ENV)[0].fix)
-    assert "the wheel that `mamba-doctor fetch-wheel` selects" in fixes and name not in fixes
+    assert f"mamba_ssm {mamba.version} and causal_conv1d {conv.version}" in fixes
 
 
 def test_driver_index_url_follows_the_torch_variant_table() -> None:

@@ -319,4 +319,6 @@ def test_no_wheel_error_says_why_and_the_way_out_like_check() -> None:
     assert err["code"] == "no_compatible_wheel" and "CPU-only torch" in err["message"]
     check = CliRunner().invoke(app, ["check", "--python", sys.executable, "--json"])
     wheels_row = json.loads(check.stdout)["data"]["checks"][-1]
-    assert wheels_row["id"] == "wheels" and wheels_row["hint"] in err["hint"]
+    assert wheels_row["id"] == "wheels" and wheels_row["commands"]
+    assert " && ".join(wheels_row["commands"]) in err["hint"]
+    assert "from-source" not in err["hint"]

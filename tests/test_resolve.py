@@ -179,7 +179,7 @@ def test_likely_failed_releases_never_resolve(index, package: str, tag: str) -> 
     res = resolve(env, index, package, version=tag.removeprefix("v"))
     assert res.wheel is None
     assert set(res.reason_counts()) >= {"unavailable"}
-    assert all(tag not in c for a in res.alternatives for c in a.commands)
+    assert all(a.release != tag.removeprefix("v") for a in res.alternatives)
 
 
 def test_missing_asset_of_observed_release_is_not_chosen(index) -> None:
@@ -229,7 +229,7 @@ def test_pascal_gpu_gets_only_a_source_build(index) -> None:
     res = resolve(env, index, "mamba_ssm")
     assert res.wheel is None
     assert [a.kind for a in res.alternatives] == ["source"]
-    assert res.alternatives[0].commands == ("mamba-doctor install --from-source --arch 6.1",)
+    assert res.alternatives[0].arches == (61,)
     assert any("this GPU" in n for n in res.notes)
 
 
@@ -314,17 +314,16 @@ def test_torch_211_gets_torch_210_alternative(index) -> None:
     res = resolve(env, index, "mamba_ssm")
     assert res.wheel is None and res.guess.outcome == "source_build"
     torch_alts = [a for a in res.alternatives if a.kind == "torch"]
-    assert torch_alts[0].commands[0] == \
-        "pip install 'torch==2.10.*' --index-url https://download.pytorch.org/whl/cu128"
-    assert _alt_kinds(res)[-1] == "source"
-    assert "--arch 9.0" in res.alternatives[-1].commands[0]
+    assert (torch_alts[0].torch, torch_alts[0].variant) == ("2.10", "cu128")
+    assert _alt_kinds(res)[-1] == "source" and res.alternatives[-1].arches == (90,)
 
 
 def test_python_314_gets_python_alternative(index) -> None:
     res = resolve(make_env(python="3.14", torch="2.10.0+cu128", cuda="12.8", abi=True), index,
                   "mamba_ssm")
     assert res.wheel is None and "python" in _alt_kinds(res)
-    assert res.alternatives[0].commands[0].startswith("python3.13 -m venv")
+    # torch 2.10 has wheels for 3.13 too, so the same torch works there
+    assert next(a for a in res.alternatives if a.kind == "python").python == "3.13"
 
 
 def test_cpu_torch_gets_cuda_torch_alternative(index) -> None:
@@ -332,9 +331,9 @@ def test_cpu_torch_gets_cuda_torch_alternative(index) -> None:
     res = resolve(env, index, "mamba_ssm")
     assert res.wheel is None and "cpu_torch" in res.reason_counts()
     assert res.guess.outcome == "aborts" and res.guess.url is None
-    cmds = [a.commands[0] for a in res.alternatives if a.kind == "torch"]
-    assert cmds and all("/whl/cu12" in c for c in cmds)
-    assert all(int(c.rsplit("cu", 1)[1]) <= 124 for c in cmds)  # within the driver's ceiling
+    variants = [a.variant or "" for a in res.alternatives if a.kind == "torch"]
+    assert variants and all(v.startswith("cu12") for v in variants)
+    assert all(int(v[2:]) <= 124 for v in variants)  # within the driver's ceiling
 
 
 def test_aarch64_cu11_has_no_wheel_and_suggests_cuda12(index) -> None:
@@ -343,7 +342,7 @@ def test_aarch64_cu11_has_no_wheel_and_suggests_cuda12(index) -> None:
     res = resolve(env, index, "mamba_ssm")
     assert res.wheel is None
     torch_alts = [a for a in res.alternatives if a.kind == "torch"]
-    assert torch_alts and "/whl/cu12" in torch_alts[0].commands[0]
+    assert torch_alts and str(torch_alts[0].variant).startswith("cu12")
 
 
 def test_native_windows(index) -> None:

@@ -36,9 +36,11 @@ def test_check_row_warns_when_facts_are_unknown() -> None:
 def test_check_row_when_nothing_fits() -> None:
     env = make_env(python="3.10", torch="2.4.0+cu121", cuda="12.1", gpus=["p100"])
     resolutions, row = summarize_for_check(env)
-    assert row.status is CheckStatus.FAIL and not row.blocking
+    assert row.status is CheckStatus.FAIL and not row.blocking and row.problem == "mamba"
     assert "sm_60" in row.summary
-    assert row.hint.endswith("mamba-doctor install --from-source --arch 6.0")
+    checked = _torch_rows(env)["wheels"]
+    assert checked.commands[-1].endswith("mamba-doctor install --python python --from-source "
+                                         "--arch 6.0")
     text = _render(resolutions)
     assert "no compatible wheel" in text and "gpu_arch" in text and "way out 1" in text
 
@@ -62,8 +64,9 @@ def test_check_torch_advice_matches_the_wheels_row() -> None:
     rows = _torch_rows(env)
     build, wheels = rows["torch_build"], rows["wheels"]
     assert build.status is CheckStatus.FAIL and wheels.status is CheckStatus.FAIL
-    assert build.hint == wheels.hint
-    m = re.search(r"pip install 'torch==(\d+\.\d+)\.\*' --index-url \S+/cu(\d+)(\d)$", build.hint)
+    assert build.commands == wheels.commands
+    m = re.search(r"pip install 'torch==(\d+\.\d+)\.\*' --index-url \S+/cu(\d+)(\d)$",
+                  build.commands[0])
     assert m is not None, build.hint
     assert m.group(1) != "2.13"
     # and that torch really has a prebuilt mamba_ssm wheel for this Python
@@ -73,23 +76,22 @@ def test_check_torch_advice_matches_the_wheels_row() -> None:
 
 
 def test_check_torch_advice_says_source_build_when_no_torch_has_wheels() -> None:
-    env = make_env(python="3.14", torch="2.11.0+cpu", cuda=None, abi=True)
+    env = make_env(python="3.14", torch="2.11.0+cpu", cuda=None, abi=True, gpus=["h100"],
+                   driver_cuda="12.8")
     rows = _torch_rows(env)
-    hint = rows["torch_build"].hint
-    assert hint.startswith("pip install torch==") and "mamba-doctor install --from-source" in hint
-    assert "no torch has a prebuilt mamba_ssm wheel" in hint
+    row = rows["torch_build"]
+    assert "no torch this machine runs has a prebuilt mamba_ssm wheel" in row.hint
+    assert "-m pip install torch==2.11.0 --index-url " in row.commands[0]
+    assert row.commands[1] == "mamba-doctor install --python python --from-source --arch 9.0"
 
 
 def test_check_advises_a_torch_with_wheels_when_torch_is_absent() -> None:
-    from mamba_doctor.check.verdicts import evaluate
-
     env = make_env(python="3.10", torch=None, cuda=None, torch_installed=False)
     rows = _torch_rows(env)
-    # no torch at all: the advice is a torch that has wheels, never a bare table guess
-    hint = rows["torch_build"].hint
-    assert hint == rows["wheels"].hint and "has a wheel for it" in hint
-    plain = {c.id: c for c in evaluate(env)}["torch_build"].hint
-    assert plain.startswith("pip install torch==")
+    # no torch at all: the advice is a torch that has wheels, in every row that names one
+    row = rows["torch_build"]
+    assert row.commands == rows["wheels"].commands and "has a prebuilt wheel for it" in row.hint
+    assert row.commands[0].startswith("python -m pip install 'torch==")
 
 
 def test_wheels_row_says_no_wheel_once() -> None:

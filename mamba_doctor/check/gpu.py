@@ -12,8 +12,6 @@ if TYPE_CHECKING:
     from mamba_doctor.wheels.index import WheelIndex
 
 OK, WARN, FAIL, SKIP = CheckStatus.OK, CheckStatus.WARN, CheckStatus.FAIL, CheckStatus.SKIP
-# Runs anywhere torch runs: on an unsupported GPU as well as on CPU.
-REFERENCE_PATH = "the pure-PyTorch reference path (mamba_doctor.block.MambaRef)"
 
 
 def unhidden_gpus(env: Environment) -> tuple[GpuInfo, ...]:
@@ -46,15 +44,9 @@ def check_gpu_arch_torch(env: Environment) -> CheckResult:
     if not missing:
         return CheckResult("gpu_arch_torch", OK, "torch has kernels for " + _archs(gpus))
     label, sm = missing[0]
-    if sm >= 100:
-        hint = "Install a torch built with CUDA >= 12.8 (torch >= 2.7, e.g. the cu128 variant)."
-    elif sm < 75:
-        hint = ("Install a torch variant that still targets this GPU (torch 2.8+ cu126, or an "
-                "older torch with cu118).")
-    else:
-        hint = "Install a torch build whose arch list includes this GPU."
     return CheckResult("gpu_arch_torch", FAIL, f"{label} is {_arch(sm)}, not in torch's arch "
-                       f"list ({' '.join(arch_list)}): no kernel image is available", hint)
+                       f"list ({' '.join(arch_list)}): no kernel image is available",
+                       problem="torch")
 
 
 def check_gpu_arch_mamba(env: Environment) -> CheckResult:
@@ -75,15 +67,11 @@ def check_gpu_arch_mamba(env: Environment) -> CheckResult:
     pascal = [(label, sm) for label, sm in gpus if sm // 10 == 6]
     if pascal:
         label, sm = pascal[0]
-        # A source build with an added sm_6x gencode is the only way (state-spaces/mamba#40);
-        # nvcc >= 13 cannot target Pascal any more (CUDA 13.0 release notes).
-        arch = f"{sm // 10}.{sm % 10}"
+        # no release has sm_60/61 SASS: a source build is the only way (state-spaces/mamba#40);
+        # the advice checks that a toolkit of torch's CUDA major can still target it
         return CheckResult("gpu_arch_mamba", FAIL, f"{label} is {_arch(sm)}: no mamba_ssm "
                            "release has kernels for Pascal (there are no sm_60/sm_61 cubins)",
-                           f"Build mamba_ssm from source for this GPU with a CUDA 12.x toolkit: "
-                           f"mamba-doctor install --from-source --arch {arch}; or use a GPU with "
-                           f"compute capability >= 7.5 (7.0 with mamba_ssm <= 2.3.1), or "
-                           f"{REFERENCE_PATH}.")
+                           problem="mamba")
     if sass is None:
         return CheckResult("gpu_arch_mamba", SKIP, f"no architecture table for {which}",
                            blocking=False)
@@ -92,12 +80,10 @@ def check_gpu_arch_mamba(env: Environment) -> CheckResult:
         return CheckResult("gpu_arch_mamba", OK, f"{which} carry kernels for {_archs(gpus)}")
     label, sm = missing[0]
     other = _release_with(index, sm, major)
-    hint = (f"Use mamba_ssm=={other} (its cu{major} wheels carry kernels for sm_{sm})" if other
-            else f"No official wheel targets sm_{sm} with CUDA {major}; try another CUDA major "
-            f"of torch, or {REFERENCE_PATH}.")
+    also = f" (mamba_ssm {other} has cu{major} wheels for it)" if other else ""
     status = FAIL if installed and installed.version else WARN
     return CheckResult("gpu_arch_mamba", status, f"{label} is {_arch(sm)}: {which} have no "
-                       "kernel for it", hint)
+                       f"kernel for it{also}", problem="mamba")
 
 
 def mamba_sass(index: WheelIndex, version: str, cuda_major: int) -> Optional[tuple[int, ...]]:

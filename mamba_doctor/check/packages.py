@@ -26,33 +26,25 @@ def error_line(text: Optional[str]) -> str:
     return (lines[-1] if lines[0].startswith("Traceback") else lines[0])[:200]
 
 
-def explain_command(env: Environment, module: str) -> str:
-    """Reproduce a failing import in the target and hand the error to `mamba-doctor explain`."""
-    python = env.python.executable or "python"
-    imports = "torch" if module == "torch" else f"torch, {module}"
-    return f"{python} -c 'import {imports}' 2>&1 | mamba-doctor explain"
-
-
 def check_mamba_imports(env: Environment) -> CheckResult:
     pkgs = env.packages
     mamba = pkgs.get("mamba_ssm")
     conv = pkgs.get("causal_conv1d")
     if not (mamba and mamba.version) and not (conv and conv.version):
         return CheckResult("mamba_imports", SKIP, "mamba_ssm and causal_conv1d are not "
-                           "installed yet", "mamba-doctor install")
+                           "installed yet", problem="mamba")
     failed = [(name, pkgs[name]) for name in IMPORT_ORDER
               if name in pkgs and pkgs[name].import_ok is False]
     if failed:
         name, info = failed[0]
         more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
         return CheckResult("mamba_imports", FAIL, f"`import {name}` fails: "
-                           f"{error_line(info.error)}{more}", explain_command(env, name))
+                           f"{error_line(info.error)}{more}", problem=f"reproduce:{name}")
     if mamba and mamba.version and pkgs.get("selective_scan_cuda") and \
             pkgs["selective_scan_cuda"].import_ok is None and mamba.import_ok:
         return CheckResult("mamba_imports", WARN, f"mamba_ssm {mamba.version} has no "
                            "selective_scan_cuda extension: Mamba-1 kernels are unavailable",
-                           "mamba-doctor install   (installs the prebuilt wheel with the "
-                           "extension)", blocking=False)
+                           blocking=False, problem="mamba")
     tried = [n for n in IMPORT_ORDER if n in pkgs and pkgs[n].import_ok]
     if not tried:
         return CheckResult("mamba_imports", SKIP, "imports not tried (torch did not import)")
@@ -70,17 +62,16 @@ def check_mamba_versions(env: Environment) -> CheckResult:
     if conv is None:
         return CheckResult("mamba_versions", WARN, f"mamba_ssm {mamba} without causal_conv1d: "
                            "Mamba-1 fails with `'NoneType' object has no attribute "
-                           "'causal_conv1d_fwd'`", f"pip install --no-build-isolation "
-                           f"'{_partner_spec(mamba)}'", blocking=False)
+                           "'causal_conv1d_fwd'`", blocking=False, problem="causal_conv1d")
     problem = _conv_runtime_problem(env, conv)
     if problem:
-        return CheckResult("mamba_versions", FAIL, problem[0], problem[1])
+        return CheckResult("mamba_versions", FAIL, problem, problem="mamba_pair")
     if _paired(mamba, conv):
         return CheckResult("mamba_versions", OK, f"mamba_ssm {mamba} and causal_conv1d {conv} "
                            "agree")
     return CheckResult("mamba_versions", FAIL, f"mamba_ssm {mamba} and causal_conv1d {conv} "
-                       "disagree (causal_conv1d_fwd(): incompatible function arguments)",
-                       f"pip install --no-build-isolation --no-deps '{_partner_spec(mamba)}'")
+                       "disagree (causal_conv1d_fwd(): incompatible function arguments; mamba_ssm "
+                       f"{mamba} calls {_partner_spec(mamba)})", problem="mamba_pair")
 
 
 def _version(env: Environment, name: str) -> Optional[str]:
@@ -121,17 +112,15 @@ def _runtime_python_min(conv: Version) -> Optional[tuple[int, int]]:
     return cuda_tuple(rel.runtime_python_min) if rel is not None else None
 
 
-def _conv_runtime_problem(env: Environment, conv: Version) -> Optional[tuple[str, str]]:
+def _conv_runtime_problem(env: Environment, conv: Version) -> Optional[str]:
     if conv < Version(CPP_FUNCTIONS_FROM):
         return None
     py = cuda_tuple(env.python.version)
     floor = _runtime_python_min(conv)
     if py is not None and floor is not None and py < floor:
         return (f"causal_conv1d {conv} needs Python >= {floor[0]}.{floor[1]} (target is "
-                f"{env.python.version})",
-                "pip install --no-build-isolation 'causal-conv1d<1.5.1' 'mamba-ssm<2.2.5'")
+                f"{env.python.version})")
     torch = version_of(env.torch.version)
     if torch is not None and Version(torch.base_version) < Version("2.4"):
-        return (f"causal_conv1d {conv} needs torch >= 2.4 (torch.library.custom_op)",
-                "pip install --no-build-isolation 'causal-conv1d<1.5.1' 'mamba-ssm<2.2.5'")
+        return f"causal_conv1d {conv} needs torch >= 2.4 (torch.library.custom_op)"
     return None

@@ -6,9 +6,9 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Optional
 
-from mamba_doctor.advice.torch import WheelTorch
+from mamba_doctor.advice import Advice, next_step_advice, resolution_dict
 from mamba_doctor.check.packages import IMPORT_ORDER
-from mamba_doctor.check.verdicts import blocking_failures, evaluate
+from mamba_doctor.check.verdicts import Advisor, blocking_failures, evaluate, with_advice
 from mamba_doctor.models import CheckResult, CheckStatus, Environment
 from mamba_doctor.probe.interpreter import Target
 
@@ -26,6 +26,8 @@ class CheckReport:
     resolution: Optional[Mapping[str, Any]] = None
     # how old the wheel index is, and why it may be stale (wheels/freshness.py)
     index: Optional[Mapping[str, Any]] = None
+    advice: tuple[Advice, ...] = ()  # every recommendation the rows make, each once
+    next_advice: Optional[Advice] = None  # what to run when nothing blocks
 
     @property
     def blocking(self) -> tuple[CheckResult, ...]:
@@ -44,11 +46,10 @@ class CheckReport:
     def next_steps(self) -> tuple[str, ...]:
         """What to do next, most important first: the blocking failures' hints, else the next
         mamba-doctor command."""
-        steps = tuple(c.hint for c in self.blocking if c.hint)
+        steps = tuple(dict.fromkeys(c.hint for c in self.blocking if c.hint))
         if steps:
             return steps
-        mamba = self.environment.packages.get("mamba_ssm")
-        return ("mamba-doctor smoke",) if mamba and mamba.version else ("mamba-doctor install",)
+        return (self.next_advice.text(),) if self.next_advice else ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -57,6 +58,7 @@ class CheckReport:
             "verdict": self.verdict,
             "blocking": [c.id for c in self.blocking],
             "next_steps": list(self.next_steps),
+            "advice": [a.to_dict() for a in self.advice],
             "import_errors": dict(self.import_errors),
             "diagnoses": {k: [dict(d) for d in v] for k, v in self.diagnoses.items()},
             "resolution": self.resolution,
@@ -67,14 +69,17 @@ class CheckReport:
 def build_report(target: Target) -> CheckReport:
     """Evaluate the target's environment and attach what the other stages know about it."""
     env = target.env
+    advisor = Advisor(target)
     errors = collect_import_errors(env)
-    resolution, wheel_row, wheel_torch = wheel_resolution(env)
-    checks = evaluate(env, wheel_torch=wheel_torch)
+    resolution, wheel_row = wheel_resolution(target)
+    checks = evaluate(target, advisor=advisor)
     if wheel_row is not None:
-        checks = (*checks, wheel_row)
+        checks = (*checks, with_advice(wheel_row, advisor))
+    mamba = env.packages.get("mamba_ssm")
+    following = next_step_advice(target) if mamba and mamba.version else advisor("mamba")
     return CheckReport(environment=env, checks=checks, import_errors=errors,
-                       diagnoses=diagnose_import_errors(errors, env), resolution=resolution,
-                       index=index_freshness(env))
+                       diagnoses=diagnose_import_errors(errors, target), resolution=resolution,
+                       index=index_freshness(env), advice=advisor.asked, next_advice=following)
 
 
 def index_freshness(env: Environment) -> Optional[Mapping[str, Any]]:
@@ -102,7 +107,7 @@ def collect_import_errors(env: Environment) -> dict[str, str]:
 
 
 def diagnose_import_errors(
-    errors: Mapping[str, str], env: Environment
+    errors: Mapping[str, str], target: Target
 ) -> dict[str, tuple[Mapping[str, Any], ...]]:
     """Known-failure diagnoses for each captured import error (what `explain` would say)."""
     if not errors:
@@ -112,7 +117,7 @@ def diagnose_import_errors(
     out: dict[str, tuple[Mapping[str, Any], ...]] = {}
     for name, text in errors.items():
         try:
-            found = diagnose(text, env, limit=3)
+            found = diagnose(text, target.env, limit=3, python=target.python)
         except Exception:  # a diagnosis bug must not hide the check itself
             logger.warning("diagnosing the %s import error failed", name, exc_info=True)
             continue
@@ -121,18 +126,17 @@ def diagnose_import_errors(
     return out
 
 
-def wheel_resolution(
-    env: Environment,
-) -> tuple[Optional[Mapping[str, Any]], Optional[CheckResult], Optional[WheelTorch]]:
-    """Which prebuilt wheels fit this machine: the resolutions as JSON-ready dicts, a
-    non-blocking "wheels" verdict row, and the torch to advise when no wheel fits the current
-    one. A resolver failure must not hide the check itself."""
+def wheel_resolution(target: Target,
+                     ) -> tuple[Optional[Mapping[str, Any]], Optional[CheckResult]]:
+    """Which prebuilt wheels fit this machine: the resolutions as JSON-ready dicts (their ways
+    out as commands for the target) and a non-blocking "wheels" verdict row. A resolver failure
+    must not hide the check itself."""
     try:
-        from mamba_doctor.wheels.view import summarize_for_check, torch_with_wheels
+        from mamba_doctor.wheels.view import summarize_for_check
 
-        resolutions, row = summarize_for_check(env)
-        wheel_torch = torch_with_wheels(resolutions, env)
+        resolutions, row = summarize_for_check(target.env)
+        found = [resolution_dict(r, target) for r in resolutions]
     except Exception:
         logger.warning("resolving the prebuilt wheels failed", exc_info=True)
-        return None, None, None
-    return {"resolutions": [r.to_dict() for r in resolutions]}, row, wheel_torch
+        return None, None
+    return {"resolutions": found}, row

@@ -29,12 +29,10 @@ def check_python(env: Environment) -> CheckResult:
                            "exist", blocking=False)
     if last is not None:
         return CheckResult("python", WARN, f"Python {env.python.version}: only mamba_ssm <= {last} "
-                           "has wheels for it", "Prefer a Python 3.10-3.13 environment, e.g. "
-                           "`python3.12 -m venv .venv`.", blocking=False)
+                           "has wheels for it", blocking=False, problem="python")
     return CheckResult("python", WARN, f"Python {env.python.version} ({tag}): no prebuilt "
                        "mamba_ssm wheel; installing means a long source build",
-                       "Create a Python 3.10-3.13 environment, e.g. `python3.12 -m venv .venv`.",
-                       blocking=False)
+                       blocking=False, problem="python")
 
 
 def check_glibc(env: Environment) -> CheckResult:
@@ -49,13 +47,10 @@ def check_glibc(env: Environment) -> CheckResult:
     if have >= WHEEL_GLIBC_OLD:
         return CheckResult("glibc", WARN, f"glibc {env.os.glibc}: mamba_ssm >= 2.2.5 wheels "
                            "need glibc 2.35 (GLIBC_2.32 not found); <= 2.2.4 wheels load",
-                           "Use mamba_ssm <= 2.2.4, build from source, or a newer "
-                           "distro/container.",
-                           blocking=False)
+                           blocking=False, problem="mamba")
     return CheckResult("glibc", FAIL, f"glibc {env.os.glibc}: too old for every prebuilt "
-                       "mamba_ssm wheel (they need >= 2.31)",
-                       "Build from source (MAMBA_FORCE_BUILD=TRUE pip install --no-build-isolation "
-                       "mamba-ssm) or use a newer distro/container.", blocking=False)
+                       "mamba_ssm wheel (they need >= 2.31): build from source here, or use a "
+                       "newer distro/container", blocking=False, problem="source_build")
 
 
 def check_libstdcxx(env: Environment) -> CheckResult:

@@ -1,23 +1,19 @@
-"""Pure verdicts over an Environment: is this machine able to run mamba_ssm, and if not, why."""
+"""Verdicts over an Environment: is this machine able to run mamba_ssm, and if not, why.
+
+The rows are pure and name the problem they found; what to do about it is the advice engine's
+(mamba_doctor/advice), asked once per problem by `evaluate`, so every row and every command
+that meets the same problem recommends the same thing.
+"""
 
 from __future__ import annotations
 
-from functools import partial
+from dataclasses import replace
 from typing import Callable, Optional
 
 from packaging.version import Version
 
-from mamba_doctor.advice.torch import (
-    WheelTorch,
-    base_version,
-    fit_variant,
-    for_target,
-    suggest_torch,
-    torch_advice,
-    torch_install_command,
-)
+from mamba_doctor.advice import Advice, advise
 from mamba_doctor.check.gpu import (
-    REFERENCE_PATH,
     check_gpu_arch_mamba,
     check_gpu_arch_torch,
     unhidden_gpus,
@@ -26,7 +22,6 @@ from mamba_doctor.check.packages import (
     check_mamba_imports,
     check_mamba_versions,
     error_line,
-    explain_command,
 )
 from mamba_doctor.check.system import check_glibc, check_libstdcxx, check_python
 from mamba_doctor.knowledge.cuda_tables import (
@@ -37,25 +32,46 @@ from mamba_doctor.knowledge.cuda_tables import (
     version_of,
 )
 from mamba_doctor.models import CheckResult, CheckStatus, Environment
+from mamba_doctor.probe.interpreter import Target
 
-__all__ = ["WheelTorch", "evaluate", "suggest_torch"]
+__all__ = ["Advisor", "evaluate", "with_advice"]
 
 OK, WARN, FAIL, SKIP = CheckStatus.OK, CheckStatus.WARN, CheckStatus.FAIL, CheckStatus.SKIP
-ON_CPU = f"{REFERENCE_PATH} on CPU"
 
 
-def evaluate(env: Environment, *, wheel_torch: Optional[WheelTorch] = None
-             ) -> tuple[CheckResult, ...]:
-    """Every verdict row, in display order. Pure: reads only `env` (and `wheel_torch`, the
-    resolver's torch advice, which replaces the table-based torch suggestion when given)."""
-    rows: list[Callable[[Environment], CheckResult]] = [
-        check_platform, check_driver, check_gpu_visible,
-        partial(check_torch_build, wheel_torch=wheel_torch),
-        partial(check_driver_cuda, wheel_torch=wheel_torch),
-        check_torch_gpu, check_gpu_arch_torch, check_gpu_arch_mamba, check_nvcc, check_python,
-        check_glibc, check_libstdcxx, check_mamba_imports, check_mamba_versions,
-    ]
-    return tuple(row(env) for row in rows)
+def evaluate(target: Target, *, advisor: Optional[Advisor] = None) -> tuple[CheckResult, ...]:
+    """Every verdict row, in display order, with the advice for the problems they found."""
+    advisor = advisor or Advisor(target)
+    return tuple(with_advice(row(target.env), advisor) for row in ROWS)
+
+
+class Advisor:
+    """The advice engine for one target, each problem asked once (rows share problems)."""
+
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self._memo: dict[tuple[str, Optional[str]], Optional[Advice]] = {}
+
+    def __call__(self, problem: str) -> Optional[Advice]:
+        action, _, module = problem.partition(":")
+        key = (action, module or None)
+        if key not in self._memo:
+            self._memo[key] = advise(action, self.target, module=module or None)
+        return self._memo[key]
+
+    @property
+    def asked(self) -> tuple[Advice, ...]:
+        return tuple(a for a in self._memo.values() if a is not None)
+
+
+def with_advice(row: CheckResult, advisor: Advisor) -> CheckResult:
+    """The row with its problem's advice as hint and commands."""
+    if row.problem is None:
+        return row
+    advice = advisor(row.problem)
+    if advice is None:
+        return row
+    return replace(row, hint=advice.text(), commands=advice.commands)
 
 
 def blocking_failures(checks: tuple[CheckResult, ...]) -> tuple[CheckResult, ...]:
@@ -66,17 +82,15 @@ def check_platform(env: Environment) -> CheckResult:
     system, arch = env.os.system, env.os.arch
     if system == "Windows":
         return CheckResult("platform", FAIL, "Native Windows: there are no CUDA wheels of "
-                           "mamba_ssm or causal_conv1d for Windows",
-                           f"Use WSL2 (Ubuntu) with the NVIDIA Windows driver, or "
-                           f"{ON_CPU}.")
+                           "mamba_ssm or causal_conv1d for Windows", problem="platform")
     if system == "Darwin":
         return CheckResult("platform", FAIL, "macOS has no CUDA: mamba_ssm's kernels cannot run",
-                           f"Use a Linux machine with an NVIDIA GPU, or {ON_CPU}.")
+                           problem="platform")
     if system != "Linux":
         return CheckResult("platform", SKIP, f"unknown operating system ({system})")
     if arch not in ("x86_64", "aarch64"):
         return CheckResult("platform", FAIL, f"Linux on {arch}: mamba_ssm wheels exist only for "
-                           "x86_64 and aarch64", f"Use an x86_64 machine, or {ON_CPU}.")
+                           "x86_64 and aarch64", problem="platform")
     where = "WSL2" if env.os.wsl else (env.os.distro or "Linux")
     note = " (aarch64 wheels: mamba_ssm >= 2.3.0 only)" if arch == "aarch64" else ""
     return CheckResult("platform", OK, f"{where}, {arch}{note}")
@@ -88,12 +102,8 @@ def check_driver(env: Environment) -> CheckResult:
         return CheckResult("driver", SKIP, "not checked on this platform")
     if not has_driver(env):
         why = nv.reasons.get("driver_version", "")
-        hint = ("WSL2 uses the Windows driver: install the current NVIDIA driver on Windows "
-                "(not inside WSL)." if env.os.wsl else
-                "Install the NVIDIA driver (Ubuntu: `sudo ubuntu-drivers install`) and reboot; "
-                f"without an NVIDIA GPU use {ON_CPU}.")
         return CheckResult("driver", FAIL, f"No NVIDIA driver found{f' ({why})' if why else ''}",
-                           hint)
+                           problem="no_driver")
     if "driver_mismatch" in nv.reasons:
         return CheckResult("driver", FAIL, nv.reasons["driver_mismatch"], "Reboot the machine.")
     ceiling = nv.cuda_driver_version
@@ -120,7 +130,7 @@ def check_gpu_visible(env: Environment) -> CheckResult:
     note = nv.reasons.get("cuda_visible_devices")
     if not shown:
         return CheckResult("gpu_visible", FAIL, note or "CUDA_VISIBLE_DEVICES hides every GPU",
-                           "unset CUDA_VISIBLE_DEVICES   (or: export CUDA_VISIBLE_DEVICES=0)")
+                           problem="gpu_visible")
     names = ", ".join(f"{g.index}: {g.name or 'GPU'}"
                       + (f" (sm_{g.sm})" if g.sm else "") for g in shown)
     # visible=None with a note: CUDA_VISIBLE_DEVICES names what the probe cannot map (MIG,
@@ -131,16 +141,15 @@ def check_gpu_visible(env: Environment) -> CheckResult:
                        + (f" ({note})" if note else ""))
 
 
-def check_torch_build(env: Environment, *, wheel_torch: Optional[WheelTorch] = None
-                      ) -> CheckResult:
+def check_torch_build(env: Environment) -> CheckResult:
     t = env.torch
     if t.installed is False:
         return CheckResult("torch_build", FAIL, "torch is not installed in the target",
-                           torch_advice(env, wheel_torch))
+                           problem="torch")
     if t.error and "import" in t.reasons:
         last = error_line(t.error)
         return CheckResult("torch_build", FAIL, f"`import torch` fails: {last}",
-                           explain_command(env, "torch"))
+                           problem="reproduce:torch")
     if t.cuda is None and t.hip:
         return CheckResult("torch_build", FAIL, f"torch {t.version} is a ROCm build (HIP "
                            f"{t.hip}): the prebuilt mamba_ssm wheels are CUDA-only",
@@ -148,14 +157,13 @@ def check_torch_build(env: Environment, *, wheel_torch: Optional[WheelTorch] = N
                            blocking=False)
     if t.cuda is None:
         return CheckResult("torch_build", FAIL, f"torch {t.version} is a CPU-only build: "
-                           "mamba_ssm needs a CUDA build of torch", torch_advice(env, wheel_torch))
+                           "mamba_ssm needs a CUDA build of torch", problem="torch")
     abi = {True: "C++11 ABI", False: "pre-C++11 ABI", None: "ABI unknown"}[t.cxx11abi]
     ngc = " (NGC build: only NGC-specific wheels match)" if _is_ngc(t.version) else ""
     return CheckResult("torch_build", OK, f"torch {t.version}, CUDA {t.cuda}, {abi}{ngc}")
 
 
-def check_driver_cuda(env: Environment, *, wheel_torch: Optional[WheelTorch] = None
-                      ) -> CheckResult:
+def check_driver_cuda(env: Environment) -> CheckResult:
     runtime = cuda_tuple(env.torch.cuda)
     if runtime is None or not has_driver(env):
         return CheckResult("driver_cuda", SKIP, "needs a driver and a CUDA build of torch")
@@ -180,18 +188,9 @@ def check_driver_cuda(env: Environment, *, wheel_torch: Optional[WheelTorch] = N
                            "(no JIT of newer PTX)",
                            f"Upgrade the driver to >= {need} for full support." if need else None,
                            blocking=False)
-    variant = fit_variant(env.torch.version or "", ceiling, env.nvidia.driver_version)
-    fix = f"upgrade the NVIDIA driver to >= {need}" if need else "upgrade the NVIDIA driver"
-    if wheel_torch is not None and wheel_torch.advice:
-        # this torch has no prebuilt mamba_ssm wheel anyway: name the one the resolver found
-        # (it fits the driver), as the torch_build and wheels rows do
-        fix += "; or install " + wheel_torch.advice
-    elif variant:
-        fix += " or install a torch built for this driver: " + for_target(
-            torch_install_command(base_version(env.torch.version), variant), env)
     driver = f"driver {env.nvidia.driver_version}" if env.nvidia.driver_version else "the driver"
     return CheckResult("driver_cuda", FAIL, f"{driver} supports CUDA <= {ceiling_text}{guess} "
-                       f"but torch needs CUDA {torch_cuda}", fix[0].upper() + fix[1:])
+                       f"but torch needs CUDA {torch_cuda}", problem="driver")
 
 
 def check_torch_gpu(env: Environment) -> CheckResult:
@@ -200,8 +199,7 @@ def check_torch_gpu(env: Environment) -> CheckResult:
         return CheckResult("torch_gpu", SKIP, "needs a visible GPU and a CUDA build of torch")
     if t.error:
         return CheckResult("torch_gpu", FAIL, f"torch.cuda fails: {error_line(t.error)}",
-                           f"{env.python.executable or 'python'} -c 'import torch; "
-                           "torch.cuda.init()' 2>&1 | mamba-doctor explain")
+                           problem="reproduce:torch.cuda")
     if t.cuda_available:
         caps = ", ".join(t.capabilities)
         return CheckResult("torch_gpu", OK, f"torch sees {t.device_count} GPU(s)"
@@ -220,14 +218,12 @@ def check_nvcc(env: Environment) -> CheckResult:
     have = cuda_tuple(tk.nvcc_version)
     if have is None:
         return CheckResult("nvcc", WARN, "no nvcc: fine for prebuilt wheels, a source build "
-                           f"needs the CUDA {runtime[0]}.x toolkit",
-                           f"Only to build from source: install CUDA toolkit {runtime[0]}.x and "
-                           "set CUDA_HOME.", blocking=False)
+                           f"needs the CUDA {runtime[0]}.x toolkit", blocking=False,
+                           problem="toolkit")
     if have[0] != runtime[0]:
         return CheckResult("nvcc", WARN, f"nvcc {tk.nvcc_version} vs torch CUDA {env.torch.cuda}"
-                           ": a source build would fail (major mismatch)",
-                           f"Only to build from source: point CUDA_HOME at a CUDA {runtime[0]}.x "
-                           "toolkit.", blocking=False)
+                           ": a source build would fail (major mismatch)", blocking=False,
+                           problem="toolkit")
     where = f" ({tk.nvcc_path})" if tk.nvcc_path else ""
     return CheckResult("nvcc", OK, f"nvcc {tk.nvcc_version}{where} matches torch's "
                        f"CUDA {env.torch.cuda} major", blocking=False)
@@ -236,3 +232,10 @@ def check_nvcc(env: Environment) -> CheckResult:
 def _is_ngc(version: Optional[str]) -> bool:
     parsed = version_of(version)
     return bool(parsed and parsed.pre and parsed.local)
+
+
+ROWS: tuple[Callable[[Environment], CheckResult], ...] = (
+    check_platform, check_driver, check_gpu_visible, check_torch_build, check_driver_cuda,
+    check_torch_gpu, check_gpu_arch_torch, check_gpu_arch_mamba, check_nvcc, check_python,
+    check_glibc, check_libstdcxx, check_mamba_imports, check_mamba_versions,
+)

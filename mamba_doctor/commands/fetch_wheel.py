@@ -121,7 +121,8 @@ def fetch_outcome(result: FetchResult) -> Outcome:
             console.print(f"[dim]{escape(result.index['line'])}[/]")
         for note in result.assumed:
             console.print(f"[dim]{escape(note)}[/]")
-        render_resolutions(console, result.resolutions, dry_run=result.dry_run)
+        render_resolutions(console, result.resolutions, dry_run=result.dry_run,
+                           ways=result.ways)
         for d in result.downloads:
             console.print(f"[green]verified[/] {escape(str(d.path))}  sha256 {d.sha256}")
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 from mamba_doctor.diagnose.facts import check_rule
-from mamba_doctor.diagnose.fixes import fix_texts, values_for
+from mamba_doctor.diagnose.fixes import advice_target, fix_texts, values_for
 from mamba_doctor.diagnose.logfacts import LogFacts, merge, other_machine, read_log_facts
 from mamba_doctor.diagnose.textscan import MAX_LINE, TextScan
 from mamba_doctor.knowledge.failures import KnowledgeBase, Mode, Signature, load_knowledge
@@ -161,9 +161,9 @@ def analyse(text: str, env: Optional[Environment] = None, *, env_source: str = "
         ranked = [c for c in ranked if c.score >= best * RELATIVE_CUT]
     if limit > 0:
         ranked = ranked[:limit]
-    values = values_for(facts_env, python, [c.mode for c in ranked],
-                        wheel_env=env if facts_from in ("target", "env-file") else None)
-    found = tuple(_finish(c, values, tailored=facts_env is not None) for c in ranked)
+    values = values_for(facts_env, python, [c.mode for c in ranked])
+    target = advice_target(facts_env, python)
+    found = tuple(_finish(c, values, target, tailored=facts_env is not None) for c in ranked)
     return Analysis(diagnoses=found, log_facts=log, other_machine=why, facts_from=facts_from,
                     kernels_ran=ran)
 
@@ -275,14 +275,15 @@ def _discriminate(scan: TextScan, env: Optional[Environment],
         _bump(cands, TORCH_VERSION, 1.0, why)
 
 
-def _finish(cand: _Candidate, values: Mapping[str, str], *, tailored: bool) -> Diagnosis:
+def _finish(cand: _Candidate, values: Mapping[str, str], target: Optional[Any], *,
+            tailored: bool) -> Diagnosis:
     seen: list[str] = []
     for line in cand.lines:
         if line and line not in seen:
             seen.append(line)
     return Diagnosis(
         id=cand.mode.id, title=cand.mode.title, score=round(cand.score, 2), cause=cand.mode.cause,
-        fix=fix_texts(cand.mode, values), matched=tuple(seen[:MAX_MATCHED]),
+        fix=fix_texts(cand.mode, values, target), matched=tuple(seen[:MAX_MATCHED]),
         phase=cand.mode.phase, related=cand.mode.related,
         confirmed=tuple(dict.fromkeys(cand.confirmed)), tailored=tailored,
     )

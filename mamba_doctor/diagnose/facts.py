@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import shlex
 from collections import Counter
 from typing import Any, Callable, Mapping, Optional
 
 from packaging.version import InvalidVersion, Version
 
+from mamba_doctor.advice.commands import clean, interpreter
 from mamba_doctor.knowledge.cuda_tables import cuda_tuple, pair, torch_minors, torch_variants
 from mamba_doctor.models import (
     CudaToolkitInfo,
@@ -59,7 +61,6 @@ PLACEHOLDERS: dict[str, str] = {
     "mamba_version": "<mamba-ssm version>",
     "causal_conv1d_version": "<causal-conv1d version>",
     "triton_version": "<triton version>",
-    "mamba_wheel": "the wheel that `mamba-doctor fetch-wheel` selects",
 }
 
 
@@ -183,13 +184,13 @@ def _norm(name: str) -> str:
     return name.lower().replace("-", "_")
 
 
-def fix_values(env: Environment, *, python: Optional[str] = None,
-               wheels: Optional[Mapping[str, str]] = None) -> dict[str, str]:
+def fix_values(env: Environment, *, python: Optional[str] = None) -> dict[str, str]:
     """Placeholder values known for this machine (keys of PLACEHOLDERS; unknown ones left out)."""
     out: dict[str, str] = {}
     py = python or env.python.executable
     if py:
-        out.update(python=py, python_opt=f" --python {py}", pip=f"{py} -m pip")
+        word = interpreter(py)  # quoted: the path may hold spaces or come from another machine
+        out.update(python=word, python_opt=f" --python {word}", pip=f"{word} -m pip")
     t = env.torch
     if t.version:
         out["torch_version"] = t.version
@@ -239,8 +240,27 @@ def fix_values(env: Environment, *, python: Optional[str] = None,
                       ("triton_version", "triton")):
         info = package(env, name)
         _put(out, key, info.version if info is not None else None)
-    if wheels and wheels.get("mamba_ssm"):
-        out["mamba_wheel"] = wheels["mamba_ssm"]
+    return _safe(out)
+
+
+# Facts that are paths go into commands quoted; every other value must look like what it is
+# (versions, tags, names), or it is left out and the generic text is shown instead.
+_PATHS = ("cuda_home", "nvcc_path", "libstdcxx_path")
+_PLAIN = re.compile(r"[\w.+,:() -]+")
+_COMMAND_WORDS = ("python", "python_opt", "pip")
+
+
+def _safe(values: Mapping[str, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for key, value in values.items():
+        if key in _COMMAND_WORDS:
+            out[key] = value
+        elif key in _PATHS:
+            text = clean(value)
+            if text:
+                out[key] = shlex.quote(text)
+        elif _PLAIN.fullmatch(clean(value)):
+            out[key] = clean(value)
     return out
 
 
@@ -262,7 +282,7 @@ def _newest_variant_for(driver_cuda: str) -> Optional[str]:
 
 # Placeholders whose stand-in reads naturally (a bare `python`, a pointer to fetch-wheel): a fix
 # using them still counts as tailored when they are unknown.
-SOFT_PLACEHOLDERS = frozenset({"python", "pip", "python_opt", "mamba_wheel"})
+SOFT_PLACEHOLDERS = frozenset({"python", "pip", "python_opt"})
 
 _PLACEHOLDER_RE = re.compile(r"\{(\w+)\}")
 

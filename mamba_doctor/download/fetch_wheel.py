@@ -12,6 +12,7 @@ from mamba_doctor.models import Environment
 from mamba_doctor.probe.interpreter import Target
 
 if TYPE_CHECKING:
+    from mamba_doctor.advice import Advice
     from mamba_doctor.download.fetch import DownloadResult
     from mamba_doctor.wheels.resolution import Resolution
 
@@ -55,12 +56,22 @@ class FetchResult:
     # how old the wheel index is and why it may be stale (wheels/freshness.py), with its line
     index: Optional[Mapping[str, Any]] = None
 
+    @property
+    def ways(self) -> dict[str, tuple[Advice, ...]]:
+        """Per package without a wheel, its ways out as commands for the target."""
+        from mamba_doctor.advice import ways_out
+
+        return {r.package: ways_out(self.target, r) for r in self.resolutions if r.wheel is None}
+
     def to_dict(self) -> dict[str, Any]:
+        from mamba_doctor.advice import resolution_dict
+
         data: dict[str, Any] = {"environment_source": self.source,
                                 "environment": self.target.env.to_dict(),
                                 "assumed": list(self.assumed), "index": self.index}
         if self.resolutions:
-            data["resolutions"] = [r.to_dict() for r in self.resolutions]
+            data["resolutions"] = [resolution_dict(r, self.target) for r in self.resolutions]
+            data["advice"] = [a.to_dict() for ways in self.ways.values() for a in ways]
         if self.failure is None:
             data["downloads"] = [d.to_dict() for d in self.downloads]
         return data
@@ -125,7 +136,7 @@ def fetch_wheel(args: FetchArgs) -> FetchResult:
         if missing:
             result = FetchResult(target, source, notes, resolutions, dry_run=args.dry_run,
                                  index=fresh.to_dict())
-            return _with_failure(result, _no_wheel(missing, stale=fresh.stale))
+            return _with_failure(result, _no_wheel(target, missing, stale=fresh.stale))
         requests = [_request(r.package, w.filename, w.url, args.sha256 or w.sha256)
                     for r in resolutions if (w := r.wheel) is not None]
     if args.dry_run:
@@ -146,11 +157,12 @@ def _with_failure(result: FetchResult, failure: NoCompatibleWheel) -> FetchResul
     return replace(result, failure=failure)
 
 
-def _no_wheel(missing: list[Any], *, stale: bool) -> NoCompatibleWheel:
+def _no_wheel(target: Target, missing: list[Any], *, stale: bool) -> NoCompatibleWheel:
+    from mamba_doctor.advice.wheels import best_way_out
+
     names = " and ".join(r.package for r in missing)
     first = missing[0]
-    alt = next((a for a in first.alternatives if a.commands), None)
-    hint = f"{alt.summary}: {alt.commands[0]}" if alt else "see the rejected wheels above"
+    hint = best_way_out(target, first).text()
     counts = first.reason_counts()
     if first.notes:
         why = f": {first.notes[0]}"

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Optional, Sequence
 
 from mamba_doctor._files import atomic_copy
+from mamba_doctor.advice import commands as cmd
 from mamba_doctor.errors import InstallFailed, UsageError
 from mamba_doctor.install.build import (
     BuildProgress,
@@ -137,21 +138,21 @@ def _check_build_env(target: Target, needs: Sequence[str], *, pkg: str, log: Ste
     python = target.python
     if target.pip_version is None:
         raise InstallFailed(f"building {pkg} runs `pip wheel` in the target, which has no pip",
-                            hint=f"Add pip first: {python} -m ensurepip (or: uv pip install "
-                                 f"--python {python} pip).")
+                            hint=f"Add pip first: {cmd.interpreter(python)} -m ensurepip (or: uv "
+                                 f"pip install --python {cmd.interpreter(python)} pip).")
     have = target.installed(needs)
     absent = [n for n in needs if not have.get(n)]
     missing = [n for n in absent if n != "ninja"]
     if "ninja" in absent:
         log.add(Step(f"check-build-requirements-{pkg}", "ok", 0.0, None,
                      f"ninja is missing: the build will compile one file at a time and ignore "
-                     f"MAX_JOBS (faster: {python} -m pip install ninja)"))
+                     f"MAX_JOBS (faster: {cmd.pip_install(python, 'ninja')})"))
     if missing:
         raise InstallFailed(
             f"building {pkg} needs {', '.join(missing)} in the target (the build uses the "
             "target's own packages, so that it compiles against its torch); nothing was changed",
-            hint=f"Install them first (none of them changes torch): {python} -m pip install "
-                 + " ".join(missing),
+            hint="Install them first (none of them changes torch): "
+                 + cmd.pip_install(python, *missing),
             data={"missing_build_requirements": missing})
 
 
@@ -172,9 +173,14 @@ def _sdist_refs(sdists: Sequence[Path], packages: Sequence[str], version: Option
             refs[pkg] = (SdistRef(pkg, ver, path.name, path.resolve().as_uri(), None),
                          path.resolve())
         return refs
-    for pkg in packages:
-        ref = pick_sdist(pkg, fetch_index_page(pkg), version if pkg == "mamba_ssm" else None)
-        refs[pkg] = (ref, None)
+    mamba: Optional[SdistRef] = None
+    for pkg in sorted(packages, key=("mamba_ssm", "causal_conv1d").index):
+        if pkg == "mamba_ssm":
+            mamba = pick_sdist(pkg, fetch_index_page(pkg), version)
+            refs[pkg] = (mamba, None)
+        else:  # the causal_conv1d whose binding the mamba_ssm being built calls (the index)
+            refs[pkg] = (pick_sdist(pkg, fetch_index_page(pkg), None,
+                                    within=_companion(mamba.version) if mamba else None), None)
     log.add(Step("find-sdists", "ok", 0.0, None,
                  ", ".join(f"{r.filename} (sha256 {str(r.sha256)[:12]}...)"
                            for r, _ in refs.values())))
@@ -187,3 +193,10 @@ def _download(ref: SdistRef, dest: Path, log: StepLog) -> Path:
     path = download_sdist(ref, dest)
     log.add(Step(f"download-{ref.package}-sdist", "ok", time.monotonic() - start, None, str(path)))
     return path
+
+
+def _companion(mamba_version: str) -> Optional[tuple[str, Optional[str]]]:
+    from mamba_doctor.wheels.index import load_index
+
+    rel = next(iter(load_index().matching("mamba_ssm", mamba_version)), None)
+    return rel.companion if rel is not None else None

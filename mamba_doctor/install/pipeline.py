@@ -10,6 +10,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 from mamba_doctor import _run
 from mamba_doctor._files import last_lines
+from mamba_doctor.advice import commands as cmd
 from mamba_doctor.errors import DoctorError, InstallFailed
 from mamba_doctor.install.build import BuildProgress
 from mamba_doctor.install.import_check import VerifyResult, verify_modules
@@ -132,7 +133,7 @@ def _pipeline(options: InstallOptions, *, target: Target, cache: Path,
             f"{python} is managed by the operating system (PEP 668: EXTERNALLY-MANAGED); "
             "installing into it could break system tools",
             hint="Create a virtual environment that sees the system torch and install there: "
-                 "python3 -m venv --system-site-packages ~/.venvs/mamba && "
+                 f"{cmd.interpreter(python)} -m venv --system-site-packages ~/.venvs/mamba && "
                  "mamba-doctor install --python ~/.venvs/mamba/bin/python")
     installer = choose_installer(target)
     log.add(Step("installer", "ok", 0.0, None, f"{installer.kind} "
@@ -179,7 +180,7 @@ def _pipeline(options: InstallOptions, *, target: Target, cache: Path,
             on_progress=on_build, precheck=precheck)
     else:
         wheels = resolved_wheels(
-            env, version=options.version, packages=packages, cache=cache,
+            target, version=options.version, packages=packages, cache=cache,
             mirrors=options.mirrors, find_links=options.find_links,
             download=not options.dry_run, show_progress=options.show_progress, log=log)
     report.wheels = list(wheels)

@@ -44,8 +44,10 @@ def parse_sdist_filename(filename: str) -> tuple[str, str]:
     return canonicalize_name(m.group("name")).replace("-", "_"), m.group("ver")
 
 
-def pick_sdist(package: str, index_doc: dict[str, Any], version: Optional[str]) -> SdistRef:
-    """Choose the sdist for `version` (default: the newest non-yanked release) from a PEP 691 page.
+def pick_sdist(package: str, index_doc: dict[str, Any], version: Optional[str], *,
+               within: Optional[tuple[str, Optional[str]]] = None) -> SdistRef:
+    """Choose the sdist for `version` (default: the newest non-yanked release, in the range
+    [min, below) `within` when given) from a PEP 691 page.
 
     Raises UsageError when the requested version has no sdist.
     """
@@ -60,6 +62,9 @@ def pick_sdist(package: str, index_doc: dict[str, Any], version: Optional[str]) 
         except (ValueError, InvalidVersion):
             continue
         if parsed.is_prerelease and version is None:
+            continue
+        if within is not None and not (Version(within[0]) <= parsed and (
+                within[1] is None or parsed < Version(within[1]))):
             continue
         sha = (f.get("hashes") or {}).get("sha256")
         found[parsed] = SdistRef(pkg, ver, name, str(f.get("url", "")), sha)

@@ -13,6 +13,7 @@ from packaging.utils import canonicalize_name
 from mamba_doctor.errors import NoCompatibleWheel, UsageError
 from mamba_doctor.install.steps import Step, StepLog
 from mamba_doctor.models import Environment
+from mamba_doctor.probe.interpreter import Target
 from mamba_doctor.wheels.names import parse_wheel_filename
 
 PACKAGES = ("mamba_ssm", "causal_conv1d")
@@ -75,32 +76,31 @@ def user_wheels(paths: Sequence[Path], env: Environment, *, force: bool, log: St
 
 
 def resolved_wheels(
-    env: Environment, *, version: Optional[str], packages: Sequence[str], cache: Path,
+    target: Target, *, version: Optional[str], packages: Sequence[str], cache: Path,
     mirrors: Sequence[str], find_links: Sequence[Path], download: bool, show_progress: bool,
     log: StepLog,
 ) -> list[WheelSource]:
     """Resolve the compatible pair and download it (unless `download` is false: dry run)."""
+    from mamba_doctor.advice import mamba_advice, no_wheel_summary, resolution_dict
+    from mamba_doctor.advice.wheels import best_way_out
     from mamba_doctor.wheels.index import load_index
     from mamba_doctor.wheels.resolve import resolve_pair
 
     start = time.monotonic()
-    resolutions = resolve_pair(env, load_index(), version=version, packages=tuple(packages))
-    data = {"resolution": [r.to_dict() for r in resolutions]}
+    index = load_index()
+    resolutions = resolve_pair(target.env, index, version=version, packages=tuple(packages))
+    data = {"resolution": [resolution_dict(r, target, index) for r in resolutions]}
     missing = [r.package for r in resolutions if r.wheel is None]
     log.add(Step("resolve", "failed" if missing else "ok", time.monotonic() - start, None,
                  ", ".join(f"{r.package}: {r.wheel.filename if r.wheel else 'no wheel'}"
                            for r in resolutions)))
     if missing:
-        from mamba_doctor.wheels.view import explain_missing
-
-        why, way_out = explain_missing([r for r in resolutions if r.wheel is None], env)
-        raise NoCompatibleWheel(
-            why,
-            hint=(f"{way_out}. " if way_out else "")
-            + "`mamba-doctor fetch-wheel --dry-run` lists every rejected wheel and the other "
-              "ways out (another release, another torch, `install --from-source`).",
-            data=data,
-        )
+        first = next(r for r in resolutions if r.wheel is None)
+        advice = mamba_advice(target, index, resolutions)
+        mamba_fits = first.package != "mamba_ssm"
+        way = advice if mamba_fits else best_way_out(target, first, index)
+        raise NoCompatibleWheel(no_wheel_summary(first), hint=way.text(),
+                                data={**data, "advice": [advice.to_dict()]})
     sources = [WheelSource(r.package, r.wheel.filename, None, r.wheel.url, "download")
                for r in resolutions if r.wheel is not None]
     if not download:

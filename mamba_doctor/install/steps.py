@@ -11,6 +11,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 
 from mamba_doctor import _run
 from mamba_doctor._files import last_lines
+from mamba_doctor.advice import commands as cmd
 from mamba_doctor.errors import InstallFailed
 from mamba_doctor.install.import_check import VerifyResult, parse_verify_output, verify_argv
 from mamba_doctor.install.plan import (
@@ -119,9 +120,11 @@ def choose_installer(target: Target, *,
     if version:
         raise InstallFailed(
             f"the target's pip {version} is too old to show an install plan before acting",
-            hint=f"Upgrade it first (this does not touch torch): {python} -m pip install -U pip")
+            hint="Upgrade it first (this does not touch torch): "
+                 + cmd.pip_install(python, "pip", flags=("-U",)))
     raise InstallFailed("the target environment has no pip, and uv is not on PATH",
-                        hint=f"Add pip with `{python} -m ensurepip`, or install uv.")
+                        hint=f"Add pip with `{cmd.interpreter(python)} -m ensurepip`, or "
+                             "install uv.")
 
 
 def check_plan(

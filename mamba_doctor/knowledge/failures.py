@@ -66,10 +66,16 @@ class Rule:
 
 @dataclass(frozen=True)
 class Fix:
-    """A fix template: `tailored` when its placeholders are known here, else `generic`."""
+    """A fix template: `tailored` when its placeholders are known here, else `generic`.
+
+    `advice` names a problem of mamba_doctor/advice instead ("torch", "source_build", ...): with
+    the machine's facts the engine asks the advice engine (the same recommendation `check` and
+    `install` give), without them `generic` is shown.
+    """
 
     tailored: str
     generic: str
+    advice: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -173,6 +179,8 @@ def _rule(raw: Mapping[str, Any]) -> Rule:
 def _fix(raw: Any) -> Fix:
     if isinstance(raw, str):
         return Fix(raw, raw)
+    if "advice" in raw:
+        return Fix(raw["generic"], raw["generic"], advice=raw["advice"])
     return Fix(raw["tailored"], raw["generic"])
 
 
@@ -191,10 +199,12 @@ def _mode(raw: Mapping[str, Any]) -> Mode:
         raise ValueError(f"knowledge base entry {raw.get('id')!r} is malformed: {exc}") from exc
 
 
-def validate(raw: Mapping[str, Any], *, fact_is_valid: Any = None) -> list[str]:
+def validate(raw: Mapping[str, Any], *, fact_is_valid: Any = None,
+             advice_actions: Optional[Sequence[str]] = None) -> list[str]:
     """Every problem found in a raw knowledge-base document (empty list: valid).
 
-    `fact_is_valid(path) -> bool` checks environment fact names when given.
+    `fact_is_valid(path) -> bool` checks environment fact names, `advice_actions` the names a
+    fix may give for the advice engine (mamba_doctor.advice.ACTIONS), when given.
     """
     problems: list[str] = []
     for s in raw.get("kernels_ran", []):
@@ -220,8 +230,11 @@ def validate(raw: Mapping[str, Any], *, fact_is_valid: Any = None) -> list[str]:
                 problems.append(f"{mid}: related id {rel!r} is unknown")
         for f in m.get("fixes", []):
             pair = isinstance(f, Mapping) and set(f) == {"tailored", "generic"}
-            if not isinstance(f, str) and not pair:
-                problems.append(f"{mid}: a fix must be a string or {{tailored, generic}}")
+            named = isinstance(f, Mapping) and set(f) == {"advice", "generic"} and \
+                (advice_actions is None or f["advice"] in advice_actions)
+            if not isinstance(f, str) and not pair and not named:
+                problems.append(f"{mid}: a fix must be a string, {{tailored, generic}} or "
+                                "{advice, generic} naming a known advice action")
         for r in m.get("confirm", []):
             if r.get("op") not in RULE_OPS:
                 problems.append(f"{mid}: unknown rule op {r.get('op')!r}")

@@ -1,20 +1,30 @@
-"""When no wheel fits: why (blockers) and the nearest ways out as exact commands, ranked. Pure."""
+"""When no wheel fits: why (blockers), and the nearest ways out as data, ranked. Pure.
+
+What would fit is computed here (another release, another torch, another Python, a source
+build); phrasing it as commands for a target is mamba_doctor/advice's job.
+"""
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Optional, Sequence
 
 from packaging.version import Version
 
 from mamba_doctor._compat import removeprefix
 from mamba_doctor.knowledge.cuda_tables import (
-    TORCH_INDEX,
+    cuda_tuple,
+    driver_ceiling,
+    driver_runs,
     torch_default_abi,
     torch_has_python,
+    torch_minors,
+    torch_runs_on,
     torch_variants,
+    variant_cuda,
 )
 from mamba_doctor.models import Environment
+from mamba_doctor.wheels.buildable import check_build
 from mamba_doctor.wheels.candidates import fitting, version_groups, wheel_rejections
 from mamba_doctor.wheels.facts import Facts, apply_overrides, facts_of
 from mamba_doctor.wheels.index import Release, WheelIndex, label_key
@@ -93,7 +103,9 @@ _FACT = {
 def alternatives_for(env: Environment, index: WheelIndex, package: str, f: Facts, *,
                      version: Optional[str] = None,
                      allowed: Optional[Callable[[Release], bool]] = None) -> tuple[Any, ...]:
-    """Ranked alternatives: another version, another torch, another Python, a source build."""
+    """Ranked alternatives: another version, another torch, another Python, a source build.
+    Only ways the facts do not rule out (a torch the driver, the GPU and the Python can run; a
+    build a toolkit of torch's CUDA major can compile)."""
     out: list[Alternative] = []
     rels = [r for r in index.for_package(package) if allowed is None or allowed(r)]
     # 1. another release of this package with a wheel for this very environment
@@ -103,57 +115,132 @@ def alternatives_for(env: Environment, index: WheelIndex, package: str, f: Facts
         if fitting(group, f):
             v = group[0].version
             out.append(Alternative("version", f"{package} {v} has a wheel for this environment",
-                                   (f"mamba-doctor fetch-wheel --package {package} --version {v}",),
-                                   rank=10))
+                                   rank=10, package=package, release=v))
             break
-    out.extend(_torch_alternatives(env, index, rels, f, package))
+    options = torch_options(env, index, package, rels)
+    with_wheel = [o for o in options if o.release is not None]
+    for order, option in enumerate(with_wheel):
+        if order == _MAX_PER_KIND:
+            break
+        cuda = variant_cuda(option.variant) or (0, 0)
+        driver = "" if option.driver_checked else \
+            f" (driver not checked: it must support CUDA {cuda[0]}.{cuda[1]})"
+        out.append(Alternative(
+            "torch", f"torch {option.minor} with CUDA {cuda[0]}.{cuda[1]} ({option.variant}): "
+            f"{package} {option.release} has a wheel for it{driver}; torch's companions "
+            "(torchvision...) must match", rank=20 + order, package=package,
+            release=option.release, torch=option.minor, variant=option.variant))
+    if not with_wheel and options and not check_build(env).possible:
+        out.extend(_torch_then_build(env, options[0], package))
     out.extend(_python_alternatives(env, rels, f, package))
-    out.extend(_source_alternatives(f, package))
+    out.extend(_source_alternatives(env, f, package))
     return tuple(sorted(out, key=lambda a: a.rank))
 
 
-def _torch_alternatives(env: Environment, index: WheelIndex, rels: Sequence[Release], f: Facts,
-                        package: str) -> list[Any]:
+def _torch_then_build(env: Environment, option: TorchOption, package: str) -> list[Any]:
+    """No torch that runs here has a wheel: a torch that runs, then a source build, when the
+    build would then be possible."""
+    cuda = f"{option.variant[2:-1]}.{option.variant[-1]}"
+    trial = apply_overrides(replace(env, torch=replace(env.torch, hip=None, arch_list=())),
+                            torch_version=f"{option.minor}.0", cuda_version=cuda,
+                            cxx11abi=torch_default_abi(option.minor, option.variant))
+    build = check_build(trial)
+    if not build.possible:
+        return []
+    return [Alternative("torch", f"torch {option.minor} with CUDA {cuda} ({option.variant}) runs "
+                        f"here, then build {package} from source: no torch this machine runs has "
+                        "a prebuilt wheel for it", rank=80, package=package, torch=option.minor,
+                        variant=option.variant, arches=build.sms)]
+
+
+@dataclass(frozen=True)
+class TorchOption:
+    """A torch build this machine can run: `release` is the newest `package` release with a
+    wheel for it here (None: none has one)."""
+
+    minor: str
+    variant: str
+    release: Optional[str]
+    driver_checked: bool  # False: the driver's CUDA ceiling is unknown
+    within_ceiling: bool = True  # False: runs only through CUDA minor-version compatibility
+
+
+def torch_options(env: Environment, index: WheelIndex, package: str = "mamba_ssm",
+                  releases: Optional[Sequence[Release]] = None) -> list[TorchOption]:
+    """Every torch minor + CUDA variant that publishes a wheel for the target's Python, that the
+    driver runs and that has kernels for every GPU torch will use; best first: one with a
+    `package` wheel, then one within the driver's CUDA ceiling (minor-version compatibility
+    runs SASS but not the PTX that Triton compiles, so it is only a last resort), then the CUDA
+    major torch already uses (else the driver's), then the nearest torch release, then newer.
+    One variant per minor: the newest the driver runs within its ceiling, else by
+    compatibility."""
+    f = facts_of(env)
     if f.platform is not None and not f.platform.startswith("linux"):
         return []
-    labels = sorted({w.torch for r in rels for w in r.wheels if w.available and not w.ngc},
-                    key=label_key, reverse=True)
+    rels = list(releases if releases is not None else index.for_package(package))
+    ceiling = env.nvidia.cuda_driver_version
+    driver = env.nvidia.driver_version
     majors = _cuda_majors(f)
-    found: list[tuple[tuple[int, int], Any]] = []
-    for label in labels:
-        if label == f.torch_minor and not f.torch_is_cpu and f.torch_state == "installed":
+    current = None if f.torch_is_cpu or f.torch_state != "installed" or f.hip else (
+        f.torch_minor, f"cu{f.cuda.replace('.', '')}" if f.cuda else None)
+    found: list[tuple[tuple[Any, ...], TorchOption]] = []
+    for minor in torch_minors():
+        if torch_has_python(minor, f.python) is False:
             continue
-        if torch_has_python(label, f.python) is False:
+        choice = _variant_for(minor, majors, f, ceiling, driver, current)
+        if choice is None:
             continue
-        for order, major in enumerate(majors):
-            variant = _best_variant(torch_variants(label), major, f.driver_cuda)
-            if variant is None:
-                continue
-            abi = torch_default_abi(label, variant)
-            cuda = f"{variant[2:-1]}.{variant[-1]}"
-            trial = apply_overrides(replace(env, torch=replace(env.torch, hip=None)),
-                                    torch_version=f"{label}.0", cuda_version=cuda,
-                                    cxx11abi=abi)
-            tf = replace(facts_of(trial), ngc=None)
-            wheels = fitting([r for r in rels if label in _labels(r)], tf)
-            if not wheels:
-                continue
-            best = max(wheels, key=lambda w: Version(removeprefix(w.tag, "v")))
-            driver = "" if f.driver_cuda else " (driver not checked: make sure it supports " \
-                f"CUDA {cuda})"
-            distance = abs(_minor_index(label) - _minor_index(f.torch_minor)) \
-                if f.torch_minor else 0
-            alt = Alternative(
-                "torch",
-                f"torch {label} with CUDA {cuda} ({variant}): {package} {best.version} has a "
-                f"wheel for it{driver}; torch's companions (torchvision...) must match",
-                (f"pip install 'torch=={label}.*' --index-url {TORCH_INDEX}/{variant}",
-                 f"mamba-doctor fetch-wheel --package {package} --version {best.version}"),
-                rank=20 + order * 10 + distance)
-            found.append(((order, distance), alt))
-            break
+        variant, order, exact = choice
+        release = _release_for(env, rels, minor, variant)
+        distance = abs(_minor_index(minor) - _minor_index(f.torch_minor)) if f.torch_minor \
+            else 0
+        option = TorchOption(minor, variant, release, driver_checked=driver_known(env),
+                             within_ceiling=exact)
+        found.append(((release is None, not exact, order, distance, -_minor_index(minor)),
+                      option))
     found.sort(key=lambda t: t[0])
-    return [alt for _, alt in found[:_MAX_PER_KIND]]
+    return [o for _, o in found]
+
+
+def driver_known(env: Environment) -> bool:
+    """Whether the driver's CUDA ceiling is known (reported, or read from its version)."""
+    nv = env.nvidia
+    return cuda_tuple(nv.cuda_driver_version or driver_ceiling(nv.driver_version)) is not None
+
+
+def _variant_for(minor: str, majors: Sequence[int], f: Facts, ceiling: Optional[str],
+                 driver: Optional[str], current: Optional[tuple[Optional[str], Optional[str]]]
+                 ) -> Optional[tuple[str, int, bool]]:
+    top = cuda_tuple(ceiling or driver_ceiling(driver))
+    for order, major in enumerate(majors):
+        runnable = []
+        for variant in torch_variants(minor):
+            cuda = variant_cuda(variant)
+            if cuda is None or cuda[0] != major or (minor, variant) == current:
+                continue
+            if driver_runs(cuda, ceiling, driver) is False:
+                continue
+            if any(torch_runs_on(minor, variant, sm) is False for _, sm in f.gpus):
+                continue
+            runnable.append((top is None or cuda <= top, cuda, variant))
+        if runnable:
+            exact, _cuda, variant = max(runnable)
+            return variant, order, exact
+    return None
+
+
+def _release_for(env: Environment, rels: Sequence[Release], minor: str, variant: str
+                 ) -> Optional[str]:
+    """Newest release with a wheel for this env once torch is `minor` + `variant`."""
+    cuda = f"{variant[2:-1]}.{variant[-1]}"
+    trial = apply_overrides(replace(env, torch=replace(env.torch, hip=None)),
+                            torch_version=f"{minor}.0", cuda_version=cuda,
+                            cxx11abi=torch_default_abi(minor, variant))
+    tf = replace(facts_of(trial), ngc=None)
+    wheels = fitting([r for r in rels if minor in _labels(r)], tf)
+    if not wheels:
+        return None
+    return max(wheels, key=lambda w: Version(removeprefix(w.tag, "v"))).version
 
 
 def _python_alternatives(env: Environment, rels: Sequence[Release], f: Facts,
@@ -163,42 +250,38 @@ def _python_alternatives(env: Environment, rels: Sequence[Release], f: Facts,
     pythons = sorted({w.python for r in rels for w in r.wheels if w.available}, key=label_key,
                      reverse=True)
     for py in pythons:
-        if py == f.python:
-            continue
+        if py == f.python or (f.torch_minor and torch_has_python(f.torch_minor, py) is False):
+            continue  # this torch must exist for that Python too
         trial = facts_of(apply_overrides(env, python_version=py))
         trial = replace(trial, free_threaded=False)
         if fitting(rels, trial):
             return [Alternative(
                 "python", f"Python {py} has a {package} wheel for this torch/CUDA; create an "
-                f"environment with it and install the same torch there",
-                (f"python{py} -m venv ~/.venvs/mamba-py{py.replace('.', '')}",), rank=50)]
+                f"environment with it and install the same torch there", rank=50,
+                package=package, python=py)]
     return []
 
 
-def _source_alternatives(f: Facts, package: str) -> list[Any]:
+def _source_alternatives(env: Environment, f: Facts, package: str) -> list[Any]:
     plat = f.platform or "linux"
     if plat.startswith("win"):
         return [Alternative("platform", "native Windows has no wheels and the CUDA build is "
                             "unsupported: use WSL2 (Ubuntu) and run mamba-doctor there",
-                            ("wsl --install -d Ubuntu",), rank=5)]
+                            rank=5, package=package)]
     if plat.startswith("macosx"):
         return [Alternative("platform", "macOS has no CUDA: Mamba's kernels need a Linux machine "
-                            "with an NVIDIA GPU (resolve for it with --env FILE)", (), rank=5)]
-    if f.torch_is_cpu or f.hip or f.torch_state == "absent":
-        return []
-    arches = sorted({sm for _, sm in f.gpus})
-    if arches:
-        cmds = tuple(f"mamba-doctor install --from-source --arch {sm // 10}.{sm % 10}"
-                     for sm in arches[:1]) if len(arches) == 1 else (
-            "mamba-doctor install --from-source --arch "
-            + ",".join(f"{sm // 10}.{sm % 10}" for sm in arches),)
-        what = "your GPU's architecture only"
-    else:
-        cmds = ("mamba-doctor install --from-source",)
-        what = "the GPU architectures you name with --arch X.Y (no GPU was visible here)"
-    return [Alternative("source", f"build {package} from source for {what} (needs nvcc "
-                        "matching torch's CUDA; minutes instead of an hour when one arch)", cmds,
-                        rank=90)]
+                            "with an NVIDIA GPU (resolve for it with --env FILE)", rank=5,
+                            package=package)]
+    build = check_build(env)
+    if not build.possible:
+        return []  # never offer a build the facts show cannot work (BuildCheck.why says why)
+    what = "your GPU's architecture only" if build.sms else \
+        "the GPU architectures you name with --arch X.Y (no GPU was visible here)"
+    need = f"; needs {build.toolkit}" if build.toolkit else \
+        " (with the CUDA toolkit found here)"
+    return [Alternative("source", f"build {package} from source for {what}: minutes instead of "
+                        f"an hour when one arch{need}", rank=90, package=package,
+                        arches=build.sms)]
 
 
 def _labels(rel: Release) -> frozenset[str]:
@@ -218,19 +301,6 @@ def _cuda_majors(f: Facts) -> list[int]:
     return [first, *others]
 
 
-def _best_variant(variants: Sequence[str], major: int, driver: Optional[Version]) -> Optional[str]:
-    ok = []
-    for v in variants:
-        digits = removeprefix(v, "cu")
-        if not digits.isdigit() or int(digits[:-1]) != major:
-            continue
-        if driver is not None and Version(f"{digits[:-1]}.{digits[-1]}") > driver:
-            continue
-        ok.append(v)
-    return max(ok, key=lambda v: int(v[2:]), default=None)
-
-
 def _minor_index(label: Optional[str]) -> int:
     major, minor = (*label_key(label or "0.0"), 0, 0)[:2]
     return major * 100 + minor
-

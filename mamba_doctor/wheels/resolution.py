@@ -12,16 +12,23 @@ from mamba_doctor.wheels.index import WheelCandidate
 
 @dataclass(frozen=True)
 class Alternative:
-    """A way out when nothing fits, as exact commands; lower rank is better."""
+    """A way out when nothing fits, as data (mamba_doctor/advice phrases it as commands for a
+    target); lower rank is better."""
 
     kind: str  # "version" | "torch" | "python" | "source" | "platform"
     summary: str
-    commands: tuple[str, ...] = ()
     rank: int = 0
+    package: str = "mamba_ssm"
+    release: Optional[str] = None  # a release of `package` with a wheel for it
+    torch: Optional[str] = None  # the torch minor to move to ("2.10")
+    variant: Optional[str] = None  # its CUDA variant ("cu128")
+    python: Optional[str] = None  # the Python minor of a new environment
+    arches: tuple[int, ...] = ()  # a source build's architectures (empty: --arch needed)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "summary": self.summary, "commands": list(self.commands),
-                "rank": self.rank}
+        return {"kind": self.kind, "summary": self.summary, "rank": self.rank,
+                "package": self.package, "release": self.release, "torch": self.torch,
+                "variant": self.variant, "python": self.python, "arches": list(self.arches)}
 
 
 @dataclass(frozen=True)

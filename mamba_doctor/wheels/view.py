@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 from mamba_doctor.models import CheckResult, CheckStatus, Environment
 from mamba_doctor.wheels.fit import REASON_ORDER
@@ -11,7 +11,6 @@ from mamba_doctor.wheels.resolve import Resolution
 if TYPE_CHECKING:  # rich is imported lazily to keep start-up fast
     from rich.console import Console
 
-    from mamba_doctor.advice.torch import WheelTorch
     from mamba_doctor.wheels.index import WheelIndex
 
 _OUTCOME = {
@@ -43,39 +42,11 @@ def summarize_for_check(env: Environment, *, index: Optional[WheelIndex] = None,
         status = CheckStatus.OK if all(r.exact for r in resolutions) else CheckStatus.WARN
         suffix = "" if status is CheckStatus.OK else " (some facts unchecked)"
         return resolutions, CheckResult("wheels", status, f"prebuilt wheels fit: {names}{suffix}",
-                                        hint="mamba-doctor fetch-wheel --dry-run shows them",
-                                        blocking=False)
-    summary, hint = explain_missing(missing, env)
-    return resolutions, CheckResult("wheels", CheckStatus.FAIL, summary, hint=hint,
-                                    blocking=False)
-
-
-def explain_missing(missing: Sequence[Resolution], env: Environment
-                    ) -> tuple[str, Optional[str]]:
-    """Why no wheel fits (one sentence) and the best way out as a command for this target;
-    shared by `check`'s "wheels" row and `install`'s error so that both say the same."""
-    from mamba_doctor.advice.torch import for_target
-
+                                        blocking=False, problem="mamba")
     first = missing[0]
     why = first.notes[0] if first.notes else _top_reason(first)
-    alt = next((a for a in first.alternatives if a.commands), None)
-    hint = f"{alt.summary}: {for_target(alt.commands[0], env)}" if alt else None
-    return _missing_summary(missing, why), hint
-
-
-def torch_with_wheels(resolutions: Sequence[Resolution], env: Environment
-                      ) -> Optional[WheelTorch]:
-    """The resolver's torch advice for `check`'s torch rows: the same sentence and command as
-    the "wheels" row when a torch with prebuilt mamba_ssm wheels exists here. None when the
-    current torch already has a mamba_ssm wheel (nothing to advise)."""
-    from mamba_doctor.advice.torch import WheelTorch, for_target
-
-    mamba = next((r for r in resolutions if r.package == "mamba_ssm"), None)
-    if mamba is None or mamba.wheel is not None:
-        return None
-    alt = next((a for a in mamba.alternatives if a.kind == "torch" and a.commands), None)
-    return WheelTorch(advice=f"{alt.summary}: {for_target(alt.commands[0], env)}" if alt
-                      else None)
+    return resolutions, CheckResult("wheels", CheckStatus.FAIL, _missing_summary(missing, why),
+                                    blocking=False, problem="mamba")
 
 
 def _missing_summary(missing: Sequence[Resolution], why: str) -> str:
@@ -97,8 +68,10 @@ def _top_reason(res: Resolution) -> str:
 
 
 def render_resolutions(console: Console, resolutions: Sequence[Resolution], *,
-                       dry_run: bool = True) -> None:
-    """Draw one panel per package: the chosen wheel, or why none fits and the ways out."""
+                       dry_run: bool = True, ways: Optional[Mapping[str, Sequence[Any]]] = None
+                       ) -> None:
+    """Draw one panel per package: the chosen wheel, or why none fits and the ways out
+    (`ways`: per package, the advice engine's phrasing of its alternatives)."""
     from rich.markup import escape
     from rich.panel import Panel
     from rich.table import Table
@@ -134,14 +107,17 @@ def render_resolutions(console: Console, resolutions: Sequence[Resolution], *,
             grid.add_row("unchecked", escape("; ".join(res.unchecked)))
         if res.guess is not None:
             g = res.guess
-            pip = f"pip install {res.package.replace('_', '-')}=={g.pypi_version}"
-            grid.add_row("setup.py guess", escape(f"`{pip}` ({_OUTCOME.get(g.outcome, g.outcome)})"
-                                                  f": {g.explanation}"))
+            what = f"pip install {res.package.replace('_', '-')}=={g.pypi_version}"
+            grid.add_row("setup.py guess", escape(f"what `{what}` would do: "
+                                                  f"{_OUTCOME.get(g.outcome, g.outcome)}: "
+                                                  f"{g.explanation}"))
             if g.url:
                 grid.add_row("guessed url", escape(g.url))
-        for i, alt in enumerate(res.alternatives, 1):
-            grid.add_row(f"way out {i}", escape(alt.summary))
-            for cmd in alt.commands:
+        for i, way in enumerate((ways or {}).get(res.package, res.alternatives), 1):
+            grid.add_row(f"way out {i}", escape(way.summary))
+            for note in getattr(way, "notes", ()):
+                grid.add_row("", escape(note))
+            for cmd in getattr(way, "commands", ()):
                 grid.add_row("", f"[cyan]{escape(cmd)}[/]")
         if w is not None:
             title = f"[green]{res.package} {res.version}[/]" + ("" if res.exact else
