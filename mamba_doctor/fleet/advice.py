@@ -62,7 +62,8 @@ def sbatch_lines(rows: Sequence[GroupRow], all_groups: Sequence[NodeGroup]) -> t
     nodes in them (that failed, or gave no answer) are kept out by a feature only the working
     groups have, else by name.
     """
-    good = [r for r in rows if r.outcome == RUNS]
+    good = [r for r in rows if r.outcome == RUNS or (
+        r.outcome == MIXED and any(res.outcome == RUNS for res in r.results))]
     if not good:
         return ()
     partitions = _clean_cover(rows) or _unique(r.group.partition for r in good)
