@@ -55,6 +55,8 @@ fi
 [ -d "$DIR/run" ] && bash "$(dirname "$0")/slurm-down.sh" >/dev/null 2>&1 || true
 rm -rf "$DIR"
 mkdir -p "$DIR"/{etc,run,log,state,spool,dev,munge,nodes}
+# From here on, a failure stops whatever this run started (the logs stay for reading).
+trap 'KEEP_SLURM_DIR=1 bash "$(dirname "$0")/slurm-down.sh" >/dev/null 2>&1' EXIT
 
 # --- munge: a key and a socket of our own, so a system munged is neither needed nor used
 mungekey -c -k "$DIR/munge/munge.key" >/dev/null 2>&1
@@ -170,5 +172,6 @@ if echo "$states" | grep -qv ' idle$' || [ -z "$states" ]; then
   exit 1
 fi
 scontrol update NodeName=node6 State=DRAIN Reason="ci: maintenance"
+trap - EXIT
 say "up: $(echo "$NODES" | wc -w) nodes in $DIR"
 echo "export SLURM_CONF=$CONF"
