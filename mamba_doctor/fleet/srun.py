@@ -114,8 +114,8 @@ def interpret_job(*, returncode: Optional[int], stdout: str, stderr: str, timed_
     if start_error is not None:
         return JobRun(FAILED, f"could not start srun: {start_error}", duration_s=duration_s)
     doc = find_document(stdout)
-    if interrupted:
-        return JobRun(CANCELLED, interrupted, doc, returncode, duration_s)
+    if interrupted and doc is None:  # a report that made it back before the interrupt counts
+        return JobRun(CANCELLED, interrupted, None, returncode, duration_s)
     if timed_out:
         waited = "queued and waiting" in stderr and "has been allocated" not in stderr
         where = " (still waiting for the node)" if waited else ""
