@@ -125,6 +125,5 @@ def fleet_outcome(report: FleetReport) -> Outcome:
     else:
         code = ExitCode.CHECK_FAILED
         errors.insert(0, error_entry("runs_nowhere", "the environment runs on none of the "
-                                     "nodes asked", report.sentences[1] if
-                                     len(report.sentences) > 1 else None))
+                                     "nodes asked (the summary says why, per group)"))
     return Outcome(data=report.to_dict(), exit_code=code, errors=errors, render=render)

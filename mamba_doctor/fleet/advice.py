@@ -30,8 +30,9 @@ def summary_sentences(rows: Sequence[GroupRow]) -> tuple[str, ...]:
         code = group[0].reason_code
         tail = ""
         if code == "gpu_arch_mamba":
-            tail = (f"; use {REFERENCE_PATH} there, or keep jobs off it with the #SBATCH "
-                    "lines below (--constraint/--exclude)")
+            tail = f"; use {REFERENCE_PATH} there" + (
+                ", or keep jobs off it with the #SBATCH lines below (--constraint/--exclude)"
+                if runs else "")
         elif code == "no_gpu":
             tail = "; Mamba's kernels need an NVIDIA GPU"
         elif group[0].facts is not None and group[0].facts.next_step:
