@@ -158,7 +158,7 @@ def node_facts(check: Mapping[str, Any], smoke: Optional[Mapping[str, Any]] = No
     if not isinstance(data, Mapping) or not isinstance(data.get("checks"), list):
         return None
     checks = {str(c.get("id")): c for c in data["checks"] if isinstance(c, Mapping)}
-    env = data.get("environment") if isinstance(data.get("environment"), Mapping) else {}
+    env = _section(data, "environment")
     nvidia = _section(env, "nvidia")
     torch = _section(env, "torch")
     gpus = [g for g in nvidia.get("gpus") or [] if isinstance(g, Mapping)]
@@ -231,8 +231,9 @@ def _wheels(data: Mapping[str, Any], checks: Mapping[str, Mapping[str, Any]]
             ) -> tuple[tuple[str, ...], Optional[str]]:
     resolution = data.get("resolution")
     rows = resolution.get("resolutions") if isinstance(resolution, Mapping) else None
+    rows = rows if isinstance(rows, list) else []
     found = []
-    for r in rows or []:
+    for r in rows:
         if isinstance(r, Mapping) and r.get("wheel"):
             found.append(f"{r.get('package')} {r.get('version')}")
     complete = bool(rows) and len(found) == len(rows)
