@@ -155,6 +155,19 @@ def test_all_nodes_and_smoke(env_python: str) -> None:
     assert code == 3 and doc["errors"][0]["code"] == "runs_nowhere"
 
 
+def test_fleet_run_inside_an_allocation_submits_jobs_of_its_own(env_python: str) -> None:
+    # an interactive job (salloc, srun --pty) exports SLURM_JOB_ID and friends: passed on,
+    # srun would try a step inside that job ("Step requested GRES but job doesn't have GRES")
+    done = subprocess.run(["srun", "-J", "mamba-doctor-fleet-test-outer", "-p", "cpu",
+                           slurmkit.doctor_script(), "fleet", "--python", env_python,
+                           "--partition", "gpu-v100", "--timeout", "30", "--json"],
+                          env=slurmkit.slurm_env(), capture_output=True, text=True, timeout=90)
+    doc = json.loads(done.stdout)
+    [group] = doc["data"]["groups"]
+    assert group["outcome"] == "runs", group
+    assert done.returncode == 0
+
+
 def test_a_node_that_hangs_past_the_timeout_is_a_timed_out_row(env_python: str) -> None:
     slurmkit.hang_node("node3", True)
     try:

@@ -280,6 +280,16 @@ def test_a_timed_out_step_cancels_exactly_its_own_job_id() -> None:
     assert [c for c in runner.calls if c[0] == "scancel"] == [("scancel", "4242")]
 
 
+def test_the_callers_allocation_is_not_passed_to_srun() -> None:
+    from mamba_doctor.fleet.srun import job_environ
+
+    inside = {"PATH": "/bin", "SLURM_JOB_ID": "77", "SLURM_JOBID": "77", "SLURM_NNODES": "1",
+              "SLURM_GPUS_PER_NODE": "1", "SLURMD_NODENAME": "node5", "SLURM_CONF": "/c",
+              "SLURM_ACCOUNT": "lab", "SLURM_QOS": "normal", "MAMBA_DOCTOR_CACHE_DIR": "/s"}
+    assert job_environ(inside) == {"PATH": "/bin", "SLURM_CONF": "/c", "SLURM_ACCOUNT": "lab",
+                                   "SLURM_QOS": "normal", "MAMBA_DOCTOR_CACHE_DIR": "/s"}
+
+
 def test_doctor_is_checked_before_anything_is_submitted(tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="no such file"):
         check_doctor((str(tmp_path / "nope"),))

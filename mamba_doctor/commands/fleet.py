@@ -75,7 +75,7 @@ def register(app: typer.Typer) -> None:
                 python=os.path.abspath(os.path.expanduser(python)) if python else None,
                 partitions=tuple(p for arg in partitions for p in arg.split(",") if p),
                 nodelist=nodelist, all_nodes=all_nodes, smoke=smoke, timeout_s=timeout,
-                max_parallel=max_parallel)
+                max_parallel=max_parallel, environ=dict(os.environ))
             return run_fleet(options, json_mode=json_mode)
 
         run_command("fleet", json_mode=json_mode, body=body)

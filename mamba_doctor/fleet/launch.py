@@ -13,7 +13,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Optional, Sequence
+from typing import Callable, Iterator, Mapping, Optional, Sequence
 
 from mamba_doctor import _run
 from mamba_doctor._run import Runner
@@ -64,10 +64,12 @@ def sigterm_as_interrupt() -> Iterator[None]:
 
 
 def discover(*, partitions: Sequence[str] = (), nodelist: Optional[str] = None,
-             run: Runner = _run.run) -> tuple[NodeLine, ...]:
+             run: Runner = _run.run, environ: Optional[Mapping[str, str]] = None,
+             ) -> tuple[NodeLine, ...]:
     """The nodes sinfo lists (one line per node and partition). Raises SlurmUnavailable when
     sinfo is missing or fails, UsageError when nothing matches the filters."""
-    done = run(sinfo_argv(partitions=partitions, nodelist=nodelist), timeout=_SLURM_TIMEOUT_S)
+    done = run(sinfo_argv(partitions=partitions, nodelist=nodelist), timeout=_SLURM_TIMEOUT_S,
+               env=environ)
     if done.start_error is not None:
         raise SlurmUnavailable(
             f"sinfo cannot run here ({done.start_error}): `fleet` needs SLURM's client "
@@ -108,6 +110,7 @@ class Launch:
     user: str
     token: str
     max_parallel: int = 8
+    environ: Optional[Mapping[str, str]] = None  # for srun etc. (srun.job_environ)
 
 
 def run_jobs(jobs: Sequence[Job], launch: Launch, *, run: Runner = _run.run,
@@ -138,7 +141,7 @@ def run_jobs(jobs: Sequence[Job], launch: Launch, *, run: Runner = _run.run,
         shared.stop.set()
         _cancel_until_done(shared, workers, launch, run)
     finally:
-        _cancel(list(shared.started), launch.user, run, wait=True)
+        _cancel(list(shared.started), launch.user, run, wait=True, env=launch.environ)
     for i, job in enumerate(jobs):  # jobs never started, or whose worker did not come back
         if job.node not in shared.results:
             shared.results[job.node] = StepRuns(job_name(launch.token, i),
@@ -173,9 +176,9 @@ def _step(job: Job, name: str, command: str, shared: _Shared, launch: Launch,
         launch.doctor, command, python=launch.python, timeout_s=launch.timeout_s))
     with shared.lock:
         shared.started.append(name)
-    done = run(argv, timeout=launch.timeout_s)
+    done = run(argv, timeout=launch.timeout_s, env=launch.environ)
     if done.timed_out:  # srun was killed; its job would live on until Slurm's time limit
-        _cancel([name], launch.user, run, wait=False)
+        _cancel([name], launch.user, run, wait=False, env=launch.environ)
     return interpret_job(returncode=done.returncode, stdout=done.stdout, stderr=done.stderr,
                          timed_out=done.timed_out, start_error=done.start_error,
                          timeout_s=launch.timeout_s, duration_s=done.duration_s,
@@ -190,23 +193,24 @@ def _cancel_until_done(shared: _Shared, workers: Sequence[threading.Thread], lau
     while any(w.is_alive() for w in workers) and time.monotonic() < deadline:
         with shared.lock:
             names = list(shared.started)
-        _cancel(names, launch.user, run, wait=False)
+        _cancel(names, launch.user, run, wait=False, env=launch.environ)
         for w in workers:
             w.join(0.3)
 
 
-def _cancel(names: Sequence[str], user: str, run: Runner, *, wait: bool) -> None:
+def _cancel(names: Sequence[str], user: str, run: Runner, *, wait: bool,
+            env: Optional[Mapping[str, str]]) -> None:
     """scancel the ids squeue lists under our job names; with `wait`, until none is left."""
     if not names:
         return
     deadline = time.monotonic() + _CLEANUP_S
     while True:
-        listed = run(squeue_argv(names, user=user), timeout=_SLURM_TIMEOUT_S)
+        listed = run(squeue_argv(names, user=user), timeout=_SLURM_TIMEOUT_S, env=env)
         ids = parse_job_ids(listed.stdout) if listed.ok else ()
         if not ids:
             return
         logger.info("cancelling job(s) %s", " ".join(ids))
-        run(scancel_argv(ids), timeout=_SLURM_TIMEOUT_S)
+        run(scancel_argv(ids), timeout=_SLURM_TIMEOUT_S, env=env)
         if not wait or time.monotonic() >= deadline:
             return
         time.sleep(0.5)

@@ -6,7 +6,7 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from mamba_doctor.fleet.groups import Job
 
@@ -77,6 +77,20 @@ def srun_argv(job: Job, *, name: str, command: Sequence[str], timeout_s: float
     if job.gres:
         argv.append(f"--gres={job.gres}")
     return (*argv, *command)
+
+
+# SLURM_* variables srun may keep from the caller's environment: the site and account it
+# submits under. All others describe an allocation `fleet` may be running inside (salloc, an
+# interactive job); srun would read them as a request to run a step in that job (SLURM_JOB_ID)
+# or with its resources (SLURM_GPUS_PER_NODE, ...), which is not what `fleet` asks for.
+KEPT_SLURM_VARS = ("SLURM_CONF", "SLURM_ACCOUNT", "SLURM_QOS", "SLURM_RESERVATION",
+                   "SLURM_WCKEY", "SLURM_CLUSTERS", "SLURM_TIME_FORMAT")
+
+
+def job_environ(environ: Mapping[str, str]) -> dict[str, str]:
+    """The environment for srun/squeue/scancel: the caller's, minus its allocation."""
+    return {k: v for k, v in environ.items()
+            if not k.startswith(("SLURM_", "SLURMD_")) or k in KEPT_SLURM_VARS}
 
 
 def sinfo_argv(*, partitions: Sequence[str] = (), nodelist: Optional[str] = None
