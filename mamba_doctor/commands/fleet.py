@@ -91,21 +91,19 @@ def _doctor(path: Optional[str]) -> tuple[str, ...]:
 
 
 def run_fleet(options: FleetOptions, *, json_mode: bool) -> Outcome:
-    """Survey the cluster (with a spinner for a human) and package the report."""
+    """Survey the cluster (with a spinner for a person at a terminal) and package the report."""
     from mamba_doctor.fleet.survey import survey
-    from mamba_doctor.ui import progress_enabled, stderr_console
+    from mamba_doctor.ui import status
 
-    if progress_enabled(json_mode=json_mode):
-        with stderr_console().status("Asking sinfo for the nodes ...") as status:
-            def planned(total: int) -> None:
-                status.update(f"Running the doctor on {total} node(s) ...")
+    with status("Asking sinfo for the nodes ...", json_mode=json_mode) as spinner:
+        def say(text: str) -> None:
+            if spinner is not None:
+                spinner.update(text)  # type: ignore[attr-defined]  # rich.status.Status
 
-            def done(finished: int, total: int, node: str) -> None:
-                status.update(f"Running the doctor: {finished}/{total} done ({node})")
-
-            report = survey(options, on_plan=planned, on_done=done)
-    else:
-        report = survey(options)
+        report = survey(
+            options, on_plan=lambda total: say(f"Running the doctor on {total} node(s) ..."),
+            on_done=lambda finished, total, node: say(
+                f"Running the doctor: {finished}/{total} done ({node})"))
     return fleet_outcome(report)
 
 

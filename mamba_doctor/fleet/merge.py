@@ -8,7 +8,7 @@ from typing import Any, Mapping, Optional, Sequence
 from mamba_doctor.fleet.groups import NodeGroup
 from mamba_doctor.fleet.sinfo import NodeLine
 from mamba_doctor.fleet.srun import NOT_RUN, JobRun
-from mamba_doctor.knowledge.cuda_tables import ARCH_NAMES
+from mamba_doctor.knowledge.cuda_tables import arch_name
 from mamba_doctor.models import parse_sm
 
 RUNS, FAILS, NO_REPORT, MIXED = "runs", "fails", "no_report", "mixed"
@@ -208,7 +208,7 @@ def arch_label(capability: Optional[str]) -> Optional[str]:
     sm = parse_sm(capability)
     if sm is None:
         return None
-    return f"sm_{sm} ({ARCH_NAMES.get(sm // 10, 'unknown')})"
+    return f"sm_{sm} ({arch_name(sm)})"
 
 
 def _failure(blocking: tuple[str, ...], checks: Mapping[str, Mapping[str, Any]],
