@@ -187,7 +187,10 @@ def test_a_node_that_hangs_past_the_timeout_is_a_timed_out_row(env_python: str) 
     assert slurmkit.squeue_names() == []
 
 
-def test_sigterm_cancels_our_jobs_and_only_ours(env_python: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("signum, said", [(signal.SIGTERM, "SIGTERM"),
+                                           (signal.SIGINT, "Ctrl-C")], ids=["SIGTERM", "SIGINT"])
+def test_sigterm_cancels_our_jobs_and_only_ours(env_python: str, tmp_path: Path,
+                                                signum: int, said: str) -> None:
     env = slurmkit.slurm_env()
     foreign = subprocess.run(["sbatch", "--parsable", "-J", "someone-elses-job", "-p",
                               "gpu-a100", "-w", "node1", "--wrap", "sleep 60"], env=env,
@@ -204,7 +207,7 @@ def test_sigterm_cancels_our_jobs_and_only_ours(env_python: str, tmp_path: Path)
             time.sleep(0.2)
         assert slurmkit.squeue_names(), "fleet's job never showed up in squeue"
         time.sleep(0.5)  # let the step start on the node
-        proc.send_signal(signal.SIGTERM)
+        proc.send_signal(signum)
         code = proc.wait(timeout=30)
     finally:
         slurmkit.hang_node("node3", False)
@@ -220,7 +223,7 @@ def test_sigterm_cancels_our_jobs_and_only_ours(env_python: str, tmp_path: Path)
     assert doc["exit_code"] == 130 and doc["errors"][0]["code"] == "interrupted"
     node3 = next(n for n in doc["data"]["nodes"] if n["node"] == "node3")
     assert node3["job"]["status"] == "cancelled"
-    assert "SIGTERM" in node3["reason"]
+    assert said in node3["reason"]
     assert "mamba-doctor-fleet" not in queue
     assert f"{foreign} someone-elses-job" in queue  # not ours: left alone
 
