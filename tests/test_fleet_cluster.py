@@ -193,8 +193,9 @@ def test_sigterm_cancels_our_jobs_and_only_ours(env_python: str, tmp_path: Path,
                                                 signum: int, said: str) -> None:
     env = slurmkit.slurm_env()
     foreign = subprocess.run(["sbatch", "--parsable", "-J", "someone-elses-job", "-p",
-                              "gpu-a100", "-w", "node1", "--wrap", "sleep 60"], env=env,
-                             capture_output=True, text=True, check=True).stdout.strip()
+                              "gpu-a100", "-w", "node1", "-o", "/dev/null", "--wrap",
+                              "sleep 60"], env=env, capture_output=True, text=True,
+                             check=True).stdout.strip()
     slurmkit.hang_node("node3", True)
     out = (tmp_path / "fleet.json").open("w")
     err = (tmp_path / "fleet.err").open("w")
