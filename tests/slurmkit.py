@@ -104,6 +104,19 @@ def squeue_names(prefix: str = "mamba-doctor-fleet") -> list[str]:
     return [n for n in done.stdout.split() if n.startswith(prefix)]
 
 
+def wait_idle(node: str, *, timeout: float = 20.0) -> None:
+    """Until the node takes a job at once (a job that just ended leaves it completing a while)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        done = subprocess.run(["sinfo", "-h", "-n", node, "-o", "%T"], env=slurm_env(),
+                              capture_output=True, text=True, timeout=30)
+        if done.stdout.split() and set(done.stdout.split()) == {"idle"}:
+            return
+        time.sleep(0.2)
+
+
 def hang_node(node: str, on: bool) -> None:
     """Make the node's fake nvidia-smi hang (as a wedged driver does), or stop doing so."""
     marker = NODES_DIR / node / "hang"

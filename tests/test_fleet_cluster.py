@@ -169,6 +169,7 @@ def test_fleet_run_inside_an_allocation_submits_jobs_of_its_own(env_python: str)
 
 
 def test_a_node_that_hangs_past_the_timeout_is_a_timed_out_row(env_python: str) -> None:
+    slurmkit.wait_idle("node3")  # so that the 4 s are spent hanging, not queueing
     slurmkit.hang_node("node3", True)
     try:
         started = time.monotonic()
@@ -196,6 +197,7 @@ def test_sigterm_cancels_our_jobs_and_only_ours(env_python: str, tmp_path: Path,
                               "gpu-a100", "-w", "node1", "-o", "/dev/null", "--wrap",
                               "sleep 60"], env=env, capture_output=True, text=True,
                              check=True).stdout.strip()
+    slurmkit.wait_idle("node3")
     slurmkit.hang_node("node3", True)
     out = (tmp_path / "fleet.json").open("w")
     err = (tmp_path / "fleet.err").open("w")
