@@ -96,3 +96,9 @@ class SmokeTestFailed(DoctorError):
 
     code = "smoke_failed"
     exit_code = ExitCode.SMOKE_FAILED
+
+
+class SlurmUnavailable(UsageError):
+    """`fleet` cannot talk to SLURM here: no sinfo/srun, or the controller does not answer."""
+
+    code = "slurm_unavailable"

@@ -10,36 +10,47 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator, Optional
 
+from mamba_doctor.download.sharedfs import local_flock_reason, lock_file
 from mamba_doctor.errors import DownloadError
 
 try:  # POSIX
     import fcntl
-except ImportError:  # pragma: no cover  # Windows: fall back to an O_EXCL lock file
+except ImportError:  # pragma: no cover  # Windows: an O_EXCL lock file (sharedfs.lock_file)
     fcntl = None  # type: ignore[assignment]
 
 logger = logging.getLogger(__name__)
 
 _POLL_S = 0.1
-# An O_EXCL lock file older than this is a leftover of a killed process, not a live download.
-_STALE_S = 6 * 3600.0
 
 
 @contextlib.contextmanager
 def file_lock(path: Path, *, timeout: Optional[float] = None, what: str = "") -> Iterator[None]:
     """Hold an exclusive lock on `path` (created if needed) for the duration of the block.
 
-    Uses fcntl.flock where available (released by the kernel if the process dies), else an
-    O_EXCL lock file. Waits, logging once that another process holds it; raises DownloadError
-    after `timeout` seconds (None waits for ever; Ctrl-C still interrupts the wait).
+    Uses fcntl.flock where it excludes every machine that shares the folder (released by the
+    kernel if the process dies). Where it does not (Windows; a cluster filesystem whose flock
+    is per machine or refused, see sharedfs.py), an O_EXCL lock file `<path>.excl` instead.
+    Waits, logging once that another process holds it; raises DownloadError after `timeout`
+    seconds (None waits for ever; Ctrl-C still interrupts the wait).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     deadline = None if timeout is None else time.monotonic() + timeout
-    if fcntl is not None:
-        with _flock(path, deadline, what):
-            yield
-    else:  # pragma: no cover
-        with _exclusive_file(path, deadline, what):
-            yield
+    why = "no fcntl" if fcntl is None else local_flock_reason(path.parent)
+    if why is None:
+        try:
+            with _flock(path, deadline, what):
+                yield
+            return
+        except FlockRefused as exc:
+            why = str(exc)
+    logger.debug("locking %s with a lock file: %s", path, why)
+    with lock_file(path.with_name(path.name + ".excl"),
+                   wait=lambda attempt: _wait(attempt, path, deadline, what)):
+        yield
+
+
+class FlockRefused(OSError):
+    """The filesystem does not do flock at all (Lustre without -o flock: ENOSYS)."""
 
 
 @contextlib.contextmanager
@@ -61,31 +72,14 @@ def _try_flock(fd: int) -> bool:
     except OSError as exc:
         if exc.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
             return False
+        if exc.errno in _NO_FLOCK:
+            raise FlockRefused(exc.errno, f"flock refused: {exc.strerror}") from exc
         raise
     return True
 
 
-@contextlib.contextmanager
-def _exclusive_file(  # pragma: no cover
-        path: Path, deadline: Optional[float], what: str) -> Iterator[None]:
-    def attempt() -> bool:
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            with contextlib.suppress(OSError):
-                if time.time() - path.stat().st_mtime > _STALE_S:
-                    path.unlink()
-            return False
-        os.write(fd, str(os.getpid()).encode())
-        os.close(fd)
-        return True
-
-    _wait(attempt, path, deadline, what)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(OSError):
-            path.unlink()
+# ENOSYS: Lustre mounted with noflock; ENOLCK: NFSv3 whose server runs no lock manager.
+_NO_FLOCK = {errno.ENOSYS, errno.ENOLCK, errno.EOPNOTSUPP, getattr(errno, "ENOTSUP", -1)}
 
 
 def _wait(attempt: Callable[[], bool], path: Path, deadline: Optional[float], what: str) -> None:
