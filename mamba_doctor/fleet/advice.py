@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from typing import Iterable, Optional, Sequence
 
-from mamba_doctor.check.gpu import REFERENCE_PATH
+from mamba_doctor.advice.system import REFERENCE_PATH
 from mamba_doctor.fleet.groups import NodeGroup, natural_key
 from mamba_doctor.fleet.merge import FAILS, MIXED, NO_REPORT, RUNS, GroupRow
 
