@@ -18,9 +18,8 @@ import ast
 import sys
 from pathlib import Path
 
-STAGES = ("knowledge", "probe", "wheels", "advice", "diagnose", "check", "download", "index_update",
-          "install",
-          "block", "smoke", "fleet", "bundle", "plan", "commands")
+STAGES = ("knowledge", "probe", "wheels", "advice", "diagnose", "check", "download",
+          "index_update", "install", "block", "smoke", "fleet", "bundle", "plan", "commands")
 ENTRY_POINTS = ("cli", "__main__", "__init__")
 
 

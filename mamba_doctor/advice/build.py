@@ -10,8 +10,9 @@ from packaging.version import Version
 from mamba_doctor.advice import commands as cmd
 from mamba_doctor.advice.model import Advice
 from mamba_doctor.knowledge.cuda_tables import cuda_tuple, version_of
+from mamba_doctor.models import visible_gpus
 from mamba_doctor.probe.interpreter import Target
-from mamba_doctor.wheels.buildable import check_build
+from mamba_doctor.wheels.buildable import check_build, toolkit_gap
 from mamba_doctor.wheels.index import WheelIndex, load_index
 
 # causal_conv1d >= 1.5.1 (the partner of mamba_ssm >= 2.2.5) needs torch >= 2.4 and Python >=
@@ -60,11 +61,11 @@ def toolkit_advice(target: Target) -> Advice:
     if cuda is None:
         return Advice("toolkit", "A source build needs a CUDA build of torch first; the prebuilt "
                       "wheels need no CUDA toolkit at all")
-    build = check_build(env)
-    if build.possible and not build.toolkit:
+    sms = tuple(sorted({g.sm for g in visible_gpus(env)}))
+    need = toolkit_gap(env, cuda, sms)
+    if need is None:
         return Advice("toolkit", f"The CUDA toolkit found (nvcc {env.cuda_toolkit.nvcc_version}) "
                       "fits torch's CUDA: a source build can use it")
-    need = build.toolkit or f"a CUDA {cuda[0]}.x toolkit as CUDA_HOME"
     return Advice("toolkit", f"Only a source build needs a toolkit, and it needs {need} "
                   "(conda: cuda-nvcc of that version; or an NVIDIA 'devel' image); the prebuilt "
                   "wheels need none")

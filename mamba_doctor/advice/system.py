@@ -14,8 +14,11 @@ from mamba_doctor.wheels.index import WheelIndex
 REFERENCE_PATH = "the pure-PyTorch reference path (mamba_doctor.block.MambaRef)"
 
 
-def no_driver_advice(target: Target) -> Advice:
-    """"no_driver": no NVIDIA driver answered."""
+def no_driver_advice(target: Target) -> Optional[Advice]:
+    """"no_driver": no NVIDIA driver answered (None when one did: then it is something else)."""
+    nv = target.env.nvidia
+    if nv.driver_version or nv.cuda_driver_version or nv.gpus:
+        return None
     os_ = target.env.os
     if os_.wsl:
         return Advice("no_driver", "WSL2 uses the Windows driver: install the current NVIDIA "

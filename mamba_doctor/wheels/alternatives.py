@@ -30,7 +30,8 @@ from mamba_doctor.wheels.facts import Facts, apply_overrides, facts_of
 from mamba_doctor.wheels.index import Release, WheelIndex, label_key
 from mamba_doctor.wheels.resolution import Alternative
 
-_MAX_PER_KIND = 2
+# One torch way out: the torch the advice engine recommends everywhere else.
+_MAX_PER_KIND = 1
 
 
 def blockers(releases: Sequence[Release], f: Facts, package: str) -> list[str]:
@@ -247,6 +248,8 @@ def _python_alternatives(env: Environment, rels: Sequence[Release], f: Facts,
                          package: str) -> list[Any]:
     if f.python is None or (f.platform is not None and not f.platform.startswith("linux")):
         return []
+    if not _torch_runs_here(env, f):
+        return []  # the same torch under another Python would not run either
     pythons = sorted({w.python for r in rels for w in r.wheels if w.available}, key=label_key,
                      reverse=True)
     for py in pythons:
@@ -260,6 +263,20 @@ def _python_alternatives(env: Environment, rels: Sequence[Release], f: Facts,
                 f"environment with it and install the same torch there", rank=50,
                 package=package, python=py)]
     return []
+
+
+def _torch_runs_here(env: Environment, f: Facts) -> bool:
+    """Whether the installed torch build can run on this driver and these GPUs."""
+    if f.cuda is None or f.torch_minor is None:
+        return False
+    cuda = cuda_tuple(f.cuda)
+    if cuda is None:
+        return False
+    nv = env.nvidia
+    if driver_runs(cuda, nv.cuda_driver_version, nv.driver_version) is False:
+        return False
+    variant = f"cu{cuda[0]}{cuda[1]}"
+    return not any(torch_runs_on(f.torch_minor, variant, sm) is False for _, sm in f.gpus)
 
 
 def _source_alternatives(env: Environment, f: Facts, package: str) -> list[Any]:

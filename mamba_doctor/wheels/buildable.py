@@ -55,7 +55,7 @@ def check_build(env: Environment) -> BuildCheck:
             return BuildCheck(False, sms, f"no CUDA {cuda[0]}.x toolkit can compile for sm_{sm} "
                                           f"(it needs {need}), and a build must use torch's CUDA "
                                           f"major ({t.cuda})")
-    return BuildCheck(True, sms, toolkit=_toolkit_gap(env, cuda, sms))
+    return BuildCheck(True, sms, toolkit=toolkit_gap(env, cuda, sms))
 
 
 def _torch_has_kernels(env: Environment, sm: int) -> bool:
@@ -71,14 +71,15 @@ def _torch_has_kernels(env: Environment, sm: int) -> bool:
     return torch_runs_on(minor, f"cu{cuda[0]}{cuda[1]}", sm) is not False
 
 
-def _toolkit_gap(env: Environment, cuda: tuple[int, int], sms: tuple[int, ...]
-                 ) -> Optional[str]:
+def toolkit_gap(env: Environment, cuda: tuple[int, int], sms: tuple[int, ...]
+                ) -> Optional[str]:
     """What CUDA_HOME must provide that the probed toolkit lacks (None: it is fine). Never
     points at the probed toolkit when it is the wrong one."""
     # only the GPUs that need a later release of torch's own major raise the floor
     floor = max((f for f in (first_cuda(s) for s in sms) if f and f[0] == cuda[0]), default=None)
     need = f"a CUDA {cuda[0]}.x toolkit" + (
-        f" (>= {floor[0]}.{floor[1]})" if floor and floor[1] else "")
+        f" (>= {floor[0]}.{floor[1]})" if floor and floor[1] else
+        f" (torch's CUDA is {env.torch.cuda})")
     tk = env.cuda_toolkit
     have = cuda_tuple(tk.nvcc_version)
     if have is None:
