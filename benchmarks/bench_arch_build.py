@@ -50,12 +50,14 @@ def torch_includes(scratch: Path) -> list[str]:
         out += ["-I", d]
     # A CPU build of torch ships the CUDA headers but not this one generated header; its whole
     # content in CUDA builds is the define below, so the benchmark supplies it.
-    if not any((Path(d) / "c10/cuda/impl/cuda_cmake_macros.h").exists() for d in ext.include_paths()):
+    macros = "c10/cuda/impl/cuda_cmake_macros.h"
+    if not any((Path(d) / macros).exists() for d in ext.include_paths()):
         stub = scratch / "stub-include" / "c10" / "cuda" / "impl"
         stub.mkdir(parents=True)
-        (stub / "cuda_cmake_macros.h").write_text("#pragma once\n#define C10_CUDA_BUILD_SHARED_LIBS\n")
+        (stub / "cuda_cmake_macros.h").write_text(
+            "#pragma once\n#define C10_CUDA_BUILD_SHARED_LIBS\n")
         out += ["-I", str(scratch / "stub-include")]
-    return out + ["-I", sysconfig.get_paths()["include"]]
+    return [*out, "-I", sysconfig.get_paths()["include"]]
 
 
 def nvcc_version(nvcc: str) -> tuple[int, int]:
@@ -93,7 +95,10 @@ def main() -> None:
     full = upstream_archs(version)
     with tempfile.TemporaryDirectory() as tmp:
         with tarfile.open(args.sdist) as tar:
-            tar.extractall(tmp, filter="data") if hasattr(tarfile, "data_filter") else tar.extractall(tmp)
+            if hasattr(tarfile, "data_filter"):
+                tar.extractall(tmp, filter="data")
+            else:
+                tar.extractall(tmp)
         unit = next(Path(tmp).glob(f"*/{args.unit}"))
         inc = torch_includes(Path(tmp))
         out = Path(tmp) / "unit.o"

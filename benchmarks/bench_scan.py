@@ -18,6 +18,7 @@ gradients. Torch runs on --threads threads (default 1, the same for every varian
 may be shared, and one thread keeps the figures stable); the warm-up call is not timed.
 """
 
+# ruff: noqa: T201, UP031  # a benchmark reports on stdout (printf style, as it was written)
 from __future__ import annotations
 
 import argparse

@@ -22,8 +22,8 @@ REPO = Path(__file__).resolve().parents[1]
 LOAD = ("import time; t=time.perf_counter(); from mamba_doctor.wheels.index import load_index; "
         "i=load_index(); [r.wheels for p in ('mamba_ssm','causal_conv1d') "
         "for r in i.for_package(p)]; print(time.perf_counter()-t)")
-LOAD_ONLY = ("import time; from mamba_doctor.wheels.index import load_index; t=time.perf_counter(); "
-             "load_index(); print(time.perf_counter()-t)")
+LOAD_ONLY = ("import time; from mamba_doctor.wheels.index import load_index; "
+             "t=time.perf_counter(); load_index(); print(time.perf_counter()-t)")
 RAW = ("import time, json; t=time.perf_counter(); "
        "[json.load(open(r'{ref}/' + n + '.json')) for n in ('mamba_ssm','causal_conv1d')]; "
        "print(time.perf_counter()-t)")

@@ -54,5 +54,5 @@ def atomic_copy(source: Path, target: Path, *, sha256: Optional[str] = None) -> 
 
 
 def last_lines(text: str, n: int) -> str:
-    """The last `n` lines of `text`, surrounding blank space trimmed (a log ends where it failed)."""
+    """The last `n` lines of `text`, blank space around it trimmed (a log ends where it failed)."""
     return "\n".join(text.strip().splitlines()[-n:])

@@ -1,4 +1,5 @@
-"""The only module that starts subprocesses: run(argv) -> Completed, never raising for a child's failure."""
+"""The only module that starts subprocesses: run(argv) -> Completed, never raising for a child's
+failure."""
 
 from __future__ import annotations
 

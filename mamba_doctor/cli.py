@@ -76,10 +76,12 @@ def _main_json(argv: list[str]) -> int:
         result = app(standalone_mode=False)
     except usage_error as exc:
         command = next((a for a in argv if not a.startswith("-")), "mamba-doctor")
-        sys.stderr.write(exc.format_message() + "\n")
+        format_message = getattr(exc, "format_message", None)
+        message = str(format_message()) if callable(format_message) else str(exc)
+        sys.stderr.write(message + "\n")
         hint = f"see `mamba-doctor {command} --help`" if command != "mamba-doctor" else None
         write_json(envelope(command, exit_code=ExitCode.USAGE, data={},
-                            errors=[error_entry("usage_error", exc.format_message(), hint)]))
+                            errors=[error_entry("usage_error", message, hint)]))
         return int(ExitCode.USAGE)
     except typer.Abort:
         return int(ExitCode.INTERRUPTED)
@@ -91,5 +93,5 @@ def _usage_error_class() -> type[Exception]:
     try:
         from typer._click.exceptions import UsageError
     except ImportError:
-        from click.exceptions import UsageError  # type: ignore[no-redef]
+        from click.exceptions import UsageError  # type: ignore[no-redef,import-not-found]
     return UsageError

@@ -12,6 +12,7 @@ the entry points (cli, __main__), which sit at the top.
 Exit status: 1 when there is a circle or an upward import, else 0. Standard library only.
 """
 
+# ruff: noqa: T201  # a tool that reports on stdout
 from __future__ import annotations
 
 import ast

@@ -1,4 +1,4 @@
-"""Test isolation: every test gets its own cache dir, no MAMBA_DOCTOR_* leaks, pinned rich output."""
+"""Test isolation: each test gets its own cache dir, no MAMBA_DOCTOR_* leaks, pinned rich output."""
 
 from __future__ import annotations
 

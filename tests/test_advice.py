@@ -74,7 +74,7 @@ def test_every_action_keeps_the_rules(py: str, torch: tuple, gpus: tuple,
             words = shlex.split(line)
             if "pip" in words:  # the target's (or a new venv's) own pip, never a bare one
                 i = words.index("pip")
-                assert words[i - 1] == "-m" and words[i - 2] in (PYTHON,) or \
+                assert (words[i - 1] == "-m" and words[i - 2] in (PYTHON,)) or \
                     words[i - 2].startswith("~/.venvs/"), (action, line)
             pin = re.search(r"torch==([\d.]+?)(\.\*)?'? --index-url \S+/(cu\d+)", line)
             if pin:

@@ -14,7 +14,7 @@ def _mamba_ssm():
 
     cls, why, fast = load_mamba_ssm()
     if cls is None:
-        pytest.skip("mamba_ssm unusable: %s" % why)
+        pytest.skip(f"mamba_ssm unusable: {why}")
     return cls, fast
 
 

@@ -155,7 +155,7 @@ def _runner(case: Case) -> Any:
         argv = tuple(str(a) for a in argv)
         if VERSIONS_SNIPPET in argv:
             names = argv[argv.index(VERSIONS_SNIPPET) + 1:]
-            return Completed(argv, 0, json.dumps({n: None for n in names}) + "\n", "")
+            return Completed(argv, 0, json.dumps(dict.fromkeys(names)) + "\n", "")
         return Completed(argv, 1, RESULT_PREFIX + json.dumps(child) + "\n", case.error)
 
     return run
@@ -207,7 +207,7 @@ ANY_PIP = re.compile(r"(?<![\w-])pip install\b")
 
 def _recommendations(docs: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
     """Every string each command shows a person (its data and errors), by command."""
-    return {name: [s for s in _strings({"data": doc["data"], "errors": doc["errors"]})]
+    return {name: list(_strings({"data": doc["data"], "errors": doc["errors"]}))
             for name, doc in docs.items()}
 
 

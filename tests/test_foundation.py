@@ -1,4 +1,4 @@
-"""The shared foundation: envelope, exit codes, subprocess seam, environment model, target python."""
+"""The shared foundation: envelope, exit codes, subprocess seam, environment model, the target."""
 
 from __future__ import annotations
 
@@ -74,10 +74,12 @@ def test_keyboard_interrupt_is_130() -> None:
 
 def test_run_reports_missing_program_timeout_and_crash(tmp_path: Path) -> None:
     missing = _run.run(["/nonexistent/program"])
-    assert missing.start_error and not missing.ok and "could not start" in missing.describe_failure()
+    assert missing.start_error and not missing.ok
+    assert "could not start" in missing.describe_failure()
     slow = _run.run([sys.executable, "-c", "import time; time.sleep(30)"], timeout=0.5)
     assert slow.timed_out and slow.returncode is None
-    crash = _run.run([sys.executable, "-c", "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"])
+    crash = _run.run([sys.executable, "-c",
+                      "import os, signal; os.kill(os.getpid(), signal.SIGSEGV)"])
     assert crash.signal_name == "SIGSEGV"
     ok = _run.run([sys.executable, "-c", "print('hi')"])
     assert ok.ok and ok.stdout.strip() == "hi"

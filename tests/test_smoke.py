@@ -196,7 +196,7 @@ def test_known_kernel_failure_is_diagnosed(tmp_path: Path) -> None:
         "timings_ms": {}, "max_abs_err": {}}
     script = tmp_path / "result.txt"
     script.write_text(RESULT_PREFIX + json.dumps(child) + "\n")
-    py = _fake_python(tmp_path, "cat '%s'" % script)
+    py = _fake_python(tmp_path, f"cat '{script}'")
     report = run_smoke(Target(str(py)), options=SmokeOptions(timeout=30))
     assert not report.passed
     assert report.data["diagnoses"][0]["id"] == "torch-version-mismatch-undefined-symbol"
@@ -214,7 +214,7 @@ def test_cpu_torch_asked_for_cuda_is_diagnosed_as_a_cpu_build(tmp_path: Path) ->
         "cuda_available": False}
     script = tmp_path / "result.txt"
     script.write_text(RESULT_PREFIX + json.dumps(child) + "\n")
-    py = _fake_python(tmp_path, "cat '%s'" % script)
+    py = _fake_python(tmp_path, f"cat '{script}'")
     report = run_smoke(Target(str(py)), options=SmokeOptions(device="cuda", timeout=30))
     assert [d["id"] for d in report.data["diagnoses"]][:1] == ["torch-cpu-build"]
     assert report.hint == report.data["diagnoses"][0]["fix"][0]

@@ -7,7 +7,7 @@ Python 3.8 (it is copied into the smoke child of any target interpreter).
 from __future__ import annotations
 
 import math
-from typing import Optional, Tuple, Union
+from typing import Any, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -245,7 +245,7 @@ class MambaRef(nn.Module):
             raise ValueError("scan must be 'chunked' or 'sequential', not %r" % (scan,))
         if dt_init not in ("random", "constant"):
             raise ValueError("dt_init must be 'random' or 'constant', not %r" % (dt_init,))
-        fk = {"device": device, "dtype": dtype}
+        fk: dict = {"device": device, "dtype": dtype}
         self.d_model, self.d_state, self.d_conv, self.expand = d_model, d_state, d_conv, expand
         self.d_inner = int(expand * d_model)
         self.dt_rank = math.ceil(d_model / 16) if dt_rank == "auto" else int(dt_rank)
@@ -285,7 +285,7 @@ class MambaRef(nn.Module):
 
 
 def mamba_forward(
-    m: nn.Module, x: Tensor, *, scan: str = "chunked", chunk_size: Optional[int] = None,
+    m: Any, x: Tensor, *, scan: str = "chunked", chunk_size: Optional[int] = None,
     prefix: str = "mamba",
 ) -> Tensor:
     """Mamba-1's forward for any module with mamba_ssm.Mamba's parameters (MambaRef or Mamba).
@@ -322,9 +322,13 @@ def mamba_forward(
                  "A = -exp(A_log): per channel and state, the decay rate (fp32 or fp64)")
     Dp = m.D.double() if x.dtype == torch.float64 else m.D.float()
     dbias = m.dt_proj.bias.double() if x.dtype == torch.float64 else m.dt_proj.bias.float()
-    fn = selective_scan_chunked if scan == "chunked" else selective_scan_sequential
-    kw = {"chunk_size": chunk_size} if scan == "chunked" else {}
-    y = fn(xc, dt, A, Bc, Cc, Dp, z=z, delta_bias=dbias, delta_softplus=True, **kw)
+    if scan == "chunked":
+        y = selective_scan_chunked(xc, dt, A, Bc, Cc, Dp, z=z, delta_bias=dbias,
+                                   delta_softplus=True, chunk_size=chunk_size)
+    else:
+        y = selective_scan_sequential(xc, dt, A, Bc, Cc, Dp, z=z, delta_bias=dbias,
+                                      delta_softplus=True)
+    assert isinstance(y, Tensor)  # no return_last_state: the output alone
     trace.record(prefix + ".selective_scan", [xc, dt, Bc, Cc, z], [y], {"D": m.D},
                  "Δ=softplus(Δ+b); h_t=exp(ΔA)h_{t-1}+ΔB_t x_t; y_t=<h_t,C_t>+D·x_t; y·=SiLU(z)")
     yt = y.transpose(1, 2)

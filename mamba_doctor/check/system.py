@@ -7,8 +7,8 @@ from mamba_doctor.models import CheckResult, CheckStatus, Environment
 
 OK, WARN, FAIL, SKIP = CheckStatus.OK, CheckStatus.WARN, CheckStatus.FAIL, CheckStatus.SKIP
 # Newest libstdc++ symbol version of GCC 11, the compiler of the ubuntu-22.04 runners that build
-# mamba_ssm >= 2.2.5 / causal_conv1d >= 1.5.1 (state-spaces/mamba#765: `GLIBC_2.32 not found`). An inference: the
-# wheels may need less, so a lower value only warns.
+# mamba_ssm >= 2.2.5 / causal_conv1d >= 1.5.1 (state-spaces/mamba#765: `GLIBC_2.32 not found`).
+# An inference: the wheels may need less, so a lower value only warns.
 WHEEL_GLIBCXX = (3, 4, 29)
 WHEEL_GLIBC_NEW, WHEEL_GLIBC_OLD = (2, 35), (2, 31)  # ubuntu-22.04 / ubuntu-20.04 build hosts
 

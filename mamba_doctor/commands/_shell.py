@@ -58,10 +58,7 @@ def envelope(
     errors: Sequence[Mapping[str, Optional[str]]] = (),
 ) -> dict[str, Any]:
     """Build the versioned document; `status` is derived from the exit code and errors."""
-    if exit_code == ExitCode.OK:
-        status = "partial" if errors else "success"
-    else:
-        status = "error"
+    status = ("partial" if errors else "success") if exit_code == ExitCode.OK else "error"
     return {
         "schema_version": SCHEMA_VERSION,
         "command": command,

@@ -1,4 +1,4 @@
-"""`mamba-doctor install`: options and rendering; the pipeline is in mamba_doctor.install.pipeline."""
+"""`mamba-doctor install`: options -> the pipeline (mamba_doctor.install.pipeline) -> outcome."""
 
 from __future__ import annotations
 

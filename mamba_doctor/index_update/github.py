@@ -51,9 +51,12 @@ def read_releases(client: ApiClient, api: str, package: str, *,
             raise IndexUpdateFailed(
                 f"{page.url} is not a release list (a JSON {type(page.doc).__name__})",
                 hint="A proxy may have answered instead of the API; try another --mirror.")
-        releases.extend(_release(raw, f"{repo} page {len(seen)}") for raw in page.doc)
+        for raw in page.doc:
+            found = _release(raw, f"{repo} page {len(seen)}")
+            if found is not None:
+                releases.append(found)
         url = next_link(page.headers)
-    out = [r for r in releases if r is not None]
+    out = list(releases)
     for rel in out:
         if rel["tag"] not in known_tags and not _has_wheel(rel, package):
             rel["workflow"] = read_workflow(client, api, repo, rel["tag"])

@@ -24,8 +24,9 @@ from mamba_doctor.probe.interpreter import Target
 # each (failure `build-resources-ninja-oom`: MAX_JOBS=cores OOM-kills 16-core/32 GiB boxes).
 PER_JOB_GIB = 4.0
 
-# Switches of each package's setup.py (https://github.com/state-spaces/mamba/blob/main/setup.py): FORCE_BUILD skips the
-# GitHub wheel guess; mamba main after PR #977 builds selective_scan_cuda only with KEEP_CUDA_BUILD.
+# Switches of each package's setup.py (https://github.com/state-spaces/mamba/blob/main/setup.py):
+# FORCE_BUILD skips the GitHub wheel guess; mamba main after PR #977 builds selective_scan_cuda
+# only with KEEP_CUDA_BUILD.
 BUILD_SWITCHES: Mapping[str, Mapping[str, str]] = {
     "mamba_ssm": {"MAMBA_FORCE_BUILD": "TRUE", "MAMBA_KEEP_CUDA_BUILD": "TRUE",
                   "MAMBA_SKIP_CUDA_BUILD": "FALSE"},

@@ -122,12 +122,12 @@ def _build_one(pkg: str, ref: SdistRef, sdist: Path, *, target: Target, home: Pa
             log.add(Step(f"build-{pkg}", "failed", 0.0, None, f"log: {log_path}"))
             raise exc
         built_dir.mkdir(parents=True, exist_ok=True)
-        target = built_dir / built.path.name
-        atomic_copy(built.path, target)
+        kept = built_dir / built.path.name
+        atomic_copy(built.path, kept)
     log.add(Step(f"build-{pkg}", "ok", built.seconds, render_argv(
         wheel_argv(python, Path(f"<unpacked {ref.filename}>"), built_dir)),
         f"{arch_label(sms)}, MAX_JOBS={jobs}, log: {log_path}"))
-    return WheelSource(pkg, target.name, target, origin="build")
+    return WheelSource(pkg, kept.name, kept, origin="build")
 
 
 def _check_build_env(target: Target, needs: Sequence[str], *, pkg: str, log: StepLog) -> None:

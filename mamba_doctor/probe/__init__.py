@@ -22,8 +22,8 @@ from mamba_doctor.probe.os import find_libstdcxx, probe_glibcxx, probe_os
 from mamba_doctor.probe.target import TargetFacts, probe_target
 from mamba_doctor.probe.toolkit import probe_toolkit
 
-__all__ = ["Target", "TargetFacts", "choose_target", "load_target", "probe_environment", "probe_nvidia",
-           "probe_os", "probe_target", "probe_toolkit", "probed"]
+__all__ = ["Target", "TargetFacts", "choose_target", "load_target", "probe_environment",
+           "probe_nvidia", "probe_os", "probe_target", "probe_toolkit", "probed"]
 
 
 def probe_environment(

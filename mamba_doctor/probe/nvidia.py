@@ -21,7 +21,8 @@ from mamba_doctor.probe.nvidia_parse import (
 
 # Runs in a child so that a driver that hangs or crashes in nvmlInit/cuInit cannot take the
 # doctor down, and so that cuInit state never lands in our process (conda's CUDA virtual package
-# does the same: https://github.com/conda/conda/blob/main/conda/plugins/virtual_packages/cuda.py). libcuda is asked only when NVML could not answer. Python 3.8-compatible.
+# does the same: https://github.com/conda/conda/blob/main/conda/plugins/virtual_packages/cuda.py).
+# libcuda is asked only when NVML could not answer. Python 3.8-compatible.
 NVML_SNIPPET = r'''
 import ctypes, json, sys
 def load(names):

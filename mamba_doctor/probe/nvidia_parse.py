@@ -14,7 +14,8 @@ _DRIVER_RE = re.compile(r"^\d{2,4}\.\d{1,4}(?:\.\d{1,4})?$")  # 550.54.15, 570.2
 # variant "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  570.86.15  Release Build ...".
 _PROC_RE = re.compile(r"NVRM version:.*?\s(\d{2,4}\.\d{1,4}(?:\.\d{1,4})?)\s")
 _SMI_DRIVER_RE = re.compile(r"Driver Version:\s*(\d+(?:\.\d+)+)")
-# Newer drivers print "CUDA UMD Version:" instead of "CUDA Version:" (tests/fixtures/probe/README.md).
+# Newer drivers print "CUDA UMD Version:" instead of "CUDA Version:"
+# (tests/fixtures/probe/README.md).
 _SMI_CUDA_RE = re.compile(r"CUDA(?: UMD)? Version:\s*(\d+\.\d+)")
 _NA = {"", "[n/a]", "n/a", "[not supported]", "not supported", "[unknown error]"}
 

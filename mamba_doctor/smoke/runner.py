@@ -29,7 +29,8 @@ RESULT_PREFIX = "MAMBA_DOCTOR_SMOKE "  # = child/report.py's (not imported: torc
 STAGE_PREFIX = "smoke-stage: "
 PROBE_TIMEOUT_S = 30.0  # only for tailoring a failure's fixes
 BOOTSTRAP = ("import sys; sys.path.insert(0, sys.argv[1]); "
-             "from %s.smoke.child.main import main; sys.exit(main(sys.argv[2:]))" % CHILD_PACKAGE)
+             f"from {CHILD_PACKAGE}.smoke.child.main import main; "
+             "sys.exit(main(sys.argv[2:]))")
 
 DEVICES = ("auto", "cuda", "cpu")
 BACKENDS = ("auto", "cuda", "ref")
@@ -62,14 +63,14 @@ class SmokeOptions:
                                      ("--dtype", self.dtype, DTYPES),
                                      ("--temporal", self.temporal, TEMPORALS)):
             if value not in allowed:
-                raise UsageError("%s %s: choose one of %s" % (flag, value, ", ".join(allowed)))
+                raise UsageError("{} {}: choose one of {}".format(flag, value, ", ".join(allowed)))
         for flag, size, low in (("--batch", self.batch, 1), ("--steps", self.steps, 2),
                                 ("--nodes", self.nodes, 1), ("--heads", self.heads, 1),
                                 ("--dim", self.dim, 1)):
             if size < low:
-                raise UsageError("%s %d: must be at least %d" % (flag, size, low))
+                raise UsageError(f"{flag} {size}: must be at least {low}")
         if self.dim % self.heads:
-            raise UsageError("--dim %d is not divisible by --heads %d" % (self.dim, self.heads),
+            raise UsageError(f"--dim {self.dim} is not divisible by --heads {self.heads}",
                              hint="D = heads·d: e.g. --dim 64 --heads 8 gives heads of width 8.")
         if self.timeout <= 0:
             raise UsageError("--timeout must be positive")
@@ -167,7 +168,7 @@ def build_data(python: str, options: SmokeOptions, child: Optional[dict[str, Any
         data.update({
             "passed": False, "device": None, "backend": None, "checks": [
                 {"name": "child process", "status": "fail",
-                 "detail": reason + (" during stage '%s'" % stage if stage else "")}],
+                 "detail": reason + (f" during stage '{stage}'" if stage else "")}],
             "crash": {"reason": reason, "signal": completed.signal_name,
                       "timed_out": completed.timed_out, "returncode": completed.returncode,
                       "last_stage": stage, "stderr_tail": completed.stderr[-4000:]},
@@ -234,20 +235,20 @@ def failure_message(data: dict[str, Any]) -> tuple[Optional[str], Optional[str]]
     hint = diagnoses[0]["fix"][0] if diagnoses and diagnoses[0].get("fix") else None
     crash = data.get("crash")
     if crash:
-        where = " during stage '%s'" % crash["last_stage"] if crash.get("last_stage") else ""
-        return ("the smoke test did not report: %s%s" % (crash["reason"], where),
+        where = " during stage '{}'".format(crash["last_stage"]) if crash.get("last_stage") else ""
+        return ("the smoke test did not report: {}{}".format(crash["reason"], where),
                 hint or _crash_hint(crash))
     failed = [c for c in data.get("checks") or [] if c.get("status") == "fail"]
     if any(c["name"] == "import torch" for c in failed):
         errs = data.get("errors") or [{}]
-        return ("torch cannot be imported in %s: %s" % (data["target_python"],
+        return ("torch cannot be imported in {}: {}".format(data["target_python"],
                                                         errs[0].get("message", "")),
                 hint or "Install PyTorch in that environment first, or point --python at the "
                 "environment that has it.")
     names = ", ".join(c["name"] for c in failed[:4])
-    return ("smoke test failed: %d check%s failed (%s)" % (
-        len(failed), "" if len(failed) == 1 else "s", names),
-        hint or (failed[0]["detail"] if failed else None))
+    plural = "" if len(failed) == 1 else "s"
+    return (f"smoke test failed: {len(failed)} check{plural} failed ({names})",
+            hint or (failed[0]["detail"] if failed else None))
 
 
 def _crash_hint(crash: dict[str, Any]) -> str:

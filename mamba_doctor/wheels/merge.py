@@ -45,7 +45,7 @@ def apply_overlay(index: Any, overlay: Overlay) -> Any:
                              for v, i in sdists.items()}
             by_version = {_tag_version(v): i for v, i in sdists.items()}
             rels = [_with_pypi(r, by_version) for r in rels]
-        rels.sort(key=lambda r: _tag_version(r.tag), reverse=True)
+        rels.sort(key=lambda r: _sort_key(r.tag), reverse=True)
         releases[package] = tuple(rels)
     return replace(index, releases=releases, pypi=pypi, overlay=overlay, overlay_error=None)
 
@@ -246,8 +246,8 @@ def _template(releases: Sequence[Any], tag: str) -> Any:
     """The newest bundled release at or below `tag`: a new tag runs the workflow and setup.py of
     the branch it was cut from, which is what that release had (or a later commit)."""
     want = _tag_version(tag)
-    ordered = sorted(releases, key=lambda r: _tag_version(r.tag), reverse=True)
-    below = [r for r in ordered if want is not None and _tag_version(r.tag) <= want]
+    ordered = sorted(releases, key=lambda r: _sort_key(r.tag), reverse=True)
+    below = [r for r in ordered if want is not None and _sort_key(r.tag) <= want]
     return (below or ordered)[0]
 
 
@@ -299,6 +299,11 @@ def _hours_between(start: Optional[str], end: str) -> Optional[float]:
 
 def _version(tag: str) -> str:
     return tag[1:] if tag.startswith("v") else tag
+
+
+def _sort_key(tag: str) -> Version:
+    """A tag's version for ordering; an unparsable tag sorts below every release."""
+    return _tag_version(tag) or Version("0")
 
 
 def _tag_version(tag: str) -> Optional[Version]:
