@@ -173,7 +173,7 @@ def _no_wheel(target: Target, missing: list[Any], *, stale: bool) -> NoCompatibl
         why = ""
     if stale:  # a release newer than the index may have the wheel (data["index"] says why)
         hint = ("the wheel index may be stale: run `mamba-doctor index update` and try again; "
-                f"else {hint}")
+                f"else {hint[:1].lower()}{hint[1:]}")
     return NoCompatibleWheel(f"no compatible prebuilt {names} wheel{why}", hint=hint)
 
 

@@ -157,7 +157,7 @@ def _explicit(explicit: str) -> str:
                 f"--python {explicit}: no Python interpreter in this directory",
                 hint="Give the interpreter itself, e.g. --python /path/to/env/bin/python.",
             )
-        return str(found)
+        return os.path.abspath(found)
     if not path.exists():
         raise UsageError(
             f"--python {explicit}: no such file",
@@ -166,7 +166,9 @@ def _explicit(explicit: str) -> str:
         )
     if not os.access(path, os.X_OK):
         raise UsageError(f"--python {explicit}: not executable")
-    return str(path)
+    # absolute, so that a printed command works from any directory; not resolved, since a
+    # venv's python is a symlink whose target is another environment
+    return os.path.abspath(path)
 
 
 def _python_in_prefix(prefix: Path) -> Optional[Path]:
