@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from httpserver import FaultyServer
 from typer.testing import CliRunner
 from wheel_envs import make_env
+from wheelmaker import wheel_bytes
 
 from mamba_doctor.cli import app
 
@@ -147,75 +148,57 @@ def test_help_lists_every_flag() -> None:
         assert flag in r.stdout, flag
 
 
-# The download itself is tested in tests/test_download_*.py against a real local server. Here the
-# seam (download.fetch_files) records what fetch-wheel hands to it: requests, mirrors, options.
-@pytest.fixture
-def recording_download(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[dict[str, Any]]:
-    import mamba_doctor.download.fetch as download
-
-    calls: list[dict[str, Any]] = []
-
-    @dataclass(frozen=True)
-    class _Result:
-        package: str
-        path: Path
-        url: str
-        sha256: str
-        size: int
-        resumed_from: int = 0
-        attempts: int = 1
-        from_cache: bool = False
-
-        def to_dict(self) -> dict[str, Any]:
-            return {**self.__dict__, "path": str(self.path)}
-
-    def fetch_files(requests: Any, **kwargs: Any) -> list[Any]:
-        calls.append({"requests": list(requests), **kwargs})
-        return [_Result(r.package, (kwargs["dest"] or tmp_path) / r.filename, r.url, "0" * 64, 1)
-                for r in requests]
-
-    monkeypatch.setattr(download, "fetch_files", fetch_files)
-    return calls
+# The download itself is tested in tests/test_download_*.py; here fetch-wheel hands its requests,
+# mirrors and options to the real downloader, which fetches from a real server on 127.0.0.1.
+CAUSAL = "causal_conv1d-1.4.0+cu118torch2.0cxx11abiFALSE-cp38-cp38-linux_x86_64.whl"
 
 
-def test_download_path_calls_fetch_files(server_json: Path, tmp_path: Path,
-                                         monkeypatch: pytest.MonkeyPatch,
-                                         recording_download: list[dict[str, Any]]) -> None:
-    monkeypatch.setenv("MAMBA_DOCTOR_MIRROR", "https://env-mirror.example/gh/")
+def _wheel(filename: str) -> bytes:
+    name, version, tags = filename[:-4].split("-", 2)
+    return wheel_bytes(name, version, tags=tags, payload_size=2_000)
+
+
+def test_download_uses_flag_mirrors_before_env_mirrors_and_copies_to_dest(
+        server: FaultyServer, server_json: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (CLASSIC, CAUSAL):  # mirrors get the file name URL-encoded, as GitHub's
+        server.add(f"/flag/{name.replace('+', '%2B')}", _wheel(name))
+    monkeypatch.setenv("MAMBA_DOCTOR_MIRROR", server.url("/env/{filename}"))
     dest = tmp_path / "out"
     r = _run(["--env", str(server_json), "--dest", str(dest), "--mirror",
-              "https://flag-mirror.example/", "--retries", "2", "--timeout", "5", "--json"])
+              server.url("/flag/{filename}"), "--allow-http", "--retries", "0", "--json"])
     assert r.exit_code == 0, r.output
-    (call,) = recording_download
-    assert [q.filename for q in call["requests"]] == [
-        CLASSIC, "causal_conv1d-1.4.0+cu118torch2.0cxx11abiFALSE-cp38-cp38-linux_x86_64.whl"]
-    assert call["mirrors"] == ("https://flag-mirror.example/", "https://env-mirror.example/gh/")
-    assert call["dest"] == dest and call["retries"] == 2 and call["timeout"] == 5.0
-    assert call["show_progress"] is False and call["allow_http"] is False
     downloads = json.loads(r.stdout)["data"]["downloads"]
     assert [d["package"] for d in downloads] == ["mamba_ssm", "causal_conv1d"]
+    assert sorted(p.name for p in dest.iterdir()) == sorted([CLASSIC, CAUSAL])
+    # the flag's mirror answered first: the environment's was never needed
+    assert {h.path.split("/")[1] for h in server.hits} == {"flag"}
 
 
-def test_explicit_url_uses_index_digest(server_json: Path,
-                                        recording_download: list[dict[str, Any]]) -> None:
-    url = ("https://github.com/state-spaces/mamba/releases/download/v2.2.5/"
-           "mamba_ssm-2.2.5+cu11torch2.4cxx11abiFALSE-cp310-cp310-linux_x86_64.whl")
-    r = _run(["--env", str(server_json), "--url", url, "--json"])
-    assert r.exit_code == 0, r.output
-    (req,) = recording_download[0]["requests"]
-    assert req.url == url and req.sha256 == \
-        "327c0e975cceb18a81a25465187e6e31573706b6a272a9489e0e05c9511936b3"
+def test_explicit_url_uses_index_digest(server: FaultyServer, server_json: Path) -> None:
+    # v2.2.5 publishes this asset's sha256: bytes that differ are refused with that digest
+    name = "mamba_ssm-2.2.5+cu11torch2.4cxx11abiFALSE-cp310-cp310-linux_x86_64.whl"
+    url = server.add("/state-spaces/mamba/releases/download/v2.2.5/"
+                     + name.replace("+", "%2B"), _wheel(name))
+    r = _run(["--env", str(server_json), "--url", url, "--allow-http", "--retries", "0",
+              "--json"])
+    doc = json.loads(r.stdout)
+    assert r.exit_code == 5 and doc["errors"][0]["code"] == "checksum_mismatch", doc
+    assert "327c0e975cceb18a81a25465187e6e31573706b6a272a9489e0e05c9511936b3" in \
+        doc["errors"][0]["message"]
 
 
-def test_explicit_mirror_url_still_gets_digest(server_json: Path,
-                                               recording_download: list[dict[str, Any]]) -> None:
-    url = ("https://mirror.example.edu/gh/state-spaces/mamba/releases/download/v2.2.5/"
-           "mamba_ssm-2.2.5%2Bcu11torch2.4cxx11abiFALSE-cp310-cp310-linux_x86_64.whl")
-    r = _run(["--env", str(server_json), "--url", url, "--json"])
-    assert r.exit_code == 0, r.output
-    (req,) = recording_download[0]["requests"]
-    assert req.filename == "mamba_ssm-2.2.5+cu11torch2.4cxx11abiFALSE-cp310-cp310-linux_x86_64.whl"
-    assert req.sha256 == "327c0e975cceb18a81a25465187e6e31573706b6a272a9489e0e05c9511936b3"
+def test_explicit_mirror_url_still_gets_digest(server: FaultyServer, server_json: Path) -> None:
+    name = "mamba_ssm-2.2.5+cu11torch2.4cxx11abiFALSE-cp310-cp310-linux_x86_64.whl"
+    path = ("/gh/state-spaces/mamba/releases/download/v2.2.5/"
+            "mamba_ssm-2.2.5%2Bcu11torch2.4cxx11abiFALSE-cp310-cp310-linux_x86_64.whl")
+    server.add(path, _wheel(name))
+    r = _run(["--env", str(server_json), "--url", server.url(path), "--allow-http",
+              "--retries", "0", "--json"])
+    doc = json.loads(r.stdout)
+    assert r.exit_code == 5 and doc["errors"][0]["code"] == "checksum_mismatch", doc
+    assert "327c0e975cceb18a81a25465187e6e31573706b6a272a9489e0e05c9511936b3" in \
+        doc["errors"][0]["message"]
 
 
 def test_explicit_url_must_be_a_wheel(server_json: Path) -> None:
