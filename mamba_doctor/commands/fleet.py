@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
             "sees) [default: the active venv/conda env, as srun passes it on].",
         ),
         # typer evaluates this annotation at run time: List, not list, on Python 3.8
-        partitions: List[str] = typer.Option(  # noqa: UP006, B008
+        partitions: List[str] = typer.Option(
             [], "--partition", "-p", metavar="P",
             help="Only nodes of this partition (repeat for several).",
         ),
