@@ -1,12 +1,15 @@
 """Top-1 accuracy and false positives of `diagnose()` on the real-log corpus, per split.
 
-    python benchmarks/eval_real_logs.py [--split tune|heldout|all] [--misses]
+    python benchmarks/eval_real_logs.py [--split tune|heldout|heldout2|all] [--round 1|2] [--misses]
 
 Each log is explained twice: with no machine facts (as `explain --no-probe` does), and as `explain`
 does next to the probed facts of a Linux laptop that is not the machine the log came from (torch
 2.5.1+cu124 on an RTX 4090: the situation in which local facts used to veto what the text
 proves). A positive counts when the first diagnosis is the thread's cause; a negative counts as a
 false positive when any diagnosis is given. Labels "new:<name>" count once a mode <name> exists.
+The corpus was gathered in two rounds (an entry's `round`, 1 when absent): `tune` holds both
+rounds' tune halves, `heldout` is round 1's held-out half and `heldout2` round 2's; --round narrows
+any of them to one round. Only aggregates are printed for the held-out halves.
 """
 
 # ruff: noqa: T201  # a report script: printing the figures is its job
@@ -50,11 +53,17 @@ def expected_id(label: str) -> Optional[str]:
     return label.split(":", 1)[1] if label.startswith("new:") else label
 
 
-def evaluate(split: str, env: Optional[Environment]) -> dict[str, Any]:
+HELD_OUT = ("heldout", "heldout2")
+
+
+def evaluate(split: str, env: Optional[Environment],
+             round_no: Optional[int] = None) -> dict[str, Any]:
     logs = load_manifest()["logs"]
     right, wrong, fps, negatives = [], [], [], 0
     for log_id, entry in sorted(logs.items()):
         if split != "all" and entry["split"] != split:
+            continue
+        if round_no is not None and int(entry.get("round", 1)) != round_no:
             continue
         text = (CORPUS / entry["file"]).read_text(encoding="utf-8")
         # As `explain` does: the laptop is only where explain runs, so the log's origin is checked.
@@ -76,17 +85,22 @@ def evaluate(split: str, env: Optional[Environment]) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--split", default="all", choices=("tune", "heldout", "all"))
+    parser.add_argument("--split", default="all", choices=("tune",) + HELD_OUT + ("all",))
+    parser.add_argument("--round", type=int, choices=(1, 2), default=None, dest="round_no",
+                        help="only the logs gathered in this round")
     parser.add_argument("--misses", action="store_true",
                         help="list the misses of the tune half (held-out misses stay hidden: "
                         "signatures are written from the tune half only)")
     args = parser.parse_args()
-    splits = ("tune", "heldout") if args.split == "all" else (args.split,)
+    splits = ("tune",) + HELD_OUT if args.split == "all" else (args.split,)
+    scope = "" if args.round_no is None else f" r{args.round_no}"
     for env_name, env in (("no machine facts", None),
                           ("a Linux laptop's facts", Environment.from_dict(LAPTOP))):
         for split in splits:
-            r = evaluate(split, env)
-            print(f"{split:8} {env_name:24} top-1 {r['right']}/{r['positives']} "
+            r = evaluate(split, env, args.round_no)
+            if not r["positives"] and not r["negatives"]:
+                continue
+            print(f"{split + scope:11} {env_name:24} top-1 {r['right']}/{r['positives']} "
                   f"({r['top1']:.0%}), false positives {len(r['false_positives'])}/"
                   f"{r['negatives']}")
             if args.misses and split == "tune":

@@ -1,13 +1,19 @@
-"""Split the real-log corpus into tune and held-out halves (run once, before tuning).
+"""Split the real-log corpus into tune and held-out halves (run once per round, before tuning).
 
-    python scripts/split_real_logs.py [--seed 13] [--write]
+    python scripts/split_real_logs.py [--write]
 
-Reads tests/fixtures/logs_real/manifest.json and assigns each entry a `split`. Entries from the
-same thread (same URL) stay together, so a thread never sits on both sides. Threads are grouped by
-their label (a KB mode id, "negative" or "new:<name>") and each group is shuffled with a fixed seed
-and dealt alternately, the starting side carried over from one label to the next, so every label
-with two or more threads appears on both sides and the halves stay within one thread of each other.
-Without --write it only prints the split.
+Reads tests/fixtures/logs_real/manifest.json and assigns each entry a `split`. The corpus was
+gathered in rounds (an entry's `round`, 1 when absent); each round is split on its own, with its
+own seed, so adding a round never moves a log of an earlier one:
+
+- round 1 (seed 13): `tune` / `heldout`
+- round 2 (seed 26): `tune` / `heldout2`
+
+Within a round, entries from the same thread (same URL) stay together, so a thread never sits on
+both sides. Threads are grouped by their label (a KB mode id, "negative" or "new:<name>") and each
+group is shuffled with the round's seed and dealt alternately, the starting side carried over from
+one label to the next, so every label with two or more threads appears on both sides and the
+halves stay within one thread of each other. Without --write it only prints the split's sizes.
 """
 
 # ruff: noqa: T201  # a maintenance script: printing the split is its job
@@ -18,12 +24,25 @@ import json
 import random
 from collections import defaultdict
 from pathlib import Path
+from typing import Dict, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ROOT / "tests" / "fixtures" / "logs_real" / "manifest.json"
 
+# round -> (seed, tune side, held-out side). A new round gets a new row, never a changed one.
+ROUNDS: Dict[int, Tuple[int, str, str]] = {
+    1: (13, "tune", "heldout"),
+    2: (26, "tune", "heldout2"),
+}
 
-def split(entries: dict[str, dict], seed: int) -> dict[str, str]:
+
+def entry_round(entry: dict) -> int:
+    return int(entry.get("round", 1))
+
+
+def split(entries: dict[str, dict], seed: int,
+          sides: Tuple[str, str] = ("tune", "heldout")) -> dict[str, str]:
+    """Deal `entries` (one round's) onto `sides` with `seed`."""
     threads: dict[str, list[str]] = defaultdict(list)
     for log_id in sorted(entries):
         threads[entries[log_id]["url"]].append(log_id)
@@ -38,26 +57,42 @@ def split(entries: dict[str, dict], seed: int) -> dict[str, str]:
         rng.shuffle(urls)
         for url in urls:
             for log_id in threads[url]:
-                out[log_id] = ("tune", "heldout")[side]
+                out[log_id] = sides[side]
             side = 1 - side
+    return out
+
+
+def split_all(entries: dict[str, dict]) -> dict[str, str]:
+    """Every entry's side: each round dealt on its own with its own seed."""
+    out: dict[str, str] = {}
+    for rnd, (seed, tune, held) in ROUNDS.items():
+        part = {k: v for k, v in entries.items() if entry_round(v) == rnd}
+        out.update(split(part, seed, (tune, held)))
+    unknown = sorted(k for k in entries if k not in out)
+    if unknown:
+        raise SystemExit(f"entries of an unknown round: {unknown}")
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
     data = json.loads(MANIFEST.read_text(encoding="utf-8"))
-    assigned = split(data["logs"], args.seed)
+    assigned = split_all(data["logs"])
     for log_id, entry in data["logs"].items():
         entry["split"] = assigned[log_id]
-    data["split"] = {"seed": args.seed, "method": "stratified by label, grouped by thread URL, "
-                     "dealt alternately (scripts/split_real_logs.py)"}
-    for half in ("tune", "heldout"):
-        ids = [k for k, v in assigned.items() if v == half]
-        neg = sum(1 for k in ids if data["logs"][k]["label"] == "negative")
-        print(f"{half}: {len(ids)} logs, {neg} negatives")
+    data["split"] = {
+        "seed": ROUNDS[1][0],
+        "rounds": {str(r): {"seed": s, "sides": [t, h]} for r, (s, t, h) in ROUNDS.items()},
+        "method": "per round: stratified by label, grouped by thread URL, dealt alternately "
+                  "(scripts/split_real_logs.py)"}
+    for rnd, (_seed, tune, held) in ROUNDS.items():
+        for half in (tune, held):
+            ids = [k for k, v in assigned.items()
+                   if v == half and entry_round(data["logs"][k]) == rnd]
+            neg = sum(1 for k in ids if data["logs"][k]["label"] == "negative")
+            print(f"round {rnd} {half}: {len(ids)} logs, {neg} negatives")
     if args.write:
         MANIFEST.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 

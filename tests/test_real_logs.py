@@ -47,18 +47,29 @@ def test_the_corpus_is_large_and_documented(manifest: dict[str, Any]) -> None:
 
 
 def test_the_split_is_the_scripted_one(manifest: dict[str, Any]) -> None:
-    """The recorded split is what the script deals with its seed: nobody moved a log by hand."""
+    """The recorded split is what the script deals with each round's seed: nobody moved a log by
+    hand, and round 1's split is exactly the one dealt before round 2 existed."""
     logs = manifest["logs"]
-    assigned = split_real_logs.split(logs, manifest["split"]["seed"])
-    assert {k: v["split"] for k, v in logs.items()} == assigned
+    assert {k: v["split"] for k, v in logs.items()} == split_real_logs.split_all(logs)
+    round1 = {k: v for k, v in logs.items() if v.get("round", 1) == 1}
+    assert split_real_logs.split(round1, 13) == {k: v["split"] for k, v in round1.items()}
     halves: dict[str, set[str]] = {}
     for entry in logs.values():
         halves.setdefault(entry["url"], set()).add(entry["split"])
     assert all(len(sides) == 1 for sides in halves.values())  # a thread never straddles
-    tune = [e for e in logs.values() if e["split"] == "tune"]
-    held = [e for e in logs.values() if e["split"] == "heldout"]
-    assert abs(len(tune) - len(held)) <= 4
-    assert sum(e["label"] == "negative" for e in held) >= 5
+    for rnd, held_name in ((1, "heldout"), (2, "heldout2")):
+        part = [e for e in logs.values() if e.get("round", 1) == rnd]
+        tune = [e for e in part if e["split"] == "tune"]
+        held = [e for e in part if e["split"] == held_name]
+        assert len(tune) + len(held) == len(part), rnd
+        assert abs(len(tune) - len(held)) <= 4, rnd
+        assert sum(e["label"] == "negative" for e in held) >= 5, rnd
+
+
+def test_round_two_is_large_and_documented(manifest: dict[str, Any]) -> None:
+    round2 = [e for e in manifest["logs"].values() if e.get("round", 1) == 2]
+    assert len(round2) >= 50
+    assert sum(e["label"] == "negative" for e in round2) >= 12
 
 
 @pytest.mark.parametrize("env_name", ["none", "laptop"])
