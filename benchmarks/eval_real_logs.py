@@ -85,14 +85,14 @@ def evaluate(split: str, env: Optional[Environment],
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--split", default="all", choices=("tune",) + HELD_OUT + ("all",))
+    parser.add_argument("--split", default="all", choices=("tune", *HELD_OUT, "all"))
     parser.add_argument("--round", type=int, choices=(1, 2), default=None, dest="round_no",
                         help="only the logs gathered in this round")
     parser.add_argument("--misses", action="store_true",
                         help="list the misses of the tune half (held-out misses stay hidden: "
                         "signatures are written from the tune half only)")
     args = parser.parse_args()
-    splits = ("tune",) + HELD_OUT if args.split == "all" else (args.split,)
+    splits = ("tune", *HELD_OUT) if args.split == "all" else (args.split,)
     scope = "" if args.round_no is None else f" r{args.round_no}"
     for env_name, env in (("no machine facts", None),
                           ("a Linux laptop's facts", Environment.from_dict(LAPTOP))):

@@ -24,13 +24,12 @@ import json
 import random
 from collections import defaultdict
 from pathlib import Path
-from typing import Dict, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ROOT / "tests" / "fixtures" / "logs_real" / "manifest.json"
 
 # round -> (seed, tune side, held-out side). A new round gets a new row, never a changed one.
-ROUNDS: Dict[int, Tuple[int, str, str]] = {
+ROUNDS: dict[int, tuple[int, str, str]] = {
     1: (13, "tune", "heldout"),
     2: (26, "tune", "heldout2"),
 }
@@ -41,7 +40,7 @@ def entry_round(entry: dict) -> int:
 
 
 def split(entries: dict[str, dict], seed: int,
-          sides: Tuple[str, str] = ("tune", "heldout")) -> dict[str, str]:
+          sides: tuple[str, str] = ("tune", "heldout")) -> dict[str, str]:
     """Deal `entries` (one round's) onto `sides` with `seed`."""
     threads: dict[str, list[str]] = defaultdict(list)
     for log_id in sorted(entries):
