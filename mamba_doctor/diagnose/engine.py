@@ -140,15 +140,15 @@ def analyse(text: str, env: Optional[Environment] = None, *, env_source: str = "
     """
     kb = kb or load_knowledge()
     scan = TextScan(text)
-    log = read_log_facts(scan)
-    ran = any(_signature_lines(sig, scan) is not None for sig in kb.kernels_ran)
-    why = tuple(other_machine(log, env)) if (check_origin and env is not None) else ()
-    facts_env, facts_from = _facts_env(env, env_source, log, bool(why))
     candidates: dict[str, _Candidate] = {}
     for mode in kb.modes:
         cand = _score_mode(mode, scan)
         if cand is not None:
             candidates[mode.id] = cand
+    log = read_log_facts(scan, gpus=any(_uses_gpu(c.mode) for c in candidates.values()))
+    ran = any(_signature_lines(sig, scan) is not None for sig in kb.kernels_ran)
+    why = tuple(other_machine(log, env)) if (check_origin and env is not None) else ()
+    facts_env, facts_from = _facts_env(env, env_source, log, bool(why))
     if candidates:
         _discriminate(scan, facts_env, candidates)
         if facts_env is not None:
@@ -166,6 +166,10 @@ def analyse(text: str, env: Optional[Environment] = None, *, env_source: str = "
     found = tuple(_finish(c, values, target, tailored=facts_env is not None) for c in ranked)
     return Analysis(diagnoses=found, log_facts=log, other_machine=why, facts_from=facts_from,
                     kernels_ran=ran)
+
+
+def _uses_gpu(mode: Mode) -> bool:
+    return any(rule.fact.startswith("nvidia.gpus[]") for rule in mode.confirm)
 
 
 def _facts_env(env: Optional[Environment], source: str, log: LogFacts, elsewhere: bool
@@ -237,7 +241,8 @@ def _discriminate(scan: TextScan, env: Optional[Environment],
         return
     text = scan.data
     symbols = [m.group(1) for _, m in zip(range(20), _SYMBOL.finditer(text))]
-    new_abi = any(b"__cxx11" in s or b"B5cxx11" in s for s in symbols)
+    # std::__cxx11 (or the B5cxx11 tag), whatever Markdown did to its underscores
+    new_abi = any(b"cxx11" in s for s in symbols)
     old_abi = any(_OLD_ABI_STRING.search(s) for s in symbols)
     torch_abi = env.torch.cxx11abi if env is not None else None
     if new_abi and torch_abi is None:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from mamba_doctor.diagnose.gpunames import read_gpus
 from mamba_doctor.diagnose.textscan import TextScan
 from mamba_doctor.knowledge.cuda_tables import torch_default_abi
 from mamba_doctor.models import Environment
@@ -27,14 +28,18 @@ def _rx(pattern: bytes, icase: bool = False) -> re.Pattern[bytes]:
 
 # (anchor, regex): the anchor is a literal of every match (see TextScan.matches).
 _WINDOWS = (
-    (":\\", _rx(rb"\b[a-z]:\\[^\s'\"]{0,160}\\(site-packages|scripts|appdata|anaconda\d?|"
+    (":\\", _rx(rb"\b[a-z]:\\(?:[^\s'\"]{0,160}\\)?(site-packages|scripts|appdata|anaconda\d?|"
                 rb"miniconda\d?|envs|users|program files|windows)\\", icase=True)),
+    (":/", _rx(rb"\b[a-z]:/(?:[^\s'\"]{0,160}/)?(site-packages|scripts|appdata|anaconda\d?|"
+               rb"miniconda\d?|envs|users|program files|windows)/", icase=True)),
     ("win_amd64", _rx(rb"win_amd64", icase=True)),
     ("winerror", _rx(rb"\bwinerror \d{1,5}", icase=True)),
 )
 _MACOS = (("macosx_", _rx(rb"macosx_\d{1,2}_\d{1,2}_(arm64|x86_64|universal2)")),
           ("/opt/homebrew/", _rx(rb"/opt/homebrew/")),
-          ("Python.framework", _rx(rb"Python\.framework")))
+          ("Python.framework", _rx(rb"Python\.framework")),
+          # a home directory: /Users/NAME/ (not C:/Users/, not a path inside another one)
+          ("/Users/", _rx(rb"(?<![\w\\:/.~-])/Users/[^/\s'\"]{1,64}/")))
 _LINUX = (("linux_x86_64", _rx(rb"linux_x86_64")), ("linux_aarch64", _rx(rb"linux_aarch64")),
           ("-linux-gnu", _rx(rb"(x86_64|aarch64)-linux-gnu")),
           ("-packages/", _rx(rb"(?<![\w\\])/[\w./-]{1,200}/(site|dist)-packages/")))
@@ -84,6 +89,7 @@ class LogFacts:
     driver_version: Optional[str] = None
     driver_cuda: Optional[str] = None
     sm: Optional[int] = None
+    gpus: tuple[tuple[str, int], ...] = ()  # (model as written, sm) of each GPU the log names
     packages: dict[str, str] = field(default_factory=dict)
     site_prefixes: tuple[str, ...] = ()  # ".../lib/python3.10" prefixes of site-packages paths
     evidence: dict[str, str] = field(default_factory=dict)
@@ -117,9 +123,11 @@ class LogFacts:
         if self.driver_version:
             data["nvidia"].update(driver_version=self.driver_version,
                                   cuda_driver_version=self.driver_cuda)
-        if self.sm is not None:
-            data["nvidia"]["gpus"] = [{"index": 0, "compute_capability":
-                                       f"{self.sm // 10}.{self.sm % 10}"}]
+        named = self.gpus or ((("", self.sm),) if self.sm is not None else ())
+        if named:
+            data["nvidia"]["gpus"] = [{"index": i, "name": name, "compute_capability":
+                                       f"{sm // 10}.{sm % 10}"}
+                                      for i, (name, sm) in enumerate(named)]
         for name, version in self.packages.items():
             data["packages"][name] = {"version": version}
         return Environment.from_dict(data)
@@ -144,7 +152,9 @@ def _first(scan: TextScan, specs: Any, group: int = 1) -> Optional[tuple[str, st
     return None
 
 
-def read_log_facts(scan: TextScan) -> LogFacts:
+def read_log_facts(scan: TextScan, *, gpus: bool = True) -> LogFacts:
+    """The facts of the log's machine; GPU model names only with `gpus` (a dozen more searches,
+    worth it only when a candidate mode depends on the GPU)."""
     evidence: dict[str, str] = {}
     system = None
     for name, specs in (("Windows", _WINDOWS), ("Darwin", _MACOS), ("Linux", _LINUX)):
@@ -170,6 +180,7 @@ def read_log_facts(scan: TextScan) -> LogFacts:
     nvcc = _first(scan, _NVCC)
     driver = scan.matches(*_DRIVER)
     sm = _first(scan, (_SM,))
+    named = read_gpus(scan) if gpus else ()
     packages = {}
     for name, (anchor, rx) in _PACKAGES.items():
         found = scan.matches(anchor, rx, icase=True, limit=8)
@@ -189,7 +200,8 @@ def read_log_facts(scan: TextScan) -> LogFacts:
         nvcc_version=nvcc[0] if nvcc else None,
         driver_version=driver[0].group(1).decode() if driver else None,
         driver_cuda=driver[0].group(2).decode() if driver else None,
-        sm=int(sm[0]) if sm else None, packages=packages, site_prefixes=prefixes,
+        sm=int(sm[0]) if sm else (named[0][1] if named else None), gpus=named,
+        packages=packages, site_prefixes=prefixes,
         evidence=evidence,
     )
 
@@ -225,6 +237,11 @@ def other_machine(facts: LogFacts, env: Environment) -> list[str]:
     nvcc = env.cuda_toolkit.nvcc_version
     if facts.nvcc_version and nvcc and facts.nvcc_version != ".".join(nvcc.split(".")[:2]):
         why.append(f"the log's CUDA toolkit is {facts.nvcc_version}, this machine has nvcc {nvcc}")
+    here = {g.sm for g in env.nvidia.gpus if g.sm is not None}
+    if facts.gpus and here and not here & {sm for _name, sm in facts.gpus}:
+        name, sm = facts.gpus[0]
+        why.append(f"the log names a {name} (sm_{sm}), this machine's GPU is "
+                   + ", ".join(f"sm_{s}" for s in sorted(here)))
     return why
 
 
