@@ -43,6 +43,13 @@ _MACOS = (("macosx_", _rx(rb"macosx_\d{1,2}_\d{1,2}_(arm64|x86_64|universal2)"))
 _LINUX = (("linux_x86_64", _rx(rb"linux_x86_64")), ("linux_aarch64", _rx(rb"linux_aarch64")),
           ("-linux-gnu", _rx(rb"(x86_64|aarch64)-linux-gnu")),
           ("-packages/", _rx(rb"(?<![\w\\])/[\w./-]{1,200}/(site|dist)-packages/")))
+# The author saying so ("on Windows 11", "在windows下"), read only when no path or tag tells.
+_WINDOWS_SAID = (
+    ("windows", _rx(rb"\bwindows ?(?:10|11|server|\xe4\xb8\x8b|\xe4\xb8\x8a|\xe7\xb3\xbb\xe7\xbb\x9f|"
+                    rb"\xe7\x8e\xaf\xe5\xa2\x83)|\b(?:on|in|under|using|with) windows\b"
+                    rb"(?! subsystem)", icase=True)),
+    ("win1", _rx(rb"\bwin1[01]\b", icase=True)),
+)
 _WSL = ("/mnt/", _rx(rb"(?<![\w/])/mnt/[c-z]/"))
 _COLAB = ("/content/", _rx(rb"(?<![\w/])/content/"))
 _KAGGLE = ("/kaggle/", _rx(rb"(?<![\w/])/kaggle/"))
@@ -157,7 +164,8 @@ def read_log_facts(scan: TextScan, *, gpus: bool = True) -> LogFacts:
     worth it only when a candidate mode depends on the GPU)."""
     evidence: dict[str, str] = {}
     system = None
-    for name, specs in (("Windows", _WINDOWS), ("Darwin", _MACOS), ("Linux", _LINUX)):
+    for name, specs in (("Windows", _WINDOWS), ("Darwin", _MACOS), ("Linux", _LINUX),
+                        ("Windows", _WINDOWS_SAID)):
         hit = _first(scan, specs, group=0)
         if hit is not None:
             system, evidence["os.system"] = name, hit[1][:120]
@@ -223,6 +231,9 @@ def other_machine(facts: LogFacts, env: Environment) -> list[str]:
     if facts.system and system and facts.system != system and not (facts.wsl and system == "Linux"):
         why.append(f"the log shows {facts.system} ({facts.evidence.get('os.system', '')!s}), "
                    f"this machine runs {system}")
+    arch = env.os.arch
+    if facts.arch == "aarch64" and arch and arch not in ("aarch64", "arm64"):
+        why.append(f"the log shows an aarch64 machine, this one is {arch}")
     py = env.python.version
     if facts.python_minor and py and not (py == facts.python_minor
                                           or py.startswith(facts.python_minor + ".")):
