@@ -45,9 +45,8 @@ _LINUX = (("linux_x86_64", _rx(rb"linux_x86_64")), ("linux_aarch64", _rx(rb"linu
           ("-packages/", _rx(rb"(?<![\w\\])/[\w./-]{1,200}/(site|dist)-packages/")))
 # The author saying so ("on Windows 11", "在windows下"), read only when no path or tag tells.
 _WINDOWS_SAID = (
-    ("windows", _rx(rb"\bwindows ?(?:10|11|server|\xe4\xb8\x8b|\xe4\xb8\x8a|\xe7\xb3\xbb\xe7\xbb\x9f|"
-                    rb"\xe7\x8e\xaf\xe5\xa2\x83)|\b(?:on|in|under|using|with) windows\b"
-                    rb"(?! subsystem)", icase=True)),
+    ("windows", _rx(rb"\bwindows ?(?:10|11|server|" + "下|上|系统|环境".encode() + rb")"
+                    rb"|\b(?:on|in|under|using|with) windows\b(?! subsystem)", icase=True)),
     ("win1", _rx(rb"\bwin1[01]\b", icase=True)),
 )
 _WSL = ("/mnt/", _rx(rb"(?<![\w/])/mnt/[c-z]/"))
@@ -123,8 +122,8 @@ class LogFacts:
             abi = _pypi_torch_abi(self.torch_version)
             if abi is not None:
                 data["torch"]["cxx11abi"] = abi
-        if self.torch_cuda:
-            data["torch"]["cuda"] = self.torch_cuda
+        if self.torch_cuda:  # torch's own CUDA in the log: torch is there
+            data["torch"].update(installed=True, cuda=self.torch_cuda)
         if self.nvcc_version:
             data["cuda_toolkit"]["nvcc_version"] = self.nvcc_version
         if self.driver_version:

@@ -37,7 +37,7 @@ class BuildCheck:
 def check_build(env: Environment) -> BuildCheck:
     t = env.torch
     cuda = cuda_tuple(t.cuda)
-    if t.installed is False or not t.version:
+    if t.installed is False or not (t.version or t.cuda):  # a log may tell only torch's CUDA
         return BuildCheck(False, why="torch is not installed: the build compiles against it")
     if cuda is None:
         return BuildCheck(False, why=f"torch {t.version} is not a CUDA build: the kernels "
