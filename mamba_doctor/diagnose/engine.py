@@ -163,7 +163,8 @@ def analyse(text: str, env: Optional[Environment] = None, *, env_source: str = "
         ranked = ranked[:limit]
     values = values_for(facts_env, python, [c.mode for c in ranked])
     target = advice_target(facts_env, python)
-    found = tuple(_finish(c, values, target, tailored=facts_env is not None) for c in ranked)
+    found = tuple(_finish(c, values, target, tailored=facts_env is not None,
+                          partial=facts_from == "log") for c in ranked)
     return Analysis(diagnoses=found, log_facts=log, other_machine=why, facts_from=facts_from,
                     kernels_ran=ran)
 
@@ -281,14 +282,15 @@ def _discriminate(scan: TextScan, env: Optional[Environment],
 
 
 def _finish(cand: _Candidate, values: Mapping[str, str], target: Optional[Any], *,
-            tailored: bool) -> Diagnosis:
+            tailored: bool, partial: bool = False) -> Diagnosis:
     seen: list[str] = []
     for line in cand.lines:
         if line and line not in seen:
             seen.append(line)
     return Diagnosis(
         id=cand.mode.id, title=cand.mode.title, score=round(cand.score, 2), cause=cand.mode.cause,
-        fix=fix_texts(cand.mode, values, target), matched=tuple(seen[:MAX_MATCHED]),
+        fix=fix_texts(cand.mode, values, target, partial=partial),
+        matched=tuple(seen[:MAX_MATCHED]),
         phase=cand.mode.phase, related=cand.mode.related,
         confirmed=tuple(dict.fromkeys(cand.confirmed)), tailored=tailored,
     )

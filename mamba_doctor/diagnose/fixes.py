@@ -41,18 +41,43 @@ def advice_target(env: Optional[Environment], python: Optional[str]) -> Optional
     return Target(python or env.python.executable or "python", ENV_FILE, env)
 
 
-def fix_texts(mode: Mode, values: Mapping[str, str], target: Optional[Any] = None
-              ) -> tuple[str, ...]:
+# What an advice action concludes from: with facts read from a log (a partial picture), an
+# action runs only when these are known, since the advice engine reads an unknown torch CUDA
+# as a CPU-only torch and an unknown torch as none ("unknown facts are skipped", as the confirm
+# rules do); otherwise the fix stays the generic text.
+_NEEDS: dict[str, tuple[str, ...]] = {
+    "torch": ("torch.version", "torch.cuda"),
+    "mamba": ("torch.version", "torch.cuda", "python.version"),
+    "mamba_pair": ("torch.version", "torch.cuda", "python.version"),
+    "source_build": ("torch.version", "torch.cuda"),
+    "toolkit": ("torch.cuda",),
+    "driver": ("nvidia.driver_version",),
+    "platform": ("os.system",),
+    "python": ("python.version",),
+}
+
+
+def fix_texts(mode: Mode, values: Mapping[str, str], target: Optional[Any] = None, *,
+              partial: bool = False) -> tuple[str, ...]:
     """The mode's fixes: the advice engine's for an advice fix when facts are known, else
-    tailored where every placeholder is known, else the generic form."""
+    tailored where every placeholder is known, else the generic form. `partial`: the facts
+    were read from a log, so an advice action runs only on the facts it needs."""
     out = []
     for fix in mode.fixes:
         if fix.advice is not None:
-            out.append(_advice_fix(fix.advice, target, fix.generic, values))
+            known = target is not None and (not partial or _knows(target.env, fix.advice))
+            out.append(_advice_fix(fix.advice, target if known else None, fix.generic, values))
             continue
         text, complete = render_template(fix.tailored, values)
         out.append(text if complete else render_template(fix.generic, values)[0])
     return tuple(out)
+
+
+def _knows(env: Environment, action: str) -> bool:
+    from mamba_doctor.diagnose.facts import fact_values
+
+    needs = _NEEDS.get(action)
+    return needs is not None and all(fact_values(env, fact) for fact in needs)
 
 
 def _advice_fix(action: str, target: Optional[Any], generic: str,
