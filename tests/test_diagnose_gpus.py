@@ -107,3 +107,17 @@ def test_a_resolver_that_replaces_torch_in_words() -> None:
     # the user's own commands are not the resolver's doing
     for own in ("then I ran pip uninstall torch and installed 2.4", "I will update torch later"):
         assert all(d.id != "pip-resolver-upgrades-torch" for d in analyse(own).diagnoses), own
+
+
+def test_partial_facts_from_a_log_never_claim_what_they_do_not_know() -> None:
+    """A log that names only a GPU (or only a torch version) says nothing about torch's CUDA:
+    the fixes must not call that torch missing or CPU-only."""
+    laptop = Environment.from_dict(LAPTOP)
+    for text in (f"{NO_IMAGE}\nrunning on an NVIDIA GeForce RTX 5090",
+                 "aarch64 box, torch 2.10: the wheel ships "
+                 "selective_scan_cuda.cpython-312-x86_64-linux-gnu.so"):
+        result = analyse(text, laptop, check_origin=True)
+        assert result.facts_from == "log"
+        fixes = " ".join(result.diagnoses[0].fix)
+        assert "not installed" not in fixes and "not a CUDA build" not in fixes, fixes
+        assert "mamba-doctor install" in fixes
