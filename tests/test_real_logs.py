@@ -20,10 +20,11 @@ import eval_real_logs  # noqa: E402
 import split_real_logs  # noqa: E402
 
 CORPUS = ROOT / "tests" / "fixtures" / "logs_real"
-# The floors this engine reached on the held-out half (25 of 32 causes, no false positives):
+# The floors this engine reached on each held-out half (right top-1 causes, no false positives):
 # a change that loses a held-out log fails here. Raise them when the engine gets better; never
-# tune signatures on the held-out logs to do so.
-HELDOUT_TOP1_FLOOR = 25 / 32
+# tune signatures on the held-out logs to do so. `heldout` is round 1's held-out half (its misses
+# were listed once, by round 1's baseline run); `heldout2` is round 2's, never looked at.
+HELDOUT_RIGHT_FLOORS = {"heldout": 25, "heldout2": 18}  # of 32 and of 24 causes
 TUNE_TOP1_FLOOR = 0.95
 
 
@@ -73,13 +74,17 @@ def test_round_two_is_large_and_documented(manifest: dict[str, Any]) -> None:
 
 
 @pytest.mark.parametrize("env_name", ["none", "laptop"])
-def test_heldout_accuracy_floor_and_no_false_positives(env_name: str) -> None:
+@pytest.mark.parametrize("half", sorted(HELDOUT_RIGHT_FLOORS))
+def test_heldout_accuracy_floor_and_no_false_positives(half: str, env_name: str) -> None:
+    """Counts only: a failure here never lists which held-out logs were missed."""
     env = None if env_name == "none" else eval_real_logs.Environment.from_dict(
         eval_real_logs.LAPTOP)
-    result = eval_real_logs.evaluate("heldout", env)
-    assert result["positives"] >= 30 and result["negatives"] >= 5
-    assert result["top1"] >= HELDOUT_TOP1_FLOOR, result["top1"]
-    assert result["false_positives"] == [], result["false_positives"]
+    result = eval_real_logs.evaluate(half, env)
+    positives, right = result["positives"], result["right"]
+    false_positives, negatives = len(result["false_positives"]), result["negatives"]
+    assert positives >= 24 and negatives >= 5
+    assert right >= HELDOUT_RIGHT_FLOORS[half], f"{right}/{positives} right"
+    assert false_positives == 0, f"{false_positives}/{negatives} false positives"
 
 
 @pytest.mark.parametrize("env_name", ["none", "laptop"])
