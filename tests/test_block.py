@@ -193,7 +193,7 @@ def test_chunked_scan_blocks_match_the_loop_in_values_and_gradients(
 ) -> None:
     # The streamed scan has two code paths (in place without autograd, out of place with it)
     # and two ways to chain chunks (one per block, several per block): all must equal the loop.
-    from mamba_doctor.block import mamba_ref as _mamba_ref
+    from mamba_doctor.block import chunked as _mamba_ref
 
     monkeypatch.setattr(_mamba_ref, "_BLOCK_ELEMS", block_elems)
     g = torch.Generator().manual_seed(11)

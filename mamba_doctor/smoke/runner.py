@@ -22,9 +22,10 @@ from mamba_doctor.probe.interpreter import Target
 CHILD_PACKAGE = "_mamba_doctor_smoke"
 # Everything the child imports, as paths inside mamba_doctor/. They use relative imports only, so
 # a copy laid out the same way under another package name works.
-CHILD_FILES = ("block/__init__.py", "block/trace.py", "block/mamba_ref.py", "block/st_block.py",
-               "block/parts.py", "smoke/child/__init__.py", "smoke/child/main.py",
-               "smoke/child/report.py", "smoke/child/reference.py", "smoke/child/kernels.py")
+CHILD_FILES = ("block/__init__.py", "block/trace.py", "block/chunked.py", "block/scan.py",
+               "block/mamba_ref.py", "block/st_block.py", "block/parts.py",
+               "smoke/child/__init__.py", "smoke/child/main.py", "smoke/child/report.py",
+               "smoke/child/reference.py", "smoke/child/kernels.py")
 RESULT_PREFIX = "MAMBA_DOCTOR_SMOKE "  # = child/report.py's (not imported: torch-free)
 STAGE_PREFIX = "smoke-stage: "
 PROBE_TIMEOUT_S = 30.0  # only for tailoring a failure's fixes
