@@ -11,8 +11,8 @@ a triangular matrix of ones, for every chunk of a block at once. Chunks are chai
 
 Range: the chunk length is chosen (halving from 8) so that Σ|Δ|·max|A| over any chunk is at most
 `limit` (500 in fp64, 40 in fp32), so P and 1/P both lie within e^±limit: finite, normal
-numbers. A single step steeper than that forces chunks of one step, and such a step's decay is
-clamped to e^-limit (a factor below the dtype's rounding: e^-40 ≈ 4e-18).
+numbers. A single step steeper than that forces chunks of one step, which run the recurrence
+itself (no 1/P at all), so any decay, even one that underflows to 0, is exact.
 
 Backward (this module's reason to exist; autograd through the forward above multiplies 1/P by
 1/P and overflows): with g_t = ∂L/∂h_t, the reverse recurrence g_t = C_t·dy_t + a_{t+1}·g_{t+1}
@@ -45,16 +45,14 @@ def limit_for(dtype: torch.dtype) -> float:
     return 500.0 if dtype == torch.float64 else 40.0
 
 
-def plan(dt: Tensor, At: Tensor, chunk_size: Optional[int],
-         block_elems: int) -> Tuple[int, bool, float]:
-    """(chunk length, steep, limit) for Δ (b, l, d) and A (n, d)."""
+def plan(dt: Tensor, At: Tensor, chunk_size: Optional[int], block_elems: int) -> int:
+    """The chunk length for Δ (b, l, d) and A (n, d)."""
     b, L, d = dt.shape
     n = At.shape[0]
     limit = limit_for(dt.dtype)
     with torch.no_grad():
         rate = At.abs().amax(0) if n else At.new_zeros(d)  # the steepest rate per channel
         mag = dt.abs()
-        steep = bool(L and (mag.amax(dim=(0, 1)) * rate).max() > limit)
         # 8 steps (the triangular matmul costs 2c flops per element; 8 and 16 measured alike in
         # fp32, 8 faster in fp64); 4 when one chunk alone would far exceed a block.
         start = chunk_size or (8 if b * 8 * n * d <= 2 * block_elems else 4)
@@ -65,7 +63,7 @@ def plan(dt: Tensor, At: Tensor, chunk_size: Optional[int],
             if float((padded.reshape(b, nc, c, d).sum(2) * rate).max()) <= limit:
                 break
             c //= 2
-    return c, steep, limit
+    return c
 
 
 def _expand(t: Tensor, layout: Layout, steps: slice, d: int) -> Tensor:
@@ -108,7 +106,7 @@ class _Plan:
         self.b, self.L, self.d = dt.shape
         self.n = At.shape[0]
         self.lay_b, self.lay_c = lay_b, lay_c
-        self.c, self.steep, self.limit = plan(dt, At, chunk_size, block_elems)
+        self.c = plan(dt, At, chunk_size, block_elems)
         self.nc = -(-self.L // self.c) if self.L else 0
         self.pad = self.nc * self.c - self.L
         self.per_block = max(1, block_elems // max(1, self.b * self.c * self.n * self.d))
@@ -135,24 +133,50 @@ def _block_states(p: _Plan, ones: Tensor, dt: Tensor, du: Tensor, At: Tensor, Bk
     b, c, n, d = p.b, p.c, p.n, p.d
     steps, m = p.steps(j0)
     shape = (b, m, c, n, d)
-    if p.steep:  # chunks of one step: clamp each step's decay at e^-limit
-        X = (dt[:, steps, None, :] * At).clamp_(min=-p.limit).view(shape)
-    else:
-        S = torch.matmul(ones, dt[:, steps].reshape(b, m, c, d))  # Σ Δ within each chunk
-        X = S[..., None, :] * At
-    P = X.exp_()
-    acc = (du[:, steps, None, :] * _expand(Bk, p.lay_b, steps, d)).view(shape).div_(P)
-    starts = [carry]
+    # (products with a broadcast operand may come out strided: make them contiguous)
+    drive = (du[:, steps, None, :] * _expand(Bk, p.lay_b, steps, d)).contiguous().view(shape)
+    if c == 1:  # one step per chunk: the recurrence itself, exact for any decay (no 1/P)
+        P = (dt[:, steps, None, :] * At).contiguous().view(shape).exp_()
+        ends = _chain(P[:, :, 0], drive[:, :, 0], carry)
+        return ends[:, :, None], P, _starts(carry, ends)
+    S = torch.matmul(ones, dt[:, steps].reshape(b, m, c, d))  # Σ Δ within each chunk
+    P = (S[..., None, :] * At).contiguous().exp_()
+    acc = drive.div_(P)
     if m == 1:  # the incoming state joins the sum as if it were one more term
         acc[:, 0, 0] += carry
     acc = torch.matmul(ones, acc.view(b, m, c, n * d)).view(shape)
-    if m > 1:  # chain the chunks of this block, then add each chunk's incoming state
-        ends = acc[:, :, -1] * P[:, :, -1]
-        for i in range(m - 1):
-            carry = torch.addcmul(ends[:, i], P[:, i, -1], carry)
-            starts.append(carry)
-        acc += torch.stack(starts, dim=1)[:, :, None]
+    if m == 1:
+        return acc.mul_(P), P, [carry]
+    # chain the chunks of this block, then add each chunk's incoming state
+    starts = _starts(carry, _chain(P[:, :, -1], acc[:, :, -1] * P[:, :, -1], carry))
+    acc += torch.stack(starts, dim=1)[:, :, None]
     return acc.mul_(P), P, starts
+
+
+def _chain(P: Tensor, E: Tensor, x0: Tensor) -> Tensor:
+    """x_{i+1} = P_i·x_i + E_i for P, E (b, m, n, d) from x_0 (b, n, d): (x_1..x_m) stacked.
+
+    A loop for a few steps; otherwise a log-depth (Hillis–Steele) scan of the pairs (P, E),
+    composing (P_a, E_a) then (P_b, E_b) into (P_b·P_a, P_b·E_a + E_b): only products and sums.
+    """
+    m = P.shape[1]
+    if m <= 8:
+        xs = []
+        for i in range(m):
+            x0 = torch.addcmul(E[:, i], P[:, i], x0)
+            xs.append(x0)
+        return torch.stack(xs, dim=1)
+    shift = 1
+    while shift < m:
+        E = torch.cat([E[:, :shift], torch.addcmul(E[:, shift:], P[:, shift:], E[:, :-shift])], 1)
+        P = torch.cat([P[:, :shift], P[:, shift:] * P[:, :-shift]], 1)
+        shift *= 2
+    return torch.addcmul(E, P, x0[:, None])
+
+
+def _starts(x0: Tensor, ends: Tensor) -> List[Tensor]:
+    """The state entering each step: x_0, x_1, .., x_{m-1}."""
+    return [x0, *ends[:, :-1].unbind(1)]
 
 
 def scan_forward(p: _Plan, dt: Tensor, du: Tensor, At: Tensor, Bk: Tensor,
@@ -172,6 +196,20 @@ def scan_forward(p: _Plan, dt: Tensor, du: Tensor, At: Tensor, Bk: Tensor,
         carry = H[:, -1, -1].clone()
         y[:, steps] = _contract(H.view(b, m * p.c, n, d), Ck, p.lay_c, steps, d)
     return y[:, :p.L], carry, carries
+
+
+def _reverse_chunks(V: Tensor, P: Tensor, rev: Tensor, gcarry: Tensor) -> Tensor:
+    """g (b, s, n, d) of one block from V = P·C·dy (b, m, c, n, d) and the gradient `gcarry`
+    arriving at the block's end: g_t = (Σ_{s≥t} V_s + P_e·g_in) / P_t within each chunk."""
+    b, m, c, n, d = V.shape
+    if m == 1:  # the gradient arriving from the future joins as one more term
+        V[:, 0, -1] += P[:, 0, -1] * gcarry
+    R = torch.matmul(rev, V.view(b, m, c, n * d)).view(b, m, c, n, d)
+    if m > 1:  # the gradient entering each chunk's end, chained from the last chunk back
+        ends = _chain(P[:, :, -1].flip(1), R[:, :, 0].flip(1), gcarry)
+        gin = torch.cat([gcarry[:, None], ends[:, :-1]], dim=1).flip(1)
+        R += (P[:, :, -1] * gin)[:, :, None]
+    return R.div_(P).view(b, m * c, n, d)
 
 
 def scan_backward(p: _Plan, saved: Tuple[Tensor, ...], carries: List[Tensor], dy: Tensor,
@@ -194,28 +232,22 @@ def scan_backward(p: _Plan, saved: Tuple[Tensor, ...], carries: List[Tensor], dy
         H, P, starts = _block_states(p, ones, dt, du, At, Bk, carry, j0)
         Hs = H.view(b, s, n, d)
         dyb = dy[:, steps]
-        V = (dyb[:, :, None, :] * _expand(Ck, p.lay_c, steps, d)).view(shape).mul_(P)
-        if m == 1:  # the gradient arriving from the future joins as one more term
-            V[:, 0, -1] += P[:, 0, -1] * gcarry
-        R = torch.matmul(rev, V.view(b, m, c, n * d)).view(shape)
-        if m > 1:
-            firsts, gstarts = R[:, :, 0], [gcarry]
-            for i in range(m - 1, 0, -1):
-                gcarry = torch.addcmul(firsts[:, i], P[:, i, -1], gcarry)
-                gstarts.append(gcarry)
-            gin = torch.stack(gstarts[::-1], dim=1)  # into the end of each chunk
-            R += (P[:, :, -1] * gin)[:, :, None]
-        gcarry = R[:, 0, 0].clone()  # a_first·g_first: what flows into the previous block
-        G = R.div_(P).view(b, s, n, d)
+        V = (dyb[:, :, None, :] * _expand(Ck, p.lay_c, steps, d)).contiguous().view(shape)
+        if c == 1:  # g_t = C_t dy_t + a_{t+1} g_{t+1}, step by step (no division by P)
+            Pr, Vr = P[:, :, 0].flip(1), V[:, :, 0].flip(1)
+            ends = _chain(Pr, Pr * Vr, gcarry)  # a_t·g_t, from the last step back
+            gin = torch.cat([gcarry[:, None], ends[:, :-1]], dim=1).flip(1)
+            G = (V[:, :, 0] + gin).view(b, s, n, d)
+            gcarry = ends[:, -1]
+        else:
+            G = _reverse_chunks(V.mul_(P), P, rev, gcarry)
+            gcarry = G[:, 0].mul(P[:, 0, 0])  # a_first·g_first: into the previous block
         d_du[:, steps] = _contract(G, Bk, p.lay_b, steps, d)
         if needs[3]:
             _reduce(G, du[:, steps], p.lay_b, d_B, steps)
         if needs[4]:
             _reduce(Hs, dyb, p.lay_c, d_C, steps)
-        dtA = dt[:, steps, None, :] * At
-        if p.steep:
-            dtA.clamp_(min=-p.limit)
-        Q = dtA.exp_().mul_(G)  # a_t·g_t, then times h_{t-1}
+        Q = (dt[:, steps, None, :] * At).exp_().mul_(G)  # a_t·g_t, then times h_{t-1}
         Q[:, 1:] *= Hs[:, :-1]
         Q[:, 0] *= carry
         d_dt[:, steps] = (Q * At).sum(-2)

@@ -34,7 +34,7 @@ ScanOut = Union[Tensor, Tuple[Tensor, Tensor]]
 
 
 def _shape(t: Tensor) -> str:
-    return "(%s)" % ", ".join(str(s) for s in t.shape)
+    return str(tuple(t.shape))
 
 
 def check_args(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor, D: Optional[Tensor],
@@ -148,9 +148,10 @@ def selective_scan_sequential(
     dBu = (dt * u.to(rdt)).unsqueeze(-1) * Bx
     h = dA.new_zeros((b, d, A.shape[1]))
     ys = []
-    for t in range(L):
-        h = dA[:, :, t] * h + dBu[:, :, t]  # h_t = exp(Δ_t A) h_{t-1} + Δ_t B_t u_t
-        c_t = Cx[:, 0] if lay_c[0] == "fixed" else Cx[:, :, t]
+    # unbind, not [:, :, t]: an index's backward writes a full-size zero tensor at every step.
+    Cs = [Cx[:, 0]] * L if lay_c[0] == "fixed" else Cx.unbind(2)
+    for a_t, bu_t, c_t in zip(dA.unbind(2), dBu.unbind(2), Cs):
+        h = a_t * h + bu_t  # h_t = exp(Δ_t A) h_{t-1} + Δ_t B_t u_t
         y_t = (h * c_t).sum(-1)  # y_t = <h_t, C_t>
         ys.append(2 * y_t.real if complex_a else y_t)
     y = torch.stack(ys, dim=-1) if ys else u.new_zeros((b, d, 0), dtype=rdt)
