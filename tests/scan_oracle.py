@@ -71,15 +71,16 @@ def stacked_loop(decay: Tensor, drive: Tensor, Cc: Tensor) -> Tuple[Tensor, Tens
     """The recurrence over time on (b, d, n, l) inputs: y (b, d, l) (twice the real part if
     complex) and the last state (b, d, n)."""
     h = torch.zeros(decay.shape[:3], dtype=decay.dtype)
-    ys: List[Tensor] = []
-    # unbind, not [..., t]: indexing's backward writes a full-size zero tensor every step.
-    for a, bu, c in zip(decay.unbind(-1), drive.unbind(-1), Cc.unbind(-1)):
-        h = a * h + bu
-        y = (h * c).sum(-1)
-        ys.append(2 * y.real if y.is_complex() else y)
-    if not ys:
-        return decay.new_zeros(decay.shape[:2] + (0,)).real, h
-    return torch.stack(ys, dim=-1), h
+    hs: List[Tensor] = []
+    # unbind, not [..., t]: indexing's backward writes a full-size zero tensor every step; and
+    # one op per step, the read-out y_t = Σ_n C_t·h_t done once for all steps afterwards.
+    for a, bu in zip(decay.unbind(-1), drive.unbind(-1)):
+        h = torch.addcmul(bu, a, h)
+        hs.append(h)
+    if not hs:
+        return decay.new_zeros((*decay.shape[:2], 0)).real, h
+    y = (torch.stack(hs, dim=-1) * Cc).sum(-2)
+    return (2 * y.real if y.is_complex() else y), h
 
 
 def finish(y: Tensor, u: Tensor, D: Optional[Tensor], z: Optional[Tensor]) -> Tensor:

@@ -23,8 +23,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from mamba_doctor.block import MambaRef, selective_scan_chunked  # noqa: E402
 from scan_oracle import discretise, finish, many, one_torch_thread  # noqa: E402, F401
+
+from mamba_doctor.block import MambaRef, selective_scan_chunked  # noqa: E402
 
 SEQLENS = (8, 16, 32, 64, 128, 256, 372, 512, 784, 1024, 1134, 2048, 4096)
 FLAGS = ("return_last_state", "has_delta_bias", "delta_softplus", "has_z", "has_D")

@@ -18,6 +18,7 @@ torch = pytest.importorskip("torch")
 hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from scan_oracle import one_torch_thread, oracle_scan  # noqa: E402, F401
 
 from mamba_doctor.block import (  # noqa: E402
     MambaRef,
@@ -25,7 +26,6 @@ from mamba_doctor.block import (  # noqa: E402
     selective_scan_chunked,
     selective_scan_sequential,
 )
-from scan_oracle import one_torch_thread, oracle_scan  # noqa: E402, F401
 
 NAMES = ("u", "delta", "A", "B", "C", "D", "z", "delta_bias")
 PROPERTY = settings(max_examples=30, deadline=None, derandomize=True, database=None,

@@ -229,7 +229,7 @@ def scan_backward(p: _Plan, saved: Tuple[Tensor, ...], carries: List[Tensor], dy
         steps, m = p.steps(j0)
         s = m * c
         shape = (b, m, c, n, d)
-        H, P, starts = _block_states(p, ones, dt, du, At, Bk, carry, j0)
+        H, P, _ = _block_states(p, ones, dt, du, At, Bk, carry, j0)
         Hs = H.view(b, s, n, d)
         dyb = dy[:, steps]
         V = (dyb[:, :, None, :] * _expand(Ck, p.lay_c, steps, d)).contiguous().view(shape)

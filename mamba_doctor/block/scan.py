@@ -58,7 +58,8 @@ def check_args(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor, D: Opt
     n = A.shape[1]
     for name, t in (("D", D), ("delta_bias", delta_bias)):
         if t is not None and tuple(t.shape) != (d,):
-            raise ValueError("selective scan: %s has shape %s; expected (%d,)" % (name, _shape(t), d))
+            raise ValueError("selective scan: %s has shape %s; expected (%d,)"
+                             % (name, _shape(t), d))
     return _layout("B", B, A, b, d, n, L), _layout("C", C, A, b, d, n, L)
 
 
@@ -71,7 +72,8 @@ def _layout(name: str, t: Tensor, A: Tensor, b: int, d: int, n: int, L: int) -> 
         return ("fixed", 1)
     if t.is_complex():
         raise ValueError("selective scan: a variable %s must be real (with a complex A its "
-                         "real and imaginary parts interleave along time), got %s" % (name, t.dtype))
+                         "real and imaginary parts interleave along time), got %s"
+                         % (name, t.dtype))
     if t.dim() == 3 and tuple(t.shape) == (b, n, tl):
         return ("var", 1)
     if t.dim() == 4 and t.shape[0] == b and t.shape[2:] == (n, tl) and t.shape[1] >= 1 \
@@ -118,8 +120,7 @@ _REAL = {torch.complex64: torch.float32, torch.complex128: torch.float64}
 
 def _per_step(t: Tensor, layout: Layout, d: int, cdt: torch.dtype, complex_a: bool) -> Tensor:
     """B or C broadcastable to (b, d, l, n) for the loop."""
-    kind, g = layout
-    if kind == "fixed":
+    if layout[0] == "fixed":
         return t.to(cdt)[:, None, :]  # (d, 1, n)
     t = t.to(_REAL.get(cdt, cdt))
     if complex_a:  # (…, n, 2l) real -> (…, n, l) complex
@@ -190,7 +191,8 @@ def selective_scan_chunked(
 
 
 def _time_major(t: Tensor, layout: Layout, cdt: torch.dtype) -> Tensor:
-    """fixed (d, n) -> (n, d); variable (b, n, l) -> (b, l, n); grouped (b, g, n, l) -> (b, l, g, n)."""
+    """fixed (d, n) -> (n, d); variable (b, n, l) -> (b, l, n);
+    grouped (b, g, n, l) -> (b, l, g, n)."""
     t = t.to(cdt)
     if layout[0] == "fixed":
         return t.t().contiguous()

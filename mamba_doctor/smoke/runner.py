@@ -25,7 +25,8 @@ CHILD_PACKAGE = "_mamba_doctor_smoke"
 CHILD_FILES = ("block/__init__.py", "block/trace.py", "block/chunked.py", "block/scan.py",
                "block/mamba_ref.py", "block/st_block.py", "block/parts.py",
                "smoke/child/__init__.py", "smoke/child/main.py", "smoke/child/report.py",
-               "smoke/child/reference.py", "smoke/child/kernels.py")
+               "smoke/child/weights.py", "smoke/child/reference.py", "smoke/child/stress.py",
+               "smoke/child/kernels.py")
 RESULT_PREFIX = "MAMBA_DOCTOR_SMOKE "  # = child/report.py's (not imported: torch-free)
 STAGE_PREFIX = "smoke-stage: "
 PROBE_TIMEOUT_S = 30.0  # only for tailoring a failure's fixes
@@ -56,6 +57,7 @@ class SmokeOptions:
     trace: bool = False
     timeout: float = 600.0
     seed: int = 0
+    stress: bool = False  # also run with trained-like Mamba weights (large Δ·|A|)
 
     def validate(self) -> None:
         """Raise UsageError for values the block or the comparison cannot take."""
