@@ -146,5 +146,6 @@ def test_stress_option_reaches_the_child() -> None:
     data = json.loads(result.stdout)["data"]
     assert result.exit_code == 0, data["checks"]
     assert data["options"]["stress"] is True
+    assert data["stress_regime"]["stress"]["max_chunk8"] > 40
     stress_checks = [c for c in data["checks"] if c["name"].startswith("stress: ")]
     assert len(stress_checks) == 4 and all(c["status"] == "pass" for c in stress_checks)

@@ -183,6 +183,8 @@ def build_data(python: str, options: SmokeOptions, child: Optional[dict[str, Any
                 "output_shape", "parameters", "checks", "timings_ms", "peak_memory_mb",
                 "errors"):
         data[key] = child.get(key)
+    if child.get("stress_regime"):
+        data["stress_regime"] = child["stress_regime"]
     data["environment"] = {k: child.get(k) for k in _ENV_KEYS}
     if child.get("max_abs_err"):
         data["max_abs_err"] = child["max_abs_err"]
