@@ -93,7 +93,9 @@ def problems(draw: Any) -> Dict[str, Any]:
     weights = [r(b, d, L), r(b, d, n)]
     return {"inputs": inputs, "flags": {"delta_softplus": softplus}, "weights": weights,
             "chunk_size": draw(st.one_of(st.none(), st.integers(1, 16))),
-            "block_elems": draw(st.sampled_from([chunked._BLOCK_ELEMS, 1, 50, 997]))}
+            "block_elems": draw(st.sampled_from([chunked._BLOCK_ELEMS, 1, 50, 997])),
+            # the backward reuses the forward's states, or recomputes them from block starts
+            "keep_elems": draw(st.sampled_from([chunked._KEEP_ELEMS, 0]))}
 
 
 def _constant_step(delta: float) -> Dict[str, Any]:
@@ -103,13 +105,14 @@ def _constant_step(delta: float) -> Dict[str, Any]:
               "B": one, "C": one, "D": None, "z": None, "delta_bias": None}
     return {"inputs": inputs, "flags": {"delta_softplus": False},
             "weights": [one, torch.ones(1, 1, 1, dtype=torch.float64)], "chunk_size": None,
-            "block_elems": chunked._BLOCK_ELEMS}
+            "block_elems": chunked._BLOCK_ELEMS, "keep_elems": 0}
 
 
 def check_against_oracle(p: Dict[str, Any], dtype: Any, tol: float) -> List[float]:
     want = run_with_grads(oracle_scan, p["inputs"], p["flags"], torch.float64, p["weights"])
     assert all(bool(torch.isfinite(w).all()) for w in want)  # a problem with a finite answer
-    with mock.patch.object(chunked, "_BLOCK_ELEMS", p["block_elems"]):
+    with mock.patch.object(chunked, "_BLOCK_ELEMS", p["block_elems"]), \
+            mock.patch.object(chunked, "_KEEP_ELEMS", p["keep_elems"]):
         got = run_with_grads(selective_scan_chunked, p["inputs"], p["flags"], dtype,
                              p["weights"], chunk_size=p["chunk_size"])
     errs = []
@@ -247,3 +250,17 @@ def test_half_precision_inputs_compute_in_float32() -> None:
     assert rel_err(y.double(), want) < 1e-2
     assert math.isfinite(float(y.float().sum()))
 
+
+
+def test_the_scan_ignores_autocast_and_stays_in_float32() -> None:
+    # mamba_ssm's kernel computes in fp32 under autocast; so does the reference (its chunk sums
+    # are matmuls, which CPU autocast would otherwise run in bfloat16).
+    args = [t.requires_grad_() for t in _args(L=64)]
+    want = run_with_grads(oracle_scan, dict(zip(NAMES, args)), {}, torch.float64,
+                          [torch.ones(2, 4, 64), torch.zeros(2, 4, 3)])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = run_with_grads(selective_scan_chunked, dict(zip(NAMES, args)), {}, torch.float32,
+                             [torch.ones(2, 4, 64), torch.zeros(2, 4, 3)])
+    assert got[0].dtype == torch.float32
+    for a, w in zip(got, want):
+        assert rel_err(a, w) < 1e-5  # bfloat16 matmuls would give ~1e-2

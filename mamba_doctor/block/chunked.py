@@ -26,6 +26,7 @@ mamba_ssm's CUDA kernel recomputes them from its chunk states (csrc/selective_sc
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any, List, Optional, Tuple
 
 import torch
@@ -35,6 +36,9 @@ from torch import Tensor
 # State elements (b·c·n·d) per block of chunks: large enough that the Python loop is short,
 # small enough to stay in cache (measured with benchmarks/bench_scan.py).
 _BLOCK_ELEMS = 1 << 17
+# Up to this many state elements (b·L·n·d) the forward keeps states and decays for the backward
+# (2 tensors of this size: 128 MiB in fp64 at the limit); beyond, the backward recomputes them.
+_KEEP_ELEMS = 1 << 23
 
 # B and C come in three layouts (time-major): "fixed" (n, d); "var" (b, l, n); "group"
 # (b, l, g, n), where channel d uses group d // (d_inner / g), as mamba_ssm's selective_scan_ref.
@@ -88,8 +92,8 @@ def _contract(H: Tensor, t: Tensor, layout: Layout, steps: slice, d: int) -> Ten
 def _reduce(H: Tensor, v: Tensor, layout: Layout, out: Tensor, steps: slice) -> None:
     """Accumulate Σ_d H·v (v (b, s, d)) into the gradient `out` of a B or C in `layout`."""
     kind, g = layout
-    if kind == "var":
-        out[:, steps] = torch.matmul(H, v[..., None]).squeeze(-1)
+    if kind == "var":  # a row vector times Hᵀ: several times faster than H times a column
+        out[:, steps] = torch.matmul(v[:, :, None, :], H.transpose(-1, -2)).squeeze(2)
     elif kind == "fixed":
         out += (H * v[:, :, None, :]).sum((0, 1))
     else:
@@ -179,9 +183,11 @@ def _starts(x0: Tensor, ends: Tensor) -> List[Tensor]:
     return [x0, *ends[:, :-1].unbind(1)]
 
 
-def scan_forward(p: _Plan, dt: Tensor, du: Tensor, At: Tensor, Bk: Tensor,
-                 Ck: Tensor) -> Tuple[Tensor, Tensor, List[Tensor]]:
-    """y (b, L, d), the last state (b, n, d) and the state entering each block."""
+def scan_forward(p: _Plan, dt: Tensor, du: Tensor, At: Tensor, Bk: Tensor, Ck: Tensor,
+                 keep: Optional[List[Tuple[Tensor, Tensor]]] = None,
+                 ) -> Tuple[Tensor, Tensor, List[Tensor]]:
+    """y (b, L, d), the last state (b, n, d) and the state entering each block; each block's
+    (H, P) appended to `keep` when given (the backward then need not recompute them)."""
     b, n, d = p.b, p.n, p.d
     dt, du = p.padded(dt), p.padded(du)
     Bk, Ck = p.padded(Bk, p.lay_b), p.padded(Ck, p.lay_c)
@@ -192,7 +198,9 @@ def scan_forward(p: _Plan, dt: Tensor, du: Tensor, At: Tensor, Bk: Tensor,
     for j0 in p.blocks:
         carries.append(carry)
         steps, m = p.steps(j0)
-        H, _, _ = _block_states(p, ones, dt, du, At, Bk, carry, j0)
+        H, P, _ = _block_states(p, ones, dt, du, At, Bk, carry, j0)
+        if keep is not None:
+            keep.append((H, P))
         carry = H[:, -1, -1].clone()
         y[:, steps] = _contract(H.view(b, m * p.c, n, d), Ck, p.lay_c, steps, d)
     return y[:, :p.L], carry, carries
@@ -213,8 +221,10 @@ def _reverse_chunks(V: Tensor, P: Tensor, rev: Tensor, gcarry: Tensor) -> Tensor
 
 
 def scan_backward(p: _Plan, saved: Tuple[Tensor, ...], carries: List[Tensor], dy: Tensor,
-                  dlast: Optional[Tensor], needs: Tuple[bool, ...]) -> Tuple[Any, ...]:
-    """Gradients of (Δ, Δu, A, B, C) given those of y (b, L, d) and of the last state."""
+                  dlast: Optional[Tensor], needs: Tuple[bool, ...],
+                  kept: Optional[List[Tuple[Tensor, Tensor]]] = None) -> Tuple[Any, ...]:
+    """Gradients of (Δ, Δu, A, B, C) given those of y (b, L, d) and of the last state; the
+    blocks' states come from `kept` (the forward's) or are recomputed."""
     dt, du, At, Bk, Ck = saved
     b, n, d, c = p.b, p.n, p.d, p.c
     dt, du, dy = p.padded(dt), p.padded(du), p.padded(dy.contiguous())
@@ -225,11 +235,15 @@ def scan_backward(p: _Plan, saved: Tuple[Tensor, ...], carries: List[Tensor], dy
     d_A = torch.zeros_like(At)
     d_B, d_C = torch.zeros_like(Bk), torch.zeros_like(Ck)
     gcarry = dlast.to(dt.dtype).contiguous() if dlast is not None else dt.new_zeros((b, n, d))
-    for j0, carry in zip(reversed(p.blocks), reversed(carries)):
+    for i in range(len(p.blocks) - 1, -1, -1):
+        j0, carry = p.blocks[i], carries[i]
         steps, m = p.steps(j0)
         s = m * c
         shape = (b, m, c, n, d)
-        H, P, _ = _block_states(p, ones, dt, du, At, Bk, carry, j0)
+        if kept:
+            H, P = kept.pop()
+        else:
+            H, P, _ = _block_states(p, ones, dt, du, At, Bk, carry, j0)
         Hs = H.view(b, s, n, d)
         dyb = dy[:, steps]
         V = (dyb[:, :, None, :] * _expand(Ck, p.lay_c, steps, d)).contiguous().view(shape)
@@ -267,9 +281,13 @@ class ChunkedScan(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, dt: Tensor, du: Tensor, At: Tensor, Bk: Tensor, Ck: Tensor,
                 p: _Plan) -> Tuple[Tensor, Tensor]:
-        y, last, carries = scan_forward(p, dt, du, At, Bk, Ck)
+        # Keep every block's states for the backward when they are not too large (like
+        # mambapy, which keeps its whole state); recompute them from the block starts otherwise.
+        keep: Optional[List[Tuple[Tensor, Tensor]]] = (
+            [] if p.b * p.nc * p.c * p.n * p.d <= _KEEP_ELEMS else None)
+        y, last, carries = scan_forward(p, dt, du, At, Bk, Ck, keep)
         ctx.save_for_backward(dt, du, At, Bk, Ck, *carries)
-        ctx.plan = p
+        ctx.plan, ctx.kept = p, keep
         return y, last
 
     @staticmethod
@@ -280,15 +298,28 @@ class ChunkedScan(torch.autograd.Function):
         if dy is None:
             dy = torch.zeros((p.b, p.L, p.d), dtype=saved[0].dtype, device=saved[0].device)
         needs = tuple(ctx.needs_input_grad[:5])
-        return (*scan_backward(p, saved[:5], list(saved[5:]), dy, dlast, needs), None)
+        kept, ctx.kept = ctx.kept, None
+        with no_autocast(saved[0].device.type):
+            grads = scan_backward(p, saved[:5], list(saved[5:]), dy, dlast, needs, kept)
+        return (*grads, None)
 
 
 def chunked_scan(dt: Tensor, du: Tensor, At: Tensor, Bk: Tensor, Ck: Tensor, lay_b: Layout,
                  lay_c: Layout, chunk_size: Optional[int] = None,
                  block_elems: Optional[int] = None) -> Tuple[Tensor, Tensor]:
     """y (b, L, d) and the last state (b, n, d); differentiable when an input requires grad."""
-    p = _Plan(dt, At, lay_b, lay_c, chunk_size, block_elems or _BLOCK_ELEMS)
-    if torch.is_grad_enabled() and any(t.requires_grad for t in (dt, du, At, Bk, Ck)):
-        return ChunkedScan.apply(dt, du, At, Bk, Ck, p)
-    y, last, _ = scan_forward(p, dt, du, At, Bk, Ck)
-    return y, last
+    with no_autocast(dt.device.type):
+        p = _Plan(dt, At, lay_b, lay_c, chunk_size, block_elems or _BLOCK_ELEMS)
+        if torch.is_grad_enabled() and any(t.requires_grad for t in (dt, du, At, Bk, Ck)):
+            return ChunkedScan.apply(dt, du, At, Bk, Ck, p)
+        y, last, _ = scan_forward(p, dt, du, At, Bk, Ck)
+        return y, last
+
+
+def no_autocast(device_type: str) -> Any:
+    """Autocast off: the scan runs in its compute dtype (fp32 or fp64), as mamba_ssm's kernel
+    does whatever autocast says; under autocast its matmuls would otherwise drop to bf16/fp16."""
+    try:
+        return torch.autocast(device_type=device_type, enabled=False)
+    except (AttributeError, RuntimeError, TypeError):  # torch without torch.autocast
+        return contextlib.nullcontext()
