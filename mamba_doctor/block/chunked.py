@@ -129,32 +129,53 @@ class _Plan:
 
 
 def _block_states(p: _Plan, ones: Tensor, dt: Tensor, du: Tensor, At: Tensor, Bk: Tensor,
-                  carry: Tensor, j0: int) -> Tuple[Tensor, Tensor, List[Tensor]]:
+                  carry: Tensor, j0: int, bufs: Optional[List[Tensor]] = None,
+                  ) -> Tuple[Tensor, Tensor, List[Tensor]]:
     """States H and decays P of one block, both (b, m, c, n, d), and each chunk's start state.
 
-    Written with in-place ops on fresh tensors: it only ever runs without autograd.
+    Written with in-place ops: it only ever runs without autograd. With `bufs` (three flat
+    tensors of a block's size) H and P are written into them, valid until the next call: fresh
+    large tensors for every block cost page faults.
     """
     b, c, n, d = p.b, p.c, p.n, p.d
     steps, m = p.steps(j0)
     shape = (b, m, c, n, d)
-    # (products with a broadcast operand may come out strided: make them contiguous)
-    drive = (du[:, steps, None, :] * _expand(Bk, p.lay_b, steps, d)).contiguous().view(shape)
+    size = b * m * c * n * d
+    out = [t[:size].view(shape) for t in bufs] if bufs else [None, None, None]
+    drive = _product(du[:, steps, None, :], _expand(Bk, p.lay_b, steps, d), shape, out[0])
     if c == 1:  # one step per chunk: the recurrence itself, exact for any decay (no 1/P)
-        P = (dt[:, steps, None, :] * At).contiguous().view(shape).exp_()
+        P = _product(dt[:, steps, None, :], At, shape, out[1]).exp_()
         ends = _chain(P[:, :, 0], drive[:, :, 0], carry)
         return ends[:, :, None], P, _starts(carry, ends)
     S = torch.matmul(ones, dt[:, steps].reshape(b, m, c, d))  # Σ Δ within each chunk
-    P = (S[..., None, :] * At).contiguous().exp_()
+    P = _product(S[..., None, :], At, shape, out[1]).exp_()
     acc = drive.div_(P)
     if m == 1:  # the incoming state joins the sum as if it were one more term
         acc[:, 0, 0] += carry
-    acc = torch.matmul(ones, acc.view(b, m, c, n * d)).view(shape)
+    flat = (b, m, c, n * d)
+    if out[2] is None:
+        acc = torch.matmul(ones, acc.view(flat)).view(shape)
+    else:
+        acc = torch.matmul(ones, acc.view(flat), out=out[2].view(flat)).view(shape)
     if m == 1:
         return acc.mul_(P), P, [carry]
     # chain the chunks of this block, then add each chunk's incoming state
     starts = _starts(carry, _chain(P[:, :, -1], acc[:, :, -1] * P[:, :, -1], carry))
     acc += torch.stack(starts, dim=1)[:, :, None]
     return acc.mul_(P), P, starts
+
+
+def _product(a: Tensor, b: Tensor, shape: Tuple[int, ...], out: Optional[Tensor]) -> Tensor:
+    """a·b (broadcast) as a contiguous tensor of `shape`, written into `out` when given (a
+    product with a broadcast operand may otherwise come out strided)."""
+    if out is not None:
+        return torch.mul(a, b, out=out.view(torch.broadcast_shapes(a.shape, b.shape))).view(shape)
+    return (a * b).contiguous().view(shape)
+
+
+def _buffers(p: _Plan, like: Tensor) -> List[Tensor]:
+    size = p.b * min(p.per_block, p.nc) * p.c * p.n * p.d
+    return [like.new_empty(size) for _ in range(3)]
 
 
 def _chain(P: Tensor, E: Tensor, x0: Tensor) -> Tensor:
@@ -195,10 +216,11 @@ def scan_forward(p: _Plan, dt: Tensor, du: Tensor, At: Tensor, Bk: Tensor, Ck: T
     carry = dt.new_zeros((b, n, d))
     y = dt.new_empty((b, p.nc * p.c, d))
     carries = []
+    bufs = _buffers(p, dt) if keep is None and len(p.blocks) > 1 else None
     for j0 in p.blocks:
         carries.append(carry)
         steps, m = p.steps(j0)
-        H, P, _ = _block_states(p, ones, dt, du, At, Bk, carry, j0)
+        H, P, _ = _block_states(p, ones, dt, du, At, Bk, carry, j0, bufs)
         if keep is not None:
             keep.append((H, P))
         carry = H[:, -1, -1].clone()
@@ -235,6 +257,7 @@ def scan_backward(p: _Plan, saved: Tuple[Tensor, ...], carries: List[Tensor], dy
     d_A = torch.zeros_like(At)
     d_B, d_C = torch.zeros_like(Bk), torch.zeros_like(Ck)
     gcarry = dlast.to(dt.dtype).contiguous() if dlast is not None else dt.new_zeros((b, n, d))
+    bufs = _buffers(p, dt) if not kept and len(p.blocks) > 1 else None
     for i in range(len(p.blocks) - 1, -1, -1):
         j0, carry = p.blocks[i], carries[i]
         steps, m = p.steps(j0)
@@ -243,7 +266,7 @@ def scan_backward(p: _Plan, saved: Tuple[Tensor, ...], carries: List[Tensor], dy
         if kept:
             H, P = kept.pop()
         else:
-            H, P, _ = _block_states(p, ones, dt, du, At, Bk, carry, j0)
+            H, P, _ = _block_states(p, ones, dt, du, At, Bk, carry, j0, bufs)
         Hs = H.view(b, s, n, d)
         dyb = dy[:, steps]
         V = (dyb[:, :, None, :] * _expand(Ck, p.lay_c, steps, d)).contiguous().view(shape)
