@@ -14,7 +14,7 @@ with d_state=16 and A = -(1..16) (mamba's S4D-real init). Compared:
 Reports, per batch size and dtype, the median wall time of forward (every batch size) and of
 forward+backward (the batch sizes in --backward-batch), the ratio of medians against the chunked
 scan (other / chunked), and the largest differences from the loop. --delta-bias sets the Δ bias
-(Δ = softplus(N(0,1) − 2 + bias)): −3 gives Δ ≈ 0.01 like an initialised Mamba; 1 gives
+(Δ = softplus(N(0,1) - 2 + bias)): -3 gives Δ ≈ 0.01 like an initialised Mamba; 1 gives
 trained-like steps (Δ·|A| in the tens), where the chunked scan shortens its chunks. Torch runs on
 --threads threads (default 1, the same for every variant: the machine may be shared, and one
 thread keeps the figures stable); the warm-up call is not timed.

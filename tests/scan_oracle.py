@@ -14,7 +14,7 @@ configurations against one Python loop over time.
 
 from __future__ import annotations
 
-from typing import Callable, Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Iterator, Optional, Sequence
 
 import pytest
 import torch
@@ -50,7 +50,7 @@ def _per_channel(M: Tensor, d: int, cdtype: torch.dtype, complex_a: bool) -> Ten
 
 
 def discretise(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor,
-               delta_bias: Optional[Tensor], delta_softplus: bool) -> Tuple[Tensor, Tensor, Tensor]:
+               delta_bias: Optional[Tensor], delta_softplus: bool) -> tuple[Tensor, Tensor, Tensor]:
     """exp(Δ·A), Δ·u·B and C, each (b, d, n, l), in float64 (complex128 for a complex A)."""
     b, d, L = u.shape
     complex_a = A.is_complex()
@@ -67,11 +67,11 @@ def discretise(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor,
     return decay, drive, Cc.expand(b, d, A.shape[1], L)
 
 
-def stacked_loop(decay: Tensor, drive: Tensor, Cc: Tensor) -> Tuple[Tensor, Tensor]:
+def stacked_loop(decay: Tensor, drive: Tensor, Cc: Tensor) -> tuple[Tensor, Tensor]:
     """The recurrence over time on (b, d, n, l) inputs: y (b, d, l) (twice the real part if
     complex) and the last state (b, d, n)."""
     h = torch.zeros(decay.shape[:3], dtype=decay.dtype)
-    hs: List[Tensor] = []
+    hs: list[Tensor] = []
     # unbind, not [..., t]: indexing's backward writes a full-size zero tensor every step; and
     # one op per step, the read-out y_t = Σ_n C_t·h_t done once for all steps afterwards.
     for a, bu in zip(decay.unbind(-1), drive.unbind(-1)):
@@ -101,8 +101,8 @@ def oracle_scan(u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor,
     return (y, h) if return_last_state else y
 
 
-def many(problems: Sequence[Tuple[Tensor, Tensor, Tensor]],
-         finishers: Sequence[Callable[[Tensor], Tensor]]) -> Tuple[List[Tensor], List[Tensor]]:
+def many(problems: Sequence[tuple[Tensor, Tensor, Tensor]],
+         finishers: Sequence[Callable[[Tensor], Tensor]]) -> tuple[list[Tensor], list[Tensor]]:
     """Run many discretised problems of the same (d, n, l) through one loop; each problem's y
     then goes through its own finisher. Returns ([y per problem], [last state per problem])."""
     sizes = [p[0].shape[0] for p in problems]

@@ -11,7 +11,7 @@ from that description, not copied.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List
+from typing import Any
 
 import pytest
 
@@ -30,7 +30,7 @@ class InferenceParams:
     max_seqlen: int
     max_batch_size: int
     seqlen_offset: int = 0
-    key_value_memory_dict: Dict[int, Any] = field(default_factory=dict)
+    key_value_memory_dict: dict[int, Any] = field(default_factory=dict)
 
 
 def _trained_like(m: MambaRef, seed: int = 0) -> MambaRef:
@@ -151,7 +151,7 @@ class _LM(nn.Module):
         self.head = nn.Linear(d_model, vocab)
 
     def allocate_inference_cache(self, batch_size: int, max_seqlen: int,
-                                 dtype: Any = None) -> Dict[int, Any]:
+                                 dtype: Any = None) -> dict[int, Any]:
         return {i: layer.allocate_inference_cache(batch_size, max_seqlen, dtype=dtype)
                 for i, layer in enumerate(self.layers)}
 
@@ -170,7 +170,7 @@ def test_greedy_decoding_in_a_mixer_model_matches_the_full_forward() -> None:
     prompt = torch.tensor([[1, 5, 2, 9], [3, 3, 0, 4]])
     ip = InferenceParams(max_seqlen=12, max_batch_size=2)
     ip.key_value_memory_dict = model.allocate_inference_cache(2, 12, dtype=torch.float64)
-    ids: List[Any] = [prompt]
+    ids: list[Any] = [prompt]
     with torch.no_grad():
         logits = [model(prompt, inference_params=ip)[:, -1]]
         ip.seqlen_offset = prompt.shape[1]

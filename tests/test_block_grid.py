@@ -5,7 +5,7 @@ values it has commented out: wtype {float32, complex64}, itype {float32, float16
 seqlen {8, 16, 32, 64, 128, 256, 372, 512, 784, 1024, 1134, 2048, 4096}, return_last_state,
 has_delta_bias, delta_softplus, has_z, has_D, varBC_groups {1, 2}, is_variable_B and
 is_variable_C (groups > 1 only with both variable), with batch 2, dim 4, dstate 8, A =
-−0.5·U(0,1), B, C, u, z, D ~ N(0,1), delta = 0.5·U(0,1), delta_bias = 0.5·U(0,1); and
+-0.5·U(0,1), B, C, u, z, D ~ N(0,1), delta = 0.5·U(0,1), delta_bias = 0.5·U(0,1); and
 tolerances rtol/atol 6e-4/2e-3 (fp32), 3e-3/5e-3 (fp16), 3e-2/5e-2 (bf16), gradients with
 the rules in its (commented) asserts. Here: every combination of all the parameters except
 seqlen (960 runs) against the oracle, each at one sequence length: real A (the chunked scan) at
@@ -17,7 +17,7 @@ backward) at 8, 16 and 32 in turn. The oracle runs every problem of one length i
 from __future__ import annotations
 
 import itertools
-from typing import Any, Dict, List, Tuple
+from typing import Any
 
 import pytest
 
@@ -34,7 +34,7 @@ TOL = {torch.float32: (6e-4, 2e-3), torch.float16: (3e-3, 5e-3), torch.bfloat16:
 BATCH, DIM, DSTATE = 2, 4, 8
 
 
-def grid() -> List[Dict[str, Any]]:
+def grid() -> list[dict[str, Any]]:
     runs = []
     for i, (wtype, itype, flags, (var_b, var_c, groups)) in enumerate(itertools.product(
             (torch.float32, torch.complex64), TOL, itertools.product((False, True), repeat=5),
@@ -46,7 +46,7 @@ def grid() -> List[Dict[str, Any]]:
     return runs
 
 
-def make_inputs(run: Dict[str, Any]) -> Dict[str, Any]:
+def make_inputs(run: dict[str, Any]) -> dict[str, Any]:
     """Upstream's distributions and shapes (its own RNG sequence is not reproduced)."""
     g = torch.Generator().manual_seed(run["seed"])
     L, itype, wtype = run["seqlen"], run["itype"], run["wtype"]
@@ -79,7 +79,7 @@ def make_inputs(run: Dict[str, Any]) -> Dict[str, Any]:
             "g": randn(BATCH, DIM, L)}
 
 
-def grad_tol(name: str, run: Dict[str, Any], rtol: float, atol: float) -> Tuple[float, float]:
+def grad_tol(name: str, run: dict[str, Any], rtol: float, atol: float) -> tuple[float, float]:
     """Upstream's gradient rules (its asserts, commented out in the file, give these)."""
     rtolw, atolw = 1e-3, 1e-3
     if run["has_z"]:  # "If we have z, the errors on the weights seem higher"
@@ -109,11 +109,10 @@ def test_upstream_selective_scan_grid_against_the_oracle() -> None:
         for cplx in (False, True):  # one oracle loop per (length, real/complex)
             sub = [r for r in group if (r["wtype"] == torch.complex64) == cplx]
             failures += _check_group(sub) if sub else []
-    assert not failures, "%d of 960 runs outside upstream's tolerances: %s" % (
-        len(failures), failures[:5])
+    assert not failures, f"{len(failures)} of 960 runs outside the tolerances: {failures[:5]}"
 
 
-def _check_group(runs: List[Dict[str, Any]]) -> List[str]:
+def _check_group(runs: list[dict[str, Any]]) -> list[str]:
     inputs = [make_inputs(r) for r in runs]
     oracle_leaves = [{k: v.detach().double() if not v.is_complex() else v.detach().cdouble()
                       for k, v in x.items() if v is not None and k != "g"} for x in inputs]
@@ -149,11 +148,11 @@ def _check_group(runs: List[Dict[str, Any]]) -> List[str]:
             if not close(v.grad, lv[k].grad, *grad_tol(k, r, rtol, atol)):
                 bad.append("d" + k)
         if bad:
-            failures.append("%s: %s" % ({k: v for k, v in r.items() if k != "seed"}, bad))
+            failures.append(f"{ {k: v for k, v in r.items() if k != 'seed'} }: {bad}")
     return failures
 
 
-def _perturbed_configs() -> List[Tuple[Dict[str, int], int, int]]:
+def _perturbed_configs() -> list[tuple[dict[str, int], int, int]]:
     """64 module configurations: d_model, d_state, expand, d_conv, seqlen, batch."""
     return [({"d_model": dm, "d_state": ns, "expand": ex, "d_conv": dc}, L, b)
             for dm, ns, ex, dc, L, b in itertools.product(

@@ -9,7 +9,7 @@ and within 1e-10 (relative to the largest entry of each tensor) in float64.
 from __future__ import annotations
 
 import math
-from typing import Any, Dict, List
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -33,15 +33,15 @@ PROPERTY = settings(max_examples=30, deadline=None, derandomize=True, database=N
 
 
 def rel_err(got: Any, want: Any) -> float:
-    """max |got − want| / max |want|: the error relative to the tensor's scale."""
+    """max |got - want| / max |want|: the error relative to the tensor's scale."""
     got, want = got.detach().to(want.dtype), want.detach()
     scale = float(want.abs().max()) if want.numel() else 0.0
     diff = float((got - want).abs().max()) if want.numel() else 0.0
     return diff / scale if scale > 0 else diff
 
 
-def run_with_grads(fn: Any, inputs: Dict[str, Any], flags: Dict[str, Any], dtype: Any,
-                   weights: List[Any], **kw: Any) -> List[Any]:
+def run_with_grads(fn: Any, inputs: dict[str, Any], flags: dict[str, Any], dtype: Any,
+                   weights: list[Any], **kw: Any) -> list[Any]:
     """[y, last state, grad of each given input]: loss = Σ y·W_y + Σ h·W_h."""
     leaves = {k: (v.to(dtype) if not v.is_complex() else v).detach().requires_grad_()
               for k, v in inputs.items() if v is not None}
@@ -53,7 +53,7 @@ def run_with_grads(fn: Any, inputs: Dict[str, Any], flags: Dict[str, Any], dtype
 
 
 @st.composite
-def problems(draw: Any) -> Dict[str, Any]:
+def problems(draw: Any) -> dict[str, Any]:
     L = draw(st.one_of(st.integers(1, 70), st.sampled_from(
         [127, 128, 129, 255, 256, 257, 511, 1000, 2047, 2048])))
     b, d, n = draw(st.integers(1, 3)), draw(st.integers(1, 6)), draw(st.integers(1, 6))
@@ -98,8 +98,8 @@ def problems(draw: Any) -> Dict[str, Any]:
             "keep_elems": draw(st.sampled_from([chunked._KEEP_ELEMS, 0]))}
 
 
-def _constant_step(delta: float) -> Dict[str, Any]:
-    """b = d = n = 1, L = 8, A = −1, constant Δ: |A|·ΣΔ over a chunk of 8 is 8·Δ."""
+def _constant_step(delta: float) -> dict[str, Any]:
+    """b = d = n = 1, L = 8, A = -1, constant Δ: |A|·ΣΔ over a chunk of 8 is 8·Δ."""
     one = torch.ones(1, 1, 8, dtype=torch.float64)
     inputs = {"u": one, "delta": one * delta, "A": -torch.ones(1, 1, dtype=torch.float64),
               "B": one, "C": one, "D": None, "z": None, "delta_bias": None}
@@ -108,7 +108,7 @@ def _constant_step(delta: float) -> Dict[str, Any]:
             "block_elems": chunked._BLOCK_ELEMS, "keep_elems": 0}
 
 
-def check_against_oracle(p: Dict[str, Any], dtype: Any, tol: float) -> List[float]:
+def check_against_oracle(p: dict[str, Any], dtype: Any, tol: float) -> list[float]:
     want = run_with_grads(oracle_scan, p["inputs"], p["flags"], torch.float64, p["weights"])
     assert all(bool(torch.isfinite(w).all()) for w in want)  # a problem with a finite answer
     with mock.patch.object(chunked, "_BLOCK_ELEMS", p["block_elems"]), \
@@ -128,14 +128,14 @@ def check_against_oracle(p: Dict[str, Any], dtype: Any, tol: float) -> List[floa
 @given(problems())
 @example(_constant_step(50.0))  # |A|·ΣΔ = 400 per chunk: the old backward gave inf/NaN
 @example(_constant_step(60.0))
-def test_chunked_scan_float64_matches_the_oracle_in_values_and_gradients(p: Dict[str, Any]) -> None:
+def test_chunked_scan_float64_matches_the_oracle_in_values_and_gradients(p: dict[str, Any]) -> None:
     check_against_oracle(p, torch.float64, 1e-10)
 
 
 @settings(PROPERTY, max_examples=20)
 @given(problems())
 @example(_constant_step(50.0))
-def test_chunked_scan_float32_is_finite_and_accurate(p: Dict[str, Any]) -> None:
+def test_chunked_scan_float32_is_finite_and_accurate(p: dict[str, Any]) -> None:
     # The inputs rounded to float32 are the problem; the oracle solves it in float64.
     p = {**p, "inputs": {k: v.float().double() if v is not None else None
                          for k, v in p["inputs"].items()}}
@@ -144,7 +144,7 @@ def test_chunked_scan_float32_is_finite_and_accurate(p: Dict[str, Any]) -> None:
 
 @settings(PROPERTY, max_examples=15)
 @given(problems().filter(lambda p: p["inputs"]["u"].shape[-1] <= 300))
-def test_sequential_scan_matches_the_oracle(p: Dict[str, Any]) -> None:
+def test_sequential_scan_matches_the_oracle(p: dict[str, Any]) -> None:
     want = run_with_grads(oracle_scan, p["inputs"], p["flags"], torch.float64, p["weights"])
     got = run_with_grads(selective_scan_sequential, p["inputs"], p["flags"], torch.float64,
                          p["weights"])
@@ -153,7 +153,7 @@ def test_sequential_scan_matches_the_oracle(p: Dict[str, Any]) -> None:
 
 
 def test_constant_step_sweep_is_finite_where_the_old_backward_overflowed() -> None:
-    # 8·Δ from 320 to 560 covers the band 355–500 where 1/P² reached e^1000.
+    # 8·Δ from 320 to 560 covers the band 355-500 where 1/P² reached e^1000.
     for delta in range(40, 71, 2):
         check_against_oracle(_constant_step(float(delta)), torch.float64, 1e-12)
 
@@ -180,7 +180,7 @@ def test_float32_a_log_gradient_is_as_accurate_as_the_plain_loop() -> None:
     assert chunk <= 3 * loop + 1e-7, (chunk, loop)
 
 
-def _args(b: int = 2, d: int = 4, n: int = 3, L: int = 5) -> List[Any]:
+def _args(b: int = 2, d: int = 4, n: int = 3, L: int = 5) -> list[Any]:
     g = torch.Generator().manual_seed(0)
     return [torch.randn(b, d, L, generator=g), torch.rand(b, d, L, generator=g),
             -torch.rand(d, n, generator=g), torch.randn(b, n, L, generator=g),
