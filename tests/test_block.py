@@ -188,14 +188,16 @@ def test_chunked_scan_equals_sequential_loop(dtype: torch.dtype, chunk: int | No
 
 @pytest.mark.parametrize("block_elems", [1, 300, 1 << 17])  # one chunk per block, a few, all
 @pytest.mark.parametrize("grad", [False, True])
+@pytest.mark.parametrize("keep", [0, 1 << 23])  # the backward recomputes states, or reuses them
 def test_chunked_scan_blocks_match_the_loop_in_values_and_gradients(
-    monkeypatch: pytest.MonkeyPatch, block_elems: int, grad: bool
+    monkeypatch: pytest.MonkeyPatch, block_elems: int, grad: bool, keep: int
 ) -> None:
     # The streamed scan has two code paths (in place without autograd, out of place with it)
     # and two ways to chain chunks (one per block, several per block): all must equal the loop.
-    from mamba_doctor.block import mamba_ref as _mamba_ref
+    from mamba_doctor.block import chunked
 
-    monkeypatch.setattr(_mamba_ref, "_BLOCK_ELEMS", block_elems)
+    monkeypatch.setattr(chunked, "_BLOCK_ELEMS", block_elems)
+    monkeypatch.setattr(chunked, "_KEEP_ELEMS", keep)
     g = torch.Generator().manual_seed(11)
     b, d, L, n = 2, 6, 37, 5
     r = lambda *s: torch.randn(*s, generator=g, dtype=torch.float64)  # noqa: E731

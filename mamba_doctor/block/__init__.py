@@ -10,8 +10,10 @@ without torch, while a user writes simply::
 
 Exports:
   STMambaBlock: GMAN's ST-attention block with a Mamba temporal branch (see its docstring).
-  MambaRef: Mamba-1 mixer in pure PyTorch, parameter-compatible with mamba_ssm.Mamba.
-  selective_scan_chunked / selective_scan_sequential: the scan, fast and plain.
+  MambaRef: Mamba-1 mixer in pure PyTorch, parameter-compatible with mamba_ssm.Mamba, with its
+    decoding API (forward(x, inference_params), step, allocate_inference_cache).
+  selective_scan_chunked / selective_scan_sequential: the scan, fast and plain, with
+    mamba_ssm's selective_scan_ref signature (fixed, variable and grouped B/C).
   mamba_forward: Mamba-1's forward for any module with mamba_ssm.Mamba's parameters.
   load_mamba_ssm: (mamba_ssm.Mamba or None, reason, fast path available).
   count_parameters, trace_block: parameter count; every op of one forward with its shapes.
@@ -28,8 +30,8 @@ from typing import Any, Dict, List
 _WHERE = {
     "MambaRef": "mamba_ref",
     "mamba_forward": "mamba_ref",
-    "selective_scan_chunked": "mamba_ref",
-    "selective_scan_sequential": "mamba_ref",
+    "selective_scan_chunked": "scan",
+    "selective_scan_sequential": "scan",
     "STMambaBlock": "st_block",
     "count_parameters": "st_block",
     "load_mamba_ssm": "st_block",

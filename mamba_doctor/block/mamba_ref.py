@@ -1,4 +1,4 @@
-"""MambaRef: pure-PyTorch Mamba-1 with mamba_ssm.Mamba's parameters, and its selective scans.
+"""MambaRef: pure-PyTorch Mamba-1 with mamba_ssm.Mamba's parameters, forward and decoding API.
 
 Imports torch at the top: reach it through `mamba_doctor.block`, which loads it lazily. Runs on
 Python 3.8 (it is copied into the smoke child of any target interpreter).
@@ -14,196 +14,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from . import trace
-
-
-def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
-    # Like mamba_ssm's kernels and selective_scan_ref: the recurrence runs in fp32 for fp32/fp16/
-    # bf16 inputs, and in fp64 when the input is fp64 (the oracle).
-    return torch.float64 if dtype == torch.float64 else torch.float32
-
-
-def _prepare(
-    u: Tensor, delta: Tensor, A: Tensor, B: Tensor, delta_bias: Optional[Tensor],
-    delta_softplus: bool,
-) -> Tuple[Tensor, Tensor, torch.dtype]:
-    """Return (log-decay ΔA, input term Δ·B·u), both (b, d, l, n), in the compute dtype."""
-    cdt = _compute_dtype(u.dtype)
-    delta = delta.to(cdt)
-    if delta_bias is not None:
-        delta = delta + delta_bias.to(cdt)[:, None]
-    if delta_softplus:
-        delta = F.softplus(delta)
-    # ΔA (ZOH for A) and Δ·B·u (Euler for B), as in mamba_ssm: (b,d,l,1)*(1,d,1,n) etc.
-    dA_log = delta.unsqueeze(-1) * A.to(cdt)[:, None, :]
-    dBu = (delta * u.to(cdt)).unsqueeze(-1) * B.to(cdt).transpose(1, 2).unsqueeze(1)
-    return dA_log, dBu, cdt
-
-
-def _finish(
-    y: Tensor, u: Tensor, D: Optional[Tensor], z: Optional[Tensor], out_dtype: torch.dtype
-) -> Tensor:
-    """y + D·u, then times SiLU(z). `y` must be the caller's own fresh tensor: when no gradient
-    is recorded it is updated in place, sparing two full-size allocations (page faults)."""
-    cdt = y.dtype
-    inplace = not (torch.is_grad_enabled() and any(
-        t is not None and t.requires_grad for t in (y, u, D, z)))
-    if D is not None:
-        uc, Dc = u.to(cdt), D.to(cdt)[:, None]
-        y = y.addcmul_(uc, Dc) if inplace else torch.addcmul(y, uc, Dc)
-    if z is not None:
-        g = F.silu(z.to(cdt))
-        y = y.mul_(g) if inplace else y * g
-    return y.to(out_dtype)
-
-
-def selective_scan_sequential(
-    u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor, D: Optional[Tensor] = None,
-    z: Optional[Tensor] = None, delta_bias: Optional[Tensor] = None, delta_softplus: bool = False,
-    return_last_state: bool = False,
-) -> Union[Tensor, Tuple[Tensor, Tensor]]:
-    """The selective scan as a plain loop over time: the obvious, slow, trusted version.
-
-    Shapes follow mamba_ssm's `selective_scan_fn`: u, delta, z (b, d, l); A (d, n); B, C
-    (b, n, l); D, delta_bias (d). Returns y (b, d, l) in u's dtype, plus the last state
-    (b, d, n) when `return_last_state`.
-    """
-    dA_log, dBu, cdt = _prepare(u, delta, A, B, delta_bias, delta_softplus)
-    dA = torch.exp(dA_log)
-    Cc = C.to(cdt)
-    h = u.new_zeros((u.shape[0], u.shape[1], A.shape[1]), dtype=cdt)
-    ys = []
-    for t in range(u.shape[2]):
-        h = dA[:, :, t] * h + dBu[:, :, t]  # h_t = exp(Δ_t A) h_{t-1} + Δ_t B_t u_t
-        ys.append((h * Cc[:, None, :, t]).sum(-1))  # y_t = <h_t, C_t>
-    y = _finish(torch.stack(ys, dim=-1), u, D, z, u.dtype)
-    return (y, h) if return_last_state else y
-
-
-def selective_scan_chunked(
-    u: Tensor, delta: Tensor, A: Tensor, B: Tensor, C: Tensor, D: Optional[Tensor] = None,
-    z: Optional[Tensor] = None, delta_bias: Optional[Tensor] = None, delta_softplus: bool = False,
-    return_last_state: bool = False, chunk_size: Optional[int] = None,
-) -> Union[Tensor, Tuple[Tensor, Tensor]]:
-    """The same scan as `selective_scan_sequential`, with a Python loop over blocks of chunks.
-
-    Inside a chunk the recurrence has a closed form in log space. With S_t = Σ_{k≤t} Δ_k (a
-    cumulative sum within the chunk) and P_t = exp(A·S_t) ≤ 1, the state is
-    h_t = P_t · (Σ_{k≤t} Δ_k B_k u_k / P_k + h_in): the sum is one matmul with a triangular
-    matrix of ones, for every chunk at once. Only the chunks' end states are chained in a loop.
-    1/P_k grows within a chunk, so the chunk length is chosen (halving from `chunk_size`,
-    default 8) such that max|A|·ΣΔ over any chunk stays under 40 in fp32 and 500 in fp64: no
-    overflow, no underflow of P, and since every factor is a product and not a difference of
-    large numbers the results match the loop to rounding. Very large steps only shrink the
-    chunks (down to 1, which is the sequential loop again).
-
-    Speed: the (b, d, l, n) state is never built whole. Chunks are processed a block at a time,
-    a block holding about `_BLOCK_ELEMS` state elements so that it stays in cache, laid out
-    (b, t, n, d) so that y_t = Σ_n C_t,n h_t,n is a matmul too.
-    """
-    cdt = _compute_dtype(u.dtype)
-    b, d, L = u.shape
-    n = A.shape[1]
-    At = A.to(cdt).t().contiguous()  # (n, d); contiguous, else A·S reads A with stride n
-    limit = 40.0 if cdt == torch.float32 else 500.0
-    # Without autograd the block's buffers can be overwritten in place (less memory traffic).
-    inplace = not (torch.is_grad_enabled() and any(
-        t is not None and t.requires_grad for t in (u, delta, A, B, C, delta_bias)))
-    # Time-major Δ and Δ·u, (b, l, d): a block is then a slice along dim 1, contiguous (else
-    # every op on a block reads strided memory and matmul copies per step).
-    delta = delta.to(cdt)
-    if inplace and delta_bias is not None:  # the bias add writes the transposed copy
-        dt = torch.add(delta.transpose(1, 2), delta_bias.to(cdt), out=delta.new_empty((b, L, d)))
-    else:
-        if delta_bias is not None:
-            delta = delta + delta_bias.to(cdt)[:, None]
-        dt = delta.transpose(1, 2).contiguous()
-    if delta_softplus:
-        dt = F.softplus(dt)
-    du = dt * u.to(cdt).transpose(1, 2)  # output in dt's (time-major) layout
-    with torch.no_grad():
-        rate = (-At).amax(0)  # the steepest decay rate of each channel, (d,)
-        steep = bool((dt.amax(dim=(0, 1)) * rate).max() > limit)
-    # Longest chunk: 8 steps (the triangular matmul costs 2c flops per element; 8 and 16 were
-    # measured alike in fp32, 8 faster in fp64), 4 when a chunk alone would far exceed a block.
-    c0 = 8 if b * 8 * n * d <= 2 * _BLOCK_ELEMS else 4
-    c, dt = _pick_chunk(dt, rate, limit, chunk_size or c0)
-    nc = dt.shape[1] // c
-    per_block = max(1, _BLOCK_ELEMS // (b * c * n * d))  # chunks per block
-    pad = nc * c - L  # padded steps: Δ = 0, no decay and no input; their outputs are dropped
-    if pad:
-        du = F.pad(du, (0, 0, 0, pad))
-    Bt, Ct = (F.pad(t.transpose(1, 2), (0, 0, 0, pad)).contiguous()
-              for t in (B.to(cdt), C.to(cdt)))
-    # Cumulative sums along a chunk are products with a triangular matrix of ones: a matmul is
-    # several times faster than cumsum along a middle dimension on CPU.
-    ones = torch.ones(c, c, dtype=cdt, device=u.device).tril()
-    carry = u.new_zeros((b, n, d), dtype=cdt)
-    if inplace:  # three block buffers, reused: fresh large tensors cost page faults every time
-        bufs = [u.new_empty((b * per_block * c * n * d,), dtype=cdt) for _ in range(3)]
-    ys = []
-    for j0 in range(0, nc, per_block):
-        m = min(per_block, nc - j0)
-        steps = slice(j0 * c, (j0 + m) * c)
-        shape = (b, m, c, n, d)
-        if inplace:
-            X, w, acc = (t[:b * m * c * n * d].view(shape) for t in bufs)
-        if steep:  # some step decays by more than e^-limit: clamp it to that, per element
-            X = (dt[:, steps, None, :] * At).clamp(min=-limit).reshape(shape).cumsum(2)
-        else:
-            S = torch.matmul(ones, dt[:, steps].reshape(b, m, c, d))[..., None, :]  # ΣΔ in chunk
-            X = torch.mul(S, At, out=X) if inplace else S * At  # A·S, (b, m, c, n, d)
-        P = X.exp_() if inplace else X.exp()
-        if inplace:
-            torch.mul(du[:, steps, None, :], Bt[:, steps, :, None], out=w.view(b, m * c, n, d))
-            w.div_(P)
-        else:
-            w = (du[:, steps, None, :] * Bt[:, steps, :, None]).reshape(shape) / P
-        if m == 1:  # the incoming state joins the sum as if it were one more term
-            if inplace:
-                w[:, 0, 0] += carry
-            else:
-                w = torch.cat([w[:, :, :1] + carry[:, None, None], w[:, :, 1:]], dim=2)
-        if inplace:
-            torch.matmul(ones, w.view(b, m, c, n * d), out=acc.view(b, m, c, n * d))
-        else:
-            acc = torch.matmul(ones, w.reshape(b, m, c, n * d)).reshape(shape)
-        if m > 1:  # chain the chunks of this block, then add each chunk's incoming state
-            P_end, E_end = P[:, :, -1], acc[:, :, -1] * P[:, :, -1]
-            starts = []
-            for p_i, e_i in zip(P_end.unbind(1), E_end.unbind(1)):
-                starts.append(carry)
-                carry = torch.addcmul(e_i, p_i, carry)  # p_i·carry + e_i in one op
-            start = torch.stack(starts, dim=1)[:, :, None]
-            acc = acc.add_(start) if inplace else acc + start
-        H = acc.mul_(P) if inplace else acc * P  # the states h_t, (b, m, c, n, d)
-        if m == 1:  # (a view into a buffer when in place: read before the next overwrite)
-            carry = H[:, 0, -1]
-        Hs = H.reshape(b, m * c, n, d)
-        ys.append(torch.matmul(Ct[:, steps, None, :], Hs).reshape(b, m * c, d))
-    y = torch.cat(ys, dim=1)[:, :L].transpose(1, 2)
-    y = _finish(y, u, D, z, u.dtype)
-    return (y, carry.transpose(1, 2).clone()) if return_last_state else y
-
-
-# State elements (b·c·n·d) handled per block of chunks: large enough that the Python loop is
-# short, small enough to stay in cache (measured with benchmarks/bench_scan.py).
-_BLOCK_ELEMS = 1 << 17
-
-
-def _pick_chunk(dt: Tensor, rate: Tensor, limit: float, start: int) -> Tuple[int, Tensor]:
-    """Halve the chunk length from `start` until rate·ΣΔ <= limit in every chunk (or length 1);
-    return it and Δ (b, l, d) zero-padded to a whole number of chunks."""
-    b, L, d = dt.shape
-    c = max(1, min(L, start))
-    while True:
-        nc = -(-L // c)
-        padded = F.pad(dt, (0, 0, 0, nc * c - L)) if nc * c > L else dt
-        if c == 1:
-            return c, padded
-        with torch.no_grad():
-            if float((padded.reshape(b, nc, c, d).sum(2) * rate).max()) <= limit:
-                return c, padded
-        c //= 2
+from .scan import selective_scan_chunked, selective_scan_sequential
 
 
 class MambaRef(nn.Module):
@@ -279,19 +90,96 @@ class MambaRef(nn.Module):
         return "d_model=%d, d_state=%d, d_conv=%d, expand=%d, dt_rank=%d, scan=%s" % (
             self.d_model, self.d_state, self.d_conv, self.expand, self.dt_rank, self.scan)
 
-    def forward(self, hidden_states: Tensor) -> Tensor:
-        """(batch, seqlen, d_model) -> (batch, seqlen, d_model); causal along seqlen."""
-        return mamba_forward(self, hidden_states, scan=self.scan, chunk_size=self.chunk_size)
+    def forward(self, hidden_states: Tensor, inference_params: Any = None) -> Tensor:
+        """(batch, seqlen, d_model) -> (batch, seqlen, d_model); causal along seqlen.
+
+        With `inference_params` (mamba_ssm.utils.generation.InferenceParams or anything with
+        `key_value_memory_dict` and `seqlen_offset`), as mamba_ssm.Mamba: at seqlen_offset 0 the
+        whole prompt runs and leaves this layer's (conv_state, ssm_state) in
+        key_value_memory_dict[layer_idx]; later calls advance those states one token at a time
+        (`step`; several tokens are stepped in turn).
+        """
+        if inference_params is None:
+            return mamba_forward(self, hidden_states, scan=self.scan, chunk_size=self.chunk_size)
+        conv_state, ssm_state = self._get_states_from_cache(inference_params,
+                                                            hidden_states.shape[0])
+        if inference_params.seqlen_offset > 0:
+            outs = [self.step(hidden_states[:, t:t + 1], conv_state, ssm_state)[0]
+                    for t in range(hidden_states.shape[1])]
+            return torch.cat(outs, dim=1)
+        return mamba_forward(self, hidden_states, scan=self.scan, chunk_size=self.chunk_size,
+                             states=(conv_state, ssm_state))
+
+    def step(self, hidden_states: Tensor, conv_state: Tensor,
+             ssm_state: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
+        """Advance the recurrence by one token: (batch, 1, d_model) -> (out (batch, 1, d_model),
+        conv_state, ssm_state), both states updated in place, as mamba_ssm.Mamba.step.
+
+        conv_state (batch, Di, d_conv) holds the last d_conv conv inputs, ssm_state (batch, Di,
+        d_state) the SSM state h. The arithmetic runs in fp64 for fp64 inputs, else in fp32
+        (upstream's selective_state_update kernel also works in fp32); states keep their dtype.
+        """
+        if hidden_states.dim() != 3 or hidden_states.shape[1] != 1:
+            raise ValueError("MambaRef.step decodes one token at a time: hidden_states must be "
+                             "(batch, 1, d_model), got %s" % (tuple(hidden_states.shape),))
+        dtype = hidden_states.dtype
+        cdt = torch.float64 if dtype == torch.float64 else torch.float32
+        xz = self.in_proj(hidden_states.squeeze(1))  # (b, 2Di)
+        x, z = xz.chunk(2, dim=-1)
+        conv_state.copy_(torch.roll(conv_state, shifts=-1, dims=-1))
+        conv_state[:, :, -1] = x
+        x = (conv_state * self.conv1d.weight[:, 0, :].to(conv_state.dtype)).sum(-1)
+        if self.conv1d.bias is not None:
+            x = x + self.conv1d.bias.to(x.dtype)
+        x = F.silu(x).to(dtype)
+        dt, B, C = torch.split(self.x_proj(x), [self.dt_rank, self.d_state, self.d_state], dim=-1)
+        dt = F.softplus(F.linear(dt, self.dt_proj.weight).to(cdt) + self.dt_proj.bias.to(cdt))
+        A = -torch.exp(self.A_log.to(cdt))  # (Di, Ns)
+        xc = x.to(cdt)
+        h = ssm_state.to(cdt) * torch.exp(dt[..., None] * A) \
+            + (dt * xc)[..., None] * B.to(cdt)[:, None, :]
+        ssm_state.copy_(h)
+        y = (h * C.to(cdt)[:, None, :]).sum(-1) + self.D.to(cdt) * xc
+        y = (y * F.silu(z.to(cdt))).to(dtype)
+        return self.out_proj(y).unsqueeze(1), conv_state, ssm_state
+
+    def allocate_inference_cache(self, batch_size: int, max_seqlen: int,
+                                 dtype: Optional[torch.dtype] = None,
+                                 **kwargs: Any) -> Tuple[Tensor, Tensor]:
+        """Zeroed (conv_state (batch, Di, d_conv), ssm_state (batch, Di, d_state)), as
+        mamba_ssm.Mamba: in `dtype`, else conv1d's and dt_proj's weight dtypes. `max_seqlen` is
+        accepted for the interface; a recurrent state does not grow with it."""
+        device = self.out_proj.weight.device
+        conv = torch.zeros(batch_size, self.d_inner, self.d_conv, device=device,
+                           dtype=dtype or self.conv1d.weight.dtype)
+        ssm = torch.zeros(batch_size, self.d_inner, self.d_state, device=device,
+                          dtype=dtype or self.dt_proj.weight.dtype)
+        return conv, ssm
+
+    def _get_states_from_cache(self, inference_params: Any, batch_size: int,
+                               initialize_states: bool = False) -> Tuple[Tensor, Tensor]:
+        if self.layer_idx is None:
+            raise ValueError("MambaRef needs layer_idx to use inference_params (its states are "
+                             "kept in inference_params.key_value_memory_dict[layer_idx])")
+        cache = inference_params.key_value_memory_dict
+        if self.layer_idx not in cache:
+            cache[self.layer_idx] = self.allocate_inference_cache(batch_size, 0)
+        conv_state, ssm_state = cache[self.layer_idx]
+        if initialize_states:
+            conv_state.zero_()
+            ssm_state.zero_()
+        return conv_state, ssm_state
 
 
 def mamba_forward(
     m: Any, x: Tensor, *, scan: str = "chunked", chunk_size: Optional[int] = None,
-    prefix: str = "mamba",
+    prefix: str = "mamba", states: Optional[Tuple[Tensor, Tensor]] = None,
 ) -> Tensor:
     """Mamba-1's forward for any module with mamba_ssm.Mamba's parameters (MambaRef or Mamba).
 
     Follows mamba_ssm's slow path op by op (the matmuls in the input dtype, the scan in fp32 or
-    fp64), and records each op when a trace is active.
+    fp64), and records each op when a trace is active. `states` = (conv_state, ssm_state) are
+    overwritten with the states after the last step, as upstream's prefill does.
     """
     b, L, _ = x.shape
     Di, R, Ns = m.d_inner, m.dt_rank, m.d_state
@@ -304,6 +192,8 @@ def mamba_forward(
                  "project each step's D features to 2·Di: the SSM input x and the gate z")
     xs, z = xz.chunk(2, dim=1)
     trace.record(prefix + ".split_xz", [xz], [xs, z], {}, "split channels into x and gate z")
+    if states is not None:  # the last d_conv conv inputs, zero-padded on the left if fewer
+        states[0].copy_(F.pad(xs, (m.d_conv - L, 0)))
     xc = F.silu(causal_conv1d(xs, m.conv1d.weight, m.conv1d.bias))
     trace.record(prefix + ".conv1d+silu", [xs], [xc], _params(m.conv1d, "conv1d."),
                  "depthwise causal conv over time (step t sees t-W+1..t), then SiLU")
@@ -322,13 +212,20 @@ def mamba_forward(
                  "A = -exp(A_log): per channel and state, the decay rate (fp32 or fp64)")
     Dp = m.D.double() if x.dtype == torch.float64 else m.D.float()
     dbias = m.dt_proj.bias.double() if x.dtype == torch.float64 else m.dt_proj.bias.float()
+    last = states is not None
     if scan == "chunked":
-        y = selective_scan_chunked(xc, dt, A, Bc, Cc, Dp, z=z, delta_bias=dbias,
-                                   delta_softplus=True, chunk_size=chunk_size)
+        res = selective_scan_chunked(xc, dt, A, Bc, Cc, Dp, z=z, delta_bias=dbias,
+                                     delta_softplus=True, return_last_state=last,
+                                     chunk_size=chunk_size)
     else:
-        y = selective_scan_sequential(xc, dt, A, Bc, Cc, Dp, z=z, delta_bias=dbias,
-                                      delta_softplus=True)
-    assert isinstance(y, Tensor)  # no return_last_state: the output alone
+        res = selective_scan_sequential(xc, dt, A, Bc, Cc, Dp, z=z, delta_bias=dbias,
+                                        delta_softplus=True, return_last_state=last)
+    if isinstance(res, tuple):  # return_last_state: also the state after the last step
+        y, h = res
+        if states is not None:
+            states[1].copy_(h)
+    else:
+        y = res
     trace.record(prefix + ".selective_scan", [xc, dt, Bc, Cc, z], [y], {"D": m.D},
                  "Δ=softplus(Δ+b); h_t=exp(ΔA)h_{t-1}+ΔB_t x_t; y_t=<h_t,C_t>+D·x_t; y·=SiLU(z)")
     yt = y.transpose(1, 2)

@@ -48,6 +48,11 @@ def register(app: typer.Typer) -> None:
         trace: bool = typer.Option(
             False, "--trace", help="Also list every op with its shapes, parameters and meaning.",
         ),
+        stress: bool = typer.Option(
+            False, "--stress",
+            help="Also run every check with trained-like Mamba weights (large Δ·|A|), the "
+            "regime where kernels and references are most likely to disagree.",
+        ),
         timeout: float = typer.Option(
             600.0, "--timeout", metavar="SECONDS",
             help="Kill the test after this many seconds (a hang counts as a failure).",
@@ -59,7 +64,8 @@ def register(app: typer.Typer) -> None:
 
             options = SmokeOptions(device=device, backend=backend, batch=batch, steps=steps,
                                    nodes=nodes, dim=dim, heads=heads, dtype=dtype,
-                                   temporal=temporal, trace=trace, timeout=timeout)
+                                   temporal=temporal, trace=trace, timeout=timeout,
+                                   stress=stress)
             return run_smoke_command(python, options, json_mode=json_mode)
 
         run_command("smoke", json_mode=json_mode, body=body)

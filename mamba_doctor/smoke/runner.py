@@ -22,9 +22,11 @@ from mamba_doctor.probe.interpreter import Target
 CHILD_PACKAGE = "_mamba_doctor_smoke"
 # Everything the child imports, as paths inside mamba_doctor/. They use relative imports only, so
 # a copy laid out the same way under another package name works.
-CHILD_FILES = ("block/__init__.py", "block/trace.py", "block/mamba_ref.py", "block/st_block.py",
-               "block/parts.py", "smoke/child/__init__.py", "smoke/child/main.py",
-               "smoke/child/report.py", "smoke/child/reference.py", "smoke/child/kernels.py")
+CHILD_FILES = ("block/__init__.py", "block/trace.py", "block/chunked.py", "block/scan.py",
+               "block/mamba_ref.py", "block/st_block.py", "block/parts.py",
+               "smoke/child/__init__.py", "smoke/child/main.py", "smoke/child/report.py",
+               "smoke/child/weights.py", "smoke/child/reference.py", "smoke/child/stress.py",
+               "smoke/child/kernels.py")
 RESULT_PREFIX = "MAMBA_DOCTOR_SMOKE "  # = child/report.py's (not imported: torch-free)
 STAGE_PREFIX = "smoke-stage: "
 PROBE_TIMEOUT_S = 30.0  # only for tailoring a failure's fixes
@@ -55,6 +57,7 @@ class SmokeOptions:
     trace: bool = False
     timeout: float = 600.0
     seed: int = 0
+    stress: bool = False  # also run with trained-like Mamba weights (large Δ·|A|)
 
     def validate(self) -> None:
         """Raise UsageError for values the block or the comparison cannot take."""
@@ -180,6 +183,8 @@ def build_data(python: str, options: SmokeOptions, child: Optional[dict[str, Any
                 "output_shape", "parameters", "checks", "timings_ms", "peak_memory_mb",
                 "errors"):
         data[key] = child.get(key)
+    if child.get("stress_regime"):
+        data["stress_regime"] = child["stress_regime"]
     data["environment"] = {k: child.get(k) for k in _ENV_KEYS}
     if child.get("max_abs_err"):
         data["max_abs_err"] = child["max_abs_err"]

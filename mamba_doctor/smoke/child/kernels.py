@@ -16,7 +16,7 @@ import statistics
 from typing import Any, Dict, Optional, Tuple
 
 from ...block import MambaRef
-from .reference import build_block, make_inputs, sizes
+from .reference import build_block, make_inputs, mamba_state_dict, sizes
 from .report import Report, stage, timed_ms
 
 # tests/ops/test_selective_scan.py in mamba_ssm (v1.2.2 .. HEAD): (rtol, atol) per input dtype.
@@ -110,31 +110,38 @@ def cuda_time(torch: Any, fn: Any, repeats: int = 10,
 
 
 def cuda_checks(torch: Any, opts: Dict[str, Any], cls: Any, fast: bool, rep: Report,
-                device: str = "cuda") -> None:
+                device: str = "cuda", tag: str = "") -> None:
     """Block level, then the Mamba mixer alone, on every available path.
 
     `device` is "cuda" in real runs; the CPU is only for testing this comparison machinery with
     a stand-in kernel class (then the block's Mamba is MambaRef and no path is asserted).
+    `tag` prefixes every check name and timing key ("stress: " for the stress weights, which
+    opts["weights"] selects).
     """
     dtype_name = opts.get("dtype", "float32")
     dt = getattr(torch, dtype_name)
     rtol, atol = TOLERANCES[dtype_name]
     paths = (["cuda-fast"] if fast else []) + ["cuda-slow"]
     rep.data["paths"] = paths
-    rep.data["peak_memory_mb"] = {}
-    if not fast:
+    rep.data.setdefault("peak_memory_mb", {})
+    if not fast and not tag:
         rep.check("fast path (causal_conv1d)", "skip", "causal_conv1d not importable: "
                   "mamba_ssm falls back to its slow path")
     if opts.get("temporal", "mamba") == "mamba":
-        block_level(torch, opts, paths, dtype_name, dt, rtol, atol, rep, device)
+        block_level(torch, opts, paths, dtype_name, dt, rtol, atol, rep, device, tag)
     else:
-        rep.check("block vs reference", "skip", "temporal='attention' has no Mamba")
-    op_level(torch, opts, cls, paths, dtype_name, dt, rtol, atol, rep, device)
+        rep.check(tag + "block vs reference", "skip", "temporal='attention' has no Mamba")
+    op_level(torch, opts, cls, paths, dtype_name, dt, rtol, atol, rep, device, tag)
+
+
+def _key(tag: str, key: str) -> str:
+    """A timing/memory key with the tag's word in front ("stress: " -> "stress_op_...")."""
+    return (tag.rstrip(": ") + "_" + key) if tag else key
 
 
 def block_level(torch: Any, opts: Dict[str, Any], paths: Any, dtype_name: str, dt: Any,
-                rtol: float, atol: float, rep: Report, device: str) -> None:
-    stage("block: reference")
+                rtol: float, atol: float, rep: Report, device: str, tag: str = "") -> None:
+    stage(tag + "block: reference")
     sd = build_block(torch, opts, "ref").state_dict()
     X, STE, G = make_inputs(torch, opts, device, torch.float32)
     ac = None if dtype_name == "float32" else dt
@@ -150,12 +157,12 @@ def block_level(torch: Any, opts: Dict[str, Any], paths: Any, dtype_name: str, d
 
     r_out, r_grads = run_ref()
     first, median = cuda_time(torch, run_ref, device=device)
-    rep.data["timings_ms"]["block_ref_fwd_bwd"] = {"first": first, "median": median}
+    rep.data["timings_ms"][_key(tag, "block_ref_fwd_bwd")] = {"first": first, "median": median}
     blk = build_block(torch, opts, "cuda" if device == "cuda" else "ref").to(device).eval()
     blk.load_state_dict(sd)  # strict: MambaRef's names and shapes are mamba_ssm's
     rep.data["block_repr_head"] = repr(blk).splitlines()[:2]
     for path in paths:
-        name = "block %s %s" % (path, dtype_name)
+        name = tag + "block %s %s" % (path, dtype_name)
         stage(name)
         for m in (blk.temporal.mamba, blk.temporal.mamba_rev):
             if m is not None:
@@ -171,12 +178,14 @@ def block_level(torch: Any, opts: Dict[str, Any], paths: Any, dtype_name: str, d
                                  device=device)
             out, grads = holder["r"]
             if device == "cuda":
-                rep.data["peak_memory_mb"][path] = torch.cuda.max_memory_allocated() / 2 ** 20
+                rep.data["peak_memory_mb"][_key(tag, path)] = \
+                    torch.cuda.max_memory_allocated() / 2 ** 20
             _, median = cuda_time(torch, run_blk, device=device)
         except Exception as exc:
             rep.check(name + ": forward+backward", "fail", rep.error(name, exc))
             continue
-        rep.data["timings_ms"]["block_%s_fwd_bwd" % path] = {"first": first, "median": median}
+        rep.data["timings_ms"][_key(tag, "block_%s_fwd_bwd" % path)] = {"first": first,
+                                                                          "median": median}
         if device == "cuda" and blk.last_path != path:
             rep.check(name + ": path", "fail", "expected %s, the block ran %s"
                       % (path, blk.last_path))
@@ -185,12 +194,11 @@ def block_level(torch: Any, opts: Dict[str, Any], paths: Any, dtype_name: str, d
 
 
 def op_level(torch: Any, opts: Dict[str, Any], cls: Any, paths: Any, dtype_name: str, dt: Any,
-             rtol: float, atol: float, rep: Report, device: str) -> None:
+             rtol: float, atol: float, rep: Report, device: str, tag: str = "") -> None:
     """mamba_ssm.Mamba alone on (B·N, T, D) against MambaRef fp64, same state_dict."""
     B, T, N, D, _ = sizes(opts)
-    stage("op: reference")
-    torch.manual_seed(int(opts.get("seed", 0)))
-    sd = MambaRef(D).state_dict()
+    stage(tag + "op: reference")
+    sd = mamba_state_dict(torch, opts, D)
     g = torch.Generator().manual_seed(int(opts.get("seed", 0)) + 2)
     S = torch.randn(B * N, T, D, generator=g).to(device)
     G = torch.randn(B * N, T, D, generator=g).to(device)
@@ -201,7 +209,7 @@ def op_level(torch: Any, opts: Dict[str, Any], cls: Any, paths: Any, dtype_name:
     same.load_state_dict(sd)
     r_out, r_grads = fwd_bwd(torch, same, {"input": S.to(dt)}, G, None, device)
     for path in paths:
-        name = "Mamba op %s %s" % (path, dtype_name)
+        name = tag + "Mamba op %s %s" % (path, dtype_name)
         stage(name)
         try:
             m = cls(D, device=device, dtype=dt, use_fast_path=path == "cuda-fast")
@@ -215,6 +223,7 @@ def op_level(torch: Any, opts: Dict[str, Any], cls: Any, paths: Any, dtype_name:
         except Exception as exc:
             rep.check(name + ": forward+backward", "fail", rep.error(name, exc))
             continue
-        rep.data["timings_ms"]["op_%s_fwd_bwd" % path] = {"first": first, "median": median}
+        rep.data["timings_ms"][_key(tag, "op_%s_fwd_bwd" % path)] = {"first": first,
+                                                                       "median": median}
         report(rep, name + ": output", compare(out, o_out, r_out, rtol, atol))
         compare_grads(rep, name, grads, o_grads, r_grads, rtol, atol, ("input",))

@@ -72,11 +72,18 @@ def run(torch: Any, opts: Dict[str, Any], rep: Report) -> None:
         return
     rep.data["backend"] = backend
     checks.reference_checks(torch, opts, device, rep)
+    if opts.get("stress"):
+        from . import stress
+
+        stress.stress_reference_checks(torch, opts, device, rep)
     if backend == "cuda":
         from . import kernels
 
         rep.data["tests_cuda_kernels"] = True
         kernels.cuda_checks(torch, opts, cls, fast, rep)
+        if opts.get("stress"):  # the same comparisons with trained-like weights
+            kernels.cuda_checks(torch, {**opts, "weights": "stress"}, cls, fast, rep,
+                                tag="stress: ")
     else:
         rep.data["label"] = REF_LABEL
         if opts.get("dtype", "float32") != "float32":

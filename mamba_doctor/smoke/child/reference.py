@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Tuple
 
 from ...block import MambaRef, STMambaBlock, count_parameters, trace_block
 from .report import Report, stage, timed_ms
+from .weights import stress_weights
 
 
 def sizes(opts: Dict[str, Any]) -> Tuple[int, int, int, int, int]:
@@ -19,11 +20,27 @@ def sizes(opts: Dict[str, Any]) -> Tuple[int, int, int, int, int]:
 
 
 def build_block(torch: Any, opts: Dict[str, Any], backend: str, **kw: Any) -> Any:
-    """The smoke block, always from the same seed: every variant shares one set of weights."""
+    """The smoke block, always from the same seed: every variant shares one set of weights.
+    With opts["weights"] == "stress" its Mamba weights are trained-like (see stress.py)."""
     D, K = sizes(opts)[3:]
+    seed = int(opts.get("seed", 0))
+    torch.manual_seed(seed)
+    blk = STMambaBlock(K=K, d=D // K, temporal=opts.get("temporal", "mamba"),
+                       mamba_backend=backend, **kw)
+    if opts.get("weights") == "stress" and opts.get("temporal", "mamba") == "mamba":
+        for i, m in enumerate((blk.temporal.mamba, blk.temporal.mamba_rev)):
+            if m is not None:
+                stress_weights(torch, m, seed + i)
+    return blk
+
+
+def mamba_state_dict(torch: Any, opts: Dict[str, Any], D: int) -> Dict[str, Any]:
+    """The weights of the op-level comparison's Mamba(D) (stress weights when asked)."""
     torch.manual_seed(int(opts.get("seed", 0)))
-    return STMambaBlock(K=K, d=D // K, temporal=opts.get("temporal", "mamba"),
-                        mamba_backend=backend, **kw)
+    m = MambaRef(D)
+    if opts.get("weights") == "stress":
+        stress_weights(torch, m, int(opts.get("seed", 0)))
+    return m.state_dict()
 
 
 def make_inputs(torch: Any, opts: Dict[str, Any], device: str, dtype: Any) -> List[Any]:
@@ -122,7 +139,8 @@ def causality_check(torch: Any, blk: Any, X: Any, STE: Any, rep: Report, exact: 
               % (t0, before, limit, after), max_abs_err=before)
 
 
-def gradient_flow_check(torch: Any, blk: Any, X: Any, STE: Any, G: Any, rep: Report) -> None:
+def gradient_flow_check(torch: Any, blk: Any, X: Any, STE: Any, G: Any, rep: Report,
+                        tag: str = "") -> None:
     blk.zero_grad()
     Xg = X.clone().requires_grad_(True)
     (blk(Xg, STE) * G).sum().backward()
@@ -132,7 +150,7 @@ def gradient_flow_check(torch: Any, blk: Any, X: Any, STE: Any, G: Any, rep: Rep
     if Xg.grad is None or not bool(torch.isfinite(Xg.grad).all()):
         bad.append("input X")
     n = sum(1 for _ in blk.parameters())
-    rep.check("gradient flow", "fail" if bad else "pass",
+    rep.check(tag + "gradient flow", "fail" if bad else "pass",
               ("no finite non-zero gradient: " + ", ".join(bad[:6])) if bad else
               "all %d parameter tensors and X get finite non-zero gradients" % n)
 
