@@ -138,8 +138,7 @@ def run_command(command: str, *, json_mode: bool, body: Callable[[], Outcome]) -
             raise
         logger.debug("unexpected error", exc_info=True)
         outcome = Outcome(exit_code=ExitCode.ERROR, errors=[error_entry(
-            "unexpected_error", f"unexpected error: {type(exc).__name__}: {exc}",
-            "This is a bug in mamba-doctor: run again with --debug for the traceback.")])
+            "unexpected_error", f"unexpected error: {type(exc).__name__}: {exc}", _BUG_HINT)])
     _finish(command, json_mode, outcome)
 
 
@@ -149,16 +148,34 @@ def _finish(command: str, json_mode: bool, outcome: Outcome) -> None:
                             errors=outcome.errors))
     else:
         if outcome.render is not None:
-            outcome.render(stdout_console())
+            try:
+                outcome.render(stdout_console())
+            except Exception as exc:  # a view's bug must not hide the exit code and errors
+                if OPTIONS.debug:
+                    raise
+                logger.debug("rendering failed", exc_info=True)
+                _print_error(error_entry("unexpected_error", "unexpected error while printing "
+                                         f"the result: {type(exc).__name__}: {exc}", _BUG_HINT))
         for err in outcome.errors:
             _print_error(err)
     raise typer.Exit(int(outcome.exit_code))
 
 
+_BUG_HINT = "This is a bug in mamba-doctor: run again with --debug for the traceback."
+
+
 def _print_error(err: Mapping[str, Optional[str]]) -> None:
+    """`error: ...` and `hint: ...`, each one logical line (soft-wrapped: a path in them copies
+    whole), and the hint's commands whole on lines of their own (mamba_doctor/ui.py)."""
     from rich.markup import escape
 
+    from mamba_doctor.ui import print_whole, split_commands
+
     console = stderr_console()
-    console.print(f"[bold red]error:[/] {escape(err['message'] or '')}")
-    if err.get("hint"):
-        console.print(f"[bold]hint:[/] {escape(err['hint'] or '')}")
+    console.print(f"[bold red]error:[/] {escape(err['message'] or '')}", soft_wrap=True)
+    for i, line in enumerate((err.get("hint") or "").splitlines()):
+        prose, commands = split_commands(line)
+        if prose:
+            console.print(("[bold]hint:[/] " if i == 0 else "  ") + escape(prose), soft_wrap=True)
+        for command in commands:
+            print_whole(console, command, indent=2)
