@@ -126,13 +126,17 @@ def run_command(command: str, *, json_mode: bool, body: Callable[[], Outcome]) -
     `errors[]`; Ctrl-C exits 130; anything else is a bug: exit 1 with a short note (--debug
     shows the traceback). Every path ends in `_finish`.
     """
+    from mamba_doctor._run import interrupts_end_children
+
     try:
-        outcome = body()
+        with interrupts_end_children():
+            outcome = body()
     except DoctorError as exc:
         outcome = Outcome.failed(exc)
-    except KeyboardInterrupt:
-        outcome = Outcome(exit_code=ExitCode.INTERRUPTED,
-                          errors=[error_entry("interrupted", "interrupted (Ctrl-C)", None)])
+        if exc.exit_code == ExitCode.INTERRUPTED:  # said as the signal that came (install)
+            outcome.exit_code = interrupted_exit_code()
+    except KeyboardInterrupt as exc:
+        outcome = interrupted(exc)
     except Exception as exc:
         if OPTIONS.debug:
             raise
@@ -140,6 +144,38 @@ def run_command(command: str, *, json_mode: bool, body: Callable[[], Outcome]) -
         outcome = Outcome(exit_code=ExitCode.ERROR, errors=[error_entry(
             "unexpected_error", f"unexpected error: {type(exc).__name__}: {exc}", _BUG_HINT)])
     _finish(command, json_mode, outcome)
+
+
+def interrupted(exc: KeyboardInterrupt) -> Outcome:
+    """Ctrl-C (exit 130), SIGTERM (143) or SIGHUP (129): the children are already ended (see
+    _run.interrupts_end_children) and the temporary folders removed on the way here."""
+    import signal
+
+    from mamba_doctor.errors import Terminated
+
+    signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
+    name = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}.get(signum, "")
+    name = name or getattr(signal.Signals(signum), "name", str(signum))
+    message = (f"interrupted ({name}); the commands it had started were ended and its "
+               "temporary files removed")
+    return Outcome(exit_code=_signal_exit(signum),
+                   errors=[error_entry("interrupted", message, None)])
+
+
+def interrupted_exit_code() -> ExitCode:
+    """130 after Ctrl-C, 143 after SIGTERM, 129 after SIGHUP (128 + the signal's number)."""
+    import signal
+
+    from mamba_doctor._run import received_signal
+
+    return _signal_exit(received_signal() or signal.SIGINT)
+
+
+def _signal_exit(signum: int) -> ExitCode:
+    try:
+        return ExitCode(128 + int(signum))
+    except ValueError:
+        return ExitCode.INTERRUPTED
 
 
 def _finish(command: str, json_mode: bool, outcome: Outcome) -> None:
