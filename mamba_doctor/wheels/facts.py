@@ -244,11 +244,11 @@ def _cuda(text: str) -> Optional[str]:
 
 
 def known_cuda_versions() -> list[str]:
-    """Every CUDA release the tables know: the toolkits' (knowledge/cuda_tables.py) and those
+    """Every CUDA release the tables know (wheels_index/torch.json): the toolkits' and those
     torch was built for, oldest first."""
-    from mamba_doctor.knowledge.cuda_tables import TOOLKIT_DRIVER_LINUX, TORCH_CUDA_VARIANTS
+    from mamba_doctor.knowledge.cuda_tables import pair, tables, torch_minors, torch_variants
 
-    found = set(TOOLKIT_DRIVER_LINUX)
-    for variants in TORCH_CUDA_VARIANTS.values():
-        found.update(f"{v[2:4]}.{v[4:]}" for v in variants)
-    return sorted(found, key=lambda v: tuple(int(p) for p in v.split(".")))
+    found = set(tables()["toolkit_driver"])
+    for minor in torch_minors():
+        found.update(f"{v[2:4]}.{v[4:]}" for v in torch_variants(minor) if v.startswith("cu"))
+    return sorted(found, key=pair)
