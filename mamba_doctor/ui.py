@@ -117,8 +117,17 @@ _TICKED = re.compile(r"`([^`\n]+)`")
 _LONG_PATH = re.compile(r"(?<![\w`/])(?:~|/)[^\s,;()`'\"]{29,}")
 
 
+_QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
+
+
 def looks_like_command(text: str) -> bool:
-    return bool(_PROGRAM.match(text.strip()))
+    """Starts with a program and reads like a shell line, not like prose that names a program
+    ("gcc 12.2.0, nvcc 13.0 accepts ..."): no ", " / "; " / " (" outside quotes."""
+    text = text.strip()
+    if not _PROGRAM.match(text):
+        return False
+    bare = _QUOTED.sub("''", text)
+    return not any(mark in bare for mark in (", ", "; ", " ("))
 
 
 def split_commands(text: str) -> tuple[str, tuple[str, ...]]:
@@ -126,10 +135,10 @@ def split_commands(text: str) -> tuple[str, tuple[str, ...]]:
     which reads better with them) and a command after the last ": " (cut from the prose, which
     then ends in ":"). A bare command is all command, no prose."""
     stripped = text.strip()
+    main, sep, alt = stripped.partition("(or: ")  # "cmd   (or: other cmd)"
+    if sep and alt.endswith(")") and looks_like_command(main) and looks_like_command(alt[:-1]):
+        return "", (main.strip(), alt[:-1].strip())
     if looks_like_command(stripped) and "`" not in stripped and ". " not in stripped:
-        main, sep, alt = stripped.partition("(or: ")  # "cmd   (or: other cmd)"
-        if sep and alt.endswith(")") and looks_like_command(alt[:-1]):
-            return "", (main.strip(), alt[:-1].strip())
         return "", (stripped,)
     found = [m.group(1).strip() for m in _TICKED.finditer(stripped)
              if looks_like_command(m.group(1))]
