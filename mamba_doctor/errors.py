@@ -60,6 +60,14 @@ class UsageError(DoctorError):
     exit_code = ExitCode.USAGE
 
 
+class TargetNotReady(DoctorError):
+    """The target lacks what the command needs before it can start (install: torch), a
+    check-type problem: exit 3, as `check` says it, not a failed install."""
+
+    code = "target_not_ready"
+    exit_code = ExitCode.CHECK_FAILED
+
+
 class NoCompatibleWheel(DoctorError):
     """No prebuilt wheel fits the environment; `data` carries rejections and alternatives."""
 

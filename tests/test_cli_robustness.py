@@ -158,3 +158,29 @@ def test_sigterm_during_a_slow_download_leaves_no_temp_file(server: FaultyServer
     left = [p.name for p in (cache / "wheels").iterdir()]
     assert not [n for n in left if n.endswith(".tmp")], left  # the .part stays, to resume
     assert part.exists() and 0 < part.stat().st_size < len(body)
+
+
+@pytest.mark.slow
+def test_install_into_a_target_without_torch_is_a_check_problem(tmp_path: Path) -> None:
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    result = CliRunner().invoke(app, ["install", "--python", str(venv / "bin" / "python"),
+                                      "--dry-run", "--json"])
+    doc = json.loads(result.stdout)
+    assert doc["exit_code"] == 3, doc["errors"]  # as `check` says it, not "install failed" (6)
+    assert doc["errors"][0]["code"] == "target_not_ready"
+    assert "torch is not installed" in doc["errors"][0]["message"]
+
+
+@pytest.mark.slow
+def test_each_retry_is_said_at_default_verbosity(server: FaultyServer, tmp_path: Path) -> None:
+    name = wheel_name()
+    url = server.add(f"/f/{name}", wheel_bytes(payload_size=10_000),
+                     faults=[Fault(status=503), Fault(status=503)])
+    env = {**os.environ, "MAMBA_DOCTOR_CACHE_DIR": str(tmp_path / "cache"),
+           "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1", "COLUMNS": "200"}
+    done = _cli(["fetch-wheel", "--url", url, "--allow-http", "--package", "mamba_ssm",
+                 "--python", sys.executable], env=env, cwd=tmp_path, timeout=120)
+    retries = [line for line in done.stderr.splitlines() if "retrying in" in line]
+    assert len(retries) == 2, done.stderr
+    assert all("503" in line for line in retries), retries
