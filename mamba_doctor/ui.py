@@ -213,7 +213,8 @@ class CommandRefs:
         labels = self.commands.setdefault(command, [])
         if label not in labels:
             labels.append(label)
-        return f"[{list(self.commands).index(command) + 1}]"  # not a tag: rich tags start with a letter
+        # "[1]" is no rich tag (tags start with a letter, # / or @), so it needs no escape
+        return f"[{list(self.commands).index(command) + 1}]"
 
     def print(self, console: Console) -> None:
         for n, (cmd, labels) in enumerate(self.commands.items(), 1):
@@ -240,10 +241,11 @@ def _hanging(rows: Sequence[tuple[str, str]]) -> Table:
 
 # --- streams that cannot encode --------------------------------------------------------------
 
+# The look-alikes are the point: each gets its ASCII stand-in.
 _ASCII = {
-    "→": "->", "←": "<-", "↔": "<->", "⇒": "=>", "·": ".", "×": "x", "–": "-", "—": "-",
-    "−": "-", "…": "...", "≤": "<=", "≥": ">=", "≠": "!=", "≈": "~", "⊙": "*", "σ": "sigma",
-    "Δ": "delta", "√": "sqrt", "ᵀ": "^T", "“": '"', "”": '"', "‘": "'", "’": "'", "•": "*",
+    "→": "->", "←": "<-", "↔": "<->", "⇒": "=>", "·": ".", "×": "x", "–": "-", "—": "-",  # noqa: RUF001
+    "−": "-", "…": "...", "≤": "<=", "≥": ">=", "≠": "!=", "≈": "~", "⊙": "*", "σ": "sigma",  # noqa: RUF001
+    "Δ": "delta", "√": "sqrt", "ᵀ": "^T", "“": '"', "”": '"', "‘": "'", "’": "'", "•": "*",  # noqa: RUF001
     "✓": "ok", "✗": "x", "µ": "u", "μ": "u", "±": "+-", "²": "^2", "³": "^3", "⁻": "^-",
     "‖": "||", "⌈": "ceil(", "⌉": ")", "\u00a0": " ",
 }
@@ -277,7 +279,7 @@ def fit_streams() -> None:
     for stream in (sys.stdout, sys.stderr):
         encoding = getattr(stream, "encoding", None) or "ascii"
         try:
-            "→·×Δ⊙σ✓–".encode(encoding)
+            "→·×Δ⊙σ✓–".encode(encoding)  # noqa: RUF001
             continue
         except (UnicodeEncodeError, LookupError):
             pass

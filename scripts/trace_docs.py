@@ -48,7 +48,8 @@ def main(argv: list[str]) -> int:
             if not check:
                 path.write_text(new, encoding="utf-8")
     if stale:
-        print(("out of date: " if check else "rewrote: ") + ", ".join(map(str, stale)))
+        sys.stdout.write(("out of date: " if check else "rewrote: ")
+                         + ", ".join(map(str, stale)) + "\n")
     return 1 if check and stale else 0
 
 

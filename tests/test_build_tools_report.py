@@ -82,11 +82,13 @@ def test_probe_reads_cc_and_the_toolkit_header(tmp_path: Path) -> None:
     row = host_compiler_check(env)
     assert row.status is CheckStatus.WARN and not row.blocking
     assert "export CC=gcc-12 CXX=g++-12" in (row.hint or "")
-    with pytest.raises(InstallFailed, match="outside the gcc range nvcc 12.3 accepts"):
+    with pytest.raises(InstallFailed, match=r"outside the gcc range nvcc 12\.3 accepts"):
         check_host_compiler(env, "12.3")
-    fine = Environment(cuda_toolkit=CudaToolkitInfo(nvcc_version="12.4"), build_tools=BuildToolsInfo(
-        host_compiler="gcc", host_compiler_version="13.2.0", host_compiler_kind="gcc",
-        nvcc_gcc_min=6, nvcc_gcc_max=13, nvcc_gcc_source="table"))
+    fine = Environment(cuda_toolkit=CudaToolkitInfo(nvcc_version="12.4"),
+                       build_tools=BuildToolsInfo(
+                           host_compiler="gcc", host_compiler_version="13.2.0",
+                           host_compiler_kind="gcc", nvcc_gcc_min=6, nvcc_gcc_max=13,
+                           nvcc_gcc_source="table"))
     assert host_compiler_check(fine).status is CheckStatus.OK
     check_host_compiler(fine, "12.4")  # no refusal
 

@@ -21,7 +21,8 @@ from mamba_doctor.probe.target import probe_target
 
 ENVELOPE_KEYS = {"schema_version", "command", "status", "exit_code", "data", "errors"}
 CHECK_IDS = ["platform", "driver", "gpu_visible", "torch_build", "driver_cuda", "torch_gpu",
-             "gpu_arch_torch", "gpu_arch_mamba", "nvcc", "host_compiler", "python", "glibc", "libstdcxx",
+             "gpu_arch_torch", "gpu_arch_mamba", "nvcc", "host_compiler", "python", "glibc",
+             "libstdcxx",
              "mamba_imports", "mamba_versions", "wheels"]
 
 

@@ -126,7 +126,7 @@ def test_sigterm_to_smoke_ends_its_child_and_removes_its_temp_folder(
     try:
         _wait_for(lambda: _pids_with(marker) and any(tmp.iterdir()))
         proc.send_signal(sig)
-        out, err = proc.communicate(timeout=30)
+        _out, err = proc.communicate(timeout=30)
     finally:
         for pid in _pids_with(marker):
             os.kill(pid, signal.SIGKILL)

@@ -138,14 +138,14 @@ def test_smoke_and_explain_views_keep_paths_and_fix_commands_whole(width: int,
     commands = [m.group(1) for fix in found[0].fix for m in re.finditer(r"`([^`]+)`", fix)
                 if LONG_PYTHON in m.group(1)]
     lines = _lines(lambda c: render_diagnoses(c, found), width)
-    _assert_whole(lines, commands + [log.split(": undefined")[0].split("ImportError: ")[1]])
+    _assert_whole(lines, [*commands, log.split(": undefined")[0].split("ImportError: ")[1]])
     data = {"target_python": LONG_PYTHON, "passed": False, "checks": [
         {"name": "child process", "status": "fail", "detail": "crashed (SIGSEGV)"}],
         "crash": {"stderr_tail": f'  File "{LONG_PYTHON[:-10]}lib/python3.11/site-packages/'
                                  'mamba_ssm/ops/selective_scan_interface.py", line 12\n'},
         "diagnoses": [d.to_dict() for d in found]}
     lines = _lines(lambda c: render_smoke(c, data), width)
-    _assert_whole(lines, commands + [LONG_PYTHON, data["crash"]["stderr_tail"].strip()])
+    _assert_whole(lines, [*commands, LONG_PYTHON, data["crash"]["stderr_tail"].strip()])
 
 
 def test_split_commands_finds_backticks_tails_and_alternatives() -> None:

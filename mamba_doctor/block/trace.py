@@ -146,13 +146,13 @@ def format_shapes(shapes: Sequence[Sequence[int]],
     if not texts:
         return "–"
     if names is not None and len(names) == len(texts):
-        return ", ".join("%s %s" % (n, t) for n, t in zip(names, texts))
+        return ", ".join(f"{n} {t}" for n, t in zip(names, texts))
     if len(set(texts)) == 1 and len(texts) > 1:
-        return "%s ×%d" % (texts[0], len(texts))
+        return f"{texts[0]} ×{len(texts)}"  # noqa: RUF001
     return ", ".join(texts)
 
 
 def format_params(params: Mapping[str, Sequence[int]]) -> str:
     if not params:
         return "–"
-    return ", ".join("%s (%s)" % (k, ",".join(str(s) for s in v)) for k, v in params.items())
+    return ", ".join(f"{k} ({','.join(str(s) for s in v)})" for k, v in params.items())

@@ -62,9 +62,10 @@ class Sizes:
         if self.Ns:
             out.append((self.Ns, "Ns = d_state: the state size per channel"))
         if self.R:
-            out.append((self.R, f"R = dt_rank = ⌈D/16⌉ = ⌈{self.D}/16⌉: the rank of Δ's "
-                        "projection" if self.R == math.ceil(self.D / 16) else
-                        "R = dt_rank: the rank of Δ's projection"))
+            rank = "R = dt_rank"
+            if math.ceil(self.D / 16) == self.R:  # mamba_ssm's dt_rank="auto"
+                rank += f" = ⌈D/16⌉ = ⌈{self.D}/16⌉"
+            out.append((self.R, rank + ": the rank of Δ's projection"))
             if self.Ns:
                 out.append((self.R + 2 * self.Ns, f"R + 2·Ns = {self.R} + 2·{self.Ns}: Δ (low "
                             "rank), B and C for each step"))

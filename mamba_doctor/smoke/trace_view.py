@@ -35,7 +35,7 @@ def render_trace(console: Console, ops: Sequence[Mapping[str, Any]], sizes: Size
 def _cell(items: Sequence[str]) -> str:
     from rich.markup import escape
 
-    return "\n".join(escape(i) for i in items) or "–"
+    return "\n".join(escape(i) for i in items) or "–"  # noqa: RUF001 (as block/trace.py)
 
 
 def _shapes(shapes: Sequence[Sequence[int]], names: Any) -> list[str]:
