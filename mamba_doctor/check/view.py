@@ -45,7 +45,12 @@ def render_check(console: Console, report: CheckReport) -> None:
     if report.index:
         from rich.markup import escape
 
-        console.print(f"[dim]{escape(report.index['line'])}[/]", soft_wrap=True)
+        from mamba_doctor.ui import print_whole, split_commands
+
+        prose, commands = split_commands(report.index["line"])
+        console.print(f"[dim]{escape(prose)}[/]")
+        for command in commands:
+            print_whole(console, command, indent=2)
     console.print()
     console.print(verdict_panel(report))
     console.print("[bold]Next:[/]")
