@@ -112,6 +112,8 @@ _PROGRAM = re.compile(
     re.VERBOSE,
 )
 _TICKED = re.compile(r"`([^`\n]+)`")
+# "...: <command>" up to the end, or to a sentence's end (". " or a final ".")
+_AFTER_COLON = re.compile(r": (?P<cmd>(?:[^`:]|:(?!\s))+?)(?=\.\s|\.?$)")
 # A path too long to survive a narrow table cell (short ones such as /proc/driver/nvidia/version
 # are findings to read, not to copy).
 _LONG_PATH = re.compile(r"(?<![\w`/])(?:~|/)[^\s,;()`'\"]{29,}")
@@ -143,9 +145,17 @@ def split_commands(text: str) -> tuple[str, tuple[str, ...]]:
     found = [m.group(1).strip() for m in _TICKED.finditer(stripped)
              if looks_like_command(m.group(1))]
     prose = stripped
-    head, sep, tail = stripped.rpartition(": ")
-    if sep and "`" not in tail and looks_like_command(tail):
-        prose, found = head + ":", [*found, tail.strip()]
+    for m in reversed(list(_AFTER_COLON.finditer(stripped))):
+        cmd = m.group("cmd").strip()
+        if looks_like_command(cmd):  # cut from the prose: "(below)" marks where it stood
+            end = m.end("cmd")
+            rest = prose[end:]
+            prose = prose[:m.start("cmd")].rstrip() + (" (below)" + rest if rest.strip(". ")
+                                                       else "")
+            found.append(cmd)
+    if prose.endswith(": (below)"):
+        prose = prose[: -len(" (below)")]
+    found.sort(key=stripped.find)  # in the order the text gives them
     return prose, tuple(dict.fromkeys(found))
 
 

@@ -161,6 +161,12 @@ def test_split_commands_finds_backticks_tails_and_alternatives() -> None:
     assert cmds == ("sudo ubuntu-drivers install",)  # a bare option is not a command
     assert "`sudo ubuntu-drivers install`" in prose
     assert ui.split_commands("Reboot: that is all.") == ("Reboot: that is all.", ())
+    prose, cmds = ui.split_commands("companions must match: /py -m pip install 'torch==2.7.*' "
+                                    "--index-url https://x.org/cu118. `mamba-doctor fetch-wheel "
+                                    "--dry-run` lists the rest.")
+    assert cmds == ("/py -m pip install 'torch==2.7.*' --index-url https://x.org/cu118",
+                    "mamba-doctor fetch-wheel --dry-run")
+    assert prose.startswith("companions must match: (below). `mamba-doctor fetch-wheel")
 
 
 def test_ascii_fallback_writes_stand_ins_not_errors() -> None:
