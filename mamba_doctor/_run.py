@@ -173,7 +173,6 @@ def _on_signal(signum: int, _frame: Any) -> None:
     from mamba_doctor.errors import Terminated
 
     _RECEIVED.append(signum)
-    kill_children()
     if signum == signal.SIGINT:
         raise KeyboardInterrupt()
     raise Terminated(signum)
@@ -181,12 +180,14 @@ def _on_signal(signum: int, _frame: Any) -> None:
 
 @contextlib.contextmanager
 def interrupts_end_children() -> Iterator[None]:
-    """Within the block, SIGINT, SIGTERM (a batch system's `scancel`, a job's time limit,
-    `timeout`, `docker stop`) and SIGHUP (a closed terminal or SSH session) end every child
-    and its process group, then unwind the main thread as Ctrl-C does (errors.Terminated is a
-    KeyboardInterrupt), so temporary folders are removed on the way out. Without it, SIGTERM
-    kills only this process: a smoke child stays behind under PID 1, still holding the GPU.
-    Only the main thread can set handlers; elsewhere the block runs unchanged."""
+    """Within the block, SIGTERM (a batch system's `scancel`, a job's time limit, `timeout`,
+    `docker stop`) and SIGHUP (a closed terminal or SSH session) unwind the main thread as
+    Ctrl-C does (errors.Terminated is a KeyboardInterrupt): `run` ends the child it waits on
+    with its process group, a stage whose children run in threads ends them with
+    `kill_children` (the probe), and temporary folders are removed on the way out. Without it,
+    SIGTERM kills only this process: a smoke child stays behind under PID 1, still holding the
+    GPU. A stage with its own cleanup (fleet's scancel) may set its own handler inside. Only the
+    main thread can set handlers; elsewhere the block runs unchanged."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

@@ -46,17 +46,21 @@ def probe_environment(
     env = dict(_os.environ if environ is None else environ)
     side_timeout = min(timeout, 15.0)
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe") as pool:
-        target_f = pool.submit(probe_target, python, run=run, environ=env, timeout=timeout,
-                               deep=deep)
-        nvidia_f = pool.submit(probe_nvidia, run=run, environ=env, root=root,
-                               timeout=side_timeout)
-        toolkit_f = pool.submit(probe_toolkit, run=run, environ=env, timeout=side_timeout)
-        os_f = pool.submit(probe_os, run=run, environ=env, root=root)
-        target = target_f.result()  # UsageError propagates; the pool waits for the rest
-        os_info = os_f.result()
-        nvidia, toolkit = nvidia_f.result(), toolkit_f.result()
-        build_tools = probe_build_tools(toolkit, run=run, environ=env, python=python,
-                                        timeout=side_timeout)
+        try:
+            target_f = pool.submit(probe_target, python, run=run, environ=env,
+                                   timeout=timeout, deep=deep)
+            nvidia_f = pool.submit(probe_nvidia, run=run, environ=env, root=root,
+                                   timeout=side_timeout)
+            toolkit_f = pool.submit(probe_toolkit, run=run, environ=env, timeout=side_timeout)
+            os_f = pool.submit(probe_os, run=run, environ=env, root=root)
+            target = target_f.result()  # UsageError propagates; the pool waits for the rest
+            os_info = os_f.result()
+            nvidia, toolkit = nvidia_f.result(), toolkit_f.result()
+            build_tools = probe_build_tools(toolkit, run=run, environ=env, python=python,
+                                            timeout=side_timeout)
+        except KeyboardInterrupt:  # Ctrl-C, SIGTERM: end the probes' children now, or the
+            _run.kill_children()  # pool's exit waits for them (a hung torch import: 60 s)
+            raise
     if os_info.system == "Linux":
         path, _ = find_libstdcxx(target.libstdcxx_path, run=run, arch=os_info.arch)
         glibcxx, why = probe_glibcxx(path)
