@@ -3,6 +3,7 @@ failure."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -10,7 +11,7 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional, Sequence
+from typing import Any, Callable, Iterator, Mapping, Optional, Sequence
 
 logger = logging.getLogger(__name__)
 
@@ -89,6 +90,8 @@ def run(
     except BaseException:
         _kill_group(proc)  # Ctrl-C: do not leave the child behind
         raise
+    finally:
+        _untrack(proc)
     duration = time.monotonic() - start
     logger.debug("run: %s -> %s in %.2f s", argv[0], proc.returncode, duration)
     return Completed(argv, proc.returncode, out or "", err or "", duration_s=duration)
@@ -106,7 +109,7 @@ def _spawn(
     """Start argv in its own process group (so a timeout can kill grandchildren too); a program
     that cannot start is a Completed with `start_error`, not an exception."""
     try:
-        return subprocess.Popen(  # fixed argv, no shell
+        proc = subprocess.Popen(  # fixed argv, no shell
             argv,
             stdin=subprocess.DEVNULL if stdin is None else stdin,
             stdout=subprocess.PIPE,
@@ -121,13 +124,81 @@ def _spawn(
     except OSError as exc:
         logger.debug("run: cannot start %s: %s", argv[0], exc)
         return Completed(argv, None, "", "", start_error=exc.strerror or str(exc))
+    _track(proc)
+    return proc
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
-        proc.kill()
+        with contextlib.suppress(OSError):
+            proc.kill()
+
+
+# Every child running now, started by any thread (the probes run in a thread pool), so that
+# an interrupt ends them all, not only the one the main thread waits on.
+_LIVE: dict[int, subprocess.Popen[str]] = {}
+_LIVE_LOCK = threading.Lock()
+_RECEIVED: list[int] = []  # the signals that interrupted this process, in order
+
+
+def _track(proc: subprocess.Popen[str]) -> None:
+    with _LIVE_LOCK:
+        _LIVE[proc.pid] = proc
+
+
+def _untrack(proc: subprocess.Popen[str]) -> None:
+    with _LIVE_LOCK:
+        _LIVE.pop(proc.pid, None)
+
+
+def kill_children() -> int:
+    """End every child this process started and is still running, with its process group
+    (nvcc under ninja under pip, a smoke child holding a GPU). Returns how many."""
+    with _LIVE_LOCK:
+        procs = list(_LIVE.values())
+    for proc in procs:
+        if proc.poll() is None:
+            _kill_group(proc)
+    return len(procs)
+
+
+def received_signal() -> Optional[int]:
+    """The last signal that interrupted this process (SIGINT, SIGTERM, SIGHUP), if any."""
+    return _RECEIVED[-1] if _RECEIVED else None
+
+
+def _on_signal(signum: int, _frame: Any) -> None:
+    from mamba_doctor.errors import Terminated
+
+    _RECEIVED.append(signum)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt()
+    raise Terminated(signum)
+
+
+@contextlib.contextmanager
+def interrupts_end_children() -> Iterator[None]:
+    """Within the block, SIGTERM (a batch system's `scancel`, a job's time limit, `timeout`,
+    `docker stop`) and SIGHUP (a closed terminal or SSH session) unwind the main thread as
+    Ctrl-C does (errors.Terminated is a KeyboardInterrupt): `run` ends the child it waits on
+    with its process group, a stage whose children run in threads ends them with
+    `kill_children` (the probe), and temporary folders are removed on the way out. Without it,
+    SIGTERM kills only this process: a smoke child stays behind under PID 1, still holding the
+    GPU. A stage with its own cleanup (fleet's scancel) may set its own handler inside. Only the
+    main thread can set handlers; elsewhere the block runs unchanged."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    wanted = [signal.SIGINT, signal.SIGTERM] + ([signal.SIGHUP] if hasattr(signal, "SIGHUP")
+                                                 else [])
+    previous = {sig: signal.signal(sig, _on_signal) for sig in wanted}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 def run_streaming(
@@ -173,6 +244,7 @@ def run_streaming(
         _kill_group(proc)  # Ctrl-C: do not leave nvcc/ninja behind
         raise
     finally:
+        _untrack(proc)
         if watchdog is not None:
             watchdog.cancel()
         if proc.stdout is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -42,21 +42,92 @@ def _main(
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="Log more (-vv: debug)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Log only errors."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of unexpected errors."),
+    plain: bool = typer.Option(
+        False, "--plain",
+        help="Draw no boxes or tables' frames [default: on when stdout is not a terminal]."),
     version: Optional[bool] = typer.Option(
         None, "--version", callback=_version_callback, is_eager=True, help="Print the version."
     ),
 ) -> None:
+    from mamba_doctor.ui import fit_streams, set_plain
+
+    fit_streams()
     OPTIONS.debug = debug
     OPTIONS.verbosity = -1 if quiet else verbose
+    set_plain(True if plain else None)
     setup_logging(OPTIONS.verbosity)
 
 
 register_all(app)
 
 
+# Global flags that may also follow the command (`mamba-doctor check -q`): moved before it.
+GLOBAL_FLAGS = frozenset({"-q", "--quiet", "-v", "-vv", "-vvv", "--verbose", "--debug",
+                          "--plain"})
+
+
+def hoist_global_flags(argv: list[str]) -> list[str]:
+    """argv with the global flags that follow the command moved in front of it (never past a
+    `--`, after which everything is an argument)."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    flags = [a for a in argv[:end] if a in GLOBAL_FLAGS]
+    rest = [a for a in argv[:end] if a not in GLOBAL_FLAGS]
+    return [*flags, *rest, *argv[end:]]
+
+
+def flag_given_a_value(argv: list[str]) -> Optional[str]:
+    """The message for `--quiet true` or `-v 2` (flags take no value), else None."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    for flag, value in zip(argv[:end], argv[1:end]):
+        if flag in GLOBAL_FLAGS and (value.lower() in ("true", "false", "yes", "no", "on", "off")
+                                     or value.isdigit()):
+            more = " (repeat it for more: -vv)" if flag in ("-v", "--verbose") else ""
+            return f"{flag} takes no value, got {value!r}: write {flag} alone{more}"
+    return None
+
+
+def _usage(message: str, *, json_mode: bool) -> int:
+    from mamba_doctor.commands._shell import envelope, error_entry, write_json
+
+    sys.stderr.write(f"error: {message}\n")
+    if json_mode:
+        write_json(envelope("mamba-doctor", exit_code=ExitCode.USAGE, data={},
+                            errors=[error_entry("usage_error", message, None)]))
+    return int(ExitCode.USAGE)
+
+
+def _flags_take_no_value() -> None:
+    """typer >= 0.2x shows a flag as `--quiet <bool>` and a counter as `-v <int>`, which reads as
+    "takes a value" (`--quiet true` then fails as "No such command 'true'"): show none."""
+    try:
+        from typer.core import TyperOption
+    except ImportError:
+        return
+    original = getattr(TyperOption, "display_type_rich", None)
+    if original is None or getattr(original, "_mamba_doctor", False):
+        return
+
+    def display_type_rich(self: Any, ctx: Any) -> Optional[str]:
+        if (self.is_flag or self.count) and self.metavar is None:
+            return None
+        return original(self, ctx)
+
+    display_type_rich._mamba_doctor = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = display_type_rich  # type: ignore[method-assign]
+
+
+_flags_take_no_value()
+
+
 def main() -> None:
     """Console-script entry point."""
-    argv = sys.argv[1:]
+    from mamba_doctor.ui import fit_streams
+
+    fit_streams()
+    misused = flag_given_a_value(sys.argv[1:])
+    if misused:
+        sys.exit(_usage(misused, json_mode="--json" in sys.argv[1:]))
+    sys.argv[1:] = argv = hoist_global_flags(sys.argv[1:])
     try:
         if "--json" in argv:
             sys.exit(_main_json(argv))

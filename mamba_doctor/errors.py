@@ -17,13 +17,16 @@ class ExitCode(enum.IntEnum):
     DOWNLOAD_FAILED = 5
     INSTALL_FAILED = 6
     SMOKE_FAILED = 7
-    INTERRUPTED = 130
+    HANGUP = 129  # SIGHUP: the terminal or SSH session closed (128 + 1)
+    INTERRUPTED = 130  # SIGINT: Ctrl-C (128 + 2)
+    TERMINATED = 143  # SIGTERM: scancel, a job's time limit, `timeout`, `docker stop` (128 + 15)
 
 
 EXIT_CODE_HELP = (
     "Exit codes: 0 ok; 1 unexpected error; 2 usage error (bad flag, unreadable input, "
     "target interpreter not found); 3 check found a blocking problem; 4 no compatible wheel; "
-    "5 download failed; 6 install failed; 7 smoke test failed; 130 interrupted."
+    "5 download failed; 6 install failed; 7 smoke test failed; 130 interrupted (129 on "
+    "SIGHUP, 143 on SIGTERM)."
 )
 
 
@@ -55,6 +58,14 @@ class UsageError(DoctorError):
 
     code = "usage_error"
     exit_code = ExitCode.USAGE
+
+
+class TargetNotReady(DoctorError):
+    """The target lacks what the command needs before it can start (install: torch), a
+    check-type problem: exit 3, as `check` says it, not a failed install."""
+
+    code = "target_not_ready"
+    exit_code = ExitCode.CHECK_FAILED
 
 
 class NoCompatibleWheel(DoctorError):
@@ -102,3 +113,12 @@ class SlurmUnavailable(UsageError):
     """`fleet` cannot talk to SLURM here: no sinfo/srun, or the controller does not answer."""
 
     code = "slurm_unavailable"
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised like Ctrl-C so that a command unwinds the same way (children
+    ended, temporary folders removed); `signum` says which."""
+
+    def __init__(self, signum: int = 15) -> None:  # 15: SIGTERM
+        super().__init__(signum)
+        self.signum = signum

@@ -73,6 +73,28 @@ class CudaToolkitInfo:
 
 
 @dataclass(frozen=True)
+class BuildToolsInfo:
+    """The host compilers and build tools a source build uses (probe/compilers.py).
+
+    `host_compiler` is the C compiler nvcc will run (torch's extension builder passes $CC as
+    -ccbin), `nvcc_gcc_range` the gcc majors that nvcc accepts, read from its own
+    crt/host_config.h when `nvcc_gcc_source` is "host_config.h", else from the table in
+    knowledge/host_compilers.py."""
+
+    host_compiler: Optional[str] = None  # "gcc", or $CC
+    host_compiler_version: Optional[str] = None  # "12.2.0"
+    host_compiler_kind: Optional[str] = None  # "gcc" | "clang"
+    cxx: Optional[str] = None  # "g++", or $CXX
+    cxx_version: Optional[str] = None
+    nvcc_gcc_min: Optional[int] = None
+    nvcc_gcc_max: Optional[int] = None
+    nvcc_gcc_source: Optional[str] = None  # "host_config.h" | "table"
+    cmake_version: Optional[str] = None
+    ninja_version: Optional[str] = None
+    reasons: Reasons = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class PythonInfo:
     executable: Optional[str] = None
     version: Optional[str] = None  # "3.11.7"
@@ -119,6 +141,7 @@ class Environment:
     python: PythonInfo = field(default_factory=PythonInfo)
     torch: TorchInfo = field(default_factory=TorchInfo)
     packages: Mapping[str, PackageInfo] = field(default_factory=dict)
+    build_tools: BuildToolsInfo = field(default_factory=BuildToolsInfo)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -131,6 +154,7 @@ class Environment:
             "python": _section_to_dict(self.python),
             "torch": _section_to_dict(self.torch),
             "packages": {k: _section_to_dict(v) for k, v in sorted(self.packages.items())},
+            "build_tools": _section_to_dict(self.build_tools),
         }
 
     @classmethod
@@ -162,6 +186,7 @@ class Environment:
                 str(k): _section_from_dict(PackageInfo, v, name=str(k))
                 for k, v in packages_raw.items()
             },
+            build_tools=_section_from_dict(BuildToolsInfo, _mapping(data, "build_tools")),
         )
 
 

@@ -84,7 +84,7 @@ def test_initialisation_follows_mamba_ssm() -> None:
 SPEC_TRACE = {  # op -> (inputs, outputs) from SPEC §5.1, 5.3, 5.4
     "spatial.concat": ([[2, 12, 5, 64]] * 2, [[2, 12, 5, 128]]),
     "spatial.fc_q": ([[2, 12, 5, 128]], [[2, 12, 5, 64]]),
-    "spatial.split_heads": ([[2, 12, 5, 64]], [[2, 12, 8, 5, 8]]),
+    "spatial.split_heads": ([[2, 12, 5, 64]] * 3, [[2, 12, 8, 5, 8]] * 3),  # Q, K and V
     "spatial.scores": ([[2, 12, 8, 5, 8]] * 2, [[2, 12, 8, 5, 5]]),
     "spatial.attend": ([[2, 12, 8, 5, 5], [2, 12, 8, 5, 8]], [[2, 12, 8, 5, 8]]),
     "temporal.to_sequences": ([[2, 12, 5, 64]], [[10, 12, 64]]),

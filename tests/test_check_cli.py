@@ -21,7 +21,8 @@ from mamba_doctor.probe.target import probe_target
 
 ENVELOPE_KEYS = {"schema_version", "command", "status", "exit_code", "data", "errors"}
 CHECK_IDS = ["platform", "driver", "gpu_visible", "torch_build", "driver_cuda", "torch_gpu",
-             "gpu_arch_torch", "gpu_arch_mamba", "nvcc", "python", "glibc", "libstdcxx",
+             "gpu_arch_torch", "gpu_arch_mamba", "nvcc", "host_compiler", "python", "glibc",
+             "libstdcxx",
              "mamba_imports", "mamba_versions", "wheels"]
 
 
@@ -174,7 +175,7 @@ def test_render_shows_facts_hidden_gpus_and_diagnoses() -> None:
     text = console.export_text()
     assert "hidden by CUDA_VISIBLE_DEVICES" in text
     assert "gpu_visible" in text and "Mamba cannot run here yet" in text
-    assert text.count("fix: do Y") == 1  # the same fix is not repeated for mamba_ssm
+    assert text.count("do Y") == 1  # the same fix is not repeated for mamba_ssm
 
 
 @pytest.mark.gpu

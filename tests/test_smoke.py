@@ -60,7 +60,12 @@ def test_cpu_smoke_end_to_end_json_and_trace() -> None:
     ops = {op["op"]: op for op in data["trace"]}
     assert ops["temporal.to_sequences"]["output_shape"] == [[10, 12, 64]]
     assert ops["temporal.mamba.in_proj"]["params"] == {"in_proj.weight": [256, 64]}
-    assert set(data["trace"][0]) == {"op", "input_shape", "output_shape", "params", "meaning"}
+    assert set(data["trace"][0]) == {"op", "input_shape", "output_shape", "params", "meaning",
+                                     "input_names", "output_names", "input_from"}
+    scan = ops["temporal.mamba.selective_scan"]
+    assert scan["input_names"] == ["x", "delta", "B", "C", "z"]
+    assert scan["input_shape"] == [[10, 128, 12], [10, 128, 12], [10, 16, 12], [10, 16, 12],
+                                   [10, 128, 12]]
 
 
 def test_cpu_smoke_attention_variant_human_output() -> None:

@@ -53,14 +53,15 @@ def __getattr__(name: str) -> Any:
 def trace_block(block: Any, X: Any, STE: Any) -> List[Dict[str, Any]]:
     """Run one forward of `block` without gradients and return every op it performed, in order.
 
-    Each entry: op (dotted name), input_shape and output_shape (lists of shapes), params
-    ({name: shape}) and meaning (one line). The block's BN layers should be in eval mode if the
-    running statistics must not move.
+    Each entry: op (dotted name), input_shape and output_shape (lists of shapes), input_names
+    and output_names (where the maths names them), input_from (the index of the op, or "X" /
+    "STE", each input came from), params ({name: shape}) and meaning (one line). The block's BN
+    layers should be in eval mode if the running statistics must not move.
     """
     import torch
 
     from .trace import Recorder
 
-    with Recorder() as rec, torch.no_grad():
+    with Recorder(sources={"X": X, "STE": STE}) as rec, torch.no_grad():
         block(X, STE)
     return rec.ops

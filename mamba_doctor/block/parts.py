@@ -89,7 +89,7 @@ class GMANAttention(nn.Module):
                                .transpose(2, 3))
             what = "each (b,n): steps attend to steps"
         qh, kh, vh = split(q), split(k), split(v)
-        trace.record(name + ".split_heads", [q], [qh], {},
+        trace.record(name + ".split_heads", [q, k, v], [qh, kh, vh], {},
                      "reshape D into K heads of width d, head axis before the attended axis")
         scores = qh @ kh.transpose(-1, -2) / math.sqrt(self.d)
         trace.record(name + ".scores", [qh, kh], [scores], {}, "QKᵀ/√d: " + what)
@@ -100,13 +100,14 @@ class GMANAttention(nn.Module):
         attn = torch.softmax(scores, dim=-1)
         trace.record(name + ".softmax", [scores], [attn], {},
                      ("mask j>i (causal), then " if self.causal else "") + "softmax over keys")
-        o = attn @ vh
-        trace.record(name + ".attend", [attn, vh], [o], {}, "weighted sum of the values")
+        heads = attn @ vh
+        trace.record(name + ".attend", [attn, vh], [heads], {}, "weighted sum of the values")
         if self.axis == "nodes":
-            o = o.transpose(2, 3).reshape(B, T, N, D)
+            o = heads.transpose(2, 3).reshape(B, T, N, D)
         else:
-            o = o.transpose(2, 3).reshape(B, N, T, D).permute(0, 2, 1, 3)
-        trace.record(name + ".merge_heads", [vh], [o], {}, "concatenate heads back to (B,T,N,D)")
+            o = heads.transpose(2, 3).reshape(B, N, T, D).permute(0, 2, 1, 3)
+        trace.record(name + ".merge_heads", [heads], [o], {},
+                     "concatenate heads back to (B,T,N,D)")
         return self.fc_out(o)
 
 
@@ -172,8 +173,9 @@ class GatedFusion(nn.Module):
 
     def forward(self, HS: Tensor, HT: Tensor) -> Tensor:
         name = _name(self, "fusion")
-        z = torch.sigmoid(self.fc_xs(HS) + self.fc_xt(HT))
-        trace.record(name + ".gate", [HS, HT], [z], {}, "z = σ(XS + XT): per feature, how much "
+        XS, XT = self.fc_xs(HS), self.fc_xt(HT)
+        z = torch.sigmoid(XS + XT)
+        trace.record(name + ".gate", [XS, XT], [z], {}, "z = σ(XS + XT): per feature, how much "
                      "spatial vs temporal")
         H = z * HS + (1 - z) * HT
         trace.record(name + ".mix", [z, HS, HT], [H], {}, "H = z⊙H_S + (1−z)⊙H_T")

@@ -72,7 +72,7 @@ def build_report(target: Target) -> CheckReport:
     advisor = Advisor(target)
     errors = collect_import_errors(env)
     resolution, wheel_row = wheel_resolution(target)
-    checks = evaluate(target, advisor=advisor)
+    checks = with_compiler_row(evaluate(target, advisor=advisor), env)
     if wheel_row is not None:
         checks = (*checks, with_advice(wheel_row, advisor))
     mamba = env.packages.get("mamba_ssm")
@@ -92,6 +92,16 @@ def index_freshness(env: Environment) -> Optional[Mapping[str, Any]]:
     except Exception:
         logger.warning("reading the wheel index's age failed", exc_info=True)
         return None
+
+
+def with_compiler_row(checks: tuple[CheckResult, ...], env: Environment
+                      ) -> tuple[CheckResult, ...]:
+    """The host-compiler row, right after the nvcc row (both only matter for source builds)."""
+    from mamba_doctor.check.compiler import host_compiler_check
+
+    row = host_compiler_check(env)
+    at = next((i + 1 for i, c in enumerate(checks) if c.id == "nvcc"), len(checks))
+    return (*checks[:at], row, *checks[at:])
 
 
 def collect_import_errors(env: Environment) -> dict[str, str]:

@@ -126,21 +126,56 @@ def run_command(command: str, *, json_mode: bool, body: Callable[[], Outcome]) -
     `errors[]`; Ctrl-C exits 130; anything else is a bug: exit 1 with a short note (--debug
     shows the traceback). Every path ends in `_finish`.
     """
+    from mamba_doctor._run import interrupts_end_children
+
     try:
-        outcome = body()
+        with interrupts_end_children():
+            outcome = body()
     except DoctorError as exc:
         outcome = Outcome.failed(exc)
-    except KeyboardInterrupt:
-        outcome = Outcome(exit_code=ExitCode.INTERRUPTED,
-                          errors=[error_entry("interrupted", "interrupted (Ctrl-C)", None)])
+        if exc.exit_code == ExitCode.INTERRUPTED:  # said as the signal that came (install)
+            outcome.exit_code = interrupted_exit_code()
+    except KeyboardInterrupt as exc:
+        outcome = interrupted(exc)
     except Exception as exc:
         if OPTIONS.debug:
             raise
         logger.debug("unexpected error", exc_info=True)
         outcome = Outcome(exit_code=ExitCode.ERROR, errors=[error_entry(
-            "unexpected_error", f"unexpected error: {type(exc).__name__}: {exc}",
-            "This is a bug in mamba-doctor: run again with --debug for the traceback.")])
+            "unexpected_error", f"unexpected error: {type(exc).__name__}: {exc}", _BUG_HINT)])
     _finish(command, json_mode, outcome)
+
+
+def interrupted(exc: KeyboardInterrupt) -> Outcome:
+    """Ctrl-C (exit 130), SIGTERM (143) or SIGHUP (129): the children are already ended (see
+    _run.interrupts_end_children) and the temporary folders removed on the way here."""
+    import signal
+
+    from mamba_doctor.errors import Terminated
+
+    signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
+    name = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}.get(signum, "")
+    name = name or getattr(signal.Signals(signum), "name", str(signum))
+    message = (f"interrupted ({name}); the commands it had started were ended and its "
+               "temporary files removed")
+    return Outcome(exit_code=_signal_exit(signum),
+                   errors=[error_entry("interrupted", message, None)])
+
+
+def interrupted_exit_code() -> ExitCode:
+    """130 after Ctrl-C, 143 after SIGTERM, 129 after SIGHUP (128 + the signal's number)."""
+    import signal
+
+    from mamba_doctor._run import received_signal
+
+    return _signal_exit(received_signal() or signal.SIGINT)
+
+
+def _signal_exit(signum: int) -> ExitCode:
+    try:
+        return ExitCode(128 + int(signum))
+    except ValueError:
+        return ExitCode.INTERRUPTED
 
 
 def _finish(command: str, json_mode: bool, outcome: Outcome) -> None:
@@ -149,16 +184,34 @@ def _finish(command: str, json_mode: bool, outcome: Outcome) -> None:
                             errors=outcome.errors))
     else:
         if outcome.render is not None:
-            outcome.render(stdout_console())
+            try:
+                outcome.render(stdout_console())
+            except Exception as exc:  # a view's bug must not hide the exit code and errors
+                if OPTIONS.debug:
+                    raise
+                logger.debug("rendering failed", exc_info=True)
+                _print_error(error_entry("unexpected_error", "unexpected error while printing "
+                                         f"the result: {type(exc).__name__}: {exc}", _BUG_HINT))
         for err in outcome.errors:
             _print_error(err)
     raise typer.Exit(int(outcome.exit_code))
 
 
+_BUG_HINT = "This is a bug in mamba-doctor: run again with --debug for the traceback."
+
+
 def _print_error(err: Mapping[str, Optional[str]]) -> None:
+    """`error: ...` and `hint: ...`, each one logical line (soft-wrapped: a path in them copies
+    whole), and the hint's commands whole on lines of their own (mamba_doctor/ui.py)."""
     from rich.markup import escape
 
+    from mamba_doctor.ui import print_whole, split_commands
+
     console = stderr_console()
-    console.print(f"[bold red]error:[/] {escape(err['message'] or '')}")
-    if err.get("hint"):
-        console.print(f"[bold]hint:[/] {escape(err['hint'] or '')}")
+    console.print(f"[bold red]error:[/] {escape(err['message'] or '')}", soft_wrap=True)
+    for i, line in enumerate((err.get("hint") or "").splitlines()):
+        prose, commands = split_commands(line)
+        if prose:
+            console.print(("[bold]hint:[/] " if i == 0 else "  ") + escape(prose), soft_wrap=True)
+        for command in commands:
+            print_whole(console, command, indent=2)

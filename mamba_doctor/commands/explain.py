@@ -214,7 +214,18 @@ def _render(console: Console, result: Explanation) -> None:
     from mamba_doctor.diagnose.engine import render_diagnoses
 
     if result.diagnoses and result.target is not None and result.tailored_to_target:
-        t = result.target.env.torch
-        console.print(f"[dim]Fixes tailored to {escape(result.target.python)}"
-                      f" (torch {escape(t.version or '?')}, CUDA {escape(t.cuda or 'none')}).[/]")
+        console.print(f"[dim]Fixes tailored to {escape(result.target.python)} "
+                      f"({escape(torch_phrase(result.target))}).[/]", soft_wrap=True)
     render_diagnoses(console, result.diagnoses, note=result.analysis.note)
+
+
+def torch_phrase(target: Target) -> str:
+    """"torch 2.5.1 with CUDA 12.4", "torch 2.5.1, a CPU-only build", "no torch installed"."""
+    t = target.env.torch
+    if t.installed is False:
+        return "no torch installed"
+    if not t.version:
+        return "torch version unknown" + (": its import failed" if t.error else "")
+    if t.cuda:
+        return f"torch {t.version} with CUDA {t.cuda}"
+    return f"torch {t.version}, " + (f"ROCm {t.hip}" if t.hip else "a CPU-only build")

@@ -113,19 +113,31 @@ def fetch_outcome(result: FetchResult) -> Outcome:
     wheel fits."""
 
     def render(console: Console) -> None:
-        from rich.markup import escape
-
+        from mamba_doctor.ui import print_whole
         from mamba_doctor.wheels.view import render_resolutions
 
         if result.index:
-            console.print(f"[dim]{escape(result.index['line'])}[/]")
+            _note(console, result.index["line"])
         for note in result.assumed:
-            console.print(f"[dim]{escape(note)}[/]")
+            _note(console, note)
         render_resolutions(console, result.resolutions, dry_run=result.dry_run,
                            ways=result.ways)
-        for d in result.downloads:
-            console.print(f"[green]verified[/] {escape(str(d.path))}  sha256 {d.sha256}")
+        for d in result.downloads:  # the path whole: it is what gets copied
+            console.print("[green]verified[/]", end=" ")
+            print_whole(console, f"{d.path}  sha256 {d.sha256}")
 
     if result.failure is not None:
         return Outcome.failed(result.failure, render=render)
     return Outcome(data=result.to_dict(), render=render)
+
+
+def _note(console: Console, note: str) -> None:
+    """A dim note, its commands whole on lines of their own (mamba_doctor/ui.py)."""
+    from rich.markup import escape
+
+    from mamba_doctor.ui import print_whole, split_commands
+
+    prose, commands = split_commands(note)
+    console.print(f"[dim]{escape(prose)}[/]")
+    for command in commands:
+        print_whole(console, command, indent=2)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Optional
 import typer
 
 from mamba_doctor.commands._shell import Outcome, run_command
-from mamba_doctor.errors import EXIT_CODE_HELP, ExitCode, SmokeTestFailed
+from mamba_doctor.errors import EXIT_CODE_HELP, ExitCode, SmokeTestFailed, UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -53,6 +53,12 @@ def register(app: typer.Typer) -> None:
             help="Also run every check with trained-like Mamba weights (large Δ·|A|), the "
             "regime where kernels and references are most likely to disagree.",
         ),
+        trace_format: Optional[str] = typer.Option(
+            None, "--trace-format", metavar="[table|markdown|mermaid|json]",
+            help="Print the trace as a table (after the checks), Markdown study notes, a "
+            "Mermaid data-flow diagram or JSON; the last three go alone to stdout (the report "
+            "to stderr), for a file. Implies --trace.",
+        ),
         timeout: float = typer.Option(
             600.0, "--timeout", metavar="SECONDS",
             help="Kill the test after this many seconds (a hang counts as a failure).",
@@ -62,11 +68,15 @@ def register(app: typer.Typer) -> None:
         def body() -> Outcome:
             from mamba_doctor.smoke.runner import SmokeOptions
 
+            if trace_format is not None and trace_format not in TRACE_FORMATS:
+                raise UsageError(f"--trace-format {trace_format}: choose one of "
+                                 + ", ".join(TRACE_FORMATS))
             options = SmokeOptions(device=device, backend=backend, batch=batch, steps=steps,
                                    nodes=nodes, dim=dim, heads=heads, dtype=dtype,
-                                   temporal=temporal, trace=trace, timeout=timeout,
-                                   stress=stress)
-            return run_smoke_command(python, options, json_mode=json_mode)
+                                   temporal=temporal, trace=trace or trace_format is not None,
+                                   timeout=timeout, stress=stress)
+            return run_smoke_command(python, options, json_mode=json_mode,
+                                     trace_format=trace_format or "table")
 
         run_command("smoke", json_mode=json_mode, body=body)
 
@@ -81,8 +91,11 @@ _HELP = (
 )
 
 
+TRACE_FORMATS = ("table", "markdown", "mermaid", "json")
+
+
 def run_smoke_command(python: Optional[str], options: SmokeOptions, *,
-                      json_mode: bool) -> Outcome:
+                      json_mode: bool, trace_format: str = "table") -> Outcome:
     """Choose the target, run the child, and turn a failed report into SmokeTestFailed."""
     from mamba_doctor.probe import choose_target
     from mamba_doctor.smoke.runner import run_smoke
@@ -92,16 +105,26 @@ def run_smoke_command(python: Optional[str], options: SmokeOptions, *,
     target = choose_target(python)
     with status(f"Running the smoke test in {target.python} ...", json_mode=json_mode):
         report = run_smoke(target, options=options)
-    return smoke_outcome(report)
+    return smoke_outcome(report, trace_format=trace_format)
 
 
-def smoke_outcome(report: SmokeReport) -> Outcome:
-    """The report as the command's outcome: exit 7, with the report shown, when it failed."""
+def smoke_outcome(report: SmokeReport, *, trace_format: str = "table") -> Outcome:
+    """The report as the command's outcome: exit 7, with the report shown, when it failed. A
+    trace in a document format goes alone to stdout, the report then to stderr."""
 
     def render(console: Console) -> None:
         from mamba_doctor.smoke.view import render_smoke
 
-        render_smoke(console, report.data)
+        if trace_format == "table" or not report.data.get("trace"):
+            render_smoke(console, report.data)
+            return
+        from mamba_doctor.smoke.trace_text import trace_document
+        from mamba_doctor.ui import stderr_console
+
+        render_smoke(stderr_console(), report.data, trace=False)
+        console.file.write(trace_document(report.data["trace"], report.data.get("options") or {},
+                                          trace_format))
+        console.file.flush()
 
     if not report.passed:
         failure = SmokeTestFailed(report.message or "smoke test failed", hint=report.hint,

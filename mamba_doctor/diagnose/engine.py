@@ -298,19 +298,20 @@ def _finish(cand: _Candidate, values: Mapping[str, str], target: Optional[Any], 
 
 def render_diagnoses(console: Console, diagnoses: Sequence[Diagnosis], *,
                      report_hint: bool = True, note: Optional[str] = None) -> None:
-    """Draw diagnoses as rich panels (best first); with none, say where to report the failure."""
+    """Draw diagnoses best first: cause and evidence in a box, then the fixes under it with
+    their commands whole on lines of their own (mamba_doctor/ui.py's rendering rule); with none,
+    say where to report the failure."""
     from rich.console import Group
     from rich.markup import escape
-    from rich.panel import Panel
 
-    from mamba_doctor.ui import hanging_list
+    from mamba_doctor.ui import hanging_list, panel, print_items, print_whole
 
     if note:
         console.print(f"[yellow]Note:[/] {escape(note)}")
     if not diagnoses:
         console.print("[bold]No known failure recognised in this text.[/]")
         if report_hint:
-            console.print(escape(REPORT_HINT))
+            console.print(escape(REPORT_HINT), soft_wrap=True)
         return
     for rank, d in enumerate(diagnoses, 1):
         body: list[Any] = [f"[dim]{d.id} · {d.phase.replace('_', ' ')} · score {d.score:g}[/]",
@@ -318,10 +319,13 @@ def render_diagnoses(console: Console, diagnoses: Sequence[Diagnosis], *,
         if d.confirmed:
             body.append("[bold]Confirmed by the facts:[/]")
             body.append(hanging_list([escape(c) for c in d.confirmed], bullet="•"))
-        if d.matched:
-            body.append("[bold]Matched:[/]")
-            body.extend(f"  [dim]{escape(line)}[/]" for line in d.matched)
-        body.append("[bold]Fix:[/]")
-        body.append(hanging_list([escape(f) for f in d.fix]))
-        console.print(Panel(Group(*body), title=f"{rank}. {escape(d.title)}",
-                            title_align="left", border_style="red" if rank == 1 else "yellow"))
+        console.print(panel(Group(*body), title=f"{rank}. {escape(d.title)}",
+                            style="red" if rank == 1 else "yellow"))
+        if d.matched:  # log lines hold paths: whole, outside the box
+            console.print("[bold]Matched:[/]")
+            for line in d.matched:
+                print_whole(console, line, indent=2, style="dim")
+        console.print("[bold]Fix:[/]")
+        print_items(console, d.fix)
+        console.print()
+

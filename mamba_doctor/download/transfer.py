@@ -184,8 +184,10 @@ def transfer(session: Any, url: str, part: Path, *, timeout: float, retries: int
                             data={"attempts": attempts, "partial_bytes": now})
         delay = max(backoff_delay(failures, base=backoff, cap=backoff_cap, rng=rng),
                     min(server_delay, backoff_cap))
-        logger.info("attempt %d for %s failed (%s); retrying in %.1fs", attempts, url,
-                    last_error, delay)
+        # At default verbosity, one line per retry (as pip's "Retrying ... after ..."): a
+        # download that cannot reach its host is never silent while it waits.
+        logger.warning("attempt %d of %s failed (%s); retrying in %.1fs", attempts, url,
+                       last_error, delay)
         sleep(delay)
 
 
@@ -223,7 +225,7 @@ def _attempt(session: Any, url: str, part: Path, state: PartState, have: int, *,
             changed = bool(state.validator and validator and validator != state.validator)
             if (encoded or cr is None or cr.start != have or changed
                     or (state.size is not None and cr.total not in (None, state.size))):
-                logger.info("%s: unusable partial response (%s); starting over", url,
+                logger.warning("%s: unusable partial response (%s); starting over", url,
                             resp.headers.get("Content-Range"))
                 discard_part(part)
                 return False

@@ -152,6 +152,25 @@ def check_toolchain(env: Environment, nvcc_version: Optional[str]) -> None:
             f"nvcc is CUDA {nvcc_version} but torch was built with CUDA {torch.cuda}: the "
             "build would stop with 'The detected CUDA version mismatches'",
             hint=f"Use a CUDA {torch.cuda.split('.')[0]}.x toolkit (set CUDA_HOME to it).")
+    check_host_compiler(env, nvcc_version)
+
+
+def check_host_compiler(env: Environment, nvcc_version: str) -> None:
+    """Refuse before compiling when the gcc nvcc will run is outside the range it accepts
+    (knowledge/host_compilers.py): the build would stop minutes in, at the first .cu file."""
+    from mamba_doctor.knowledge.host_compilers import gcc_fits
+
+    tools = env.build_tools
+    if tools.host_compiler_kind != "gcc" or gcc_fits(
+            tools.host_compiler_version, tools.nvcc_gcc_min, tools.nvcc_gcc_max) is not False:
+        return
+    high = tools.nvcc_gcc_max
+    raise InstallFailed(
+        f"{tools.host_compiler} {tools.host_compiler_version} is outside the gcc range nvcc "
+        f"{nvcc_version} accepts ({tools.nvcc_gcc_min or '?'} to {high}): the build would stop "
+        "with 'unsupported GNU version'; nothing was built",
+        hint=f"Install gcc-{high} and g++-{high}, then `export CC=gcc-{high} CXX=g++-{high}` "
+             "and run the same command again.")
 
 
 def parse_build_line(line: str) -> Optional[BuildProgress]:

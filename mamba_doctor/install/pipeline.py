@@ -11,7 +11,7 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 from mamba_doctor import _run
 from mamba_doctor._files import last_lines
 from mamba_doctor.advice import commands as cmd
-from mamba_doctor.errors import DoctorError, InstallFailed
+from mamba_doctor.errors import DoctorError, InstallFailed, TargetNotReady
 from mamba_doctor.install.build import BuildProgress
 from mamba_doctor.install.import_check import VerifyResult, verify_modules
 from mamba_doctor.install.plan import (
@@ -139,9 +139,10 @@ def _pipeline(options: InstallOptions, *, target: Target, cache: Path,
     log.add(Step("installer", "ok", 0.0, None, f"{installer.kind} "
                  f"{target.pip_version if installer.kind == 'pip' else installer.uv}"))
     if not pinned.get("torch"):
-        raise InstallFailed(f"torch is not installed in {python}",
-                            hint="Install the torch you want first; mamba-doctor never "
-                                 "chooses torch for you.")
+        raise TargetNotReady(f"torch is not installed in {python}",
+                             hint="Install the torch you want first (`mamba-doctor check` "
+                                  "says which fits this driver); mamba-doctor never chooses "
+                                  "torch for you.")
     report.pins = {k: v for k, v in pinned.items() if v}
     missing_keep = [k for k in options.keep if not pinned.get(k)]
     log.add(Step("pin-protected", "ok", 0.0, None,

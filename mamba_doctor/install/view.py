@@ -22,11 +22,12 @@ _MARK = {"ok": "[green]ok[/]", "failed": "[red]failed[/]", "planned": "[cyan]pla
 
 
 def print_step(console: Console, step: Step) -> None:
+    """One logical line per finished step (soft-wrapped: paths in the detail copy whole)."""
     from rich.markup import escape
 
     detail = f" - {escape(step.detail)}" if step.detail else ""
     console.print(f"{_MARK.get(step.status, step.status)} {step.name} "
-                  f"({step.duration_s:.1f}s){detail}")
+                  f"({step.duration_s:.1f}s){detail}", soft_wrap=True)
 
 
 def format_build_status(package: str, elapsed: float, done: Optional[int], total: Optional[int],
@@ -73,55 +74,74 @@ class BuildView:
 
 def render_report(console: Console, report: InstallReport) -> None:
     """The steps as a table and, after a real run, what changed and the way back."""
-    from rich.panel import Panel
+    from rich.markup import escape
+
+    from mamba_doctor.ui import panel, print_whole
 
     render_steps(console, report.steps, dry_run=report.dry_run)
     if report.dry_run:
         return
-    lines = [f"{k}: {report.previous.get(k) or '(absent)'} -> {v or '(absent)'}"
+    lines = [escape(f"{k}: {report.previous.get(k) or '(absent)'} -> {v or '(absent)'}")
              for k, v in sorted(report.installed.items())]
-    lines.append(f"torch kept at {report.pins.get('torch')}")
+    lines.append(escape(f"torch kept at {report.pins.get('torch')}"))
+    console.print(panel("\n".join(lines), title="installed", style="green"))
     if report.restore:
-        lines.append("way back: " + " && ".join(report.restore))
-    console.print(Panel("\n".join(lines), title="installed", border_style="green"))
+        console.print("[bold]The way back:[/]")
+        for line in report.restore:
+            print_whole(console, line, indent=2)
 
 
 def render_steps(console: Console, steps: list[dict[str, Any]], *, dry_run: bool) -> None:
-    from rich.table import Table
+    """The step table (step, status, time, detail), then every step's command whole on its own
+    line under a `# step` comment: the table never holds a command (mamba_doctor/ui.py)."""
+    from rich.markup import escape
 
-    table = Table(title="install" + (" (dry run: nothing changed)" if dry_run else ""))
+    from mamba_doctor.ui import print_whole, table
+
+    out = table(title="install" + (" (dry run: nothing changed)" if dry_run else ""))
     for col in ("step", "status", "time"):
-        table.add_column(col)
-    # fold, not the default ellipsis: the commands must stay whole to be copied and rerun
-    table.add_column("command / detail", overflow="fold")
+        out.add_column(col, no_wrap=True)
+    out.add_column("detail")
     for s in steps:
-        text = s["command"] or ""
-        if s["detail"]:
-            text = f"{text}\n{s['detail']}" if text else s["detail"]
-        table.add_row(s["name"], s["status"], f"{s['duration']:.1f}s", text)
-    console.print(table)
-    if dry_run:
-        planned = [s["command"] for s in steps
-                   if s["status"] == "planned" and s["command"] and "<" not in s["command"]]
-        if planned:  # once more outside the table, whole lines that copy and paste cleanly
-            console.print("[bold]commands it would run:[/]")
-            for line in planned:
-                console.print(line, soft_wrap=True, markup=False, highlight=False)
+        out.add_row(escape(s["name"]), escape(s["status"]), f"{s['duration']:.1f}s",
+                    escape(s["detail"] or ("command below" if s["command"] else "")))
+    console.print(out)
+    shown = [s for s in steps if s["command"]]
+    if shown:
+        console.print("[bold]commands it would run:[/]" if dry_run else "[bold]commands run:[/]")
+    for s in shown:
+        print_whole(console, f"# {s['name']} ({s['status']})", style="dim")
+        print_whole(console, s["command"])
 
 
 def render_failure(console: Console, *, exc: DoctorError, target: Target) -> None:
-    """After a failed install: the way back, and for a person at a terminal, the offer to run
-    it (the steps were already shown one by one on stderr)."""
+    """After a failed install, as `check` shows a failure: the step table, the diagnosis of
+    the failed import with its fixes, the way back, and for a person at a terminal the offer
+    to run it."""
     import shlex
     import sys
 
     import typer
     from rich.markup import escape
 
+    from mamba_doctor.ui import print_items, print_whole
+
+    if exc.data.get("steps"):
+        render_steps(console, list(exc.data["steps"]), dry_run=bool(exc.data.get("dry_run")))
+    found = list(exc.data.get("diagnosis") or [])
+    if found:  # the best match with its fixes; the others by name
+        best = found[0]
+        console.print(f"[bold]diagnosis:[/] {escape(str(best.get('title', '')))}: "
+                      f"{escape(str(best.get('cause', '')))}")
+        print_items(console, [str(f) for f in best.get("fix") or []], bullet="fix:")
+        for other in found[1:]:
+            console.print(f"[dim]also possible: {escape(str(other.get('title', '')))}[/]")
     commands = [str(c) for c in exc.data.get("restore", [])]
     if not commands:
         return
-    console.print("[bold]The way back:[/] " + escape(" && ".join(commands)), highlight=False)
+    console.print("[bold]The way back:[/]")
+    for line in commands:
+        print_whole(console, line, indent=2)
     if not (sys.stdin.isatty() and sys.stderr.isatty()):
         return
     if not typer.confirm("Run it now?", default=False, err=True):

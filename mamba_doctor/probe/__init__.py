@@ -15,6 +15,7 @@ from typing import Mapping, Optional
 from mamba_doctor import _run
 from mamba_doctor._run import Runner
 from mamba_doctor.models import Environment
+from mamba_doctor.probe.compilers import probe_build_tools
 from mamba_doctor.probe.envfile import read_env_file
 from mamba_doctor.probe.interpreter import Target, choose_target
 from mamba_doctor.probe.nvidia import probe_nvidia
@@ -45,22 +46,29 @@ def probe_environment(
     env = dict(_os.environ if environ is None else environ)
     side_timeout = min(timeout, 15.0)
     with ThreadPoolExecutor(max_workers=4, thread_name_prefix="probe") as pool:
-        target_f = pool.submit(probe_target, python, run=run, environ=env, timeout=timeout,
-                               deep=deep)
-        nvidia_f = pool.submit(probe_nvidia, run=run, environ=env, root=root,
-                               timeout=side_timeout)
-        toolkit_f = pool.submit(probe_toolkit, run=run, environ=env, timeout=side_timeout)
-        os_f = pool.submit(probe_os, run=run, environ=env, root=root)
-        target = target_f.result()  # UsageError propagates; the pool waits for the rest
-        os_info = os_f.result()
-        nvidia, toolkit = nvidia_f.result(), toolkit_f.result()
+        try:
+            target_f = pool.submit(probe_target, python, run=run, environ=env,
+                                   timeout=timeout, deep=deep)
+            nvidia_f = pool.submit(probe_nvidia, run=run, environ=env, root=root,
+                                   timeout=side_timeout)
+            toolkit_f = pool.submit(probe_toolkit, run=run, environ=env, timeout=side_timeout)
+            os_f = pool.submit(probe_os, run=run, environ=env, root=root)
+            target = target_f.result()  # UsageError propagates; the pool waits for the rest
+            os_info = os_f.result()
+            nvidia, toolkit = nvidia_f.result(), toolkit_f.result()
+            build_tools = probe_build_tools(toolkit, run=run, environ=env, python=python,
+                                            timeout=side_timeout)
+        except KeyboardInterrupt:  # Ctrl-C, SIGTERM: end the probes' children now, or the
+            _run.kill_children()  # pool's exit waits for them (a hung torch import: 60 s)
+            raise
     if os_info.system == "Linux":
         path, _ = find_libstdcxx(target.libstdcxx_path, run=run, arch=os_info.arch)
         glibcxx, why = probe_glibcxx(path)
         reasons = {**os_info.reasons, **({"glibcxx": why} if why else {})}
         os_info = replace(os_info, glibcxx=glibcxx, libstdcxx_path=path, reasons=reasons)
     return Environment(os=os_info, nvidia=nvidia, cuda_toolkit=toolkit, python=target.python,
-                       torch=target.torch, packages=dict(target.packages))
+                       torch=target.torch, packages=dict(target.packages),
+                       build_tools=build_tools)
 
 
 def load_target(python: Optional[str] = None, *, env_file: Optional[Path] = None,

@@ -8,6 +8,7 @@ Every stage that acts on the target (install's pip calls, a source build, the sm
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from dataclasses import dataclass, field, replace
@@ -18,6 +19,8 @@ from mamba_doctor import _run
 from mamba_doctor._run import Completed, Runner
 from mamba_doctor.errors import InstallFailed, UsageError
 from mamba_doctor.models import Environment
+
+logger = logging.getLogger(__name__)
 
 StreamingRunner = Callable[..., Completed]
 
@@ -145,11 +148,17 @@ def choose_target(explicit: Optional[str], *, environ: Optional[Mapping[str, str
             found = _python_in_prefix(Path(prefix))
             if found is not None:
                 return Target(str(found), origin)
+            # said, not silent: the doctor's own Python rarely is the environment meant
+            logger.warning("$%s is %s, which holds no Python interpreter (a deactivated or "
+                           "deleted environment?); looking further", var, prefix)
     return Target(sys.executable, OWN)
 
 
 def _explicit(explicit: str) -> str:
-    path = Path(explicit).expanduser()
+    """The interpreter --python names, as an absolute path: resolved once, against the working
+    directory, so that a child started elsewhere (smoke runs in a temporary folder) finds it.
+    Symlinks are kept: venv/bin/python is a link whose own path is what makes it the venv's."""
+    path = Path(os.path.abspath(Path(explicit).expanduser()))
     if path.is_dir():
         found = _python_in_prefix(path)
         if found is None:

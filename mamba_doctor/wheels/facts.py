@@ -224,12 +224,31 @@ def _cuda(text: str) -> Optional[str]:
     if raw in ("cpu", "none", ""):
         return None
     digits = removeprefix(raw, "cu")
+    found = None
     if re.fullmatch(r"\d+\.\d+(\.\d+)?", digits):
-        return ".".join(digits.split(".")[:2])
-    if re.fullmatch(r"\d{3}", digits):  # "118" -> "11.8", "130" -> "13.0"
-        return f"{digits[:2]}.{digits[2:]}"
-    if re.fullmatch(r"\d{2}", digits):
-        return f"{digits}.0"
+        found = ".".join(digits.split(".")[:2])
+    elif re.fullmatch(r"\d{3}", digits):  # "118" -> "11.8", "130" -> "13.0"
+        found = f"{digits[:2]}.{digits[2:]}"
+    elif re.fullmatch(r"\d{2}", digits):
+        found = f"{digits}.0"
+    if found is not None:
+        known = known_cuda_versions()
+        if found in known:
+            return found
+        raise UsageError(f"--cuda-version {text!r}: CUDA {found} is not a release "
+                         f"mamba-doctor knows ({known[0]} to {known[-1]})",
+                         hint="Give torch's CUDA (torch.version.cuda), e.g. --cuda-version 12.4.")
     raise UsageError(f"--cuda-version {text!r} is not a CUDA version",
                      hint="Give torch's CUDA (torch.version.cuda), e.g. --cuda-version 12.4, "
                           "or 'cpu' for a CPU-only torch.")
+
+
+def known_cuda_versions() -> list[str]:
+    """Every CUDA release the tables know (wheels_index/torch.json): the toolkits' and those
+    torch was built for, oldest first."""
+    from mamba_doctor.knowledge.cuda_tables import pair, tables, torch_minors, torch_variants
+
+    found = set(tables()["toolkit_driver"])
+    for minor in torch_minors():
+        found.update(f"{v[2:4]}.{v[4:]}" for v in torch_variants(minor) if v.startswith("cu"))
+    return sorted(found, key=pair)

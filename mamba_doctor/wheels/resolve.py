@@ -64,7 +64,8 @@ def _candidates(index: WheelIndex, package: str, version: Optional[str]) -> list
         return list(index.for_package(package))
     rels = list(index.matching(package, version))
     if not rels:
-        known = ", ".join(r.version for r in index.for_package(package)[:8])
+        versions = dict.fromkeys(r.version for r in index.for_package(package))  # a version
+        known = ", ".join(list(versions)[:8])  # can have two tags (a release and its NGC twin)
         raise UsageError(f"{package} {version} is not a known release",
                          hint=f"Newest releases: {known}, ...")
     return rels

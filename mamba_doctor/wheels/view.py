@@ -70,32 +70,35 @@ def _top_reason(res: Resolution) -> str:
 def render_resolutions(console: Console, resolutions: Sequence[Resolution], *,
                        dry_run: bool = True, ways: Optional[Mapping[str, Sequence[Any]]] = None
                        ) -> None:
-    """Draw one panel per package: the chosen wheel, or why none fits and the ways out
-    (`ways`: per package, the advice engine's phrasing of its alternatives)."""
+    """One panel per package (the release, why the others were rejected, the ways out), then
+    what is copied from it whole under it: the wheel's file name, URL and sha256, and each way
+    out's commands (mamba_doctor/ui.py's rendering rule). `ways`: per package, the advice
+    engine's phrasing of its alternatives."""
     from rich.markup import escape
-    from rich.panel import Panel
     from rich.table import Table
 
+    from mamba_doctor.ui import CommandRefs, panel, print_labelled
     from mamba_doctor.wheels.index import ORIGIN_TEXT
 
     for res in resolutions:
+        refs = CommandRefs()
         grid = Table.grid(padding=(0, 2))
         grid.add_column(style="bold", no_wrap=True)
-        grid.add_column(overflow="fold")
+        grid.add_column()
         w = res.wheel
+        whole: list[tuple[str, str]] = []
         if w is not None:
-            grid.add_row("wheel", escape(w.filename))
-            grid.add_row("url", escape(w.url))
+            whole = [("wheel", w.filename), ("url", w.url),
+                     ("sha256", w.sha256 or "not published (checked as a wheel: its RECORD)")]
             seen = f"{ORIGIN_TEXT.get(w.origin, w.origin)}" + (f", {w.as_of[:10]}" if w.as_of
                                                                else "")
             grid.add_row("release", escape(f"{w.tag} ({w.status}, {w.source}; {seen})"))
-            grid.add_row("sha256", w.sha256 or "not published (verified as a wheel instead)")
             if w.arches:
                 grid.add_row("GPU kernels", " ".join(f"sm_{a}" for a in w.arches))
         summary = ", ".join(f"{code} {n}" for code, n in res.reason_counts().items())
         if res.considered:
             grid.add_row("rejected", f"{len({r.filename for r in res.rejected})} of "
-                         f"{res.considered} wheels in {', '.join(res.tags)}"
+                         f"{res.considered} wheels in {escape(', '.join(res.tags))}"
                          + (f"; reasons: {summary}" if summary else ""))
         for code in REASON_ORDER if w is None else ():
             example = next((r for r in res.rejected if r.code == code), None)
@@ -108,22 +111,29 @@ def render_resolutions(console: Console, resolutions: Sequence[Resolution], *,
         if res.guess is not None:
             g = res.guess
             what = f"pip install {res.package.replace('_', '-')}=={g.pypi_version}"
-            grid.add_row("setup.py guess", escape(f"what `{what}` would do: "
-                                                  f"{_OUTCOME.get(g.outcome, g.outcome)}: "
-                                                  f"{g.explanation}"))
-            if g.url:
-                grid.add_row("guessed url", escape(g.url))
+            grid.add_row("setup.py guess", refs.cite(
+                f"what `{what}` would do: {_OUTCOME.get(g.outcome, g.outcome)}: "
+                f"{g.explanation}", "setup.py guess"))
+            if g.url and (w is None or g.url != w.url):
+                whole.append(("guessed url", g.url))
+            elif g.url:
+                grid.add_row("guessed url", "the url below")
         for i, way in enumerate((ways or {}).get(res.package, res.alternatives), 1):
-            grid.add_row(f"way out {i}", escape(way.summary))
+            marks = " ".join(refs.add(cmd, f"way out {i}")
+                             for cmd in getattr(way, "commands", ()))
+            grid.add_row(f"way out {i}", refs.cite(way.summary, f"way out {i}")
+                         + (f" {marks}" if marks else ""))
             for note in getattr(way, "notes", ()):
-                grid.add_row("", escape(note))
-            for cmd in getattr(way, "commands", ()):
-                grid.add_row("", f"[cyan]{escape(cmd)}[/]")
+                grid.add_row("", refs.cite(note, f"way out {i}"))
         if w is not None:
-            title = f"[green]{res.package} {res.version}[/]" + ("" if res.exact else
-                                                                  " (best guess)")
+            title = f"[green]{escape(res.package)} {escape(str(res.version))}[/]" + (
+                "" if res.exact else " (best guess)")
         else:
-            title = f"[red]{res.package}: no compatible wheel[/]"
-        console.print(Panel(grid, title=title, title_align="left", expand=True))
+            title = f"[red]{escape(res.package)}: no compatible wheel[/]"
+        console.print(panel(grid, title=title, style="green" if w is not None else "red"))
+        if whole:
+            print_labelled(console, whole)
+        refs.print(console)
+        console.print()
     if dry_run and all(r.wheel is not None for r in resolutions):
         console.print("dry run: nothing downloaded")

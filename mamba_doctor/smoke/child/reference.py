@@ -53,7 +53,7 @@ def make_inputs(torch: Any, opts: Dict[str, Any], device: str, dtype: Any) -> Li
 
 def expected_parameters(D: int, temporal: str, d_state: int = 16, d_conv: int = 4,
                         expand: int = 2) -> int:
-    """SPEC §5.5's formulas (with BN: each BN adds 2D)."""
+    """The count the layer sizes give (docs/smoke.md; each BN adds 2D)."""
     def act(i: int, o: int) -> int:
         return i * o + o + 2 * o
 
@@ -80,7 +80,7 @@ def reference_checks(torch: Any, opts: Dict[str, Any], device: str, rep: Report)
     n_params, want = count_parameters(blk), expected_parameters(D, temporal)
     rep.data["parameters"] = n_params
     rep.check("parameter count", "pass" if n_params == want else "fail",
-              "%d (SPEC formula: %d)" % (n_params, want))
+              "%d (the layer sizes give %d)" % (n_params, want))
     stage("reference: forward")
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
     with torch.no_grad():
