@@ -148,7 +148,7 @@ def format_shapes(shapes: Sequence[Sequence[int]],
     if names is not None and len(names) == len(texts):
         return ", ".join(f"{n} {t}" for n, t in zip(names, texts))
     if len(set(texts)) == 1 and len(texts) > 1:
-        return f"{texts[0]} ×{len(texts)}"  # noqa: RUF001
+        return f"{texts[0]} ×{len(texts)}"
     return ", ".join(texts)
 
 

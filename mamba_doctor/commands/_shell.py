@@ -154,7 +154,7 @@ def interrupted(exc: KeyboardInterrupt) -> Outcome:
     from mamba_doctor.errors import Terminated
 
     signum = exc.signum if isinstance(exc, Terminated) else signal.SIGINT
-    name = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}.get(signum, "")
+    name = {int(signal.SIGINT): "Ctrl-C", int(signal.SIGTERM): "SIGTERM"}.get(int(signum), "")
     name = name or getattr(signal.Signals(signum), "name", str(signum))
     message = (f"interrupted ({name}); the commands it had started were ended and its "
                "temporary files removed")

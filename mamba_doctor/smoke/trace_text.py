@@ -151,8 +151,8 @@ def trace_mermaid(ops: Sequence[Op]) -> str:
     for b, (title, rows) in enumerate(sections(ops)):
         lines.append(f'  subgraph b{b}["{title}"]')
         for n, op in rows:
-            name = str(op["op"])
-            short = name.split(".", 1)[1] if "." in name else name
+            op_name = str(op["op"])
+            short = op_name.split(".", 1)[1] if "." in op_name else op_name
             lines.append(f'    op{n}["{short}"]')
         lines.append("  end")
     edges: dict[tuple[str, str], list[str]] = {}
@@ -166,7 +166,7 @@ def trace_mermaid(ops: Sequence[Op]) -> str:
             if isinstance(src, int):
                 consumed.add(src + 1)
             shape = format_shape(op["input_shape"][k])
-            name = names[k] or (_output_name(ops[src], op["input_shape"][k])
+            name: Optional[str] = names[k] or (_output_name(ops[src], op["input_shape"][k])
                                 if isinstance(src, int) else None)
             if name == src:  # the edge leaves the node of that name already
                 name = None
