@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -140,17 +141,58 @@ def test_validator_changed_between_attempts(server: FaultyServer, cache: Path,
     assert server.hits[1].headers["If-Range"] == '"v1"'
 
 
-def test_gzip_content_encoding_is_decoded(server: FaultyServer, cache: Path) -> None:
+def test_gzip_body_is_refused_not_decoded(server: FaultyServer, cache: Path) -> None:
     url = server.add(f"/f/{NAME}", BODY, faults=[Fault(gzip=True)])
-    result = fetch(cache, url, sha256=SHA)
-    assert result.path.read_bytes() == BODY
+    with pytest.raises(DownloadError, match=r"compressed body \(Content-Encoding: gzip\)"):
+        fetch(cache, url, sha256=SHA)
+    assert server.hits[0].headers["Accept-Encoding"] == "identity"
+    assert len(server.hits) == 1  # refused, not retried: the same server would do it again
+    assert not part(cache).exists() and not final(cache).exists()
 
 
-def test_gzip_body_interrupted_is_not_resumed_by_range(server: FaultyServer, cache: Path) -> None:
-    url = server.add(f"/f/{NAME}", BODY, faults=[Fault(gzip=True, drop_after=50_000)])
-    result = fetch(cache, url)
-    assert result.path.read_bytes() == BODY
-    assert "Range" not in server.hits[1].headers
+def test_gzip_bomb_never_reaches_the_disk(server: FaultyServer, cache: Path) -> None:
+    # 40 MiB of zeros is about 40 KiB gzipped; decoding on the fly would write all 40 MiB.
+    bomb = b"PK\x03\x04" + bytes(40 << 20)
+    url = server.add(f"/f/{NAME}", bomb, faults=[Fault(gzip=True)])
+    mirror = server.add(f"/m/{NAME}", BODY)
+    result = fetch(cache, url, mirrors=[mirror.rsplit("/", 1)[0] + "/"])
+    assert result.url == mirror and result.path.read_bytes() == BODY
+    assert server.sent(f"/f/{NAME}") < 1 << 20
+
+
+def test_body_over_max_size_is_refused_and_discarded(server: FaultyServer, cache: Path) -> None:
+    url = server.add(f"/f/{NAME}", BODY)
+    with pytest.raises(DownloadError, match="over the limit of 100000"):
+        fetch_files([FetchRequest("demo_pkg", NAME, url)], cache_dir=cache, allow_http=True,
+                    max_size=100_000)
+    assert not part(cache).exists()
+
+
+def test_endless_body_without_length_stops_at_max_size(tmp_path: Path, cache: Path) -> None:
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+
+    def serve() -> None:  # HTTP/1.0, no Content-Length: the body ends when the server stops
+        conn, _ = listener.accept()
+        conn.recv(65536)
+        conn.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: application/octet-stream\r\n\r\nPK\x03\x04")
+        with contextlib.suppress(OSError):
+            for _ in range(200):  # 200 MiB, far past the limit, unless the client hangs up
+                conn.sendall(bytes(1 << 20))
+        conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/{NAME}"
+    with pytest.raises(DownloadError, match="past the limit of 3000000"):
+        fetch_files([FetchRequest("demo_pkg", NAME, url)], cache_dir=cache, allow_http=True,
+                    max_size=3_000_000, retries=0)
+    assert not part(cache).exists()
+    listener.close()
 
 
 def test_redirect_chain_and_original_url_rerequested(server: FaultyServer, cache: Path) -> None:
@@ -339,7 +381,7 @@ def test_hand_placed_broken_wheel_is_replaced(server: FaultyServer, cache: Path)
 
 def test_redirect_loop_fails_cleanly(server: FaultyServer, cache: Path) -> None:
     url = server.redirect(f"/loop/{NAME}", server.url(f"/loop/{NAME}"))
-    with pytest.raises(DownloadError, match="TooManyRedirects"):
+    with pytest.raises(DownloadError, match="more than 10 redirects"):
         fetch(cache, url)
     assert not final(cache).exists()
 

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from mamba_doctor._files import atomic_copy, atomic_write_text, sha256_file
+from mamba_doctor._files import sha256_file
+from mamba_doctor.download.files import (
+    CacheNotWritable,
+    DiskFull,
+    copy_atomic,
+    remove,
+    storage_error,
+    write_text_atomic,
+)
 from mamba_doctor.download.integrity import NotAWheel, check_magic, verify_wheel_file
 from mamba_doctor.download.lock import file_lock
 from mamba_doctor.download.mirrors import candidate_urls, check_schemes
 from mamba_doctor.download.partial import discard_part, sidecar_path
+from mamba_doctor.download.redact import redact_url, scrub, secrets_of
 from mamba_doctor.download.transfer import (
-    DiskFull,
+    CA_HINT,
+    DEFAULT_MAX_SIZE,
     NullProgress,
     Progress,
     UrlFailed,
@@ -29,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 WHEELS_SUBDIR = "wheels"
 DIGESTS_FILE = "digests.json"
+_SHA256 = re.compile(r"[0-9a-f]{64}", re.ASCII)
 
 __all__ = ["DownloadResult", "FetchRequest", "fetch_files", "verify_wheel_file"]
 
@@ -41,6 +52,7 @@ class FetchRequest:
     filename: str
     url: str
     sha256: Optional[str] = None
+    size: Optional[int] = None  # the exact size, when the index or an API says it
 
 
 @dataclass(frozen=True)
@@ -68,8 +80,8 @@ def fetch_files(requests: Sequence[FetchRequest], *, dest: Optional[Path] = None
                 cache_dir: Path, mirrors: Sequence[str] = (), find_links: Sequence[Path] = (),
                 retries: int = 5, timeout: float = 30.0, allow_http: bool = False,
                 show_progress: bool = False, session: Any = None, backoff: float = 1.0,
-                backoff_cap: float = 30.0,
-                lock_timeout: Optional[float] = None) -> list[DownloadResult]:
+                backoff_cap: float = 30.0, lock_timeout: Optional[float] = None,
+                max_size: Optional[int] = DEFAULT_MAX_SIZE) -> list[DownloadResult]:
     """Get every requested file, verified, into `<cache_dir>/wheels` (and copied to `dest`).
 
     Order for each file: the verified cache copy; a `find_links` folder holding a copy that
@@ -77,10 +89,14 @@ def fetch_files(requests: Sequence[FetchRequest], *, dest: Optional[Path] = None
     `.part` file left by an earlier run. Returns one result per request, in order. Raises
     UsageError for a refused URL (plain http without `allow_http`) before any transfer,
     DownloadError/ChecksumMismatch when no source gives a verified file (no final file is left
-    behind), and lets KeyboardInterrupt through with the `.part` kept for the next run.
+    behind), and lets KeyboardInterrupt through with the `.part` kept for the next run. A
+    body over `max_size` bytes (or over the request's known `size`) is refused. Credentials in
+    the URLs never appear in what is returned, raised, logged or stored.
     """
     if retries < 0 or timeout <= 0:
         raise UsageError(f"retries must be >= 0 and timeout > 0 (got {retries}, {timeout})")
+    if max_size is not None and max_size <= 0:
+        raise UsageError(f"the size limit must be positive (got {max_size})")
     plans = []
     for req in requests:
         if not req.filename or Path(req.filename).name != req.filename:
@@ -88,8 +104,15 @@ def fetch_files(requests: Sequence[FetchRequest], *, dest: Optional[Path] = None
         urls = candidate_urls(req.url, req.filename, mirrors)
         check_schemes(urls, allow_http=allow_http)
         plans.append((req, urls))
+    secrets = secrets_of(u for _r, urls in plans for u in urls)
     wheels = Path(cache_dir) / WHEELS_SUBDIR
-    wheels.mkdir(parents=True, exist_ok=True)
+    try:
+        wheels.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        mapped = storage_error(wheels, exc)
+        if mapped is None:
+            raise
+        raise mapped from exc
     sessions = [session]
 
     def get_session() -> Any:  # one Session for the whole run, made only if the network is used
@@ -106,15 +129,18 @@ def fetch_files(requests: Sequence[FetchRequest], *, dest: Optional[Path] = None
                 if result is None:
                     progress = _progress(_label(req), show_progress)
                     try:
+                        limit = req.size if req.size is not None else max_size
                         result = _from_network(
                             wheels, req, urls, session=get_session(), retries=retries,
                             timeout=timeout, allow_http=allow_http, backoff=backoff,
-                            backoff_cap=backoff_cap, progress=progress)
+                            backoff_cap=backoff_cap, progress=progress, secrets=secrets,
+                            max_size=limit)
                     finally:
                         progress.stop()
             results.append(result if dest is None else _place(result, Path(dest)))
     except DownloadError as exc:  # the files already fetched still belong in the report
         exc.data.setdefault("downloads", [r.to_dict() for r in results])
+        exc.message = scrub(exc.message, secrets)
         raise
     return results
 
@@ -135,6 +161,9 @@ def _progress(label: str, show: bool) -> Progress:
 
 def _cached(wheels: Path, req: FetchRequest) -> Optional[DownloadResult]:
     final = wheels / req.filename
+    if final.is_dir() and not final.is_symlink():
+        _remove_or_fail(final)
+        return None
     if not final.is_file():
         return None
     record = _read_digests(wheels).get(req.filename) or {}
@@ -152,12 +181,25 @@ def _cached(wheels: Path, req: FetchRequest) -> Optional[DownloadResult]:
     if not ok:
         logger.warning("cached %s changed since it was verified (or is not the wanted file); "
                        "fetching it again", final)
-        final.unlink()
+        _remove_or_fail(final)
         return None
-    url = str(record.get("url") or req.url)
+    url = redact_url(str(record.get("url") or req.url))
     if record.get("sha256") != actual:
-        _record_digest(wheels, req.filename, actual, final.stat().st_size, url)
+        try:
+            _record_digest(wheels, req.filename, actual, final.stat().st_size, url)
+        except CacheNotWritable:  # a read-only cache still serves what it verified before
+            logger.debug("cache %s is read-only; digest not recorded", wheels)
     return DownloadResult(req.package, final, url, actual, final.stat().st_size, 0, 0, True)
+
+
+def _remove_or_fail(path: Path) -> None:
+    try:
+        remove(path)
+    except OSError as exc:
+        mapped = storage_error(path, exc)
+        if mapped is None:
+            raise
+        raise mapped from exc
 
 
 def _from_find_links(wheels: Path, req: FetchRequest,
@@ -169,10 +211,14 @@ def _from_find_links(wheels: Path, req: FetchRequest,
         try:
             sha = verify_wheel_file(local, expected_filename=req.filename, sha256=req.sha256)
         except DownloadError as exc:
-            logger.warning("ignoring %s: %s", local, exc.message)
+            logger.warning("ignoring %s (--find-links): %s", local, exc.message)
+            continue
+        except OSError as exc:  # unreadable: another user's file, a dropped NFS mount
+            logger.warning("ignoring %s (--find-links): cannot read it (%s)", local,
+                           exc.strerror or exc)
             continue
         final = wheels / req.filename
-        if not atomic_copy(local, final, sha256=sha):  # the copy itself went wrong
+        if not copy_atomic(local, final, sha256=sha):  # the copy itself went wrong
             continue
         url = local.resolve().as_uri()
         _record_digest(wheels, req.filename, sha, final.stat().st_size, url)
@@ -182,54 +228,68 @@ def _from_find_links(wheels: Path, req: FetchRequest,
 
 def _from_network(wheels: Path, req: FetchRequest, urls: Sequence[str], *, session: Any,
                   retries: int, timeout: float, allow_http: bool, backoff: float,
-                  backoff_cap: float, progress: Progress) -> DownloadResult:
+                  backoff_cap: float, progress: Progress, secrets: Sequence[str] = (),
+                  max_size: Optional[int] = DEFAULT_MAX_SIZE) -> DownloadResult:
     part = wheels / f"{req.filename}.part"
     final = wheels / req.filename
     tried: list[dict[str, str]] = []
     attempts = 0
     verify_failure: Optional[DownloadError] = None
+    tls = False
+
+    def note(url: str, exc: DownloadError) -> None:
+        tried.append({"url": redact_url(url), "error": scrub(exc.message, secrets)})
+
     for url in urls:
         try:
             got = transfer(session, url, part, timeout=timeout, retries=retries,
                            allow_http=allow_http, backoff=backoff, backoff_cap=backoff_cap,
                            check_head=lambda head: check_magic(head, source="the server"),
-                           progress=progress)
+                           progress=progress, max_size=max_size)
         except DiskFull as exc:
             exc.data.update(package=req.package, filename=req.filename, tried=tried)
             raise
         except NotAWheel as exc:
             discard_part(part)
             attempts += int(exc.data.get("attempts", 1))
-            tried.append({"url": url, "error": exc.message})
+            note(url, exc)
             continue
         except UrlFailed as exc:
             attempts += int(exc.data.get("attempts", 1))
-            tried.append({"url": url, "error": exc.message})
+            tls = tls or bool(exc.data.get("tls"))
+            note(url, exc)
             continue
+        except OSError as exc:  # the cache itself: read-only, another user's .part
+            mapped = storage_error(part, exc)
+            if mapped is None:
+                raise
+            raise mapped from exc
         attempts += got.attempts
         try:
             sha = verify_wheel_file(part, expected_filename=req.filename, sha256=req.sha256)
         except DownloadError as exc:
             discard_part(part)  # bad bytes must not be resumed from either
             verify_failure = exc
-            tried.append({"url": url, "error": exc.message})
+            note(url, exc)
             continue
         os.replace(part, final)
-        with contextlib.suppress(FileNotFoundError):
-            sidecar_path(part).unlink()
-        _record_digest(wheels, req.filename, sha, got.size, url)
-        return DownloadResult(req.package, final, url, sha, got.size, got.resumed_from,
+        remove(sidecar_path(part))
+        shown = redact_url(url)
+        _record_digest(wheels, req.filename, sha, got.size, shown)
+        return DownloadResult(req.package, final, shown, sha, got.size, got.resumed_from,
                               attempts, False)
-    raise _failure(req, part, tried, verify_failure)
+    raise _failure(req, part, tried, verify_failure, tls=tls)
 
 
 def _failure(req: FetchRequest, part: Path, tried: list[dict[str, str]],
-             verify_failure: Optional[DownloadError]) -> DownloadError:
-    kept = part.stat().st_size if part.exists() else 0
+             verify_failure: Optional[DownloadError], *, tls: bool = False) -> DownloadError:
+    kept = part.stat().st_size if part.is_file() else 0
     lines = "\n".join(f"  {t['url']}: {t['error']}" for t in tried)
     hint = ("Add --mirror PREFIX (a GitHub proxy or your lab's file server), or download the "
             "file elsewhere (`mamba-doctor fetch-wheel --env server.json` on a connected "
             "machine) and pass --find-links DIR.")
+    if tls:
+        hint = CA_HINT + " " + hint
     if kept:
         hint = f"{kept} bytes are kept in {part}; the next run resumes from there. " + hint
     data = {"package": req.package, "filename": req.filename, "tried": tried,
@@ -241,28 +301,49 @@ def _failure(req: FetchRequest, part: Path, tried: list[dict[str, str]],
 
 def _place(result: DownloadResult, dest: Path) -> DownloadResult:
     """Copy a verified cache file to `dest` atomically (skipped when an identical copy is there)."""
-    dest.mkdir(parents=True, exist_ok=True)
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        mapped = storage_error(dest, exc)
+        if mapped is None:
+            raise
+        raise mapped from exc
     target = dest / result.path.name
     if target.resolve() == result.path.resolve():
         return result
     same = target.is_file() and target.stat().st_size == result.size
     if not (same and sha256_file(target) == result.sha256):
-        atomic_copy(result.path, target)
+        copy_atomic(result.path, target)  # a full --dest: exit 5, no `.tmp` left there
     return DownloadResult(result.package, target, result.url, result.sha256, result.size,
                           result.resumed_from, result.attempts, result.from_cache)
 
 
 def _read_digests(wheels: Path) -> dict[str, dict[str, Any]]:
+    """The digest record, keeping only well-formed entries (a hand-edited or foreign file
+    must not crash a run: a wrong-typed entry counts as no record)."""
     try:
         data = json.loads((wheels / DIGESTS_FILE).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    return data if isinstance(data, dict) else {}
+    if not isinstance(data, dict):
+        return {}
+    out: dict[str, dict[str, Any]] = {}
+    for name, entry in data.items():
+        if not isinstance(entry, dict):
+            continue
+        sha = entry.get("sha256")
+        url = entry.get("url")
+        out[str(name)] = {
+            "sha256": sha if isinstance(sha, str) and _SHA256.fullmatch(sha) else None,
+            "size": entry.get("size") if type(entry.get("size")) is int else None,
+            "url": url if isinstance(url, str) else None,
+        }
+    return out
 
 
 def _record_digest(wheels: Path, filename: str, sha: str, size: int, url: str) -> None:
     """Remember what a verified file hashed to, so a later run notices if it changes."""
     with file_lock(wheels / f"{DIGESTS_FILE}.lock", what="updating the digest record"):
         data = _read_digests(wheels)
-        data[filename] = {"sha256": sha, "size": size, "url": url}
-        atomic_write_text(wheels / DIGESTS_FILE, json.dumps(data, indent=1, sort_keys=True))
+        data[filename] = {"sha256": sha, "size": size, "url": redact_url(url)}
+        write_text_atomic(wheels / DIGESTS_FILE, json.dumps(data, indent=1, sort_keys=True))

@@ -6,6 +6,8 @@ import base64
 import csv
 import hashlib
 import io
+import lzma
+import stat
 import zipfile
 import zlib
 from email.parser import HeaderParser
@@ -21,6 +23,13 @@ _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a local file header, or an empty 
 _UNHASHED = ("RECORD", "RECORD.jws", "RECORD.p7s")
 # PEP 427 forbids md5 and sha1 in RECORD; anything weaker than sha256 proves nothing.
 _RECORD_ALGORITHMS = ("sha256", "sha384", "sha512")
+# Everything zipfile and its decompressors raise for a malformed archive: a bad header
+# (BadZipFile, ValueError), an encrypted member (RuntimeError), an unknown compression method
+# (NotImplementedError), corrupt compressed data (zlib.error, lzma.LZMAError, OSError from
+# bz2), a cut-off stream (EOFError), a missing member (KeyError), non-UTF-8 text
+# (UnicodeDecodeError is a ValueError), csv's own Error.
+_MALFORMED = (zipfile.BadZipFile, zlib.error, lzma.LZMAError, EOFError, ValueError, KeyError,
+              RuntimeError, NotImplementedError, OSError, csv.Error, IndexError)
 
 
 class NotAWheel(DownloadError):
@@ -72,12 +81,39 @@ def verify_wheel_file(path: Path, *, expected_filename: Optional[str] = None,
         check_magic(fh.read(64), source=name)
     try:
         with zipfile.ZipFile(path) as zf:
+            _check_members(zf, name)
             _check_record(zf, name)
             _check_metadata(zf, name)
-    except (zipfile.BadZipFile, zlib.error, EOFError, ValueError) as exc:
-        raise DownloadError(f"{name} is not a valid wheel: {exc}",
-                            hint="The file is truncated or corrupt; it was not kept.") from exc
+    except DownloadError:
+        raise
+    except _MALFORMED as exc:
+        why = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        raise DownloadError(f"{name} is not a valid wheel ({why})",
+                            hint="The file is truncated, corrupt or not a wheel; it was not "
+                                 "kept.") from exc
     return actual
+
+
+def _check_members(zf: zipfile.ZipFile, name: str) -> None:
+    """Refuse member names that would land outside the install folder, and symlinks.
+
+    pip refuses `../` and absolute names only when it installs; the doctor's own checks
+    (and anything that trusts them) must not call such a wheel verified.
+    """
+    for info in zf.infolist():
+        member = info.filename
+        parts = member.replace("\\", "/").split("/")
+        if (member.startswith(("/", "\\")) or ".." in parts or (len(member) > 1
+                                                                and member[1] == ":")):
+            raise ChecksumMismatch(f"{name}: member {member!r} would be written outside the "
+                                   "install folder; refused",
+                                   hint="A wheel never needs such a path: this one is broken "
+                                        "or malicious.")
+        if "\x00" in member:
+            raise ChecksumMismatch(f"{name}: member name {member!r} holds a NUL byte; refused")
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise ChecksumMismatch(f"{name}: member {member!r} is a symbolic link; refused",
+                                   hint="Wheels hold regular files only (PEP 427).")
 
 
 def _dist_info_dir(zf: zipfile.ZipFile, name: str) -> str:
@@ -125,12 +161,22 @@ def _check_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, hash_field: str,
     algorithm, _, expected = hash_field.partition("=")
     if algorithm not in _RECORD_ALGORITHMS:
         raise ChecksumMismatch(f"{name}: RECORD uses {algorithm!r} for {info.filename}")
+    if size_field and not (size_field.isascii() and size_field.isdigit()
+                           and len(size_field) < 19):
+        raise ChecksumMismatch(f"{name}: RECORD size {size_field!r} of {info.filename} is not "
+                               "a number")
+    # Read no more than RECORD (or, without a size, the zip header) says: a member that
+    # inflates past it is a decompression bomb, not a wheel file.
+    limit = int(size_field) if size_field else info.file_size
     digest = hashlib.new(algorithm)
     size = 0
     with zf.open(info) as member:  # zipfile also checks the CRC-32 when the member ends
         for chunk in iter(lambda: member.read(_CHUNK), b""):
             digest.update(chunk)
             size += len(chunk)
+            if size > limit:
+                raise ChecksumMismatch(f"{name}: {info.filename} inflates past the {limit} "
+                                       "bytes its RECORD and zip header say")
     got = base64.urlsafe_b64encode(digest.digest()).rstrip(b"=").decode("ascii")
     if got != expected.rstrip("="):
         raise ChecksumMismatch(f"{name}: {info.filename} does not match its RECORD hash "
@@ -150,8 +196,14 @@ def _check_metadata(zf: zipfile.ZipFile, name: str) -> None:
         raise DownloadError(f"{name} is not a valid wheel file name: {exc}") from None
     dist_info = _dist_info_dir(zf, name)
     parser = HeaderParser()
-    metadata = parser.parsestr(zf.read(f"{dist_info}/METADATA").decode("utf-8"))
-    wheel = parser.parsestr(zf.read(f"{dist_info}/WHEEL").decode("utf-8"))
+    texts = {}
+    for part in ("METADATA", "WHEEL"):
+        try:
+            texts[part] = zf.read(f"{dist_info}/{part}").decode("utf-8")
+        except KeyError:
+            raise DownloadError(f"{name}: no {dist_info}/{part} in the wheel") from None
+    metadata = parser.parsestr(texts["METADATA"])
+    wheel = parser.parsestr(texts["WHEEL"])
     meta_name = metadata.get("Name") or ""
     if canonicalize_name(meta_name) != project:
         raise DownloadError(f"{name}: the wheel's METADATA names project {meta_name!r}")

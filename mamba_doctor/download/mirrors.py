@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Sequence
 from urllib.parse import quote, urlsplit
 
+from mamba_doctor.download.redact import redact_url
 from mamba_doctor.errors import UsageError
 
 # A mirror entry that stands for the origin URL itself, so users can put it anywhere in the order.
@@ -29,7 +30,7 @@ def mirror_url(mirror: str, origin_url: str, filename: str) -> str:
     parts = urlsplit(entry.replace("{url}", "").replace("{filename}", ""))
     if parts.scheme.lower() not in _SCHEMES or not parts.netloc:
         raise UsageError(
-            f"mirror {mirror!r} is not an http(s) URL",
+            f"mirror {redact_url(mirror)!r} is not an http(s) URL",
             hint="Give a prefix such as https://ghproxy.example/ or a directory such as "
             "https://files.lab/wheels/ (templates with {url} or {filename} also work).",
         )
@@ -70,11 +71,11 @@ def check_schemes(urls: Sequence[str], *, allow_http: bool) -> None:
             continue
         if scheme == "http":
             raise UsageError(
-                f"refusing plain http:// download: {url}",
+                f"refusing plain http:// download: {redact_url(url)}",
                 hint="Plain HTTP can be altered on the way; pass --allow-http only for a server "
                 "you trust (a lab file server), ideally together with --sha256.",
             )
         raise UsageError(
-            f"unsupported URL scheme {scheme or '(none)'!r}: {url}",
+            f"unsupported URL scheme {scheme or '(none)'!r}: {redact_url(url)}",
             hint="Use an https:// URL, or --find-links DIR for a local folder.",
         )

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
-from mamba_doctor._files import atomic_write_text
+from mamba_doctor.download.files import remove, write_text_atomic
 
-_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(?:(\d+)-(\d+)|\*)/(\d+|\*)\s*$", re.IGNORECASE)
+_CONTENT_RANGE = re.compile(r"^\s*bytes\s+(?:(\d{1,19})-(\d{1,19})|\*)/(\d{1,19}|\*)\s*$",
+                            re.IGNORECASE | re.ASCII)
+_MAX_SIDECAR = 64 << 10  # a real one is a few hundred bytes
 
 
 @dataclass(frozen=True)
@@ -69,18 +70,45 @@ def sidecar_path(part: Path) -> Path:
 
 
 def load_state(part: Path) -> Optional[PartState]:
+    """The sidecar's state, or None when it is missing, unreadable or not what save_state
+    writes (wrong types included: a validator that is a number would be sent as If-Range and
+    fail every run the same way)."""
+    path = sidecar_path(part)
     try:
-        raw = json.loads(sidecar_path(part).read_text(encoding="utf-8"))
-        return PartState(**{k: raw[k] for k in ("url", "validator", "size", "resumable")})
-    except (OSError, ValueError, KeyError, TypeError):
+        if not path.is_file() or path.stat().st_size > _MAX_SIDECAR:
+            return None
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
         return None
+    return state_from_json(raw)
+
+
+def state_from_json(raw: Any) -> Optional[PartState]:
+    if not isinstance(raw, dict):
+        return None
+    url, validator = raw.get("url"), raw.get("validator")
+    size, resumable = raw.get("size"), raw.get("resumable", True)
+    if not isinstance(url, str) or not url:
+        return None
+    if validator is not None and not (isinstance(validator, str) and _header_safe(validator)):
+        return None
+    if size is not None and (isinstance(size, bool) or not isinstance(size, int) or size < 0):
+        return None
+    if not isinstance(resumable, bool):
+        return None
+    return PartState(url=url, validator=validator, size=size, resumable=resumable)
+
+
+def _header_safe(value: str) -> bool:
+    """Printable ASCII only: anything else cannot go into an If-Range header."""
+    return 0 < len(value) <= 1024 and all(" " <= c <= "~" for c in value)
 
 
 def save_state(part: Path, state: PartState) -> None:
-    atomic_write_text(sidecar_path(part), json.dumps(asdict(state)))
+    """Write the sidecar atomically (a full disk raises DiskFull and leaves no `.tmp`)."""
+    write_text_atomic(sidecar_path(part), json.dumps(asdict(state)))
 
 
 def discard_part(part: Path) -> None:
     for path in (part, sidecar_path(part)):
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+        remove(path)
