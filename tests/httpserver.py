@@ -6,6 +6,7 @@ import contextlib
 import gzip
 import re
 import socket
+import ssl
 import threading
 import time
 from collections import deque
@@ -57,6 +58,19 @@ class Hit:
 class _QuietServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    connections = 0  # TCP connections accepted (a refused TLS handshake counts, no Hit does)
+
+    def get_request(self) -> tuple:
+        conn, addr = self.socket.accept()
+        self.connections += 1
+        tls = getattr(self, "tls_context", None)
+        if tls is not None:  # handshake here, so a client that refuses the certificate is seen
+            try:
+                conn = tls.wrap_socket(conn, server_side=True)
+            except (ssl.SSLError, OSError):
+                conn.close()
+                raise
+        return conn, addr
 
     def handle_error(self, request: object, client_address: object) -> None:
         # A client that hangs up mid-response (it refused an HTML page, it timed out) is
@@ -70,8 +84,9 @@ class _QuietServer(ThreadingHTTPServer):
 class FaultyServer:
     """`add()` files, `redirect()` paths, then read `hits` to see what the client asked for."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: Optional[ssl.SSLContext] = None) -> None:
         self.resources: dict[str, Resource] = {}
+        self.scheme = "https" if tls is not None else "http"
         self.hits: list[Hit] = []
         self._lock = threading.Lock()
         server = self
@@ -80,13 +95,14 @@ class FaultyServer:
             owner = server
 
         self.httpd = _QuietServer(("127.0.0.1", 0), Handler)
+        self.httpd.tls_context = tls  # type: ignore[attr-defined]
         self.port = self.httpd.server_address[1]
         self._thread = threading.Thread(target=self.httpd.serve_forever, args=(0.05,),
                                         daemon=True)
         self._thread.start()
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def add(self, path: str, body: bytes, *, etag: Optional[str] = '"v1"',
             faults: tuple = (), **kw: object) -> str:
@@ -96,6 +112,10 @@ class FaultyServer:
     def redirect(self, path: str, to: str) -> str:
         self.resources[path] = Resource(body=b"", redirect=to)
         return self.url(path)
+
+    @property
+    def connections(self) -> int:
+        return self.httpd.connections
 
     def hits_for(self, path: str) -> list[Hit]:
         return [h for h in self.hits if h.path == path]
