@@ -32,8 +32,14 @@ def file_lock(path: Path, *, timeout: Optional[float] = None, what: str = "") ->
     is per machine or refused, see sharedfs.py), an O_EXCL lock file `<path>.excl` instead.
     Waits, logging once that another process holds it; raises DownloadError after `timeout`
     seconds (None waits for ever; Ctrl-C still interrupts the wait).
+
+    A shared cache: the lock file is created with mode 0666 less the umask (group-writable
+    under `umask 002`), and one that another user created is opened read-only, which flock
+    accepts. A read-only cache where the lock file cannot even be created: the block runs
+    unlocked, since nothing can be written there anyway (the caller refuses to write).
     """
-    path.parent.mkdir(parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):  # a read-only cache: the folder is there or it is not
+        path.parent.mkdir(parents=True, exist_ok=True)
     deadline = None if timeout is None else time.monotonic() + timeout
     why = "no fcntl" if fcntl is None else local_flock_reason(path.parent)
     if why is None:
@@ -44,6 +50,9 @@ def file_lock(path: Path, *, timeout: Optional[float] = None, what: str = "") ->
         except FlockRefused as exc:
             why = str(exc)
     logger.debug("locking %s with a lock file: %s", path, why)
+    if not os.access(path.parent, os.W_OK):  # read-only here: no lock file can be made
+        yield
+        return
     with lock_file(path.with_name(path.name + ".excl"),
                    wait=lambda attempt: _wait(attempt, path, deadline, what)):
         yield
@@ -53,9 +62,28 @@ class FlockRefused(OSError):
     """The filesystem does not do flock at all (Lustre without -o flock: ENOSYS)."""
 
 
+def _open_lock(path: Path) -> Optional[int]:
+    """A descriptor to flock on, or None where the lock file can be neither opened nor made."""
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as exc:
+        if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+    try:  # another user's lock file (0644), or a read-only mount that already has one
+        return os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        if exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS, errno.ENOENT):
+            raise
+    logger.debug("cannot open or create the lock %s: the cache is read-only here", path)
+    return None
+
+
 @contextlib.contextmanager
 def _flock(path: Path, deadline: Optional[float], what: str) -> Iterator[None]:
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = _open_lock(path)
+    if fd is None:
+        yield
+        return
     try:
         _wait(lambda: _try_flock(fd), path, deadline, what)
         try:

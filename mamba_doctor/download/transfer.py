@@ -202,8 +202,11 @@ def transfer(session: Any, url: str, part: Path, *, timeout: float, retries: int
         attempts += 1
         server_delay = 0.0
         state = load_state(part)
-        if state is None or state.url != url or not state.resumable:
-            discard_part(part)  # bytes from another URL, or an encoded body: not resumable
+        if state is None or state.url != url or not state.resumable \
+                or (part.is_file() and not os.access(part, os.W_OK)):
+            # bytes from another URL, an encoded body, or another user's .part in a shared
+            # cache (ours cannot append to it): not resumable
+            discard_part(part)
             state = PartState(url=url)
         have = part.stat().st_size if part.is_file() else 0
         try:
