@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -89,23 +88,6 @@ def test_ctrl_c_keeps_part_and_next_run_resumes(server: FaultyServer, tmp_path: 
     assert result.resumed_from == kept and result.path.read_bytes() == body
 
 
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 512 KiB tmpfs (needs root, as on the dev machines and CI)."""
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", str(mnt)],
-                          capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
-
-
 def test_disk_full_keeps_part_then_resumes_after_space_is_freed(
         server: FaultyServer, small_disk: Path) -> None:
     body = wheel_bytes(payload_size=1_500_000)
@@ -123,3 +105,53 @@ def test_disk_full_keeps_part_then_resumes_after_space_is_freed(
     subprocess.run(["mount", "-o", "remount,size=8m", str(small_disk)], check=True)
     result = fetch_files(request, cache_dir=cache, allow_http=True, backoff=0.01)[0]
     assert result.resumed_from == kept and result.path.read_bytes() == body
+
+
+def _fill(folder: Path) -> None:
+    """Use up every byte of the small disk."""
+    with open(folder / "filler", "wb", buffering=0) as fh, contextlib.suppress(OSError):
+        while True:
+            fh.write(bytes(4096))
+
+
+def _strays(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.rglob("*") if p.name.endswith(".tmp"))
+
+
+def test_disk_full_while_writing_the_sidecar_is_exit_5_and_leaves_nothing(
+        server: FaultyServer, small_disk: Path) -> None:
+    body = wheel_bytes(payload_size=100_000)
+    url = server.add(f"/f/{NAME}", body)
+    cache = small_disk / "cache"
+    (cache / "wheels").mkdir(parents=True)
+    _fill(small_disk)
+    with pytest.raises(DiskFull, match="no space left") as info:
+        fetch_files([FetchRequest("demo_pkg", NAME, url)], cache_dir=cache, allow_http=True,
+                    backoff=0.01)
+    assert info.value.exit_code == 5
+    assert _strays(small_disk) == []
+    (small_disk / "filler").unlink()
+    result = fetch_files([FetchRequest("demo_pkg", NAME, url)], cache_dir=cache,
+                         allow_http=True, backoff=0.01)[0]
+    assert result.path.read_bytes() == body
+
+
+def test_full_dest_is_exit_5_and_leaves_no_temporary_copy(server: FaultyServer,
+                                                          small_disk: Path) -> None:
+    from typer.testing import CliRunner
+
+    from mamba_doctor.cli import app
+
+    name = "mamba_ssm-2.2.2+cu118torch2.0cxx11abiFALSE-cp38-cp38-linux_x86_64.whl"
+    body = wheel_bytes("mamba_ssm", "2.2.2+cu118torch2.0cxx11abiFALSE",
+                       tags="cp38-cp38-linux_x86_64", payload_size=1_000_000, seed=b"dest")
+    url = server.add(f"/w/{name}", body)
+    env = small_disk.parent / "env.json"
+    env.write_text(json.dumps({"os": {"system": "Linux", "arch": "x86_64"}}))
+    dest = small_disk / "dest"  # the cache is on the big disk; --dest is 512 KiB
+    result = CliRunner().invoke(app, ["fetch-wheel", "--env", str(env), "--url", url,
+                                      "--allow-http", "--dest", str(dest), "--json"])
+    assert result.exit_code == 5, result.output
+    err = json.loads(result.stdout)["errors"][0]
+    assert err["code"] == "disk_full" and str(dest) in err["message"]
+    assert _strays(small_disk) == [] and not (dest / name).exists()
