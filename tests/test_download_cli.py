@@ -124,3 +124,20 @@ def test_ctrl_c_exits_130_and_next_run_resumes(server: FaultyServer, env_file: P
     assert done.returncode == 0, done.stderr
     d = json.loads(done.stdout)["data"]["downloads"][0]
     assert d["resumed_from"] == kept and d["sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def test_max_size_flag_refuses_a_bigger_file(server: FaultyServer, env_file: Path) -> None:
+    url = server.add(f"/v2.2.2/{NAME}", BODY)
+    r = cli("--env", str(env_file), "--url", url, "--allow-http", "--max-size", "100K", "--json")
+    assert r.exit_code == 5, r.output
+    assert "over the limit of 102400" in json.loads(r.stdout)["errors"][0]["message"]
+    assert not (cache_wheels() / NAME).exists()
+    r = cli("--env", str(env_file), "--url", url, "--allow-http", "--max-size", "1M", "--json")
+    assert r.exit_code == 0, r.output
+
+
+@pytest.mark.parametrize("bad", ["0", "1.5G", "lots", "\u0663M", "-5"])
+def test_bad_max_size_is_a_usage_error(env_file: Path, bad: str) -> None:
+    r = cli("--env", str(env_file), "--url", "https://example.invalid/x.whl",
+            "--max-size", bad, "--json")
+    assert r.exit_code == 2, r.output

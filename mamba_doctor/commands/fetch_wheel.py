@@ -77,6 +77,10 @@ def register(app: typer.Typer) -> None:
             help="Give up on a silent connection after this many seconds."),
         allow_http: bool = typer.Option(
             False, "--allow-http", help="Allow plain http:// URLs and mirrors."),
+        max_size: Optional[str] = typer.Option(
+            None, "--max-size", metavar="SIZE",
+            help="Refuse a download larger than this (bytes, or with K/M/G: 800M) "
+            "[default: 4G]."),
         json_mode: bool = typer.Option(False, "--json", help="Print one JSON document."),
     ) -> None:
         """Find the exact prebuilt mamba_ssm / causal_conv1d wheel for a machine and download it.
@@ -98,6 +102,7 @@ def register(app: typer.Typer) -> None:
             dry_run=dry_run, dest=dest, mirrors=tuple(mirror), url=url, sha256=sha256,
             find_links=tuple(find_links), retries=retries, timeout=timeout,
             allow_http=allow_http, show_progress=progress_enabled(json_mode=json_mode),
+            max_size=max_size,
         )
 
         def body() -> Outcome:

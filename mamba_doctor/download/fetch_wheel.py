@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping, Optional
@@ -40,6 +41,7 @@ class FetchArgs:
     timeout: float = 30.0
     allow_http: bool = False
     show_progress: bool = False
+    max_size: Optional[str] = None  # --max-size as typed: "800M", "2G", "123456"
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,20 @@ def parse_bool_flag(value: Optional[str], flag: str) -> Optional[bool]:
                           "print(torch._C._GLIBCXX_USE_CXX11_ABI)'")
 
 
+_SIZE = re.compile(r"\s*([0-9]{1,15})\s*([KMGT]?)(?:I?B)?\s*", re.ASCII | re.IGNORECASE)
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def parse_size(text: Optional[str], flag: str = "--max-size") -> Optional[int]:
+    """"800M" -> 838860800 (binary units; "800MB", "800MiB" alike); None for None."""
+    if text is None:
+        return None
+    match = _SIZE.fullmatch(text)
+    if match is None or int(match.group(1)) == 0:
+        raise UsageError(f"{flag} {text!r}: expected a size such as 800M, 2G or 500000000")
+    return int(match.group(1)) * _SIZE_UNITS[match.group(2).upper()]
+
+
 def load_environment(args: FetchArgs) -> tuple[Target, str]:
     """The target to resolve for (--env file, or the local probe) with the override flags
     applied, and where its facts came from."""
@@ -115,6 +131,7 @@ def fetch_wheel(args: FetchArgs) -> FetchResult:
 
     if args.sha256 is not None and args.package == "all" and args.url is None:
         raise UsageError("--sha256 needs one wheel: add --package mamba_ssm or causal_conv1d")
+    parse_size(args.max_size)  # a bad --max-size is a usage error before anything else
     from mamba_doctor.wheels.facts import abi_assumption
 
     target, source = load_environment(args)
@@ -212,9 +229,12 @@ def _is_sha256(text: str) -> bool:
 def _download(args: FetchArgs, requests: list[dict[str, Any]]) -> list[Any]:
     from mamba_doctor.config import cache_dir, mirrors_from_env
     from mamba_doctor.download.fetch import FetchRequest, fetch_files
+    from mamba_doctor.download.transfer import DEFAULT_MAX_SIZE
 
+    limit = parse_size(args.max_size)
     return fetch_files(
         [FetchRequest(**r) for r in requests], dest=args.dest, cache_dir=cache_dir(),
         mirrors=(*args.mirrors, *mirrors_from_env()), find_links=args.find_links,
         retries=args.retries, timeout=args.timeout, allow_http=args.allow_http,
-        show_progress=args.show_progress)
+        show_progress=args.show_progress,
+        max_size=DEFAULT_MAX_SIZE if limit is None else limit)
