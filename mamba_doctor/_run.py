@@ -27,6 +27,7 @@ class Completed:
     timed_out: bool = False
     start_error: Optional[str] = None  # e.g. "No such file or directory"
     duration_s: float = 0.0
+    interrupted: Optional[str] = None  # the signal ("SIGINT"...) that came while shielded
 
     @property
     def ok(self) -> bool:
@@ -65,12 +66,18 @@ def run(
     env: Optional[Mapping[str, str]] = None,
     cwd: Optional[str] = None,
     input: Optional[str] = None,  # mirrors subprocess.run
+    shield: bool = False,
 ) -> Completed:
     """Run argv (no shell) and capture text output.
 
     A missing program, a timeout or a crash is reported in the result, not raised: a hung
     `nvidia-smi` or a segfaulting `import torch` is a finding. On timeout the whole process
     group is killed, so grandchildren (nvcc, ninja) do not outlive it.
+
+    Ctrl-C (KeyboardInterrupt, or errors.Terminated for SIGTERM/SIGHUP) kills the child, unless
+    `shield`: then the child, which runs in its own session and so never sees the terminal's
+    Ctrl-C, is left to finish (pip killed mid-install leaves a package half written, without its
+    dist-info), and the result says `interrupted`; the caller decides what to do next.
     """
     argv = tuple(str(a) for a in argv)
     start = time.monotonic()
@@ -87,14 +94,45 @@ def run(
         duration = time.monotonic() - start
         logger.debug("run: %s timed out after %.1f s", argv[0], duration)
         return Completed(argv, None, out or "", err or "", timed_out=True, duration_s=duration)
+    except KeyboardInterrupt as exc:
+        if not shield:
+            _kill_group(proc)  # Ctrl-C: do not leave the child behind
+            raise
+        return _finish_shielded(proc, argv, exc, start=start, timeout=timeout)
     except BaseException:
-        _kill_group(proc)  # Ctrl-C: do not leave the child behind
+        _kill_group(proc)
         raise
     finally:
         _untrack(proc)
     duration = time.monotonic() - start
     logger.debug("run: %s -> %s in %.2f s", argv[0], proc.returncode, duration)
     return Completed(argv, proc.returncode, out or "", err or "", duration_s=duration)
+
+
+def _finish_shielded(proc: subprocess.Popen[str], argv: tuple[str, ...],
+                     first: KeyboardInterrupt, *, start: float,
+                     timeout: Optional[float]) -> Completed:
+    """Wait for a shielded child after an interrupt; further interrupts are noted, not passed."""
+    from mamba_doctor.errors import Terminated
+
+    which = signal.Signals(first.signum).name if isinstance(first, Terminated) else "SIGINT"
+    logger.warning("interrupted (%s): letting %s finish first, so that nothing is left half "
+                   "installed", which, os.path.basename(argv[0]))
+    deadline = None if timeout is None else start + timeout
+    while True:
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            out, err = proc.communicate(timeout=left)
+            break
+        except KeyboardInterrupt:
+            logger.warning("still waiting for %s to finish", os.path.basename(argv[0]))
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            out, err = proc.communicate()
+            return Completed(argv, None, out or "", err or "", timed_out=True,
+                             duration_s=time.monotonic() - start, interrupted=which)
+    return Completed(argv, proc.returncode, out or "", err or "",
+                     duration_s=time.monotonic() - start, interrupted=which)
 
 
 def _spawn(

@@ -115,6 +115,14 @@ class SlurmUnavailable(UsageError):
     code = "slurm_unavailable"
 
 
+class Interrupted(DoctorError):
+    """Ctrl-C, SIGTERM or SIGHUP stopped a command that had something to report (install's way
+    back); commands/_shell.py says it with the signal's own exit code (130, 143, 129)."""
+
+    code = "interrupted"
+    exit_code = ExitCode.INTERRUPTED
+
+
 class Terminated(KeyboardInterrupt):
     """SIGTERM or SIGHUP, raised like Ctrl-C so that a command unwinds the same way (children
     ended, temporary folders removed); `signum` says which."""

@@ -34,13 +34,18 @@ FAKE_TORCH = {
 def make_wheel(
     directory: Path, name: str, version: str, files: Mapping[str, str], *,
     requires: Sequence[str] = (), tag: str = "py3-none-any",
+    requires_python: Optional[str] = None, entry_points: Optional[str] = None,
 ) -> Path:
     """Write `<name>-<version>-<tag>.whl` with the given modules and Requires-Dist lines."""
     dist = name.replace("-", "_")
     info = f"{dist}-{version}.dist-info"
     meta = ["Metadata-Version: 2.1", f"Name: {name}", f"Version: {version}"]
     meta += [f"Requires-Dist: {r}" for r in requires]
+    if requires_python:
+        meta.append(f"Requires-Python: {requires_python}")
     contents = dict(files)
+    if entry_points:
+        contents[f"{info}/entry_points.txt"] = entry_points
     contents[f"{info}/METADATA"] = "\n".join(meta) + "\n"
     contents[f"{info}/WHEEL"] = (
         "Wheel-Version: 1.0\nGenerator: installkit\nRoot-Is-Purelib: true\n"
@@ -73,18 +78,21 @@ def fake_torch_wheel(directory: Path, version: str = "2.4.0") -> Path:
 def mamba_wheel(
     directory: Path, version: str = "2.3.2", *, label: Optional[str] = "cu12torch2.4cxx11abiTRUE",
     requires: Sequence[str] = ("torch", "einops"), kernel: str = "import torch\n",
-    tag: Optional[str] = None,
+    tag: Optional[str] = None, extra: Optional[Mapping[str, str]] = None,
+    requires_python: Optional[str] = None, entry_points: Optional[str] = None,
 ) -> Path:
     """A stand-in for a mamba_ssm release wheel: `selective_scan_cuda` is a plain module whose
-    body is `kernel` (make it raise to simulate an ABI break)."""
+    body is `kernel` (make it raise to simulate an ABI break); `extra` adds members."""
     files = {
         "mamba_ssm/__init__.py": (
             f"import torch\nimport selective_scan_cuda\n__version__ = '{version}'\n"),
         "selective_scan_cuda.py": kernel,
+        **(extra or {}),
     }
     full = f"{version}+{label}" if label else version
     return make_wheel(directory, "mamba_ssm", full, files, requires=requires,
-                      tag=tag or f"{PY_TAG}-{PY_TAG}-{PLAT_TAG}")
+                      tag=tag or f"{PY_TAG}-{PY_TAG}-{PLAT_TAG}",
+                      requires_python=requires_python, entry_points=entry_points)
 
 
 def causal_wheel(directory: Path, version: str = "1.6.0") -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -11,9 +12,16 @@ from typing import Any, Callable, Mapping, Optional, Sequence
 from mamba_doctor import _run
 from mamba_doctor._files import last_lines
 from mamba_doctor.advice import commands as cmd
-from mamba_doctor.errors import DoctorError, InstallFailed, TargetNotReady
+from mamba_doctor.errors import (
+    DoctorError,
+    InstallFailed,
+    Interrupted,
+    TargetNotReady,
+)
 from mamba_doctor.install.build import BuildProgress
+from mamba_doctor.install.collisions import check_collisions
 from mamba_doctor.install.import_check import VerifyResult, verify_modules
+from mamba_doctor.install.interrupts import reraise, signal_name
 from mamba_doctor.install.plan import (
     PlannedInstall,
     constraints_text,
@@ -105,7 +113,11 @@ def install(
     """Run the pipeline on the probed `target`. Raises DoctorError subclasses whose `data` is
     this report so far.
 
-    `earlier` steps (the CLI's probe) head the report's step list.
+    `earlier` steps (the CLI's probe) head the report's step list. Ctrl-C, SIGTERM or SIGHUP
+    (see _run.interrupts_end_children) raise errors.Interrupted carrying the report: pip is
+    never killed mid-install (it is let finish), so each package is either as it was or
+    completely installed, and `previous`, `installed`, `restore` and `backups` say which and
+    how to go back.
     """
     log = StepLog(steps=list(earlier), on_step=on_step)
     report = InstallReport(target.python, options.dry_run)
@@ -116,8 +128,38 @@ def install(
         report.steps = log.to_list()
         exc.data = {**report.to_dict(), **exc.data}
         raise
+    except KeyboardInterrupt as exc:
+        report.steps = log.to_list()
+        raise _interrupted(report, exc, target=target) from None
     report.steps = log.to_list()
     return report
+
+
+def _interrupted(report: InstallReport, exc: KeyboardInterrupt, *,
+                 target: Target) -> Interrupted:
+    """The report of an interrupted install: what is there now, and the way back."""
+    which = signal_name(exc)
+    touched = list(report.previous)
+    if touched:
+        # a second interrupt, or a target that does not answer: report what is known
+        with contextlib.suppress(KeyboardInterrupt, DoctorError):
+            report.installed = target.installed(touched)
+    changed = {k: v for k, v in report.installed.items() if v != report.previous.get(k)}
+    if not changed:
+        message = f"interrupted ({which}); nothing was changed"
+        hint = None
+    else:
+        moves = ", ".join(f"{k} {report.previous.get(k) or '(absent)'} -> {v or '(absent)'}"
+                          for k, v in sorted(changed.items()))
+        message = (f"interrupted ({which}) after pip had started; it was let finish, so every "
+                   f"package is complete: {moves}")
+        hint = _way_back_hint(report)
+    return Interrupted(message, hint=hint, data={**report.to_dict(), "interrupted": which})
+
+
+def _stop_if_interrupted(done: _run.Completed) -> None:
+    if done.interrupted:
+        raise reraise(done.interrupted)
 
 
 def _pipeline(options: InstallOptions, *, target: Target, cache: Path,
@@ -203,6 +245,7 @@ def _pipeline(options: InstallOptions, *, target: Target, cache: Path,
     plan, constraint = check_plan(installer, targets, report.pins, workdir=workdir(),
                                   index=index, log=log, local_names=names)
     report.plan = plan
+    check_collisions(target, [w.path for w in wheels if w.path is not None], names, log=log)
     deps = dependency_targets(plan, names)
     touched = list(dict.fromkeys([*names, *(d.split("==")[0] for d in deps)]))
     report.previous = target.installed(touched)
@@ -222,9 +265,12 @@ def _pipeline(options: InstallOptions, *, target: Target, cache: Path,
         _plan_verify(log, python, options)
         return
     if deps:
-        _must(log.run("install-dependencies", dep_argv, run=target.run),
-              "installing dependencies")
-    _must(log.run("install-wheels", whl_argv, run=target.run), "installing the wheels")
+        done = log.run("install-dependencies", dep_argv, run=target.run, shield=True)
+        _stop_if_interrupted(done)
+        _must(done, "installing dependencies")
+    done = log.run("install-wheels", whl_argv, run=target.run, shield=True)
+    _stop_if_interrupted(done)
+    _must(done, "installing the wheels")
     report.installed = target.installed(touched)
 
     if not options.verify:

@@ -56,6 +56,7 @@ def user_wheels(paths: Sequence[Path], env: Environment, *, force: bool, log: St
         if not zipfile.is_zipfile(path):
             raise UsageError(f"--wheel {path}: not a wheel (the file is not a zip archive)",
                              hint="Download it again: a browser may have saved an error page.")
+        _verify_user_wheel(path)
         package = parse_wheel_filename(path.name).package
         if reasons and not force:
             rejected[path.name] = list(reasons)
@@ -73,6 +74,36 @@ def user_wheels(paths: Sequence[Path], env: Environment, *, force: bool, log: St
             data={"rejected": rejected},
         )
     return out
+
+
+def _verify_user_wheel(path: Path) -> None:
+    """A --wheel file is verified like a download: the index's sha256 when it knows the file,
+    else the wheel's own RECORD (every member's hash and size), METADATA and WHEEL tags. A
+    member replaced after the build, or a `../` or symlink member, is refused."""
+    from mamba_doctor.download.integrity import verify_wheel_file
+    from mamba_doctor.errors import DownloadError
+
+    try:
+        verify_wheel_file(path, expected_filename=path.name, sha256=_known_sha256(path.name))
+    except DownloadError as exc:
+        raise UsageError(f"--wheel {path}: does not verify: {exc.message}",
+                         hint="Nothing was installed. Get the file again (`mamba-doctor "
+                              "fetch-wheel` verifies it); a wheel changed after it was built "
+                              "is refused.", data={"verification": exc.message}) from None
+    except OSError as exc:
+        raise UsageError(f"--wheel {path}: cannot read it ({exc.strerror or exc})") from None
+
+
+def _known_sha256(filename: str) -> Optional[str]:
+    """The sha256 the wheel index records for this release file, if exactly one."""
+    from mamba_doctor.wheels.index import load_index
+
+    try:
+        index = load_index()
+        digests = {w.sha256 for w in index.lookup(filename) if w.sha256}
+    except (OSError, ValueError, KeyError):
+        return None
+    return digests.pop() if len(digests) == 1 else None
 
 
 def resolved_wheels(

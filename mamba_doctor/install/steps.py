@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional, Sequence
 
 from mamba_doctor import _run
-from mamba_doctor._files import last_lines
 from mamba_doctor.advice import commands as cmd
 from mamba_doctor.errors import InstallFailed
+from mamba_doctor.install.dry_run import dry_run_failed
 from mamba_doctor.install.import_check import VerifyResult, parse_verify_output, verify_argv
 from mamba_doctor.install.plan import (
     Installer,
@@ -31,11 +31,15 @@ from mamba_doctor.probe.interpreter import Target
 # the files its RECORD lists, so the way back does not depend on finding the old wheel again (a
 # GitHub release asset, a hand-copied file, a local build). Bytecode caches are left out.
 BACKUP_SNIPPET = r'''
-import json, os, sys, zipfile
+import json, os, re, sys, zipfile
 from importlib import metadata
 dest, out = sys.argv[1], {}
 if not os.path.isdir(dest):
     os.makedirs(dest)
+def safe(text):
+    # PEP 427 escaping of wheel file name parts; also what keeps a METADATA Name such as
+    # "../../x" from choosing where the zip is written
+    return re.sub(r"[^A-Za-z0-9.+]+", "_", str(text or "")).strip("._") or "unknown"
 for name in sys.argv[2:]:
     try:
         dist = metadata.distribution(name)
@@ -47,11 +51,16 @@ for name in sys.argv[2:]:
             raise RuntimeError("no RECORD: cannot tell its files")
         tags = [l.split(":", 1)[1].strip() for l in (dist.read_text("WHEEL") or "").splitlines()
                 if l.startswith("Tag:")] or ["py3-none-any"]
-        parts = [sorted(set(t.split("-")[i] for t in tags)) for i in range(3)]
-        tag = "-".join(".".join(p) for p in parts)
-        base = "%s-%s-%s.whl" % (dist.metadata["Name"].replace("-", "_"), dist.version, tag)
+        parts = [sorted(set(t.split("-")[i] for t in tags if t.count("-") == 2))
+                 for i in range(3)]
+        tag = "-".join(".".join(safe(x) for x in p) or "any" for p in parts)
+        base = "%s-%s-%s.whl" % (safe(dist.metadata["Name"]).replace("-", "_"),
+                                  safe(dist.version), tag)
         path = os.path.join(dest, base)
-        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        if os.path.dirname(os.path.realpath(path)) != os.path.realpath(dest):
+            raise RuntimeError("refusing to write outside %s" % dest)
+        partial = path + ".partial"  # renamed when complete: an interrupted backup is no backup
+        with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
             for f in files:
                 rel = str(f)
                 if rel.startswith("..") or os.path.isabs(rel) or "__pycache__" in rel:
@@ -59,6 +68,7 @@ for name in sys.argv[2:]:
                 full = str(f.locate())
                 if os.path.isfile(full):
                     zf.write(full, rel)
+        os.replace(partial, path)
         out[name] = {"wheel": path}
     except Exception as exc:
         out[name] = {"error": "%s: %s" % (type(exc).__name__, exc)}
@@ -94,11 +104,16 @@ class StepLog:
         return step
 
     def run(self, name: str, argv: Sequence[str], *, run: _run.Runner, timeout: float = 900,
-            env: Optional[Mapping[str, str]] = None) -> _run.Completed:
-        done = run(argv, timeout=timeout, env=env)
+            env: Optional[Mapping[str, str]] = None, shield: bool = False) -> _run.Completed:
+        """Run and record one step; `shield`: an interrupt lets the child finish (see _run)."""
+        done = run(argv, timeout=timeout, env=env, shield=True) if shield else \
+            run(argv, timeout=timeout, env=env)
         status = "ok" if done.ok else "failed"
-        self.add(Step(name, status, done.duration_s, render_argv(argv),
-                      None if done.ok else done.describe_failure()))
+        detail = None if done.ok else done.describe_failure()
+        if getattr(done, "interrupted", None):
+            detail = (f"{detail}; " if detail else "") + \
+                f"interrupted ({done.interrupted}): let finish, not killed"
+        self.add(Step(name, status, done.duration_s, render_argv(argv), detail))
         return done
 
     def to_list(self) -> list[dict[str, Any]]:
@@ -144,16 +159,8 @@ def check_plan(
     argv = dry_run_argv(installer, targets, constraint=str(constraint), report=str(report),
                         index=index)
     done = log.run(step, argv, run=installer.target.run)
-    pinned = ", ".join(f"{k}=={v}" for k, v in sorted(pins.items()))
     if not done.ok:
-        tail = last_lines(done.stderr or done.stdout, 15)
-        raise InstallFailed(
-            "the requirements of these wheels cannot be met without changing "
-            f"{pinned}; nothing was changed",
-            hint="Choose a version whose requirements fit your torch (--version), or keep them "
-                 "from moving with --keep. Resolver said:\n" + tail,
-            data={"resolver_output": tail, "pins": dict(pins)},
-        )
+        raise dry_run_failed(installer, done, pins)
     if installer.kind == "uv":
         plan = parse_uv_dry_run(done.stderr + done.stdout, local_names=local_names)
     else:
@@ -179,7 +186,12 @@ def backup(target: Target, names: Sequence[str], dest: Path, *, log: StepLog) ->
     """
     dest.mkdir(parents=True, exist_ok=True)
     start = time.monotonic()
-    done = target.run([target.python, "-c", BACKUP_SNIPPET, str(dest), *names], timeout=600)
+    try:
+        done = target.run([target.python, "-c", BACKUP_SNIPPET, str(dest), *names], timeout=600)
+    except KeyboardInterrupt:  # nothing was installed yet; a half-written zip is no backup
+        for leftover in dest.glob("*.partial"):
+            leftover.unlink()
+        raise
     try:
         doc = json.loads(done.stdout.strip().splitlines()[-1])
     except (json.JSONDecodeError, IndexError):
