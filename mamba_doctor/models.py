@@ -8,10 +8,9 @@ Unknown facts are `None`, and each section's `reasons` says why (e.g. "nvidia-sm
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field, fields, replace
 from typing import Any, Mapping, NamedTuple, Optional
-
-from mamba_doctor._compat import removeprefix
 
 Reasons = Mapping[str, str]
 
@@ -174,16 +173,18 @@ class Environment:
         gpus_raw = [] if gpus_raw is None else gpus_raw
         if not isinstance(gpus_raw, list):
             raise ValueError("nvidia.gpus must be a list")
-        gpus = tuple(_section_from_dict(GpuInfo, g, index=i) for i, g in enumerate(gpus_raw))
+        gpus = tuple(_section_from_dict(GpuInfo, g, f"nvidia.gpus[{i}]", index=i)
+                     for i, g in enumerate(gpus_raw))
         packages_raw = _mapping(data, "packages")
         return cls(
-            os=_section_from_dict(OsInfo, _mapping(data, "os")),
-            nvidia=replace(_section_from_dict(NvidiaInfo, nvidia), gpus=gpus),
-            cuda_toolkit=_section_from_dict(CudaToolkitInfo, _mapping(data, "cuda_toolkit")),
-            python=_section_from_dict(PythonInfo, _mapping(data, "python")),
-            torch=_section_from_dict(TorchInfo, _mapping(data, "torch")),
+            os=_section_from_dict(OsInfo, _mapping(data, "os"), "os"),
+            nvidia=replace(_section_from_dict(NvidiaInfo, nvidia, "nvidia"), gpus=gpus),
+            cuda_toolkit=_section_from_dict(CudaToolkitInfo, _mapping(data, "cuda_toolkit"),
+                                            "cuda_toolkit"),
+            python=_section_from_dict(PythonInfo, _mapping(data, "python"), "python"),
+            torch=_section_from_dict(TorchInfo, _mapping(data, "torch"), "torch"),
             packages={
-                str(k): _section_from_dict(PackageInfo, v, name=str(k))
+                str(k): _section_from_dict(PackageInfo, v, f"packages.{k}", name=str(k))
                 for k, v in packages_raw.items()
             },
             build_tools=_section_from_dict(BuildToolsInfo, _mapping(data, "build_tools")),
@@ -232,18 +233,23 @@ def visible_gpus(env: Environment) -> tuple[VisibleGpu, ...]:
     return tuple(out)
 
 
+_SM = re.compile(r"(?:sm_|compute_)?([0-9]{1,3})(?:\.([0-9]{1,3})|([0-9])?[af]?)", re.ASCII)
+
+
 def parse_sm(capability: Optional[str]) -> Optional[int]:
-    """"8.6" -> 86, "sm_90" -> 90, "12.0" -> 120; None when unparsable."""
-    if not capability:
+    """"8.6" -> 86, "sm_90" -> 90, "12.0" -> 120, "sm_90a" -> 90; None when unparsable.
+
+    ASCII digits only: "²" and "٣" are digits to str.isdigit() but not to int() or to CUDA.
+    """
+    if not capability or not isinstance(capability, str):
         return None
-    text = removeprefix(removeprefix(str(capability).strip().lower(), "sm_"), "compute_")
-    if "." in text:
-        major, _, minor = text.partition(".")
-        if major.isdigit() and minor.isdigit():
-            return int(major) * 10 + int(minor)
+    m = _SM.fullmatch(capability.strip().lower())
+    if m is None:
         return None
-    text = text.rstrip("a")  # sm_90a
-    return int(text) if text.isdigit() else None
+    major, minor, last = m.groups()
+    if minor is not None:
+        return int(major) * 10 + int(minor)
+    return int(major + (last or ""))
 
 
 def _mapping(data: Mapping[str, Any], key: str) -> Mapping[str, Any]:
@@ -267,17 +273,51 @@ def _section_to_dict(obj: Any) -> dict[str, Any]:
     return out
 
 
-def _section_from_dict(cls: Any, raw: Any, **defaults: Any) -> Any:
+def _section_from_dict(cls: Any, raw: Any, where: str, **defaults: Any) -> Any:
+    """Build one section, checking each value's type against the field's annotation (a
+    document from another machine may hold anything: a list where a version goes, a number as
+    a GPU's name, `true` as its index). Raises ValueError naming the field."""
     if not isinstance(raw, Mapping):
-        raise ValueError(f"{cls.__name__} must be an object")
+        raise ValueError(f"{where} must be an object ({cls.__name__})")
     kwargs: dict[str, Any] = dict(defaults)
     for f in fields(cls):
         if f.name not in raw:
             continue
-        value = raw[f.name]
-        if isinstance(value, list):
-            value = tuple(value)
-        elif isinstance(value, Mapping):
-            value = dict(value)
-        kwargs[f.name] = value
+        kwargs[f.name] = _typed(f"{where}.{f.name}", str(f.type), raw[f.name])
     return cls(**kwargs)
+
+
+_MAX_INT = 1 << 53  # what a JSON number can hold exactly
+
+
+def _typed(where: str, annotation: str, value: Any) -> Any:
+    optional = annotation.startswith("Optional[")
+    kind = annotation[len("Optional["):-1] if optional else annotation
+    if value is None:
+        if optional or kind in ("Reasons", "Mapping[str, str]"):
+            return None if optional else {}
+        raise ValueError(f"{where} must not be null")
+    if kind == "str":
+        if not isinstance(value, str):
+            raise ValueError(f"{where} must be a string, not {type(value).__name__}")
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"{where} must be true or false, not {value!r:.40}")
+        return value
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int) or abs(value) >= _MAX_INT:
+            raise ValueError(f"{where} must be an integer, not {value!r:.40}")
+        return value
+    if kind == "tuple[str, ...]":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ValueError(f"{where} must be a list of strings")
+        return tuple(value)
+    if kind in ("Reasons", "Mapping[str, str]"):
+        if not isinstance(value, Mapping) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+            raise ValueError(f"{where} must map strings to strings")
+        return dict(value)
+    if isinstance(value, list):  # anything else keeps the old, shape-only reading
+        return tuple(value)
+    return dict(value) if isinstance(value, Mapping) else value

@@ -82,3 +82,79 @@ def test_bad_utf8_is_a_usage_error(tmp_path: Path) -> None:
     path.write_bytes(b'{"os": "\xff"}')
     with pytest.raises(UsageError, match="cannot read it"):
         read_env_file(path)
+
+
+INJECTION = "2.0.0' ; touch X ; echo '"
+
+
+@pytest.mark.parametrize(("section", "field", "value"), [
+    ("torch", "version", INJECTION),
+    ("torch", "version", "$(touch X)"),
+    ("torch", "cuda", "12.4`touch X`"),
+    ("torch", "cuda", "12.4\ntouch X"),
+    ("python", "version", "\u0663.\u0661\u0661"),  # Arabic-Indic digits: not a version
+    ("python", "abi_tag", "cp311; rm -rf ~"),
+    ("nvidia", "driver_version", "550.54\x1b]8;;http://x\x07"),
+    ("python", "executable", "/usr/bin/python3\n; touch X"),
+    ("torch", "version", ["2", "4"]),  # wrong types
+    ("torch", "cxx11abi", "yes"),
+    ("torch", "device_count", True),
+    ("torch", "capabilities", [9.0]),
+    ("os", "reasons", {"glibc": 5}),
+])
+def test_every_value_is_checked_by_type_and_syntax(tmp_path: Path, section: str, field: str,
+                                                   value: Any) -> None:
+    doc = ENV.to_dict()
+    doc[section][field] = value
+    path = tmp_path / "env.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    with pytest.raises(UsageError, match=rf"{section}\w*\.{field}") as info:
+        read_env_file(path)
+    assert info.value.exit_code == 2
+
+
+@pytest.mark.parametrize("command", [["fetch-wheel", "--dry-run"], ["explain", "-"]])
+def test_a_shell_injection_in_the_env_file_is_exit_2_for_every_command(
+        tmp_path: Path, command: list[str]) -> None:
+    doc = ENV.to_dict()
+    doc["torch"]["version"] = INJECTION
+    path = tmp_path / "env.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    result = CliRunner().invoke(app, [*command, "--env", str(path), "--json"],
+                                input="undefined symbol: _ZN3c104cuda9SetDeviceEi\n")
+    assert result.exit_code == 2, result.output
+    err = json.loads(result.stdout)["errors"][0]
+    assert "torch.version" in err["message"] and "is not a valid value" in err["message"]
+
+
+def test_gpu_entries_are_typed(tmp_path: Path) -> None:
+    doc = ENV.to_dict()
+    path = tmp_path / "env.json"
+    for gpu, needle in [({"index": "\u00b2"}, "index"), ({"index": True}, "index"),
+                        ({"index": 0, "compute_capability": "\u00b2.0"}, "compute_capability"),
+                        ({"index": 0, "uuid": ["GPU-1"]}, "uuid"), ("GPU 0", "GpuInfo")]:
+        doc["nvidia"]["gpus"] = [gpu]
+        path.write_text(json.dumps(doc), encoding="utf-8")
+        with pytest.raises(UsageError, match=needle):
+            read_env_file(path)
+
+
+def test_free_text_keeps_its_words_but_loses_terminal_escapes(tmp_path: Path) -> None:
+    doc = ENV.to_dict()
+    doc["os"]["distro"] = "Ubuntu \x1b]8;;http://evil.example\x07click\x1b]8;;\x07 22.04\x1b[31m"
+    doc["torch"]["error"] = "line one\nline two\x07"
+    path = tmp_path / "env.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    env = read_env_file(path)
+    assert env.os.distro == "Ubuntu click 22.04"
+    assert env.torch.error == "line one\nline two"
+
+
+@pytest.mark.parametrize("value", ["\u0663.\u0661\u0661", "\uff13.\uff11\uff11", "3.\u00b9\u00b9"])
+def test_python_version_flag_with_non_ascii_digits_is_exit_2(tmp_path: Path, value: str) -> None:
+    path = tmp_path / "env.json"
+    path.write_text(json.dumps(ENV.to_dict()), encoding="utf-8")
+    result = CliRunner().invoke(app, ["fetch-wheel", "--env", str(path), "--python-version",
+                                      value, "--dry-run", "--json"])
+    assert result.exit_code == 2, result.output
+    assert "is not a Python version" in json.loads(result.stdout)["errors"][0]["message"]

@@ -202,8 +202,10 @@ def test_sweep_of_interrupts_across_backup_and_pip(kit: dict[str, Path], offline
             where = "pip" if got["pip"] else "backup" if got["version"].startswith(OLD) \
                 else "after pip"
             outcomes.append((round(offset, 2), sig.name, got["code"], got["version"][:5], where))
-    print(f"\nbackup {durations['backup-previous']:.2f}s, pip {durations['install-wheels']:.2f}s;"
-          " sweep (offset s, signal, exit, version, hit):", *outcomes, sep="\n  ")
+    summary = (f"backup {durations['backup-previous']:.2f}s, pip "
+               f"{durations['install-wheels']:.2f}s; sweep (offset s, signal, exit, version, "
+               "hit):")
+    print("\n" + summary, *outcomes, sep="\n  ")  # noqa: T201 (the sweep's figures, with -s)
     # The invariants held in every run (_check_outcome); on a loaded machine a late signal may
     # land after pip (exit 0), but the early ones always interrupt.
     assert len(outcomes) == 6 and outcomes[0][2] == outcomes[1][2] == 130

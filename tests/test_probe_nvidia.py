@@ -209,3 +209,31 @@ def test_real_probe_on_this_machine() -> None:
         "driver_version") in ("nvml", "nvidia-smi")
     if info.driver_version is None:
         assert "libnvidia-ml.so.1 not found" in info.reasons["driver_version"]
+
+
+SUPERSCRIPT_SMI = ("\u00b2, NVIDIA H100 80GB HBM3, 9.0, 81559, GPU-5e1b, 550.54.15\n"
+                   "0, NVIDIA H100 80GB HBM3, \u00b9.0, 81559, GPU-6f2c, 550.54.15\n"
+                   + "9" * 5000 + ", NVIDIA H100, 9.0, 81559, GPU-7a3d, 550.54.15\n"
+                   "1, NVIDIA H100 80GB HBM3, 9.0, 81559, GPU-8b4e, 550.54.15\n")
+
+
+def test_superscript_and_huge_indexes_are_skipped_not_fatal() -> None:
+    report = parse_nvidia_smi_csv(SUPERSCRIPT_SMI)
+    assert [(g.index, g.uuid) for g in report.gpus] == [(1, "GPU-8b4e")]
+
+
+@pytest.mark.slow
+def test_check_survives_a_fake_nvidia_smi_printing_superscripts(tmp_path: Path) -> None:
+    import json
+    import subprocess
+
+    fake = tmp_path / "bin" / "nvidia-smi"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\nprintf '%s' '" + SUPERSCRIPT_SMI.replace("'", "") + "'\n")
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}"}
+    out = subprocess.run([sys.executable, "-m", "mamba_doctor", "check", "--json"], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode in (0, 3), out.stdout[-1500:] + out.stderr[-1500:]
+    gpus = json.loads(out.stdout)["data"]["environment"]["nvidia"]["gpus"]
+    assert all(isinstance(g["index"], int) for g in gpus)

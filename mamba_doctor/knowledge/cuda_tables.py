@@ -12,7 +12,7 @@ import functools
 import json
 from typing import Any, Mapping, Optional
 
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from mamba_doctor.config import index_dir
 
@@ -32,7 +32,7 @@ def version_of(text: Optional[str]) -> Optional[Version]:
         return None
     try:
         return Version(str(text).strip())
-    except InvalidVersion:
+    except ValueError:  # InvalidVersion, or int() refusing a 5000-digit part
         return None
 
 

@@ -18,6 +18,12 @@ _SMI_DRIVER_RE = re.compile(r"Driver Version:\s*(\d+(?:\.\d+)+)")
 # (tests/fixtures/probe/README.md).
 _SMI_CUDA_RE = re.compile(r"CUDA(?: UMD)? Version:\s*(\d+\.\d+)")
 _NA = {"", "[n/a]", "n/a", "[not supported]", "not supported", "[unknown error]"}
+# A GPU ordinal: ASCII digits, few of them ("²".isdigit() is True, int("²") fails; a
+# 5000-digit string exceeds int()'s default limit).
+_ORDINAL = re.compile(r"[0-9]{1,4}", re.ASCII)
+_CC = re.compile(r"[0-9]{1,2}\.[0-9]{1,2}", re.ASCII)
+_MEMORY = re.compile(r"[0-9]{1,9}(?:\.[0-9]{1,6})?", re.ASCII)
+_MAX_TEXT = 256  # a GPU name or UUID longer than this is not one
 
 
 @dataclass(frozen=True)
@@ -31,14 +37,14 @@ class DriverReport:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def is_driver_version(text: Optional[str]) -> bool:
-    return bool(text) and bool(_DRIVER_RE.match(str(text).strip()))
+def is_driver_version(text: Any) -> bool:
+    return isinstance(text, str) and bool(_DRIVER_RE.match(text.strip())) and text.isascii()
 
 
 def decode_cuda_version(value: Any) -> Optional[str]:
     """NVML / cuDriverGetVersion integer -> "M.m": 12040 -> "12.4" (1000 * major + 10 * minor,
     https://docs.nvidia.com/cuda/cuda-driver-api/group__CUDA__VERSION.html)."""
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 1_000_000:
         return None
     return f"{value // 1000}.{(value % 1000) // 10}"
 
@@ -71,17 +77,17 @@ def parse_nvidia_smi_csv(text: str, *, with_compute_cap: bool = True) -> DriverR
     drivers: list[str] = []
     for raw in text.splitlines():
         parts = [p.strip() for p in raw.split(",")]
-        if len(parts) < tail + 2 or not parts[0].isdigit():
+        if len(parts) < tail + 2 or not _ORDINAL.fullmatch(parts[0]):
             continue
         name = ",".join(parts[1:-tail]).strip()
         rest = parts[-tail:]
         cc = _na(rest[0]) if with_compute_cap else None
         mem_text, uuid, driver = rest[-3], _na(rest[-2]), _na(rest[-1])
-        if cc is not None and not re.fullmatch(r"\d+\.\d+", cc):
+        if cc is not None and not _CC.fullmatch(cc):
             continue
         if driver is not None and not is_driver_version(driver):
             continue
-        memory = int(float(mem_text)) if re.fullmatch(r"\d+(?:\.\d+)?", mem_text) else None
+        memory = int(float(mem_text)) if _MEMORY.fullmatch(mem_text) else None
         gpus.append(GpuInfo(index=int(parts[0]), name=_na(name), compute_capability=cc,
                             memory_mib=memory, uuid=uuid))
         if driver:
@@ -114,15 +120,20 @@ def _report(section: Any, error: Any) -> DriverReport:
     if not isinstance(section, dict):
         return DriverReport(error=str(error) if error else "not tried")
     gpus = []
-    for i, g in enumerate(section.get("gpus") or []):
+    listed = section.get("gpus")
+    for i, g in enumerate(listed if isinstance(listed, list) else []):
         if not isinstance(g, dict):
             continue
+        index = g.get("index", i)
         memory = g.get("memory_mib")
+        cc = g.get("cc")
         gpus.append(GpuInfo(
-            index=int(g.get("index", i)), name=g.get("name") or None,
-            compute_capability=g.get("cc") or None,
-            memory_mib=int(memory) if isinstance(memory, (int, float)) else None,
-            uuid=g.get("uuid") or None))
+            index=index if type(index) is int and 0 <= index < 10_000 else i,
+            name=_text(g.get("name")),
+            compute_capability=cc if isinstance(cc, str) and _CC.fullmatch(cc) else None,
+            memory_mib=int(memory) if isinstance(memory, (int, float))
+            and not isinstance(memory, bool) and 0 <= memory < 1 << 40 else None,
+            uuid=_text(g.get("uuid"))))
     driver = section.get("driver")
     return DriverReport(
         driver_version=driver if is_driver_version(driver) else None,
@@ -174,12 +185,19 @@ def _match_token(token: str, gpus: Sequence[GpuInfo]) -> Optional[int]:
     if token.upper().startswith("GPU-"):
         hits = [g.index for g in gpus if g.uuid and g.uuid.lower().startswith(token.lower())]
         return hits[0] if len(hits) == 1 else None
-    digits = re.match(r"\d+", token)  # CUDA reads ordinals like strtoul: "1gpu" means 1
-    if digits is None:
+    digits = re.match(r"[0-9]+", token, re.ASCII)  # CUDA reads ordinals like strtoul: "1gpu" is 1
+    if digits is None or len(digits.group(0)) > 9:
         return None
     index = int(digits.group(0))
     known = {g.index for g in gpus}
     return index if index in known else None
+
+
+def _text(value: Any) -> Optional[str]:
+    """A short printable string from a JSON value, else None."""
+    if not isinstance(value, str) or not value or len(value) > _MAX_TEXT:
+        return None
+    return "".join(c for c in value if c.isprintable()).strip() or None
 
 
 def _na(value: str) -> Optional[str]:

@@ -47,7 +47,8 @@ class Facts:
 
     @property
     def cuda_major(self) -> Optional[int]:
-        return int(self.cuda.split(".")[0]) if self.cuda else None
+        m = re.match(r"([0-9]{1,3})(?:\.|$)", self.cuda or "", re.ASCII)
+        return int(m.group(1)) if m else None
 
 
 def facts_of(env: Environment) -> Facts:
@@ -114,12 +115,13 @@ def abi_assumption(env: Environment) -> tuple[Optional[bool], Optional[str]]:
 
 
 def python_minor(version: Optional[str], abi_tag: Optional[str] = None) -> Optional[str]:
+    """"3.11.7" -> "3.11" (or from the ABI tag "cp311"); ASCII digits only (3.11 written in
+    Arabic-Indic digits is no version pip or a wheel tag would know)."""
     if version:
-        parts = str(version).strip().split(".")
-        minor = re.match(r"\d+", parts[1]) if len(parts) >= 2 else None
-        if parts[0].isdigit() and minor is not None:
-            return f"{parts[0]}.{int(minor.group())}"
-    m = re.fullmatch(r"cp(\d)(\d+)t?", str(abi_tag or ""))
+        m = re.match(r"\s*([0-9]{1,2})\.([0-9]{1,3})(?![0-9])", str(version), re.ASCII)
+        if m:
+            return f"{int(m.group(1))}.{int(m.group(2))}"
+    m = re.fullmatch(r"cp([0-9])([0-9]{1,3})t?", str(abi_tag or ""), re.ASCII)
     return f"{m.group(1)}.{m.group(2)}" if m else None
 
 
