@@ -288,6 +288,12 @@ def test_target_snippets_run_on_old_pythons(version: str, tmp_path: Path) -> Non
     assert "demo/__init__.py" in zipfile.ZipFile(wheel).namelist()
     out = _run.run([python, "-c", VERIFY_SNIPPET, "demo"], env=env)
     assert parse_verify_output(out.stdout).modules["torch"]["ok"] is False
+    from mamba_doctor.install.collisions import find_collisions
+
+    # that interpreter's own pip is installed in its purelib, with a RECORD
+    clash = make_wheel(tmp_path / "c", "other", "1.0", {"pip/__init__.py": "x = 2\n"})
+    found = find_collisions(python, [clash], ["other"], run=_run.run)
+    assert [(c.target.path, c.owner) for c in found] == [("pip/__init__.py", "pip")]
 
 
 def test_install_help_states_defaults() -> None:
