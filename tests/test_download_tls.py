@@ -151,3 +151,19 @@ def test_credentials_never_reach_output_json_logs_or_digests(
     assert "alice:***@" in failing.stdout
     # The secret did reach the server: redaction is about what is shown, not what is sent.
     assert any(h.headers.get("Authorization") for h in server.hits)
+
+
+def test_a_session_token_is_not_sent_to_the_host_a_redirect_points_at(
+        server: FaultyServer, tmp_path: Path) -> None:
+    storage = FaultyServer()  # another host:port, as GitHub's API -> objects.githubusercontent
+    try:
+        final = storage.add(f"/objects/{NAME}", BODY)
+        origin = server.redirect(f"/api/{NAME}", final)
+        session = make_session({})
+        session.headers["Authorization"] = "Bearer API-TOKEN"
+        result = _fetch(tmp_path / "c", origin, session=session, allow_http=True)
+        assert result.path.read_bytes() == BODY
+        assert server.hits[0].headers.get("Authorization") == "Bearer API-TOKEN"
+        assert [h.headers.get("Authorization") for h in storage.hits] == [None]
+    finally:
+        storage.close()

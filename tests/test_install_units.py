@@ -292,7 +292,7 @@ def test_target_snippets_run_on_old_pythons(version: str, tmp_path: Path) -> Non
 
     # that interpreter's own pip is installed in its purelib, with a RECORD
     clash = make_wheel(tmp_path / "c", "other", "1.0", {"pip/__init__.py": "x = 2\n"})
-    found = find_collisions(python, [clash], ["other"], run=_run.run)
+    found = find_collisions(Target(python), [clash], ["other"])
     assert [(c.target.path, c.owner) for c in found] == [("pip/__init__.py", "pip")]
 
 
