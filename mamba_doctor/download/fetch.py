@@ -15,6 +15,7 @@ from mamba_doctor.download.files import (
     CacheNotWritable,
     DiskFull,
     copy_atomic,
+    guarded,
     remove,
     storage_error,
     write_text_atomic,
@@ -106,13 +107,7 @@ def fetch_files(requests: Sequence[FetchRequest], *, dest: Optional[Path] = None
         plans.append((req, urls))
     secrets = secrets_of(u for _r, urls in plans for u in urls)
     wheels = Path(cache_dir) / WHEELS_SUBDIR
-    try:
-        wheels.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        mapped = storage_error(wheels, exc)
-        if mapped is None:
-            raise
-        raise mapped from exc
+    guarded(wheels, lambda: wheels.mkdir(parents=True, exist_ok=True))
     sessions = [session]
 
     def get_session() -> Any:  # one Session for the whole run, made only if the network is used
@@ -193,13 +188,7 @@ def _cached(wheels: Path, req: FetchRequest) -> Optional[DownloadResult]:
 
 
 def _remove_or_fail(path: Path) -> None:
-    try:
-        remove(path)
-    except OSError as exc:
-        mapped = storage_error(path, exc)
-        if mapped is None:
-            raise
-        raise mapped from exc
+    guarded(path, lambda: remove(path))
 
 
 def _from_find_links(wheels: Path, req: FetchRequest,
@@ -301,13 +290,7 @@ def _failure(req: FetchRequest, part: Path, tried: list[dict[str, str]],
 
 def _place(result: DownloadResult, dest: Path) -> DownloadResult:
     """Copy a verified cache file to `dest` atomically (skipped when an identical copy is there)."""
-    try:
-        dest.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        mapped = storage_error(dest, exc)
-        if mapped is None:
-            raise
-        raise mapped from exc
+    guarded(dest, lambda: dest.mkdir(parents=True, exist_ok=True))
     target = dest / result.path.name
     if target.resolve() == result.path.resolve():
         return result

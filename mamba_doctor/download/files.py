@@ -58,9 +58,10 @@ def storage_error(path: Path, exc: OSError) -> Optional[DownloadError]:
     return None
 
 
-def _guarded(target: Path, write: Callable[[], T]) -> T:
-    """Run one of _files' atomic writes (which leave no temporary file on any failure), turning
-    the storage failures a user can fix into DiskFull / CacheNotWritable."""
+def guarded(target: Path, write: Callable[[], T]) -> T:
+    """Run `write` (one of _files' atomic writes, which leave no temporary file on any failure,
+    a mkdir, a removal), turning the storage failures a user can fix into DiskFull /
+    CacheNotWritable."""
     try:
         return write()
     except OSError as exc:
@@ -71,12 +72,12 @@ def _guarded(target: Path, write: Callable[[], T]) -> T:
 
 
 def write_text_atomic(target: Path, text: str) -> None:
-    _guarded(target, lambda: atomic_write_text(target, text))
+    guarded(target, lambda: atomic_write_text(target, text))
 
 
 def copy_atomic(source: Path, target: Path, *, sha256: Optional[str] = None) -> bool:
     """_files.atomic_copy: False when the copy does not hash to `sha256` (nothing replaced)."""
-    return _guarded(target, lambda: atomic_copy(source, target, sha256=sha256))
+    return guarded(target, lambda: atomic_copy(source, target, sha256=sha256))
 
 
 def remove(path: Path) -> None:
