@@ -141,11 +141,11 @@ def find_collisions(target: Interpreter, wheels: Sequence[Path],
                             f"{done.describe_failure() or 'no output'}") from None
     out: list[Collision] = []
     for scheme, rel, full, owner in doc.get("existing", []):
-        target = targets.get((scheme, rel))
-        if target is None or (owner is not None and owner in mine):
+        landing = targets.get((scheme, rel))
+        if landing is None or (owner is not None and owner in mine):
             continue
         if owner is not None or scheme == "scripts":
-            out.append(Collision(target, str(full), owner))
+            out.append(Collision(landing, str(full), owner))
     seen = {c.target for c in out}
     scripts = str(doc.get("scripts", ""))
     out += [Collision(t, f"{scripts}/{t.path}", None) for t in reserved if t not in seen]
