@@ -111,7 +111,7 @@ def _check_outcome(python: Path, proc: subprocess.Popen[str], out: str, err: str
         version, _n = _record_ok(python, "mamba_ssm")
         assert version == f"{NEW}+{LABEL}" and _leftover_files(python) == []
         return {"version": version, "code": 0, "pip": False, "steps": []}
-    assert proc.returncode in (0, 130), err
+    assert proc.returncode in (0, 130, 143), err  # 143: SIGTERM's own exit code
     doc = json.loads(out)
     data = doc["data"]
     for key in ("previous", "installed", "restore", "backups"):
@@ -124,7 +124,7 @@ def _check_outcome(python: Path, proc: subprocess.Popen[str], out: str, err: str
     assert list(backups.rglob("*.partial")) == []
     interrupted_pip = any("interrupted" in (s.get("detail") or "") for s in data["steps"]
                           if s["name"] == "install-wheels")
-    if proc.returncode == 130:
+    if proc.returncode in (130, 143):
         assert doc["errors"][0]["code"] == "interrupted"
         if version.startswith(NEW):  # changed: the way back must be there
             assert data["restore"] and "To go back" in doc["errors"][0]["hint"]
@@ -163,7 +163,8 @@ def test_interrupt_while_pip_writes_lets_it_finish_and_reports_the_way_back(
     proc.send_signal(sig)
     out, err = proc.communicate(timeout=300)
     got = _check_outcome(python, proc, out, err, torch_before)
-    assert got == {**got, "code": 130, "version": f"{NEW}+{LABEL}", "pip": True}
+    code = 130 if sig == signal.SIGINT else 143
+    assert got == {**got, "code": code, "version": f"{NEW}+{LABEL}", "pip": True}
     assert "letting" in err and "finish" in err
 
 
@@ -215,4 +216,4 @@ def test_sweep_of_interrupts_across_backup_and_pip(kit: dict[str, Path], offline
     print("\n" + summary, *outcomes, sep="\n  ")  # noqa: T201 (the sweep's figures, with -s)
     # The invariants held in every run (_check_outcome); on a loaded machine a late signal may
     # land after pip (exit 0), but the early ones always interrupt.
-    assert len(outcomes) == 6 and outcomes[0][2] == outcomes[1][2] == 130
+    assert len(outcomes) == 6 and (outcomes[0][2], outcomes[1][2]) == (130, 143)

@@ -38,7 +38,10 @@ class Outcome:
                ) -> Outcome:
         """An expected failure with what was learnt before it (`exc.data`) and, for a person, a
         view of that (the rejected wheels, the steps that ran) above the error message."""
-        return cls(data=dict(exc.data), exit_code=exc.exit_code,
+        code = exc.exit_code
+        if code == ExitCode.INTERRUPTED:  # said as the signal that came (install's way back)
+            code = interrupted_exit_code()
+        return cls(data=dict(exc.data), exit_code=code,
                    errors=[error_from_exception(exc)], render=render)
 
 
@@ -133,8 +136,6 @@ def run_command(command: str, *, json_mode: bool, body: Callable[[], Outcome]) -
             outcome = body()
     except DoctorError as exc:
         outcome = Outcome.failed(exc)
-        if exc.exit_code == ExitCode.INTERRUPTED:  # said as the signal that came (install)
-            outcome.exit_code = interrupted_exit_code()
     except KeyboardInterrupt as exc:
         outcome = interrupted(exc)
     except Exception as exc:
