@@ -187,7 +187,8 @@ class Environment:
                 str(k): _section_from_dict(PackageInfo, v, f"packages.{k}", name=str(k))
                 for k, v in packages_raw.items()
             },
-            build_tools=_section_from_dict(BuildToolsInfo, _mapping(data, "build_tools")),
+            build_tools=_section_from_dict(BuildToolsInfo, _mapping(data, "build_tools"),
+                                           "build_tools"),
         )
 
 

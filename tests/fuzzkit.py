@@ -52,6 +52,9 @@ SECTIONS: dict[str, tuple[str, ...]] = {
                "pip_version", "is_venv", "conda_prefix", "externally_managed", "reasons"),
     "torch": ("installed", "version", "cuda", "hip", "cxx11abi", "cuda_available",
               "device_count", "capabilities", "arch_list", "error", "reasons"),
+    "build_tools": ("host_compiler", "host_compiler_version", "host_compiler_kind", "cxx",
+                    "cxx_version", "nvcc_gcc_min", "nvcc_gcc_max", "nvcc_gcc_source",
+                    "cmake_version", "ninja_version", "reasons"),
 }
 GPU_FIELDS = ("index", "name", "compute_capability", "memory_mib", "uuid", "visible")
 

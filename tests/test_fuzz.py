@@ -87,7 +87,9 @@ SAFE_TOKEN = re.compile(r"[0-9A-Za-z][0-9A-Za-z.+!_-]*", re.ASCII)
 TOKEN_FIELDS = {"torch": ("version", "cuda", "hip"), "python": ("version", "abi_tag",
                 "platform_tag", "pip_version", "implementation"),
                 "nvidia": ("driver_version", "cuda_driver_version"),
-                "cuda_toolkit": ("nvcc_version",), "os": ("glibc", "glibcxx", "arch")}
+                "cuda_toolkit": ("nvcc_version",), "os": ("glibc", "glibcxx", "arch"),
+                "build_tools": ("host_compiler_version", "cxx_version", "cmake_version",
+                                "ninja_version")}
 
 
 def _no_control(value: Any) -> None:
@@ -132,7 +134,7 @@ def check_env_loader(doc: Any) -> None:
             value = out[section][name]
             assert value is None or (isinstance(value, str) and SAFE_TOKEN.fullmatch(value)), (
                 section, name, value)
-    for section in ("os", "nvidia", "cuda_toolkit", "python", "torch"):
+    for section in ("os", "nvidia", "cuda_toolkit", "python", "torch", "build_tools"):
         obj = getattr(env, section)
         for f in fields(obj):
             value = getattr(obj, f.name)

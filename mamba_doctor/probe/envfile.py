@@ -68,6 +68,11 @@ _RULES: dict[str, dict[str, str]] = {
                "platform_tag": r"[A-Za-z0-9_.-]{1,128}", "pip_version": _TOKEN},
     "torch": {"version": _TOKEN, "cuda": r"[0-9]{1,3}\.[0-9]{1,3}(\.[0-9]{1,4})?",
               "hip": _TOKEN},
+    # versions as the probe reads them; the compiler names may be paths ($CC=/opt/gcc/bin/gcc)
+    "build_tools": {"host_compiler": "path", "cxx": "path",
+                    "host_compiler_version": _TOKEN, "cxx_version": _TOKEN,
+                    "host_compiler_kind": r"[a-z]{1,16}", "nvcc_gcc_source": r"[A-Za-z0-9_.]{1,32}",
+                    "cmake_version": _TOKEN, "ninja_version": _TOKEN},
     "gpu": {"compute_capability": r"[0-9]{1,2}\.[0-9]{1,2}", "uuid": r"[A-Za-z0-9_:/.-]{1,128}"},
     "package": {"version": _TOKEN},
 }
@@ -106,7 +111,8 @@ def validated(env: Environment) -> Environment:
         env, os=_section(env.os, "os", "os"), torch=torch,
         nvidia=replace(_section(env.nvidia, "nvidia", "nvidia"), gpus=gpus),
         cuda_toolkit=_section(env.cuda_toolkit, "cuda_toolkit", "cuda_toolkit"),
-        python=_section(env.python, "python", "python"), packages=packages)
+        python=_section(env.python, "python", "python"), packages=packages,
+        build_tools=_section(env.build_tools, "build_tools", "build_tools"))
 
 
 def _section(obj: Any, rules: str, where: str) -> Any:
