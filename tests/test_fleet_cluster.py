@@ -168,15 +168,26 @@ def test_fleet_run_inside_an_allocation_submits_jobs_of_its_own(env_python: str)
     assert done.returncode == 0
 
 
-def test_a_node_that_hangs_past_the_timeout_is_a_timed_out_row(env_python: str) -> None:
+def hanging_doctor(tmp_path: Path, node: str) -> str:
+    """A doctor that hangs on `node` (a step that never reports: a stuck filesystem, a hung
+    import) and answers `--version` at once, as fleet's check before submitting asks."""
+    script = tmp_path / "hanging-doctor"
+    script.write_text("#!/bin/sh\n"
+                      f'if [ "$1" != --version ] && [ "${{SLURMD_NODENAME:-}}" = {node} ]; then\n'
+                      "  exec sleep 600\n"
+                      "fi\n"
+                      f'exec {slurmkit.doctor_script()} "$@"\n')
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_a_node_that_hangs_past_the_timeout_is_a_timed_out_row(env_python: str,
+                                                                tmp_path: Path) -> None:
     slurmkit.wait_idle("node3")  # so that the 4 s are spent hanging, not queueing
-    slurmkit.hang_node("node3", True)
-    try:
-        started = time.monotonic()
-        code, doc = fleet_json("--python", env_python, "--nodelist", "node3", "--timeout", "4")
-        elapsed = time.monotonic() - started
-    finally:
-        slurmkit.hang_node("node3", False)
+    started = time.monotonic()
+    code, doc = fleet_json("--python", env_python, "--nodelist", "node3", "--timeout", "4",
+                           "--doctor", hanging_doctor(tmp_path, "node3"))
+    elapsed = time.monotonic() - started
     assert elapsed < 30
     node3 = next(n for n in doc["data"]["nodes"] if n["node"] == "node3")
     assert node3["job"]["status"] == "timed_out"
@@ -186,6 +197,24 @@ def test_a_node_that_hangs_past_the_timeout_is_a_timed_out_row(env_python: str) 
     assert code == 3
     assert {e["code"] for e in doc["errors"]} >= {"job_timed_out"}
     assert slurmkit.squeue_names() == []
+
+
+def test_a_node_whose_driver_hangs_is_reported_as_such_not_as_no_driver(env_python: str) -> None:
+    # check bounds every probe by its own timeout: a wedged driver (nvidia-smi hangs) comes back
+    # as a finding of its own, with advice that fits it (not "install a driver" or "--gpus all")
+    slurmkit.wait_idle("node3")
+    slurmkit.hang_node("node3", True)
+    try:
+        code, doc = fleet_json("--python", env_python, "--nodelist", "node3", "--timeout", "8")
+    finally:
+        slurmkit.hang_node("node3", False)
+    node3 = next(n for n in doc["data"]["nodes"] if n["node"] == "node3")
+    assert node3["job"]["status"] == "done"
+    driver = next(c for c in node3["check"]["data"]["checks"] if c["id"] == "driver")
+    assert driver["status"] == "fail" and driver["problem"] == "driver_unresponsive"
+    assert "did not answer" in driver["summary"]
+    assert "wedged" in (driver["hint"] or "")
+    assert code == 3
 
 
 @pytest.mark.parametrize("signum, said", [(signal.SIGTERM, "SIGTERM"),
@@ -198,11 +227,11 @@ def test_sigterm_cancels_our_jobs_and_only_ours(env_python: str, tmp_path: Path,
                               "sleep 60"], env=env, capture_output=True, text=True,
                              check=True).stdout.strip()
     slurmkit.wait_idle("node3")
-    slurmkit.hang_node("node3", True)
     out = (tmp_path / "fleet.json").open("w")
     err = (tmp_path / "fleet.err").open("w")
     proc = subprocess.Popen([sys.executable, "-m", "mamba_doctor", "fleet", "--python",
-                             env_python, "--nodelist", "node3", "--timeout", "90", "--json"],
+                             env_python, "--nodelist", "node3", "--timeout", "90", "--json",
+                             "--doctor", hanging_doctor(tmp_path, "node3")],
                             env=env, stdout=out, stderr=err)
     try:
         deadline = time.monotonic() + 30
@@ -213,7 +242,6 @@ def test_sigterm_cancels_our_jobs_and_only_ours(env_python: str, tmp_path: Path,
         proc.send_signal(signum)
         code = proc.wait(timeout=30)
     finally:
-        slurmkit.hang_node("node3", False)
         if proc.poll() is None:
             proc.kill()
         out.close()

@@ -160,11 +160,13 @@ def test_hanging_and_failing_nvidia_smi_are_findings(tmp_path: Path) -> None:
     info = probe_nvidia(run=run, environ={}, root=tmp_path)
     assert info.driver_version is None and info.gpus == ()
     assert "did not finish in time" in info.reasons["driver_version"]
+    assert "driver or a GPU is hung" in info.reasons["driver_unresponsive"]
 
     run = FakeRunner({NVML: done(fixture("nvml-absent.json")),
                       SMI_QUERY: done(fixture("nvidia-smi-failed.stdout"), rc=9)})
     info = probe_nvidia(run=run, environ={}, root=tmp_path)
     assert "couldn't communicate with the NVIDIA driver" in info.reasons["driver_version"]
+    assert "driver_unresponsive" not in info.reasons  # a failing nvidia-smi is not a hung one
 
 
 def test_garbage_nvidia_smi_with_exit_0(tmp_path: Path) -> None:

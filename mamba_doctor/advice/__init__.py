@@ -11,6 +11,7 @@ the same facts get the same advice everywhere. Each problem has a key and one fu
     toolkit        the nvcc a source build needs (never a wrong-major CUDA_HOME)
     driver         the driver cannot run torch's CUDA                    advice.system
     no_driver      no NVIDIA driver answered (a container, WSL, a bare host)
+    driver_unresponsive  a driver is there but hangs (nvidia-smi does not answer)
     gpu_visible    CUDA_VISIBLE_DEVICES hides every GPU
     platform       Windows, macOS, another CPU
     python         a new environment, when the target's Python cannot work
@@ -32,6 +33,7 @@ from mamba_doctor.advice.commands import Unsafe
 from mamba_doctor.advice.model import Advice
 from mamba_doctor.advice.system import (
     driver_advice,
+    driver_unresponsive_advice,
     gpu_visible_advice,
     next_step_advice,
     no_driver_advice,
@@ -51,6 +53,7 @@ from mamba_doctor.probe.interpreter import Target
 
 __all__ = [
     "ACTIONS", "Advice", "advise", "build_advice", "causal_conv1d_advice", "driver_advice",
+    "driver_unresponsive_advice",
     "gpu_visible_advice", "mamba_advice", "new_environment_advice", "next_step_advice",
     "no_driver_advice", "no_wheel_summary", "pair_advice", "platform_advice",
     "reproduce_advice", "resolution_dict", "toolkit_advice", "torch_advice", "ways_out",
@@ -65,6 +68,7 @@ ACTIONS: dict[str, Callable[[Target], Optional[Advice]]] = {
     "toolkit": toolkit_advice,
     "driver": driver_advice,
     "no_driver": no_driver_advice,
+    "driver_unresponsive": driver_unresponsive_advice,
     "gpu_visible": gpu_visible_advice,
     "platform": platform_advice,
     "python": new_environment_advice,

@@ -32,6 +32,14 @@ def no_driver_advice(target: Target) -> Optional[Advice]:
                   f"ubuntu-drivers install); without an NVIDIA GPU use {REFERENCE_PATH}")
 
 
+def driver_unresponsive_advice(target: Target) -> Advice:
+    """"driver_unresponsive": a driver is there but does not answer (nvidia-smi hangs)."""
+    return Advice("driver_unresponsive", "The NVIDIA driver is not answering (nvidia-smi hangs): "
+                  "a GPU or the driver is wedged, which only the machine's administrator can "
+                  "clear (the kernel log shows NVRM Xid errors; a reset or reboot is usual); "
+                  "on a cluster, use another node and report this one")
+
+
 def gpu_visible_advice(target: Target) -> Advice:
     """"gpu_visible": CUDA_VISIBLE_DEVICES hides every GPU from torch."""
     return Advice("gpu_visible", "Let torch see a GPU: CUDA_VISIBLE_DEVICES hides them all",

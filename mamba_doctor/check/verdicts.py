@@ -100,6 +100,9 @@ def check_driver(env: Environment) -> CheckResult:
     nv = env.nvidia
     if env.os.system not in (None, "Linux"):
         return CheckResult("driver", SKIP, "not checked on this platform")
+    if not has_driver(env) and "driver_unresponsive" in nv.reasons:
+        return CheckResult("driver", FAIL, nv.reasons["driver_unresponsive"],
+                           problem="driver_unresponsive")
     if not has_driver(env):
         why = nv.reasons.get("driver_version", "")
         return CheckResult("driver", FAIL, f"No NVIDIA driver found{f' ({why})' if why else ''}",

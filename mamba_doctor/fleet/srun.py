@@ -128,7 +128,9 @@ def interpret_job(*, returncode: Optional[int], stdout: str, stderr: str, timed_
     if start_error is not None:
         return JobRun(FAILED, f"could not start srun: {start_error}", duration_s=duration_s)
     doc = find_document(stdout)
-    if interrupted and doc is None:  # a report that made it back before the interrupt counts
+    # A report that made it back before the interrupt counts; the doctor on the node saying it
+    # was interrupted itself (srun passes our SIGTERM on to the step) is no report.
+    if interrupted and (doc is None or _was_interrupted(doc)):
         return JobRun(CANCELLED, interrupted, None, returncode, duration_s)
     if timed_out:
         waited = "queued and waiting" in stderr and "has been allocated" not in stderr
@@ -148,6 +150,12 @@ def interpret_job(*, returncode: Optional[int], stdout: str, stderr: str, timed_
             return JobRun(FAILED, failure, doc, returncode, duration_s)
         return JobRun(DONE, None, doc, returncode, duration_s)
     return JobRun(FAILED, _srun_failure(returncode, stderr), None, returncode, duration_s)
+
+
+def _was_interrupted(doc: dict[str, Any]) -> bool:
+    errors = doc.get("errors")
+    return isinstance(errors, list) and any(
+        isinstance(e, dict) and e.get("code") == "interrupted" for e in errors)
 
 
 def find_document(stdout: str) -> Optional[dict[str, Any]]:

@@ -188,6 +188,11 @@ def probe_nvidia(
             gpus, sources["gpus"] = smi.gpus, "nvidia-smi"
         if driver is None and smi.driver_version:
             driver, sources["driver_version"] = smi.driver_version, "nvidia-smi"
+        if smi.extra.get("timed_out") and driver is None and not gpus:
+            # A driver that is installed but wedged (Xid errors, a GPU fallen off the bus) makes
+            # nvidia-smi hang instead of failing: that is not "no driver".
+            reasons["driver_unresponsive"] = (
+                f"nvidia-smi did not answer within {timeout:g} s: the driver or a GPU is hung")
     if cuda is None and (driver is not None or gpus):
         head = run(["nvidia-smi"], timeout=timeout, env=environ)
         smi_driver, cuda = parse_nvidia_smi_header(head.stdout) if head.ok else (None, None)
@@ -236,7 +241,7 @@ def _probe_smi_csv(run: Runner, environ: Mapping[str, str], timeout: float) -> D
         if done.ok:
             return parse_nvidia_smi_csv(done.stdout, with_compute_cap=False)
     if not done.ok:
-        return DriverReport(error=_why(done))
+        return DriverReport(error=_why(done), extra={"timed_out": True} if done.timed_out else {})
     return parse_nvidia_smi_csv(done.stdout)
 
 
