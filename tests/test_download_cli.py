@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clirunner import CliRunner
 from httpserver import Fault, FaultyServer
-from typer.testing import CliRunner
 from wheelmaker import wheel_bytes
 
 from mamba_doctor.cli import app

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from typer.testing import CliRunner
+from clirunner import CliRunner
 
 from mamba_doctor.cli import app
 from mamba_doctor.errors import UsageError

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
+from clirunner import CliRunner
 
 import mamba_doctor.commands.explain as explain_cmd
 from mamba_doctor.cli import app

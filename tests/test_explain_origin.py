@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
+from clirunner import CliRunner
 
 import mamba_doctor.probe as probe_mod
 from mamba_doctor.cli import app

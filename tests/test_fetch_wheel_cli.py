@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clirunner import CliRunner
 from httpserver import FaultyServer
-from typer.testing import CliRunner
 from wheel_envs import make_env
 from wheelmaker import wheel_bytes
 

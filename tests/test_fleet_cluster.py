@@ -18,9 +18,9 @@ from urllib.parse import quote
 
 import pytest
 import slurmkit
+from clirunner import CliRunner
 from httpserver import Fault, FaultyServer
 from installkit import make_wheel
-from typer.testing import CliRunner
 
 from mamba_doctor.cli import app
 

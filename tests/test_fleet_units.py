@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pytest
+from clirunner import CliRunner
 from fake_runner import FakeRunner, done
-from typer.testing import CliRunner
 
 from mamba_doctor.cli import app
 from mamba_doctor.errors import SlurmUnavailable, UsageError

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import typer
-from typer.testing import CliRunner
+from clirunner import CliRunner
 
 from mamba_doctor import _run
 from mamba_doctor.commands._shell import Outcome, envelope, run_command
@@ -147,6 +147,7 @@ def test_module_entry_point_help_is_fast_and_lists_exit_codes() -> None:
     assert probe.stdout.split() == ["False", "False"]
 
 
+@pytest.mark.torch
 def test_public_api_is_lazy_and_complete() -> None:
     code = ("import sys, mamba_doctor as m; assert 'torch' not in sys.modules; "
             "names = [n for n in m.__all__ if n != '__version__']; "

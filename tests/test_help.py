@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
+from clirunner import CliRunner
 
 from mamba_doctor.cli import app
 

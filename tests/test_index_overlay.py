@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 import pytest
+from clirunner import CliRunner
 from fakeapi import FakeApis
 from httpserver import FaultyServer
-from typer.testing import CliRunner
 from wheel_envs import make_env
 
 from mamba_doctor.cli import app

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from clirunner import CliRunner
 from fakeapi import FakeApis
 from httpserver import Fault, FaultyServer
-from typer.testing import CliRunner
 from wheel_envs import make_env
 from wheelmaker import wheel_bytes
 

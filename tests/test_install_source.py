@@ -12,8 +12,8 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from clirunner import CliRunner
 from httpserver import Fault, FaultyServer
-from typer.testing import CliRunner
 
 from mamba_doctor.cli import app
 from mamba_doctor.commands.install import install_outcome

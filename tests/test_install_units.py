@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from clirunner import CliRunner
 
 from mamba_doctor import _run
 from mamba_doctor.cli import app
@@ -306,6 +306,7 @@ def test_install_help_states_defaults() -> None:
     assert "<str>" not in text and "list[" not in text
 
 
+@pytest.mark.torch
 def test_a_run_that_stops_before_planning_leaves_no_run_folder() -> None:
     """This machine's CPU-only torch has no prebuilt wheel: exit 4, and nothing in the cache."""
     result = CliRunner().invoke(app, ["install", "--python", sys.executable, "--dry-run",
@@ -316,6 +317,7 @@ def test_a_run_that_stops_before_planning_leaves_no_run_folder() -> None:
     assert not runs.exists() or list(runs.iterdir()) == []
 
 
+@pytest.mark.torch
 def test_no_wheel_error_says_why_and_the_way_out_like_check() -> None:
     """On this machine's CPU-only torch: the error names the cause (not "build from source",
     which a CPU torch cannot do either) and quotes the same torch command as check's wheels row."""

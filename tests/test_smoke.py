@@ -10,7 +10,7 @@ import venv
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from clirunner import CliRunner
 
 from mamba_doctor._run import Completed
 from mamba_doctor.cli import app

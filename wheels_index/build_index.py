@@ -148,7 +148,7 @@ def _source(raw: str) -> str:
 def _arch_numbers(arch: list[str] | None) -> list[int] | None:
     if not arch:
         return None
-    return sorted(int(a.removeprefix("sm_")) for a in arch)
+    return sorted(int(a[3:] if a.startswith("sm_") else a) for a in arch)  # 3.8: no removeprefix
 
 
 def _torch_build(row: dict[str, Any]) -> str | None:
