@@ -7,6 +7,8 @@ import sys
 from pathlib import Path
 from typing import Mapping, Optional
 
+from mamba_doctor._resources import is_file
+
 CACHE_ENV = "MAMBA_DOCTOR_CACHE_DIR"
 MIRROR_ENV = "MAMBA_DOCTOR_MIRROR"
 
@@ -38,6 +40,6 @@ def index_dir() -> Path:
     wheel index and the torch/CUDA tables (wheels_index/SOURCES.md)."""
     package = Path(__file__).resolve().parent
     for candidate in (package / "_wheels_index", package.parent / "wheels_index"):
-        if (candidate / "mamba_ssm.json").is_file():
+        if is_file(candidate / "mamba_ssm.json"):  # also inside the zipapp
             return candidate
     raise FileNotFoundError("the wheel index is missing from this installation of mamba-doctor")

@@ -14,6 +14,7 @@ from typing import Any, Mapping, Optional
 
 from packaging.version import Version
 
+from mamba_doctor._resources import read_bytes
 from mamba_doctor.config import index_dir
 
 TORCH_INDEX = "https://download.pytorch.org/whl"
@@ -22,7 +23,7 @@ TORCH_INDEX = "https://download.pytorch.org/whl"
 @functools.lru_cache(maxsize=1)
 def tables() -> Mapping[str, Any]:
     """torch.json as stored (loaded once)."""
-    data: Mapping[str, Any] = json.loads((index_dir() / "torch.json").read_text(encoding="utf-8"))
+    data: Mapping[str, Any] = json.loads(read_bytes(index_dir() / "torch.json"))  # zipapp too
     return data
 
 

@@ -9,6 +9,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
 
+from mamba_doctor._resources import read_bytes
+
 KB_PATH = Path(__file__).with_name("failures.json")
 PHASES = ("install", "build", "import", "model_construction", "first_forward")
 STRENGTHS = ("decisive", "conditional", "supporting")
@@ -106,8 +108,7 @@ class KnowledgeBase:
 
 def load_raw(path: Path = KB_PATH) -> dict[str, Any]:
     """The JSON document as stored (for schema tests and tooling)."""
-    with path.open(encoding="utf-8") as fh:
-        data = json.load(fh)
+    data = json.loads(read_bytes(path))  # read_bytes: also from inside the zipapp
     if not isinstance(data, dict):
         raise ValueError(f"{path}: the knowledge base must be a JSON object")
     return data

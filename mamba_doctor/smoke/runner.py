@@ -8,12 +8,12 @@ runs with a timeout, and reports one JSON line. A crash or hang is itself a find
 from __future__ import annotations
 
 import json
-import shutil
 import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
+from mamba_doctor._resources import read_bytes
 from mamba_doctor._run import Completed
 from mamba_doctor.errors import UsageError
 from mamba_doctor.models import Environment, TorchInfo
@@ -107,7 +107,7 @@ def stage_child_package(dest: Path) -> Path:
         (pkg / folder / "__init__.py").write_text('"""mamba-doctor smoke child (a copy)."""\n')
     for name in CHILD_FILES:
         (pkg / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(package_root / name, pkg / name)
+        (pkg / name).write_bytes(read_bytes(package_root / name))  # also from the zipapp
     return dest
 
 

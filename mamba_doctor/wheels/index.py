@@ -13,6 +13,7 @@ from typing import Any, Iterator, Mapping, NamedTuple, Optional, Union
 from packaging.version import InvalidVersion, Version
 
 from mamba_doctor._compat import removeprefix
+from mamba_doctor._resources import read_bytes
 from mamba_doctor.config import index_dir
 from mamba_doctor.wheels.names import wheel_filename
 
@@ -273,7 +274,7 @@ def _load(directory: str) -> WheelIndex:
     pypi: dict[str, Mapping[str, Mapping[str, Any]]] = {}
     as_of: dict[str, str] = {}
     for package in PACKAGES:
-        doc = json.loads((base / f"{package}.json").read_text(encoding="utf-8"))
+        doc = json.loads(read_bytes(base / f"{package}.json"))  # also from inside the zipapp
         rules.update(doc["guess_rules"])
         glibc = doc["build_os_glibc"]
         day = (doc.get("as_of") or {}).get("releases")

@@ -1,0 +1,1 @@
+"""`mamba-doctor bundle`: everything an offline server needs, and the single-file zipapp."""
