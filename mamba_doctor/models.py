@@ -104,6 +104,10 @@ class PythonInfo:
     is_venv: Optional[bool] = None
     conda_prefix: Optional[str] = None
     externally_managed: Optional[bool] = None
+    # the wheel tags pip accepts in the target, folded: "manylinux_2_35_x86_64", ... "linux_x86_64"
+    # and "cp38", "abi3", "none" (best first); () when unknown (no pip, or an older --env file)
+    supported_platforms: tuple[str, ...] = ()
+    supported_abis: tuple[str, ...] = ()
     reasons: Reasons = field(default_factory=dict)
 
 
@@ -141,6 +145,8 @@ class Environment:
     torch: TorchInfo = field(default_factory=TorchInfo)
     packages: Mapping[str, PackageInfo] = field(default_factory=dict)
     build_tools: BuildToolsInfo = field(default_factory=BuildToolsInfo)
+    # every distribution installed in the target, name -> version (empty when unknown)
+    distributions: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -154,6 +160,7 @@ class Environment:
             "torch": _section_to_dict(self.torch),
             "packages": {k: _section_to_dict(v) for k, v in sorted(self.packages.items())},
             "build_tools": _section_to_dict(self.build_tools),
+            "distributions": dict(sorted(self.distributions.items())),
         }
 
     @classmethod
@@ -176,6 +183,7 @@ class Environment:
         gpus = tuple(_section_from_dict(GpuInfo, g, f"nvidia.gpus[{i}]", index=i)
                      for i, g in enumerate(gpus_raw))
         packages_raw = _mapping(data, "packages")
+        dists_raw = _mapping(data, "distributions")
         return cls(
             os=_section_from_dict(OsInfo, _mapping(data, "os"), "os"),
             nvidia=replace(_section_from_dict(NvidiaInfo, nvidia, "nvidia"), gpus=gpus),
@@ -189,6 +197,7 @@ class Environment:
             },
             build_tools=_section_from_dict(BuildToolsInfo, _mapping(data, "build_tools"),
                                            "build_tools"),
+            distributions={str(k): str(v) for k, v in dists_raw.items() if v is not None},
         )
 
 

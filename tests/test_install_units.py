@@ -55,7 +55,7 @@ Would install 3 packages
 
 def test_argv_for_pip_and_uv() -> None:
     assert dry_run_argv(PIP, ["a.whl"], constraint="c.txt", report="r.json") == (
-        "/env/bin/python", "-m", "pip", "install", "--dry-run", "--quiet", "--report", "r.json",
+        "/env/bin/python", "-m", "pip", "install", "--dry-run", "--report", "r.json",
         "--constraint", "c.txt", "a.whl")
     assert dry_run_argv(UV, ["a.whl"], constraint="c.txt", report="r.json")[:6] == (
         "/usr/bin/uv", "pip", "install", "--python", "/env/bin/python", "--dry-run")

@@ -30,6 +30,9 @@ def register(app: typer.Typer) -> None:
         wheel: List[Path] = typer.Option(
             [], "--wheel", metavar="FILE",
             help="Install this wheel file instead of resolving one (repeatable)."),
+        bundle: Optional[Path] = typer.Option(
+            None, "--bundle", metavar="DIR",
+            help="Install from this folder made by `mamba-doctor bundle`, with no network."),
         no_causal_conv1d: bool = typer.Option(
             False, "--no-causal-conv1d", help="Leave causal-conv1d out (slower Mamba path)."),
         from_source: bool = typer.Option(
@@ -71,7 +74,7 @@ def register(app: typer.Typer) -> None:
 
             options = _options(version, wheel, no_causal_conv1d, from_source, sdist,
                                arch, jobs, mirror, find_links, dry_run, no_verify, force, keep,
-                               json_mode)
+                               json_mode, bundle)
             start = time.monotonic()
             target = probed(choose_target(python))
             return install_outcome(options, target, probe_seconds=time.monotonic() - start,
@@ -93,13 +96,20 @@ _HELP = (
 def _options(version: Optional[str], wheel: list[Path],
              no_causal_conv1d: bool, from_source: bool, sdist: list[Path], arch: Optional[str],
              jobs: Optional[int], mirror: list[str], find_links: list[Path], dry_run: bool,
-             no_verify: bool, force: bool, keep: list[str], json_mode: bool) -> InstallOptions:
+             no_verify: bool, force: bool, keep: list[str], json_mode: bool,
+             bundle: Optional[Path] = None) -> InstallOptions:
     from mamba_doctor.config import mirrors_from_env
     from mamba_doctor.install.pipeline import InstallOptions
     from mamba_doctor.install.plan import parse_keep
 
     if wheel and (from_source or sdist):
         raise UsageError("--wheel and --from-source/--sdist exclude each other")
+    if bundle is not None and (wheel or from_source or sdist or version):
+        raise UsageError("--bundle brings its own wheels: it excludes --wheel, --from-source, "
+                         "--sdist and --version")
+    if bundle is not None and not bundle.is_dir():
+        raise UsageError(f"--bundle {bundle}: not a folder",
+                         hint="Give the folder `mamba-doctor bundle --dest` made.")
     if not from_source and (sdist or arch or jobs):
         raise UsageError("--sdist, --arch and --jobs only apply to --from-source")
     if wheel and version:
@@ -125,6 +135,7 @@ def _options(version: Optional[str], wheel: list[Path],
         arch=arch, jobs=jobs, mirrors=tuple(dict.fromkeys([*mirror, *mirrors_from_env()])),
         find_links=tuple(find_links), dry_run=dry_run, verify=not no_verify, force=force,
         keep=keep_names, show_progress=progress_enabled(json_mode=json_mode),
+        bundle=bundle.resolve() if bundle is not None else None,
     )
 
 

@@ -71,6 +71,7 @@ class InstallOptions:
     force: bool = False
     keep: tuple[str, ...] = ()  # canonical names
     show_progress: bool = False
+    bundle: Optional[Path] = None  # a folder made by `mamba-doctor bundle`: install from it only
 
 
 @dataclass
@@ -193,7 +194,8 @@ def _pipeline(options: InstallOptions, *, target: Target, cache: Path,
                     if missing_keep else "")))
 
     packages = PACKAGES if options.causal_conv1d else ("mamba_ssm",)
-    index = index_args(find_links=[str(p) for p in options.find_links])
+    links = [*([str(options.bundle)] if options.bundle else []), *map(str, options.find_links)]
+    index = index_args(find_links=links, no_index=options.bundle is not None)
     # Constraints and pip's report stay in the cache, so the printed commands can be rerun.
     # Made on first use: a run that stops earlier (no wheel fits, bad --wheel) leaves nothing.
     made: list[Path] = []
@@ -211,7 +213,11 @@ def _pipeline(options: InstallOptions, *, target: Target, cache: Path,
                        index=index, log=log, local_names=(),
                        step=f"check-dependencies-before-build-{package}")
 
-    if options.wheels:
+    if options.bundle is not None:
+        from mamba_doctor.install.bundle import bundle_wheels
+
+        wheels = bundle_wheels(options.bundle, env, force=options.force, log=log)
+    elif options.wheels:
         wheels = user_wheels(options.wheels, env, force=options.force, log=log)
     elif options.from_source:
         from mamba_doctor.install.from_source import source_wheels
@@ -243,7 +249,8 @@ def _pipeline(options: InstallOptions, *, target: Target, cache: Path,
         return
 
     plan, constraint = check_plan(installer, targets, report.pins, workdir=workdir(),
-                                  index=index, log=log, local_names=names)
+                                  index=index, log=log, local_names=names,
+                                  bundle=options.bundle is not None)
     report.plan = plan
     check_collisions(target, [w.path for w in wheels if w.path is not None], names, log=log)
     deps = dependency_targets(plan, names)

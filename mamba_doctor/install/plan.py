@@ -68,8 +68,9 @@ def dry_run_argv(
     """
     if installer.kind == "uv":
         return installer.argv("install", "--dry-run", "--constraint", constraint, *index, *targets)
+    # not --quiet: it would hide pip's "The conflict is caused by: ..." explanation
     return installer.argv(
-        "install", "--dry-run", "--quiet", "--report", report, "--constraint", constraint,
+        "install", "--dry-run", "--report", report, "--constraint", constraint,
         *index, *targets,
     )
 

@@ -145,7 +145,7 @@ def choose_installer(target: Target, *,
 def check_plan(
     installer: Installer, targets: Sequence[str], pins: Mapping[str, str], *,
     workdir: Path, index: Sequence[str], log: StepLog, local_names: Sequence[str],
-    step: str = "check-dependencies",
+    step: str = "check-dependencies", bundle: bool = False,
 ) -> tuple[tuple[PlannedInstall, ...], str]:
     """Dry-run the install with dependencies under the pins; return (plan, constraints file).
 
@@ -160,7 +160,18 @@ def check_plan(
                         index=index)
     done = log.run(step, argv, run=installer.target.run)
     if not done.ok:
-        raise dry_run_failed(installer, done, pins)
+        failure = dry_run_failed(installer, done, pins)
+        if failure.data.get("dry_run_failure") in ("unavailable", "conflict"):
+            # a missing distribution named as such ("einops is not in the bundle and there is
+            # no index"), a conflict in pip's own words: neither is a torch problem
+            from mamba_doctor.install.pip_failure import explain_plan_failure
+
+            output = (done.stderr + "\n" + done.stdout).strip()
+            message, hint = explain_plan_failure(output, pins, offline="--no-index" in index,
+                                                 bundle=bundle)
+            failure = InstallFailed(message, hint=hint, data={
+                **failure.data, "resolver_output": output[-6000:]})
+        raise failure
     if installer.kind == "uv":
         plan = parse_uv_dry_run(done.stderr + done.stdout, local_names=local_names)
     else:

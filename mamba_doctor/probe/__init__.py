@@ -68,7 +68,8 @@ def probe_environment(
         os_info = replace(os_info, glibcxx=glibcxx, libstdcxx_path=path, reasons=reasons)
     return Environment(os=os_info, nvidia=nvidia, cuda_toolkit=toolkit, python=target.python,
                        torch=target.torch, packages=dict(target.packages),
-                       build_tools=build_tools)
+                       build_tools=build_tools,
+                       distributions=dict(target.distributions))
 
 
 def load_target(python: Optional[str] = None, *, env_file: Optional[Path] = None,

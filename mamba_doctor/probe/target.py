@@ -33,6 +33,7 @@ class TargetFacts:
     packages: Mapping[str, PackageInfo]
     libstdcxx_path: Optional[str] = None
     stages: Mapping[str, Any] = field(default_factory=dict)  # raw stage records, for debugging
+    distributions: Mapping[str, str] = field(default_factory=dict)  # every installed one
 
 
 def parse_target_output(text: str) -> tuple[dict[str, dict[str, Any]], Optional[str]]:
@@ -137,6 +138,8 @@ def _assemble(records: Mapping[str, dict[str, Any]]) -> TargetFacts:
         platform_tag=base.get("platform_tag"), pip_version=dists.get("pip"),
         is_venv=base.get("is_venv"), conda_prefix=base.get("conda_prefix"),
         externally_managed=base.get("externally_managed"),
+        supported_platforms=tuple((base.get("tags") or {}).get("platforms") or ()),
+        supported_abis=tuple((base.get("tags") or {}).get("abis") or ()),
         reasons={} if dists.get("pip") else {"pip_version": "pip is not installed in the target"},
     )
     packages = {name: PackageInfo(name, version=dists.get(name)) for name in REPORTED}
@@ -148,7 +151,7 @@ def _assemble(records: Mapping[str, dict[str, Any]]) -> TargetFacts:
     libs = records.get("libs", {}).get("result") or {}
     return TargetFacts(python=python, torch=_torch(records, dists.get("torch"), static),
                        packages=packages, libstdcxx_path=libs.get("libstdcxx"),
-                       stages=dict(records))
+                       stages=dict(records), distributions=dict(base.get("installed") or {}))
 
 
 def _torch(records: Mapping[str, dict[str, Any]], dist: Optional[str],

@@ -46,6 +46,38 @@ def pip_version():
     except Exception:
         pass
     return None
+def all_dists():
+    # every installed distribution: what `bundle` need not bring to an offline server
+    try:
+        from importlib import metadata
+        out = {}
+        for dist in metadata.distributions():
+            name = dist.metadata["Name"]
+            if name and name not in out:
+                out[name] = dist.version
+        return out
+    except Exception:
+        return None
+def pip_tags():
+    # the wheel tags pip accepts here, folded into platforms and ABIs (best first): what
+    # `pip download --platform ... --abi ...` needs to fetch wheels for this interpreter elsewhere
+    try:
+        from pip._vendor.packaging import tags
+    except Exception:
+        try:
+            from packaging import tags
+        except Exception:
+            return None
+    plats, abis = [], []
+    try:
+        for t in tags.sys_tags():
+            if t.platform not in plats:
+                plats.append(t.platform)
+            if t.abi not in abis:
+                abis.append(t.abi)
+    except Exception:
+        return None
+    return {"platforms": plats, "abis": abis}
 def mapped_libstdcxx():
     with open("/proc/self/maps") as maps:
         for line in maps:
@@ -116,6 +148,8 @@ def stage_base():
         "dists": dict((name, pip_version() if name == "pip" else dist_version(name))
                       for name in DISTS),
         "torch_static": torch_static(),
+        "installed": all_dists(),
+        "tags": pip_tags(),
     }
 def stage_torch():
     import torch
