@@ -7,8 +7,8 @@ import importlib
 import typer
 
 # Order is the order in `--help`.
-COMMANDS = ("check", "envs", "fetch_wheel", "bundle", "install", "smoke", "explain", "report",
-            "index", "fleet")
+COMMANDS = ("check", "envs", "plan", "fetch_wheel", "bundle", "install", "smoke", "explain",
+            "report", "index", "fleet")
 
 
 def register_all(app: typer.Typer) -> None:
