@@ -16,10 +16,14 @@ from wheel_envs import make_env
 
 from mamba_doctor.cli import app
 from mamba_doctor.knowledge.cuda_tables import (
-    MINOR_COMPAT_MIN_DRIVER,
-    TOOLKIT_DRIVER_LINUX,
-    TORCH_CUDA_VARIANTS,
+    minor_compat_min_driver,
     pair,
+    tables,
+    toolkit_driver,
+    torch_default_abi,
+    torch_python_range,
+    torch_runs_on,
+    torch_variants,
 )
 from mamba_doctor.models import Environment
 from mamba_doctor.plan.make import make_plan
@@ -50,23 +54,22 @@ def _v(text: str) -> tuple[int, ...]:
 
 def assert_sound(stack: Stack, env: Environment, python: Optional[str] = None) -> None:
     index = load_index()
-    torch_py = index.torch["python"][stack.torch]
-    assert label_key(torch_py["min"]) <= label_key(stack.python) <= label_key(torch_py["max"])
-    assert stack.variant in index.torch["cuda_variants"][stack.torch]
-    if stack.torch in TORCH_CUDA_VARIANTS:  # PyTorch's release matrix agrees
-        assert stack.variant in TORCH_CUDA_VARIANTS[stack.torch]
-    assert index.torch_cxx11abi(stack.torch, stack.variant) == stack.cxx11abi
+    low, high = torch_python_range(stack.torch)
+    assert label_key(low) <= label_key(stack.python) <= label_key(high)
+    assert stack.variant in torch_variants(stack.torch)
+    assert torch_default_abi(stack.torch, stack.variant) == stack.cxx11abi
     if python:
         assert stack.python == python
     driver = env.nvidia.driver_version
     ceiling = pair(env.nvidia.cuda_driver_version)
     if stack.compat:  # CUDA minor-version compatibility: same major, driver above its minimum
         assert pair(stack.variant)[0] == ceiling[0]
-        assert _v(driver) >= _v(MINOR_COMPAT_MIN_DRIVER[ceiling[0]])
+        assert _v(driver) >= _v(minor_compat_min_driver(ceiling[0]))
     else:
         assert pair(stack.variant) <= ceiling
-        assert _v(driver) >= _v(TOOLKIT_DRIVER_LINUX[stack.cuda])
+        assert _v(driver) >= _v(toolkit_driver(stack.cuda))
     sm = next(g.sm for g in env.nvidia.gpus)
+    assert torch_runs_on(stack.torch, stack.variant, sm) is not False  # torch's own kernels
     for wheel in filter(None, (stack.mamba, stack.causal)):
         found = index.lookup(wheel.filename)
         assert found and all(w.available for w in found), wheel.filename
@@ -139,12 +142,12 @@ def test_old_glibc_and_old_driver_say_so() -> None:
     assert isinstance(driver, Blocked) and "driver" in driver.reason
     assert f"driver >= {driver.driver_needed}" in " ".join(driver.what_works)
     # the driver asked for is enough, and the one before it in NVIDIA's table is not
-    by_driver = {d: c for c, d in TOOLKIT_DRIVER_LINUX.items()}
+    by_driver = {d: c for c, d in tables()["toolkit_driver"].items()}
     cuda = by_driver[driver.driver_needed]
     enough = replace(old, nvidia=replace(old.nvidia, driver_version=driver.driver_needed,
                                          cuda_driver_version=cuda))
     assert_sound(make_plan(enough).result, enough)
-    lower = max((c for c in TOOLKIT_DRIVER_LINUX if pair(c) < pair(cuda)), key=pair)
+    lower = max((c for c in tables()["toolkit_driver"] if pair(c) < pair(cuda)), key=pair)
     below = replace(old, nvidia=replace(old.nvidia, driver_version=None,
                                         cuda_driver_version=lower))
     assert isinstance(make_plan(below).result, Blocked)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import TYPE_CHECKING, Optional
 
-from mamba_doctor.knowledge.cuda_tables import TOOLKIT_DRIVER_LINUX
+from mamba_doctor.knowledge.cuda_tables import tables, toolkit_driver
 from mamba_doctor.plan.model import Blocked, Machine
 from mamba_doctor.plan.search import first_stack
 from mamba_doctor.wheels.facts import platform_of
@@ -20,7 +20,7 @@ REFERENCE = ("the pure-PyTorch reference path runs anywhere torch does, on the C
 
 def _oldest_driver_stack(machine: Machine, index: WheelIndex):  # type: ignore[no-untyped-def]
     """(CUDA, its driver, the stack) for the lowest CUDA whose driver gets a prebuilt stack."""
-    for cuda, driver in sorted(TOOLKIT_DRIVER_LINUX.items(), key=lambda kv: _key(kv[0])):
+    for cuda, driver in sorted(tables()["toolkit_driver"].items(), key=lambda kv: _key(kv[0])):
         if machine.ceiling is not None and _key(cuda) <= machine.ceiling:
             continue
         # driver None: natively (minor-version compatibility would widen the ceiling)
@@ -77,7 +77,7 @@ def blocked(machine: Machine, index: WheelIndex, *, python: Optional[str],
             if newest is not None and newest.torch != stack.torch:
                 works.append(f"The newest stack (torch {newest.torch} {newest.variant}, "
                              f"mamba_ssm {newest.mamba.version}) needs driver >= "
-                             f"{TOOLKIT_DRIVER_LINUX.get(newest.cuda, '?')}.")
+                             f"{toolkit_driver(newest.cuda) or '?'}.")
             return Blocked(
                 f"the NVIDIA driver ({have}) is too old for every prebuilt stack: the oldest "
                 f"CUDA any of them needs is {cuda}", (*works, REFERENCE), driver_needed=native)

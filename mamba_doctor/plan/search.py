@@ -15,10 +15,14 @@ from dataclasses import dataclass, replace
 from typing import Iterator, Optional
 
 from mamba_doctor.knowledge.cuda_tables import (
-    MINOR_COMPAT_MIN_DRIVER,
-    TOOLKIT_DRIVER_LINUX,
-    compat_ceiling,
+    minor_compat_min_driver,
     pair,
+    toolkit_driver,
+    torch_default_abi,
+    torch_python_range,
+    torch_runs_on,
+    torch_variants,
+    version_of,
 )
 from mamba_doctor.models import Environment, PythonInfo, TorchInfo
 from mamba_doctor.plan.model import Choice, Machine, Stack
@@ -32,8 +36,8 @@ def first_stack(machine: Machine, index: WheelIndex, *, python: Optional[str] = 
     """The newest prebuilt stack, natively within the driver's CUDA first, then through minor-
     version compatibility; None when there is none."""
     limits = [(machine.ceiling, False)]
-    widened = compat_ceiling(machine.ceiling, machine.driver)
-    if widened != machine.ceiling:
+    widened = compat_limit(machine)
+    if widened is not None:
         limits.append((widened, True))
     for limit, compat in limits:
         stack = _search(machine, index, limit, python=python, mamba_version=mamba_version,
@@ -44,13 +48,25 @@ def first_stack(machine: Machine, index: WheelIndex, *, python: Optional[str] = 
             newer = _search(machine, index, limits[1][0], python=python,
                             mamba_version=mamba_version, compat=True)
             if newer is not None and label_key(newer.torch) > label_key(stack.torch):
-                need = TOOLKIT_DRIVER_LINUX.get(newer.cuda, "?")
+                need = toolkit_driver(newer.cuda) or "?"
                 stack = replace(stack, notes=(*stack.notes, (
                     f"a newer stack also runs here through CUDA minor-version compatibility: "
                     f"torch {newer.torch} ({newer.variant}) with mamba_ssm "
                     f"{newer.mamba.version}; NVIDIA driver >= {need} runs it natively")))
         return stack
     return None
+
+
+def compat_limit(machine: Machine) -> Optional[tuple[int, int]]:
+    """The whole CUDA major of the driver's ceiling, when the driver meets NVIDIA's floor for
+    minor-version compatibility (https://docs.nvidia.com/deploy/cuda-compatibility/)."""
+    if machine.ceiling is None or machine.driver is None:
+        return None
+    floor = version_of(minor_compat_min_driver(machine.ceiling[0]))
+    have = version_of(machine.driver)
+    if floor is None or have is None or have < floor:
+        return None
+    return (machine.ceiling[0], 99)
 
 
 def _search(machine: Machine, index: WheelIndex, limit: Optional[tuple[int, int]], *,
@@ -61,7 +77,7 @@ def _search(machine: Machine, index: WheelIndex, limit: Optional[tuple[int, int]
     releases = index.matching("mamba_ssm", mamba_version) if mamba_version \
         else index.for_package("mamba_ssm")
     for rel in releases:
-        for cand in _candidates(rel, machine, index, platform, limit, python):
+        for cand in _candidates(rel, machine, platform, limit, python):
             env = hypothetical(machine, cand)
             resolutions = resolve_pair(env, index, version=rel.version)
             mamba, causal = (next((r.wheel for r in resolutions if r.package == p), None)
@@ -81,7 +97,7 @@ class _Candidate:
     wheel: WheelCandidate
 
 
-def _candidates(rel: Release, machine: Machine, index: WheelIndex, platform: Optional[str],
+def _candidates(rel: Release, machine: Machine, platform: Optional[str],
                 limit: Optional[tuple[int, int]], python: Optional[str]) -> Iterator[_Candidate]:
     """This release's wheels that some real torch + Python can use here, best first: newest
     torch, then newest Python, then the highest CUDA variant."""
@@ -90,9 +106,11 @@ def _candidates(rel: Release, machine: Machine, index: WheelIndex, platform: Opt
     for w in rel.wheels_for(platform, python) if platform else ():
         if not w.available or w.ngc or w.nightly:
             continue
-        variant = torch_variant(index, w.torch, w.python, w.cuda_major, limit)
-        if variant is None or index.torch_cxx11abi(w.torch, variant) != w.cxx11abi:
+        variant = torch_variant(w.torch, w.python, w.cuda_major, limit)
+        if variant is None or torch_default_abi(w.torch, variant) != w.cxx11abi:
             continue
+        if any(torch_runs_on(w.torch, variant, sm) is False for _, sm in machine.gpus):
+            continue  # that torch has no kernels for this GPU (e.g. sm_120 before cu128)
         key = (w.torch, w.python, variant, w.cxx11abi)
         if key in seen:
             continue
@@ -108,15 +126,15 @@ def _candidates(rel: Release, machine: Machine, index: WheelIndex, platform: Opt
     return iter(found)
 
 
-def torch_variant(index: WheelIndex, minor: str, python: str, cuda_major: int,
+def torch_variant(minor: str, python: str, cuda_major: int,
                   limit: Optional[tuple[int, int]]) -> Optional[str]:
     """The highest CUDA variant of torch `minor` for this CUDA major within `limit` (None: no
     limit known), when that torch is published for `python` (wheels_index/torch.json)."""
-    span = index.torch.get("python", {}).get(minor)
-    if not span or not label_key(span["min"]) <= label_key(python) <= label_key(span["max"]):
+    span = torch_python_range(minor)
+    if not span or not label_key(span[0]) <= label_key(python) <= label_key(span[1]):
         return None
-    variants = [v for v in index.torch.get("cuda_variants", {}).get(minor, ())
-                if pair(v)[0] == cuda_major and (limit is None or pair(v) <= limit)]
+    variants = [v for v in torch_variants(minor) if v.startswith("cu")
+                and pair(v)[0] == cuda_major and (limit is None or pair(v) <= limit)]
     return max(variants, key=pair) if variants else None
 
 
@@ -150,11 +168,11 @@ def _stack(machine: Machine, cand: _Candidate, mamba: WheelCandidate,
                               f"driver's CUDA {ceiling}" if ceiling and not compat else
                               f"above the driver's CUDA {ceiling}: runs through CUDA "
                               f"minor-version compatibility (driver >= "
-                              f"{MINOR_COMPAT_MIN_DRIVER.get(pair(cand.variant)[0])}); a driver "
-                              f">= {TOOLKIT_DRIVER_LINUX.get(cuda, '?')} runs it natively"
+                              f"{minor_compat_min_driver(pair(cand.variant)[0])}); a driver "
+                              f">= {toolkit_driver(cuda) or '?'} runs it natively"
                               if compat else
                               f"the highest CUDA variant of torch {cand.torch} (the driver is "
-                              f"not known: it must be >= {TOOLKIT_DRIVER_LINUX.get(cuda, '?')})")),
+                              f"not known: it must be >= {toolkit_driver(cuda) or '?'})")),
     ]
     notes = []
     if causal is not None:

@@ -192,7 +192,7 @@ def facts_from_base(loc: EnvLocation, base: Mapping[str, Any]) -> EnvFacts:
         torch = TorchInfo(installed=False, reasons={"version": "torch is not installed"})
     else:
         torch = TorchInfo(installed=True, version=version, cuda=static.get("cuda"),
-                          hip=static.get("hip"), cxx11abi=_static_abi(static, version),
+                          hip=static.get("hip"), cxx11abi=_static_abi(static),
                           reasons={"cuda_available": "not imported (read from torch's files)"})
     packages = {n: PackageInfo(n, version=dists.get(n)) for n in ("mamba_ssm", "causal_conv1d")}
     return EnvFacts(loc, python=python, torch=torch, packages=packages)
