@@ -35,6 +35,8 @@ class OsInfo:
     libstdcxx_path: Optional[str] = None
     wsl: Optional[bool] = None
     container: Optional[str] = None  # "ngc-pytorch 24.01", "docker", ...
+    admin: Optional[bool] = None  # root, or in the sudo/wheel/admin group: may install a driver
+    slurm: Optional[str] = None  # "job" inside a SLURM allocation, "login" where srun is but none
     reasons: Reasons = field(default_factory=dict)
 
 

@@ -2,7 +2,7 @@
 (ABI FALSE) on a server without internet; a laptop with network.
 
     server$  mamba-doctor check --json > server.json
-    laptop$  mamba-doctor plan --env server.json
+    laptop$  mamba-doctor plan --env server.json --python-version 3.8
     laptop$  mamba-doctor bundle --env server.json --dest bundle     (PEP 503 index + release
                                                                       mirror on 127.0.0.1)
     server$  python3 mamba-doctor.pyz install --bundle bundle        (PIP_NO_INDEX=1)
@@ -102,6 +102,14 @@ def test_offline_server_journey(py38: str, tmp_path: Path, server, quiet_pip: No
     assert "linux_x86_64" in env["python"]["supported_platforms"]
     server_json = tmp_path / "server.json"
     server_json.write_text(json.dumps(doc))
+
+    # laptop: what a fresh environment for that server would be, on its Python 3.8
+    code, doc = _invoke("plan", "--env", str(server_json), "--python-version", "3.8")
+    assert code == 0, doc
+    stack = doc["data"]["stack"]
+    assert stack["python"] == "3.8" and stack["torch"]["minor"] in ("2.0", "2.1", "2.2", "2.3",
+                                                                    "2.4")
+    assert stack["mamba_ssm"]["filename"].endswith("-cp38-cp38-linux_x86_64.whl")
 
     # laptop: the bundle, from a PyPI-style index and a release mirror on 127.0.0.1
     assets = release_assets(tmp_path / "assets")

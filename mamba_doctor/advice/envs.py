@@ -14,6 +14,7 @@ from mamba_doctor.models import Environment
 from mamba_doctor.probe.envs import EnvFacts
 
 if TYPE_CHECKING:
+    from mamba_doctor.probe.interpreter import Target
     from mamba_doctor.wheels.index import WheelIndex
 
 
@@ -47,8 +48,8 @@ def assess_envs(found: Sequence[EnvFacts], machine: Environment, index: WheelInd
 
 
 def assess(found: EnvFacts, machine: Environment, index: WheelIndex) -> EnvFit:
+    from mamba_doctor.advice.wheels import no_wheel_summary
     from mamba_doctor.wheels.resolve import resolve_pair
-    from mamba_doctor.wheels.view import explain_missing
 
     if found.error is not None:
         return EnvFit(found, None, (), f"could not be read: {found.error}")
@@ -61,8 +62,7 @@ def assess(found: EnvFacts, machine: Environment, index: WheelIndex) -> EnvFit:
     if not missing:
         pair = tuple(f"{r.package} {r.version}" for r in resolutions)
         return EnvFit(found, True, pair, "prebuilt wheels fit: " + ", ".join(pair))
-    summary, _ = explain_missing(missing, env)
-    return EnvFit(found, False, (), summary)
+    return EnvFit(found, False, (), no_wheel_summary(missing[0]))
 
 
 def describe_torch(found: EnvFacts) -> str:
@@ -75,3 +75,26 @@ def describe_torch(found: EnvFacts) -> str:
     build = f"CUDA {t.cuda}" if t.cuda else ("ROCm " + t.hip if t.hip else "CPU-only")
     abi = "" if t.cxx11abi is None else f", cxx11abi{'TRUE' if t.cxx11abi else 'FALSE'}"
     return f"{t.version} ({build}{abi})"
+
+
+def other_environments(target: Target, *, timeout: float = 20.0) -> list[EnvFit]:
+    """The machine's environments but `target`'s own, judged as `envs` does (for `check` on a
+    target without torch). Never raises: a failure leaves the list empty."""
+    import os
+    from pathlib import Path
+
+    from mamba_doctor.probe.envs import discover_envs, read_env_facts
+    from mamba_doctor.wheels.index import load_index
+
+    try:
+        environ = dict(os.environ)
+        own = os.path.realpath(target.python)
+        found = [loc for loc in discover_envs(environ=environ, cwd=Path.cwd(), home=Path.home())
+                 if os.path.realpath(loc.python) != own]
+        facts = read_env_facts(found, environ=environ, timeout=timeout)
+        return assess_envs(facts, target.env, load_index())
+    except Exception:  # a helping list must never break check itself
+        import logging
+
+        logging.getLogger(__name__).debug("listing the other environments failed", exc_info=True)
+        return []

@@ -28,6 +28,11 @@ def no_driver_advice(target: Target) -> Optional[Advice]:
                       "into it: start it with the GPUs (docker run --gpus all, with the NVIDIA "
                       "Container Toolkit on the host; podman: --device nvidia.com/gpu=all); the "
                       "driver belongs on the host, not in the image")
+    from mamba_doctor.advice.where import no_driver_where
+
+    here = no_driver_where(target)  # a SLURM login node, a job without a GPU, no root
+    if here is not None:
+        return here
     return Advice("no_driver", "Install the NVIDIA driver for the GPU and reboot (Ubuntu: sudo "
                   f"ubuntu-drivers install); without an NVIDIA GPU use {REFERENCE_PATH}")
 
@@ -53,7 +58,9 @@ def driver_advice(target: Target, index: Optional[WheelIndex] = None) -> Advice:
     env = target.env
     cuda = cuda_tuple(env.torch.cuda)
     need = toolkit_driver(f"{cuda[0]}.{cuda[1]}") if cuda else None
-    upgrade = f"Upgrade the NVIDIA driver to >= {need}" if need else "Upgrade the NVIDIA driver"
+    from mamba_doctor.advice.where import driver_upgrade
+
+    upgrade = driver_upgrade(env, need)  # without root: whom to ask for it
     torch = torch_advice(target, index)
     return Advice("driver", f"{upgrade}, or: {torch.summary[:1].lower()}{torch.summary[1:]}",
                   torch.commands, torch.notes)

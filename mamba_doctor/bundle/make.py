@@ -86,13 +86,15 @@ def make_bundle(env: Environment, options: BundleOptions, *, cache: Path,
     dest.mkdir(parents=True, exist_ok=True)
     report = BundleReport(dest)
     on_step("resolving the mamba_ssm + causal_conv1d pair")
-    resolutions = resolve_pair(env, load_index(), version=options.version)
+    index = load_index()
+    resolutions = resolve_pair(env, index, version=options.version)
     missing = [r for r in resolutions if r.wheel is None]
     if missing:
-        from mamba_doctor.wheels.view import explain_missing
+        from mamba_doctor.advice.wheels import best_way_out, no_wheel_summary
+        from mamba_doctor.probe.interpreter import Target
 
-        why, way_out = explain_missing(missing, env)
-        raise NoCompatibleWheel(why, hint=way_out,
+        way = best_way_out(Target.described(env), missing[0], index)
+        raise NoCompatibleWheel(no_wheel_summary(missing[0]), hint=way.text(),
                                 data={"resolutions": [r.to_dict() for r in resolutions]})
     on_step("downloading the pair")
     pair = _fetch([(r.package, r.wheel.filename, r.wheel.url, r.wheel.sha256)

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from mamba_doctor.check.report import CheckReport
+    from mamba_doctor.probe.interpreter import Target
 
 
 def register(app: typer.Typer) -> None:
@@ -48,7 +49,8 @@ def register(app: typer.Typer) -> None:
             chosen = choose_target(python)
             with status(f"Probing {chosen.python} ...", json_mode=json_mode):
                 target = probed(chosen, timeout=timeout, deep=deep)
-            return check_outcome(build_report(target), json_mode=json_mode)
+            outcome = check_outcome(build_report(target), json_mode=json_mode)
+            return with_target_context(outcome, target, json_mode=json_mode)
 
         run_command("check", json_mode=json_mode, body=body)
 
@@ -68,3 +70,40 @@ def check_outcome(report: CheckReport, *, json_mode: bool) -> Outcome:
     # The human view says it in the verdict panel; JSON readers get it in errors[] as well.
     return Outcome(data=report.to_dict(), exit_code=ExitCode.CHECK_FAILED,
                    errors=[err] if json_mode else [], render=render)
+
+
+def with_target_context(outcome: Outcome, target: Target, *, json_mode: bool) -> Outcome:
+    """Say which interpreter was checked and why; when it has no torch, the machine's other
+    environments (as `mamba-doctor envs` lists them), so the right one can be named next."""
+    from mamba_doctor.probe.interpreter import origin_text
+
+    why = origin_text(target)
+    outcome.data["target"] = {"python": target.python, "origin": target.origin, "why": why}
+    fits = []
+    if target.env.torch.installed is False and target.local:
+        from mamba_doctor.advice.envs import other_environments
+
+        fits = other_environments(target)
+        outcome.data["candidate_environments"] = [f.to_dict() for f in fits]
+    inner = outcome.render
+
+    def render(console: Console) -> None:
+        from rich.markup import escape
+
+        console.print(f"[bold]Target:[/] {escape(target.python)} [dim]({escape(why)})[/]")
+        if inner is not None:
+            inner(console)
+        if fits:
+            from mamba_doctor.advice.envs_view import envs_table
+
+            console.print(envs_table(fits, title="This target has no torch; the machine's "
+                                     "other environments:"))
+            best = next((f for f in fits if f.fits), None)
+            if best is not None:
+                import shlex
+
+                console.print("Check that one: mamba-doctor check --python "
+                              + shlex.quote(best.facts.location.prefix))
+
+    outcome.render = render
+    return outcome

@@ -29,7 +29,11 @@ FLAG = "--python"
 VIRTUAL_ENV = "$VIRTUAL_ENV"
 CONDA_PREFIX = "$CONDA_PREFIX"
 OWN = "the doctor's own interpreter"
+PATH_PYTHON = "python on PATH"
 ENV_FILE = "--env"
+# Files the tool installers leave in the venv they make for one application (pipx's metadata,
+# uv's receipt): a venv holding them is mamba-doctor's own, never the user's research env.
+TOOL_ENV_MARKERS = ("pipx_metadata.json", "uv-receipt.toml")
 
 # Runs in the target (Python 3.8+, stdlib only): installed versions of the named distributions.
 VERSIONS_SNIPPET = r'''
@@ -133,12 +137,15 @@ class Target:
         return {name: doc.get(name) for name in names}
 
 
-def choose_target(explicit: Optional[str], *, environ: Optional[Mapping[str, str]] = None
+def choose_target(explicit: Optional[str], *, environ: Optional[Mapping[str, str]] = None,
+                  own_prefix: Optional[str] = None, base_prefix: Optional[str] = None
                   ) -> Target:
     """The target, not yet probed: --python (an interpreter or an environment directory), else
     the active virtualenv ($VIRTUAL_ENV), then the active conda env ($CONDA_PREFIX), then the
-    interpreter running the doctor. Raises UsageError when a named path is not there or cannot
-    be executed; whether it really is Python is found out by the probe that runs it."""
+    interpreter running the doctor, unless that one lives in an environment of its own (pipx,
+    uv tool, a venv without torch): then `python3`/`python` on PATH. Raises UsageError when a
+    named path is not there or cannot be executed; whether it really is Python is found out by
+    the probe that runs it. `own_prefix`/`base_prefix` stand in for sys.prefix/base_prefix."""
     env = os.environ if environ is None else environ
     if explicit:
         return Target(_explicit(explicit), FLAG)
@@ -151,7 +158,56 @@ def choose_target(explicit: Optional[str], *, environ: Optional[Mapping[str, str
             # said, not silent: the doctor's own Python rarely is the environment meant
             logger.warning("$%s is %s, which holds no Python interpreter (a deactivated or "
                            "deleted environment?); looking further", var, prefix)
+    own_prefix = sys.prefix if own_prefix is None else own_prefix
+    if is_tool_env(own_prefix, base_prefix=sys.base_prefix if base_prefix is None
+                   else base_prefix):
+        found = path_python(env.get("PATH", ""), outside=own_prefix)
+        if found is not None:
+            return Target(found, PATH_PYTHON)
     return Target(sys.executable, OWN)
+
+
+def is_tool_env(prefix: str, *, base_prefix: str) -> bool:
+    """Whether the doctor runs in an environment made for it alone (pipx, uv tool, or any venv
+    without torch): diagnosing that one would only ever say "install torch here"."""
+    if any((Path(prefix) / marker).is_file() for marker in TOOL_ENV_MARKERS):
+        return True
+    if prefix == base_prefix:
+        return False  # a plain interpreter (or the zipapp's): the user's own Python
+    import importlib.util
+
+    return importlib.util.find_spec("torch") is None
+
+
+def path_python(path: str, *, outside: str) -> Optional[str]:
+    """The first `python3`, else `python`, on PATH that is not inside the environment `outside`
+    (the tool's own bin/ may well come first on PATH)."""
+    own = (os.path.abspath(outside) + os.sep, os.path.realpath(outside) + os.sep)
+    for name in ("python3", "python"):
+        for folder in filter(None, path.split(os.pathsep)):
+            found = os.path.join(folder, name)
+            if not (os.path.isfile(found) and os.access(found, os.X_OK)):
+                continue
+            if os.path.abspath(found).startswith(own[0]) or \
+                    os.path.realpath(folder).startswith(own[1]):
+                continue
+            return found
+    return None
+
+
+def origin_text(target: Target, *, own_prefix: Optional[str] = None) -> str:
+    """Why this interpreter is the target, in one sentence."""
+    prefix = sys.prefix if own_prefix is None else own_prefix
+    return {
+        FLAG: "given with --python",
+        VIRTUAL_ENV: "the active virtualenv ($VIRTUAL_ENV)",
+        CONDA_PREFIX: "the active conda environment ($CONDA_PREFIX)",
+        ENV_FILE: "the machine described by --env",
+        PATH_PYTHON: f"no environment is active, so the python on PATH; mamba-doctor's own "
+                     f"environment ({prefix}) is not the one to check",
+        OWN: "no environment is active and no other python on PATH: the interpreter "
+             "mamba-doctor runs on",
+    }.get(target.origin, target.origin)
 
 
 def _explicit(explicit: str) -> str:

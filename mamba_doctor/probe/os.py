@@ -5,8 +5,9 @@ from __future__ import annotations
 import os
 import platform
 import re
+import shutil
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Callable, Mapping, Optional
 
 from mamba_doctor import _run
 from mamba_doctor._run import Runner
@@ -84,6 +85,36 @@ def detect_container(
     return None
 
 
+ADMIN_GROUPS = ("sudo", "wheel", "admin")  # Debian/Ubuntu, Fedora/RHEL/Arch, older Ubuntu/macOS
+
+
+def detect_admin() -> Optional[bool]:
+    """Root, or a member of a group that may use sudo; None where this cannot be told."""
+    if not hasattr(os, "geteuid"):
+        return None
+    if os.geteuid() == 0:
+        return True
+    try:
+        import grp
+
+        names = {grp.getgrgid(g).gr_name for g in os.getgroups()}
+    except (ImportError, KeyError, OSError):
+        return None
+    return bool(names & set(ADMIN_GROUPS))
+
+
+def detect_slurm(environ: Mapping[str, str], *,
+                 which: Callable[..., Optional[str]] = shutil.which) -> Optional[str]:
+    """"job" inside a SLURM allocation (SLURM_JOB_ID, https://slurm.schedmd.com/sbatch.html
+    #SECTION_OUTPUT-ENVIRONMENT-VARIABLES), "login" where srun exists but no job runs (a login
+    node), else None."""
+    if environ.get("SLURM_JOB_ID"):
+        return "job"
+    if which("srun", path=environ.get("PATH", "")) or which("sbatch", path=environ.get("PATH", "")):
+        return "login"
+    return None
+
+
 def probe_glibcxx(path: Optional[str]) -> tuple[Optional[str], Optional[str]]:
     """(newest GLIBCXX, reason when unknown) from the libstdc++ file at `path`."""
     if not path:
@@ -129,6 +160,8 @@ def probe_os(
         wsl=detect_wsl(_read(root / "proc/version"), environ) if system == "Linux" else False,
         container=detect_container(environ, dockerenv=(root / ".dockerenv").exists(),
                                    containerenv=(root / "run/.containerenv").exists()),
+        admin=detect_admin(),
+        slurm=detect_slurm(environ),
         reasons=reasons,
     )
 
