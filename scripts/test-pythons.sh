@@ -72,6 +72,8 @@ for v in "${versions[@]}"; do
   fi
   # No torch here (none is published for 3.8 that fits CI), so `torch`-marked tests skip;
   # the test extra is not used because mambapy would pull torch in.
+  # a current pip: `bundle` needs 23.3+ (3.8.18's ensurepip brings 23.0.1)
+  "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
   "$venv/bin/python" -m pip install -q --disable-pip-version-check -e . "${pins[@]}" \
     "pytest>=8" "pytest-timeout>=2.3"
   "$venv/bin/python" -m pip list --disable-pip-version-check 2>/dev/null \

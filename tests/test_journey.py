@@ -24,8 +24,15 @@ from typing import Optional
 
 import pytest
 from clirunner import CliRunner
-from journeykit import CAUSAL, MAMBA, TORCH, dependency_wheels, numpy_wheel, release_assets, \
-    torch_wheel
+from journeykit import (
+    CAUSAL,
+    MAMBA,
+    TORCH,
+    dependency_wheels,
+    numpy_wheel,
+    release_assets,
+    torch_wheel,
+)
 from pypi_index import serve_index, serve_releases
 from pythons import find_python
 

@@ -44,7 +44,9 @@ if markers:
 from pip._internal.cli.main import main
 sys.exit(main())
 '''
-MIN_PIP = (22, 2)  # install --dry-run --report (pip changelog 22.2)
+# install --dry-run --report came in pip 22.2, --platform/--abi with --dry-run (instead of only
+# with --target) in 23.3 (pip/_internal/cli/cmdoptions.py: check_dist_restriction)
+MIN_PIP = (23, 3)
 
 
 class ResolveFailed(DoctorError):
@@ -90,10 +92,10 @@ def find_pip(candidates: Sequence[str], *, run: Runner = _run.run) -> Pip:
             continue
         version = lines[1].strip()
         if _version_tuple(version) < MIN_PIP:
-            tried.append(f"{python}: pip {version} is older than 22.2")
+            tried.append(f"{python}: pip {version} is older than 23.3")
             continue
         return Pip(python, lines[0].strip(), version)
-    raise UsageError("bundle needs pip 22.2 or newer on this machine to resolve the server's "
+    raise UsageError("bundle needs pip 23.3 or newer on this machine to resolve the server's "
                      "dependencies (" + "; ".join(tried) + ")",
                      hint="python3 -m pip install -U pip (or give --pip-python PATH).")
 
@@ -224,7 +226,8 @@ def resolve_for_server(
                  "PIP_BREAK_SYSTEM_PACKAGES": "1", "PYTHONNOUSERSITE": "1"}
     done = run(argv, timeout=900, env=child_env)
     if not done.ok:
-        raise ResolveFailed(*explain_pip_failure(done.stderr + done.stdout, offline=False),
+        message, hint = explain_pip_failure(done.stderr + done.stdout, offline=False)
+        raise ResolveFailed(message, hint=hint,
                             data={"pip_output": (done.stderr + done.stdout)[-6000:]})
     return parse_report(report.read_text(encoding="utf-8"))
 

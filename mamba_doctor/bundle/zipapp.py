@@ -150,7 +150,7 @@ def build_zipapp(out: Path, wheels: Iterable[Path], *, package_dir: Optional[Pat
                  index_dir: Optional[Path] = None) -> Zipapp:
     """Write the archive: the wheels' contents, mamba_doctor/ (no byte code) with the wheel
     index as mamba_doctor/_wheels_index/, and a __main__ that starts the CLI."""
-    from mamba_doctor.wheels.index import index_dir as default_index_dir
+    from mamba_doctor.config import index_dir as default_index_dir
 
     package_dir = package_dir or Path(__file__).resolve().parent.parent
     index_dir = index_dir or default_index_dir()

@@ -45,7 +45,7 @@ def register(app: typer.Typer) -> None:
                                        help="Leave mamba-doctor.pyz out."),
         pip_python: Optional[str] = typer.Option(
             None, "--pip-python", metavar="PATH",
-            help="Run pip (22.2+) with this interpreter [default: this one, else python3]."),
+            help="Run pip (23.3+) with this interpreter [default: this one, else python3]."),
         retries: int = typer.Option(5, "--retries", min=0, metavar="N",
                                     help="Retry a failed download N times."),
         timeout: float = typer.Option(30.0, "--timeout", min=0.1, metavar="SECONDS",
