@@ -9,7 +9,6 @@ INSTALL.txt. Downloads resume and are verified; rerunning finishes an interrupte
 
 from __future__ import annotations
 
-import shlex
 import shutil
 import sys
 import tempfile
@@ -21,6 +20,7 @@ from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from mamba_doctor import _run
+from mamba_doctor.bundle.instructions import install_command, install_text
 from mamba_doctor.bundle.manifest import Entry, Manifest, entry_for, write_manifest
 from mamba_doctor.bundle.pip_resolve import (
     Pip,
@@ -131,7 +131,8 @@ def make_bundle(env: Environment, options: BundleOptions, *, cache: Path,
                                         "on the server as `python3 mamba-doctor.pyz`, nothing "
                                         "to install"))
     report.install_command = install_command(env, options.include_zipapp)
-    (dest / "INSTALL.txt").write_text(install_text(env, report), encoding="utf-8")
+    (dest / "INSTALL.txt").write_text(install_text(env, report.entries, report.install_command),
+                                      encoding="utf-8")
     from mamba_doctor import __version__
 
     target = {"python": env.python.version, "python_executable": env.python.executable,
@@ -195,13 +196,19 @@ def _fetch(items: Sequence[tuple[str, str, str, Optional[str]]], options: Bundle
     local = [(i, it) for i, it in enumerate(items) if it[2].startswith("file:")]
     remote = [(i, it) for i, it in enumerate(items) if not it[2].startswith("file:")]
     out: dict[int, Path] = {}
-    for i, (_pkg, filename, url, _sha) in local:  # pip found it in a --find-links folder
+    for i, (_pkg, filename, url, sha) in local:  # pip found it in a --find-links folder
         from urllib.parse import unquote, urlsplit
+
+        from mamba_doctor.download.integrity import sha256_file
 
         source = Path(unquote(urlsplit(url).path))
         target = options.dest / filename
         if source.resolve() != target.resolve():
             shutil.copyfile(source, target)
+        if sha and sha256_file(target) != sha.lower():
+            target.unlink()
+            raise UsageError(f"{source}: the copy does not match the sha256 pip read from it "
+                             "(the folder changed, or the disk is failing)")
         out[i] = target
     if remote:
         results = fetch_files(
@@ -258,39 +265,3 @@ def _zipapp(options: BundleOptions, pip: Pip, cache: Path, dest: Path, *,
                                    index_url=options.index_url,
                                    find_links=[str(p) for p in options.find_links], run=run)
     return build_zipapp(target, wheels).path
-
-
-def install_command(env: Environment, zipapp: bool) -> str:
-    """The line to run on the server (its interpreter path comes from the --env file: quoted)."""
-    return f"{_tool(zipapp)} install --bundle .{_python_flag(env)}"
-
-
-def _tool(zipapp: bool) -> str:
-    return "python3 mamba-doctor.pyz" if zipapp else "mamba-doctor"
-
-
-def _python_flag(env: Environment) -> str:
-    exe = env.python.executable
-    return f" --python {shlex.quote(exe)}" if exe else ""
-
-
-def install_text(env: Environment, report: BundleReport) -> str:
-    tool = _tool(any(e.role == "zipapp" for e in report.entries))
-    python = _python_flag(env)
-    size = sum(e.size for e in report.entries) / 1e6
-    lines = [
-        f"mamba-doctor bundle for Python {env.python.version or '?'}, torch "
-        f"{env.torch.version or '?'}, {env.python.platform_tag or '?'}",
-        "",
-        "Copy this whole folder to the server. There, with no network:",
-        "",
-        "  cd THIS-FOLDER",
-        f"  {report.install_command}",
-        f"  {tool} smoke{python}",
-        "",
-        "install checks every file against manifest.json, installs with pip --no-index from",
-        f"this folder only, keeps torch {env.torch.version or ''} exactly as it is, and imports",
-        "the kernels. manifest.json lists each file with its size, sha256 and why it is here",
-        f"({len(report.entries)} files, {size:.1f} MB).",
-    ]
-    return "\n".join(lines) + "\n"
