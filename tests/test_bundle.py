@@ -15,9 +15,9 @@ from journeykit import TORCH, dependency_wheels, release_assets
 from pypi_index import serve_index, serve_releases
 from wheel_envs import make_env
 
-from mamba_doctor.bundle.manifest import MANIFEST, read_manifest, verify_files
 from mamba_doctor.bundle.pip_resolve import derive_platforms, marker_environment, server_tags
 from mamba_doctor.cli import app
+from mamba_doctor.install.manifest import MANIFEST, read_manifest, verify_files
 from mamba_doctor.install.pip_failure import explain_plan_failure
 from mamba_doctor.models import Environment
 

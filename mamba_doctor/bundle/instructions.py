@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 from typing import Sequence
 
-from mamba_doctor.bundle.manifest import Entry
+from mamba_doctor.install.manifest import Entry
 from mamba_doctor.models import Environment
 
 

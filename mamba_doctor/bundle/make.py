@@ -21,7 +21,6 @@ from packaging.utils import canonicalize_name
 
 from mamba_doctor import _run
 from mamba_doctor.bundle.instructions import install_command, install_text
-from mamba_doctor.bundle.manifest import Entry, Manifest, entry_for, write_manifest
 from mamba_doctor.bundle.pip_resolve import (
     Pip,
     Planned,
@@ -30,6 +29,7 @@ from mamba_doctor.bundle.pip_resolve import (
     resolve_for_server,
 )
 from mamba_doctor.errors import NoCompatibleWheel, UsageError
+from mamba_doctor.install.manifest import Entry, Manifest, entry_for, write_manifest
 from mamba_doctor.models import Environment
 
 PAIR = ("mamba_ssm", "causal_conv1d")

@@ -24,6 +24,7 @@ from typing import Mapping, Optional, Sequence
 from mamba_doctor import _run
 from mamba_doctor._run import Runner
 from mamba_doctor.errors import DoctorError, UsageError
+from mamba_doctor.install.pip_failure import explain_pip_failure
 from mamba_doctor.models import Environment
 
 # Runs pip from `pipdir` (a folder holding only a link to the pip package) with `shadow` as the
@@ -249,33 +250,3 @@ def parse_report(text: str) -> list[Planned]:
                            requested=bool(item.get("requested")),
                            requires=tuple(meta.get("requires_dist") or ())))
     return out
-
-
-_MISSING = re.compile(r"No matching distribution found for ([A-Za-z0-9][A-Za-z0-9._\-\[\]]*"
-                      r"(?:[<>=!~]=?[^\s;]*)?)")
-
-
-def explain_pip_failure(text: str, *, offline: bool) -> tuple[str, str]:
-    """(message, hint) for pip's refusal: a missing distribution named as such, a conflict with
-    pip's own explanation, else pip's last lines. `offline`: there was no index (--no-index)."""
-    missing = _MISSING.findall(text)
-    explanation = pip_explanation(text)
-    if missing and "conflict is caused by" not in text:
-        names = ", ".join(dict.fromkeys(missing))
-        where = ("is not in the bundle and there is no index" if offline else
-                 "has no wheel for the server's platform and Python on the index")
-        return (f"{names} {where}",
-                ("Make the bundle again on a connected machine (mamba-doctor bundle) so that it "
-                 "includes it." if offline else "pip said:\n" + explanation))
-    if "conflict is caused by" in text or "ResolutionImpossible" in text:
-        return ("pip cannot find versions that fit together (its explanation follows)",
-                explanation)
-    return ("pip could not resolve the install", explanation)
-
-
-def pip_explanation(text: str) -> str:
-    """pip's own error text: from its first ERROR line on (its conflict explanation included)."""
-    lines = text.strip().splitlines()
-    first = next((i for i, line in enumerate(lines) if line.startswith("ERROR:")), None)
-    chosen = lines[first:] if first is not None else lines[-15:]
-    return "\n".join(chosen)[-4000:]

@@ -163,8 +163,8 @@ def build_zipapp(out: Path, wheels: Iterable[Path], *, package_dir: Optional[Pat
         ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "_wheels_index")
         shutil.copytree(package_dir, stage / "mamba_doctor", ignore=ignore)
         (stage / "mamba_doctor" / "_wheels_index").mkdir()
-        for data in sorted(index_dir.glob("*.json")):
-            shutil.copyfile(data, stage / "mamba_doctor" / "_wheels_index" / data.name)
+        for table in sorted(index_dir.glob("*.json")):
+            shutil.copyfile(table, stage / "mamba_doctor" / "_wheels_index" / table.name)
         (stage / "__main__.py").write_text(MAIN, encoding="utf-8")
         out.parent.mkdir(parents=True, exist_ok=True)
         partial = out.with_name(out.name + ".part")

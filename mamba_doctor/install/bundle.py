@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from mamba_doctor.bundle.manifest import read_manifest, verify_files
 from mamba_doctor.errors import InstallFailed
+from mamba_doctor.install.manifest import read_manifest, verify_files
 from mamba_doctor.install.sources import WheelSource, user_wheels
 from mamba_doctor.install.steps import Step, StepLog
 from mamba_doctor.models import Environment

@@ -161,9 +161,9 @@ def choose_target(explicit: Optional[str], *, environ: Optional[Mapping[str, str
     own_prefix = sys.prefix if own_prefix is None else own_prefix
     if is_tool_env(own_prefix, base_prefix=sys.base_prefix if base_prefix is None
                    else base_prefix):
-        found = path_python(env.get("PATH", ""), outside=own_prefix)
-        if found is not None:
-            return Target(found, PATH_PYTHON)
+        on_path = path_python(env.get("PATH", ""), outside=own_prefix)
+        if on_path is not None:
+            return Target(on_path, PATH_PYTHON)
     return Target(sys.executable, OWN)
 
 
