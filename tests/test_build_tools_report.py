@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from clirunner import CliRunner
 
 from mamba_doctor.check.compiler import host_compiler_check
 from mamba_doctor.cli import app
@@ -102,6 +102,7 @@ def test_rows_without_nvcc_or_without_a_probe_are_skipped() -> None:
     assert round_trip.build_tools.nvcc_gcc_max == 13
 
 
+@pytest.mark.torch
 @pytest.mark.slow
 def test_report_is_one_plain_block_with_the_facts_of_this_machine() -> None:
     result = CliRunner().invoke(app, ["report", "--python", sys.executable])

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
+from clirunner import CliRunner
 from httpserver import Fault, FaultyServer
-from typer.testing import CliRunner
 from wheelmaker import wheel_bytes, wheel_name
 
 from mamba_doctor.cli import app, flag_given_a_value, hoist_global_flags
@@ -55,7 +55,8 @@ def test_ascii_only_stdout_never_crashes(tmp_path: Path, name: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["check", "fetch-wheel", "install", "smoke", "explain"])
+@pytest.mark.parametrize("name", ["check", "fetch-wheel", "install",
+                                  pytest.param("smoke", marks=pytest.mark.torch), "explain"])
 def test_relative_python_works_in_every_command(tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch,
                                                 name: str) -> None:

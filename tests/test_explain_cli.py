@@ -168,6 +168,7 @@ def _local_symbol_log(tmp_path: Path) -> Path:
     return log
 
 
+@pytest.mark.torch
 def test_probed_environment_tailors_the_fixes(tmp_path: Path) -> None:
     local = _local_symbol_log(tmp_path)
     doc = json.loads(invoke([str(local), "--json", "--python", sys.executable]).stdout)

@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from clirunner import CliRunner
 from rich.console import Console
-from typer.testing import CliRunner
 from wheel_envs import make_env
 
 from mamba_doctor import ui

@@ -10,7 +10,7 @@ import json
 import sys
 
 import pytest
-from typer.testing import CliRunner
+from clirunner import CliRunner
 
 torch = pytest.importorskip("torch")
 

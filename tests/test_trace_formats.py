@@ -11,8 +11,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from clirunner import CliRunner
 from rich.console import Console
-from typer.testing import CliRunner
 
 from mamba_doctor.cli import app
 from mamba_doctor.smoke.trace_text import Sizes, legend, trace_markdown, trace_mermaid
