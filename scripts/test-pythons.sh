@@ -48,6 +48,22 @@ for name, low in re.findall(r'"([A-Za-z0-9_.-]+)>=([0-9][^",;]*)"', deps):
 EOF
 }
 
+# The test extra without what needs torch (mambapy pulls it in) or only serves the lint step.
+test_requirements() {
+  "$1" - <<'EOF'
+import re
+text = open("pyproject.toml", encoding="utf-8").read()
+extra = re.search(r"^test = \[(.*?)^\]", text, re.S | re.M).group(1)
+skip = {"mambapy", "ruff", "mypy", "types-requests"}
+seen = set()
+for spec in re.findall(r'^\s*"([^"]+)"', extra, re.M):
+    name = re.split(r"[<>=!~ \[;]", spec, maxsplit=1)[0].lower()
+    if name not in skip and spec not in seen:
+        seen.add(spec)
+        print(spec)
+EOF
+}
+
 lowest=()
 if [ ${#versions[@]} -eq 0 ]; then
   versions=(3.8)
@@ -70,12 +86,12 @@ for v in "${versions[@]}"; do
   if [ "$mode" = lowest ]; then
     mapfile -t pins < <(lowest_pins "$venv/bin/python")
   fi
-  # No torch here (none is published for 3.8 that fits CI), so `torch`-marked tests skip;
-  # the test extra is not used because mambapy would pull torch in.
-  # a current pip: `bundle` needs 23.3+ (3.8.18's ensurepip brings 23.0.1)
+  # No torch here (none is published for 3.8 that fits CI), so `torch`-marked tests skip.
+  # A current pip: `bundle` needs 23.3+ (3.8.18's ensurepip brings 23.0.1).
   "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+  mapfile -t tests < <(test_requirements "$venv/bin/python")
   "$venv/bin/python" -m pip install -q --disable-pip-version-check -e . "${pins[@]}" \
-    "pytest>=8" "pytest-timeout>=2.3"
+    "${tests[@]}"
   "$venv/bin/python" -m pip list --disable-pip-version-check 2>/dev/null \
     | grep -iE '^(typer|click|rich|packaging|requests|urllib3) ' | tr -s ' ' | paste -sd ' ' -
   if ! "$venv/bin/python" -m pytest -q -p no:cacheprovider "${pytest_args[@]}"; then

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import shutil
 import subprocess
@@ -53,6 +54,10 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("COLUMNS", "120")
     monkeypatch.setenv("NO_COLOR", "1")
     monkeypatch.setenv("PIP_DISABLE_PIP_VERSION_CHECK", "1")
+    # The CLI's setup_logging stops "mamba_doctor" records at its own handler (propagate off):
+    # a test reading them with caplog must not depend on whether a CLI test ran before it
+    # (with click 8.1, on Python 3.8, it did: tests/test_download_hardening.py).
+    monkeypatch.setattr(logging.getLogger("mamba_doctor"), "propagate", True)
 
 
 @pytest.fixture
