@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install what the tests need into a virtual environment and run the suite (CPU only is fine).
+# Install what the tests need into a virtual environment, build the zipapp, and run the suite
+# (CPU only is fine).
 #   bash scripts/test.sh            # whole suite (gpu-marked tests skip without an NVIDIA GPU)
 #   bash scripts/test.sh -k resolve # extra arguments go to pytest
 # Environment: VENV (default .venv-test), PYTHON (default python3),
@@ -18,4 +19,7 @@ PY="$VENV/bin/python"
 # torch first and on its own, so that nothing else decides which torch build arrives.
 "$PY" -c "import torch" 2>/dev/null || "$PY" -m pip install -q "$TORCH_SPEC"
 "$PY" -m pip install -q -e ".[test]"
+# The zipapp (dist/mamba-doctor.pyz) that the zipapp, bundle and journey tests run; its pinned
+# dependency wheels are fetched once into build/zipapp-wheels.
+"$PY" scripts/build-zipapp.py >/dev/null
 exec "$PY" -m pytest "$@"
