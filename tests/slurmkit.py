@@ -4,6 +4,7 @@ torch answers like a CUDA torch on whichever simulated node it runs."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -50,9 +51,35 @@ def get_arch_list():
 }
 
 
+# mamba_ssm's torch 2.4 wheels are for CPython 3.9-3.12 (wheels_index/): the stand-in env is
+# made with such an interpreter, so the wheel facts the tests expect do not depend on which
+# Python runs the suite (scripts/test-pythons.sh runs it on 3.8 and on the newest).
+WHEEL_PYTHONS = ("3.12", "3.11", "3.10", "3.9")
+
+
+def standin_interpreter() -> str:
+    """sys.executable where mamba_ssm has wheels for it, else a python3.9-3.12 found on PATH
+    or under pyenv; AssertionError where there is none (the fleet tests need one)."""
+    if "%d.%d" % sys.version_info[:2] in WHEEL_PYTHONS:
+        return sys.executable
+    pyenv = Path(os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))) / "versions"
+    for minor in WHEEL_PYTHONS:
+        found = shutil.which(f"python{minor}")
+        candidates = ([found] if found else []) + sorted(
+            str(p) for p in pyenv.glob(f"{minor}.*/bin/python"))
+        for cand in candidates:
+            done = subprocess.run(
+                [cand, "-c", "import sys, venv; print('%d.%d' % sys.version_info[:2])"],
+                capture_output=True, text=True)
+            if done.returncode == 0 and done.stdout.strip() == minor:
+                return cand
+    raise AssertionError("the fleet tests need a Python 3.9-3.12 (mamba_ssm's torch 2.4 wheels) "
+                         "on PATH or under pyenv for the stand-in env")
+
+
 def make_standin_env(path: Path, *, version: str = "2.4.1+cu121", cuda: str = "12.1") -> Path:
     """A venv (no pip) holding only the stand-in torch, installed as a distribution."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(path)], check=True)
+    subprocess.run([standin_interpreter(), "-m", "venv", "--without-pip", str(path)], check=True)
     site = next(path.glob("lib/python3*/site-packages"))
     for rel, text in STANDIN_TORCH.items():
         target = site / rel
