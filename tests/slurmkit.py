@@ -60,7 +60,7 @@ WHEEL_PYTHONS = ("3.12", "3.11", "3.10", "3.9")
 def standin_interpreter() -> str:
     """sys.executable where mamba_ssm has wheels for it, else a python3.9-3.12 found on PATH
     or under pyenv; AssertionError where there is none (the fleet tests need one)."""
-    if "%d.%d" % sys.version_info[:2] in WHEEL_PYTHONS:
+    if "{}.{}".format(*sys.version_info[:2]) in WHEEL_PYTHONS:
         return sys.executable
     pyenv = Path(os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))) / "versions"
     for minor in WHEEL_PYTHONS:

@@ -25,7 +25,8 @@ from mamba_doctor.block import (  # noqa: E402
 
 PKG = Path(mamba_doctor.__file__).resolve().parent
 
-# SPEC §6.2 / §5.3: mamba_ssm.Mamba(d_model=64) parameter names and shapes (defaults).
+# mamba_ssm.Mamba(d_model=64)'s parameter names and shapes with its defaults (upstream
+# mamba_ssm/modules/mamba_simple.py: expand 2, d_state 16, d_conv 4, dt_rank ceil(64/16)).
 MAMBA_SSM_STATE_DICT_64 = {
     "A_log": (128, 16),
     "D": (128,),
@@ -59,7 +60,7 @@ def test_mamba_parameters_and_bidirectional_count() -> None:
     m = MambaRef(64)
     assert {k: tuple(v.shape) for k, v in m.state_dict().items()} == MAMBA_SSM_STATE_DICT_64
     assert count_parameters(m) == 32_640
-    # SPEC breakdown: in_proj 16,384; conv 512+128; x_proj 4,608; dt_proj 512+128; A_log 2,048...
+    # breakdown: in_proj 16,384; conv 512+128; x_proj 4,608; dt_proj 512+128; A_log 2,048...
     assert m.in_proj.weight.numel() == 16_384 and m.x_proj.weight.numel() == 4_608
     bi = STMambaBlock(mamba_backend="ref", causal=False)
     assert bi.bidirectional and count_parameters(bi) == 99_776 + 32_640
@@ -81,7 +82,7 @@ def test_initialisation_follows_mamba_ssm() -> None:
     assert m.dt_proj.bias._no_reinit and m.A_log._no_weight_decay
 
 
-SPEC_TRACE = {  # op -> (inputs, outputs) from SPEC §5.1, 5.3, 5.4
+SPEC_TRACE = {  # op -> (inputs, outputs) as docs/smoke.md's op-by-op table has them
     "spatial.concat": ([[2, 12, 5, 64]] * 2, [[2, 12, 5, 128]]),
     "spatial.fc_q": ([[2, 12, 5, 128]], [[2, 12, 5, 64]]),
     "spatial.split_heads": ([[2, 12, 5, 64]] * 3, [[2, 12, 8, 5, 8]] * 3),  # Q, K and V
@@ -114,7 +115,8 @@ def test_trace_matches_spec_shape_tables() -> None:
 
 
 def _naive_mamba(sd: dict, x: torch.Tensor) -> torch.Tensor:
-    """Mamba-1 straight from the equations (SPEC §6.3), one time step at a time."""
+    """Mamba-1 straight from the equations (the Mamba paper's Algorithm 2, arXiv:2312.00752),
+    one time step at a time."""
     Wc = sd["conv1d.weight"][:, 0, :]
     Di, W = Wc.shape
     Ns = sd["A_log"].shape[1]
@@ -163,7 +165,7 @@ def test_mamba_ref_matches_mambapy_with_the_same_state_dict(dtype: torch.dtype) 
         x = torch.randn(10, 12, 64, dtype=dtype)
         with torch.no_grad():
             err = (ref(x) - other(x)).abs().max().item()
-        # SPEC §7 measured 7.5e-9 (fp32) and 6.9e-12 (fp64; mambapy computes A in fp32).
+        # measured once: 7.5e-9 (fp32) and 6.9e-12 (fp64; mambapy computes A in fp32).
         assert err < (1e-6 if dtype == torch.float32 else 1e-9), (pscan, err)
 
 

@@ -1,4 +1,5 @@
-"""Smoke checks of mamba_ssm's CUDA kernels against the float64 reference (SPEC §10.3).
+"""Smoke checks of mamba_ssm's CUDA kernels against the float64 reference (docs/smoke.md:
+the tolerances are upstream's, tests/ops/test_selective_scan.py).
 
 Runs inside the target interpreter (Python 3.8+) only when torch sees a GPU and the kernel
 imports. Block level first, so that "first call" timings include loading the kernels.

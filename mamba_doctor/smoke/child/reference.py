@@ -70,7 +70,7 @@ def expected_parameters(D: int, temporal: str, d_state: int = 16, d_conv: int = 
 
 
 def reference_checks(torch: Any, opts: Dict[str, Any], device: str, rep: Report) -> None:
-    """SPEC §10.1/10.2 on the reference backend, in float32 on `device`."""
+    """The reference-backend checks (docs/smoke.md lists them), in float32 on `device`."""
     B, T, N, D, _ = sizes(opts)
     temporal = opts.get("temporal", "mamba")
     stage("reference: build")
@@ -120,7 +120,7 @@ def reference_checks(torch: Any, opts: Dict[str, Any], device: str, rep: Report)
 
 def causality_check(torch: Any, blk: Any, X: Any, STE: Any, rep: Report, exact: bool) -> None:
     """Eval mode: a change at steps ≥ t0 must leave outputs before t0 alone (BN in train mode
-    pools over time and would leak; see SPEC §10.1)."""
+    pools over time and would leak)."""
     T = X.shape[1]
     if T < 2:
         rep.check("causality", "skip", "needs at least 2 steps")
