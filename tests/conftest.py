@@ -61,6 +61,18 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 @pytest.fixture
+def quiet_pip(monkeypatch: pytest.MonkeyPatch) -> None:
+    """pip sees only what a test gives it: no config files, no PIP_* from this machine, no
+    active venv or conda env."""
+    for key in list(os.environ):
+        if key.startswith("PIP_") and key != "PIP_DISABLE_PIP_VERSION_CHECK":
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
+    for var in ("VIRTUAL_ENV", "CONDA_PREFIX"):
+        monkeypatch.delenv(var, raising=False)
+
+
+@pytest.fixture
 def fixtures_dir() -> Path:
     return FIXTURES
 

@@ -24,15 +24,6 @@ from mamba_doctor.models import Environment
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-def quiet_pip(monkeypatch: pytest.MonkeyPatch) -> None:
-    """pip sees only what a test gives it: no config files, no PIP_* from this machine."""
-    for key in list(os.environ):
-        if key.startswith("PIP_") and key != "PIP_DISABLE_PIP_VERSION_CHECK":
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-
-
 def _server() -> Environment:
     """The seed's server: Python 3.8, torch 2.0.0+cu118 (ABI FALSE), numpy already there."""
     from dataclasses import replace

@@ -52,16 +52,6 @@ def py38() -> str:
     return found
 
 
-@pytest.fixture
-def quiet_pip(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in list(os.environ):
-        if key.startswith("PIP_") and key != "PIP_DISABLE_PIP_VERSION_CHECK":
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    for var in ("VIRTUAL_ENV", "CONDA_PREFIX"):
-        monkeypatch.delenv(var, raising=False)
-
-
 def _server_env(py38: str, root: Path) -> Path:
     """conda-style env: Python 3.8 (its own pip 23), the stand-in torch, numpy."""
     prefix = root / "envs" / "stm"

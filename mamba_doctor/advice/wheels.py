@@ -55,7 +55,7 @@ def no_wheel_summary(res: Optional[Resolution]) -> str:
     """The one "no wheel fits" sentence."""
     if res is None:
         return "No prebuilt wheel fits"
-    why = res.notes[0] if res.notes else _top_reason(res)
+    why = res.why_none()
     return f"No prebuilt {res.package} wheel fits ({why})"
 
 
@@ -182,14 +182,6 @@ def _guess_notes(found: Sequence[Resolution]) -> tuple[str, ...]:
     unchecked = {u for r in found if not r.exact for u in r.unchecked}
     return tuple(sorted(u.split(": ", 1)[1] for u in unchecked if u.startswith("cxx11abi: ")
                         and "assumed" in u))
-
-
-def _top_reason(res: Resolution) -> str:
-    counts = res.reason_counts()
-    if not counts:
-        return "no wheel was published"
-    code = max(counts, key=lambda c: counts[c])
-    return next(r.message for r in res.rejected if r.code == code)
 
 
 def _installed(target: Target, name: str) -> Optional[str]:

@@ -83,6 +83,16 @@ class Resolution:
         counts = Counter(r.code for r in self.rejected)
         return {code: counts[code] for code in REASON_ORDER if counts[code]}
 
+    def why_none(self) -> str:
+        """Why no wheel fits, in one phrase: the resolver's note, else the commonest rejection."""
+        if self.notes:
+            return self.notes[0]
+        counts = self.reason_counts()
+        if not counts:
+            return "no wheel was published"
+        code = max(counts, key=lambda c: counts[c])
+        return next(r.message for r in self.rejected if r.code == code)
+
     def to_dict(self) -> dict[str, Any]:
         w = self.wheel
         return {

@@ -44,7 +44,7 @@ def summarize_for_check(env: Environment, *, index: Optional[WheelIndex] = None,
         return resolutions, CheckResult("wheels", status, f"prebuilt wheels fit: {names}{suffix}",
                                         blocking=False, problem="mamba")
     first = missing[0]
-    why = first.notes[0] if first.notes else _top_reason(first)
+    why = first.why_none()
     return resolutions, CheckResult("wheels", CheckStatus.FAIL, _missing_summary(missing, why),
                                     blocking=False, problem="mamba")
 
@@ -57,14 +57,6 @@ def _missing_summary(missing: Sequence[Resolution], why: str) -> str:
     if why.startswith(f"no {first} wheel"):
         return why.replace(f"no {first} wheel", f"no {name} wheel", 1)
     return f"no prebuilt {name} wheel fits: {why}"
-
-
-def _top_reason(res: Resolution) -> str:
-    counts = res.reason_counts()
-    if not counts:
-        return "no wheel was published"
-    code = max(counts, key=lambda c: counts[c])
-    return next(r.message for r in res.rejected if r.code == code)
 
 
 def render_resolutions(console: Console, resolutions: Sequence[Resolution], *,
