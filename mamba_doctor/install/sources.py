@@ -142,7 +142,8 @@ def resolved_wheels(
     from mamba_doctor.download.fetch import FetchRequest, fetch_files
 
     start = time.monotonic()
-    requests_ = [FetchRequest(r.package, r.wheel.filename, r.wheel.url, r.wheel.sha256)
+    requests_ = [FetchRequest(r.package, r.wheel.filename, r.wheel.url, r.wheel.sha256,
+                              size_hint=r.wheel.size)
                  for r in resolutions if r.wheel is not None]
     results = fetch_files(requests_, cache_dir=cache, mirrors=tuple(mirrors),
                           find_links=tuple(find_links), show_progress=show_progress)
