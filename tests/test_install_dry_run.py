@@ -144,6 +144,7 @@ def test_dry_run_leaves_the_cache_tree_unchanged(case: str, python: Path, house:
         assert "after the download" in check["detail"]
     else:  # the files are here: the dependency plan is computed for real
         assert check["status"] == "ok", data
+        assert "temporary folder since removed" in check["detail"]
         assert [p["name"] for p in data["plan"] if not p["requested"]] == ["einops"]
         assert steps(data)["install-dependencies"]["command"].endswith("einops==0.8.0")
 

@@ -268,7 +268,8 @@ def _steps(options: InstallOptions, *, target: Target, cache: Path,
 
     plan, _constraint = check_plan(installer, [str(r) for r in readable], report.pins,
                                    workdir=workdir(), index=index, log=log, local_names=names,
-                                   bundle=options.bundle is not None)
+                                   bundle=options.bundle is not None,
+                                   note=_DRY_CHECK if options.dry_run else None)
     report.plan = plan
     check_collisions(target, [w.path for w in wheels if w.path is not None], names, log=log)
     deps = dependency_targets(plan, names)
@@ -312,6 +313,12 @@ def _steps(options: InstallOptions, *, target: Target, cache: Path,
             "installed, but the kernels do not work: " + "; ".join(result.failures)[:600],
             hint=_way_back_hint(report),
         )
+
+
+# The dry run's plan check really ran, in a temporary folder it then removed (a dry run writes
+# nothing); its paths are not the real run's, which checks again with its files in the cache.
+_DRY_CHECK = ("ran now, in a temporary folder since removed; the real run checks again, "
+              "keeping its constraints and pip's report under the cache's runs/ folder")
 
 
 def _plan_verify(log: StepLog, python: str, options: InstallOptions) -> None:
