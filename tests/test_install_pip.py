@@ -208,8 +208,11 @@ def test_dry_run_of_the_resolved_pair_prints_the_commands(template: Path, tmp_pa
     steps = {s["name"]: s for s in doc["data"]["steps"]}
     assert steps["resolve"]["status"] == "ok"
     assert steps["install-wheels"]["status"] == "planned"
-    assert "https://github.com/state-spaces/mamba/releases/download/v2.3.0/" in \
-        steps["install-wheels"]["command"]
+    # the real run installs from the cache, after downloading there: the dry run says so
+    cache = Path(os.environ["MAMBA_DOCTOR_CACHE_DIR"]) / "wheels"
+    assert steps["install-wheels"]["command"].endswith(" ".join(
+        shlex.quote(str(cache / n)) for n in names))
+    assert "github.com (release v2.3.0)" in steps["download"]["detail"]
     # Every step of the real run is in the plan: the download first, the verification last.
     assert steps["download"]["status"] == steps["verify"]["status"] == "planned"
     assert [s["name"] for s in doc["data"]["steps"]][-1] == "verify"

@@ -6,11 +6,18 @@ import json
 import logging
 import os
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 from mamba_doctor._files import sha256_file
+from mamba_doctor.download.announce import (
+    cached_line,
+    failure_hint,
+    fetching_line,
+    find_links_line,
+)
 from mamba_doctor.download.files import (
     CacheNotWritable,
     DiskFull,
@@ -54,6 +61,7 @@ class FetchRequest:
     url: str
     sha256: Optional[str] = None
     size: Optional[int] = None  # the exact size, when the index or an API says it
+    size_hint: Optional[int] = None  # shown before the first byte; not a limit (may be stale)
 
 
 @dataclass(frozen=True)
@@ -77,12 +85,22 @@ class DownloadResult:
         }
 
 
+Announce = Callable[[str], None]
+
+
+def say(line: str) -> None:
+    """One plain line on stderr, at default verbosity: what a download is about to do."""
+    sys.stderr.write(line + "\n")
+    sys.stderr.flush()
+
+
 def fetch_files(requests: Sequence[FetchRequest], *, dest: Optional[Path] = None,
                 cache_dir: Path, mirrors: Sequence[str] = (), find_links: Sequence[Path] = (),
                 retries: int = 5, timeout: float = 30.0, allow_http: bool = False,
                 show_progress: bool = False, session: Any = None, backoff: float = 1.0,
                 backoff_cap: float = 30.0, lock_timeout: Optional[float] = None,
-                max_size: Optional[int] = DEFAULT_MAX_SIZE) -> list[DownloadResult]:
+                max_size: Optional[int] = DEFAULT_MAX_SIZE,
+                announce: Announce = say) -> list[DownloadResult]:
     """Get every requested file, verified, into `<cache_dir>/wheels` (and copied to `dest`).
 
     Order for each file: the verified cache copy; a `find_links` folder holding a copy that
@@ -93,6 +111,10 @@ def fetch_files(requests: Sequence[FetchRequest], *, dest: Optional[Path] = None
     behind), and lets KeyboardInterrupt through with the `.part` kept for the next run. A
     body over `max_size` bytes (or over the request's known `size`) is refused. Credentials in
     the URLs never appear in what is returned, raised, logged or stored.
+
+    Before the first byte of each file, `announce` gets one line saying which file comes from
+    where (the cache, a --find-links folder, a mirror, the origin's host and release); the
+    final error lists every source tried and why it failed.
     """
     if retries < 0 or timeout <= 0:
         raise UsageError(f"retries must be >= 0 and timeout > 0 (got {retries}, {timeout})")
@@ -120,8 +142,14 @@ def fetch_files(requests: Sequence[FetchRequest], *, dest: Optional[Path] = None
         for req, urls in plans:
             with file_lock(wheels / f"{req.filename}.lock", timeout=lock_timeout,
                            what=f"downloading {req.filename}"):
-                result = _cached(wheels, req) or _from_find_links(wheels, req, find_links)
-                if result is None:
+                tried: list[dict[str, str]] = []
+                result = _cached(wheels, req, tried) or \
+                    _from_find_links(wheels, req, find_links, tried)
+                if result is not None:
+                    say_ = cached_line if result.from_cache else find_links_line
+                    announce(say_(req.filename, str(result.path if result.from_cache
+                                                    else result.url)))
+                else:
                     progress = _progress(_label(req), show_progress)
                     try:
                         limit = req.size if req.size is not None else max_size
@@ -129,7 +157,9 @@ def fetch_files(requests: Sequence[FetchRequest], *, dest: Optional[Path] = None
                             wheels, req, urls, session=get_session(), retries=retries,
                             timeout=timeout, allow_http=allow_http, backoff=backoff,
                             backoff_cap=backoff_cap, progress=progress, secrets=secrets,
-                            max_size=limit)
+                            max_size=limit, announce=announce, tried=tried,
+                            hint=failure_hint(mirrors=mirrors,
+                                              find_links=[str(f) for f in find_links]))
                     finally:
                         progress.stop()
             results.append(result if dest is None else _place(result, Path(dest)))
@@ -154,7 +184,8 @@ def _progress(label: str, show: bool) -> Progress:
     return RichProgress(label)
 
 
-def _cached(wheels: Path, req: FetchRequest) -> Optional[DownloadResult]:
+def _cached(wheels: Path, req: FetchRequest,
+            tried: Optional[list[dict[str, str]]] = None) -> Optional[DownloadResult]:
     final = wheels / req.filename
     if final.is_dir() and not final.is_symlink():
         _remove_or_fail(final)
@@ -176,6 +207,9 @@ def _cached(wheels: Path, req: FetchRequest) -> Optional[DownloadResult]:
     if not ok:
         logger.warning("cached %s changed since it was verified (or is not the wanted file); "
                        "fetching it again", final)
+        if tried is not None:
+            tried.append({"url": str(final), "error": "the cached copy does not verify "
+                                                      "(removed)"})
         _remove_or_fail(final)
         return None
     url = redact_url(str(record.get("url") or req.url))
@@ -191,23 +225,28 @@ def _remove_or_fail(path: Path) -> None:
     guarded(path, lambda: remove(path))
 
 
-def _from_find_links(wheels: Path, req: FetchRequest,
-                     find_links: Sequence[Path]) -> Optional[DownloadResult]:
+def _from_find_links(wheels: Path, req: FetchRequest, find_links: Sequence[Path],
+                     tried: Optional[list[dict[str, str]]] = None) -> Optional[DownloadResult]:
+    notes: list[dict[str, str]] = [] if tried is None else tried
     for folder in find_links:
         local = Path(folder).expanduser() / req.filename
         if not local.is_file():
+            notes.append({"url": str(local), "error": "not there (--find-links)"})
             continue
         try:
             sha = verify_wheel_file(local, expected_filename=req.filename, sha256=req.sha256)
         except DownloadError as exc:
             logger.warning("ignoring %s (--find-links): %s", local, exc.message)
+            notes.append({"url": str(local), "error": f"does not verify: {exc.message}"})
             continue
         except OSError as exc:  # unreadable: another user's file, a dropped NFS mount
             logger.warning("ignoring %s (--find-links): cannot read it (%s)", local,
                            exc.strerror or exc)
+            notes.append({"url": str(local), "error": f"cannot read it ({exc.strerror or exc})"})
             continue
         final = wheels / req.filename
         if not copy_atomic(local, final, sha256=sha):  # the copy itself went wrong
+            notes.append({"url": str(local), "error": "copying it into the cache failed"})
             continue
         url = local.resolve().as_uri()
         _record_digest(wheels, req.filename, sha, final.stat().st_size, url)
@@ -218,10 +257,12 @@ def _from_find_links(wheels: Path, req: FetchRequest,
 def _from_network(wheels: Path, req: FetchRequest, urls: Sequence[str], *, session: Any,
                   retries: int, timeout: float, allow_http: bool, backoff: float,
                   backoff_cap: float, progress: Progress, secrets: Sequence[str] = (),
-                  max_size: Optional[int] = DEFAULT_MAX_SIZE) -> DownloadResult:
+                  max_size: Optional[int] = DEFAULT_MAX_SIZE, announce: Announce = say,
+                  tried: Optional[list[dict[str, str]]] = None,
+                  hint: Optional[str] = None) -> DownloadResult:
     part = wheels / f"{req.filename}.part"
     final = wheels / req.filename
-    tried: list[dict[str, str]] = []
+    tried = [] if tried is None else tried
     attempts = 0
     verify_failure: Optional[DownloadError] = None
     tls = False
@@ -230,6 +271,8 @@ def _from_network(wheels: Path, req: FetchRequest, urls: Sequence[str], *, sessi
         tried.append({"url": redact_url(url), "error": scrub(exc.message, secrets)})
 
     for url in urls:
+        announce(fetching_line(req.filename, redact_url(url), redact_url(req.url),
+                               req.size or req.size_hint))
         try:
             got = transfer(session, url, part, timeout=timeout, retries=retries,
                            allow_http=allow_http, backoff=backoff, backoff_cap=backoff_cap,
@@ -267,16 +310,15 @@ def _from_network(wheels: Path, req: FetchRequest, urls: Sequence[str], *, sessi
         _record_digest(wheels, req.filename, sha, got.size, shown)
         return DownloadResult(req.package, final, shown, sha, got.size, got.resumed_from,
                               attempts, False)
-    raise _failure(req, part, tried, verify_failure, tls=tls)
+    raise _failure(req, part, tried, verify_failure, tls=tls, hint=hint)
 
 
 def _failure(req: FetchRequest, part: Path, tried: list[dict[str, str]],
-             verify_failure: Optional[DownloadError], *, tls: bool = False) -> DownloadError:
+             verify_failure: Optional[DownloadError], *, tls: bool = False,
+             hint: Optional[str] = None) -> DownloadError:
     kept = part.stat().st_size if part.is_file() else 0
     lines = "\n".join(f"  {t['url']}: {t['error']}" for t in tried)
-    hint = ("Add --mirror PREFIX (a GitHub proxy or your lab's file server), or download the "
-            "file elsewhere (`mamba-doctor fetch-wheel --env server.json` on a connected "
-            "machine) and pass --find-links DIR.")
+    hint = hint or failure_hint(mirrors=(), find_links=())
     if tls:
         hint = CA_HINT + " " + hint
     if kept:

@@ -154,8 +154,8 @@ def fetch_wheel(args: FetchArgs) -> FetchResult:
             result = FetchResult(target, source, notes, resolutions, dry_run=args.dry_run,
                                  index=fresh.to_dict())
             return _with_failure(result, _no_wheel(target, missing, stale=fresh.stale))
-        requests = [_request(r.package, w.filename, w.url, args.sha256 or w.sha256)
-                    for r in resolutions if (w := r.wheel) is not None]
+        requests = [{**_request(r.package, w.filename, w.url, args.sha256 or w.sha256),
+                     "size_hint": w.size} for r in resolutions if (w := r.wheel) is not None]
     if args.dry_run:
         return FetchResult(target, source, notes, resolutions, dry_run=True,
                            index=fresh.to_dict())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -23,12 +24,11 @@ from mamba_doctor.install.collisions import check_collisions
 from mamba_doctor.install.import_check import VerifyResult, verify_modules
 from mamba_doctor.install.interrupts import reraise, signal_name
 from mamba_doctor.install.plan import (
+    Installer,
     PlannedInstall,
-    constraints_text,
     dependency_targets,
-    dry_run_argv,
     index_args,
-    install_argv,
+    install_commands,
     render_argv,
     restore_argvs,
 )
@@ -166,7 +166,7 @@ def _stop_if_interrupted(done: _run.Completed) -> None:
 def _pipeline(options: InstallOptions, *, target: Target, cache: Path,
               environ: Mapping[str, str], log: StepLog, report: InstallReport,
               on_build: OnBuild) -> None:
-    python, env = target.python, target.env
+    python = target.python
     protected = tuple(dict.fromkeys((*PROTECTED, *options.keep)))
     # torch and the probe's packages are known; only other --keep names are asked for
     known = target.known_versions(protected)
@@ -193,19 +193,35 @@ def _pipeline(options: InstallOptions, *, target: Target, cache: Path,
                  + (f" (--keep not installed, ignored: {', '.join(missing_keep)})"
                     if missing_keep else "")))
 
-    packages = PACKAGES if options.causal_conv1d else ("mamba_ssm",)
-    links = [*([str(options.bundle)] if options.bundle else []), *map(str, options.find_links)]
-    index = index_args(find_links=links, no_index=options.bundle is not None)
     # Constraints and pip's report stay in the cache, so the printed commands can be rerun.
     # Made on first use: a run that stops earlier (no wheel fits, bad --wheel) leaves nothing.
+    # A dry run writes nothing anywhere: its plan check works in a temporary folder, removed.
     made: list[Path] = []
 
     def workdir() -> Path:
-        if not made:
+        if not made and options.dry_run:
+            made.append(Path(tempfile.mkdtemp(prefix="mamba-doctor-dry-run-")))
+        elif not made:
             (cache / "runs").mkdir(parents=True, exist_ok=True)
             made.append(Path(tempfile.mkdtemp(prefix=time.strftime("%Y%m%d-%H%M%S-"),
                                               dir=cache / "runs")))
         return made[0]
+
+    try:
+        _steps(options, target=target, cache=cache, environ=environ, log=log, report=report,
+               on_build=on_build, workdir=workdir, installer=installer)
+    finally:
+        if options.dry_run and made:
+            shutil.rmtree(made[0], ignore_errors=True)
+
+
+def _steps(options: InstallOptions, *, target: Target, cache: Path,
+           environ: Mapping[str, str], log: StepLog, report: InstallReport,
+           on_build: OnBuild, workdir: Callable[[], Path], installer: Installer) -> None:
+    python, env = target.python, target.env
+    packages = PACKAGES if options.causal_conv1d else ("mamba_ssm",)
+    links = [*([str(options.bundle)] if options.bundle else []), *map(str, options.find_links)]
+    index = index_args(find_links=links, no_index=options.bundle is not None)
 
     def precheck(package: str, requirements: Sequence[str]) -> None:
         if requirements:
@@ -234,23 +250,26 @@ def _pipeline(options: InstallOptions, *, target: Target, cache: Path,
             download=not options.dry_run, show_progress=options.show_progress, log=log)
     report.wheels = list(wheels)
     names = [canonical(w.package) for w in wheels]
-    targets = [w.target for w in wheels]
-    if any(w.path is None for w in wheels):  # dry run without the files: show the commands
-        planned = workdir() / "constraints.txt"
-        planned.write_text(constraints_text(report.pins))
-        log.add(Step("check-dependencies", "planned", 0.0, render_argv(dry_run_argv(
-            installer, targets, constraint=str(planned),
-            report=str(workdir() / "pip-report.json"), index=index))))
-        log.add(Step("install-wheels", "planned", 0.0,
-                     render_argv(install_argv(installer, targets, index=index,
-                                              force_reinstall=True))))
+    targets = [w.target for w in wheels]  # where the real run has them
+    readable = [w.check_target for w in wheels]  # a verified copy there now
+    pinned = ", ".join(f"{k}=={v}" for k, v in sorted(report.pins.items()))
+    if any(r is None for r in readable):  # dry run, files not here yet: no plan without them
+        log.add(Step("check-dependencies", "planned", 0.0, None,
+                     f"after the download: the installer's dry run of these wheels with their "
+                     f"dependencies, {pinned} pinned; it decides the dependency install"))
+        log.add(Step("install-dependencies", "planned", 0.0, None,
+                     "the dependencies that check finds missing, each as name==version, "
+                     "--no-deps (none: this step is skipped)"))
+        commands = install_commands(installer, targets, (), index=index)
+        log.add(Step("install-wheels", "planned", 0.0, render_argv(commands.wheels)))
         _plan_verify(log, python, options)
         report.previous = target.installed(names)
         return
 
-    plan, constraint = check_plan(installer, targets, report.pins, workdir=workdir(),
-                                  index=index, log=log, local_names=names,
-                                  bundle=options.bundle is not None)
+    plan, _constraint = check_plan(installer, [str(r) for r in readable], report.pins,
+                                   workdir=workdir(), index=index, log=log, local_names=names,
+                                   bundle=options.bundle is not None,
+                                   note=_DRY_CHECK if options.dry_run else None)
     report.plan = plan
     check_collisions(target, [w.path for w in wheels if w.path is not None], names, log=log)
     deps = dependency_targets(plan, names)
@@ -263,19 +282,20 @@ def _pipeline(options: InstallOptions, *, target: Target, cache: Path,
     report.backups = backups
     report.restore = tuple(render_argv(a) for a in
                            restore_argvs(installer, report.previous, touched, backups))
-    dep_argv = install_argv(installer, deps, constraint=constraint, index=index)
-    whl_argv = install_argv(installer, targets, index=index, force_reinstall=True)
+    commands = install_commands(installer, targets, deps, index=index)
     if options.dry_run:
-        if deps:
-            log.add(Step("install-dependencies", "planned", 0.0, render_argv(dep_argv)))
-        log.add(Step("install-wheels", "planned", 0.0, render_argv(whl_argv)))
+        if commands.dependencies:
+            log.add(Step("install-dependencies", "planned", 0.0,
+                         render_argv(commands.dependencies)))
+        log.add(Step("install-wheels", "planned", 0.0, render_argv(commands.wheels)))
         _plan_verify(log, python, options)
         return
-    if deps:
-        done = log.run("install-dependencies", dep_argv, run=target.run, shield=True)
+    if commands.dependencies:
+        done = log.run("install-dependencies", commands.dependencies, run=target.run,
+                       shield=True)
         _stop_if_interrupted(done)
         _must(done, "installing dependencies")
-    done = log.run("install-wheels", whl_argv, run=target.run, shield=True)
+    done = log.run("install-wheels", commands.wheels, run=target.run, shield=True)
     _stop_if_interrupted(done)
     _must(done, "installing the wheels")
     report.installed = target.installed(touched)
@@ -293,6 +313,12 @@ def _pipeline(options: InstallOptions, *, target: Target, cache: Path,
             "installed, but the kernels do not work: " + "; ".join(result.failures)[:600],
             hint=_way_back_hint(report),
         )
+
+
+# The dry run's plan check really ran, in a temporary folder it then removed (a dry run writes
+# nothing); its paths are not the real run's, which checks again with its files in the cache.
+_DRY_CHECK = ("ran now, in a temporary folder since removed; the real run checks again, "
+              "keeping its constraints and pip's report under the cache's runs/ folder")
 
 
 def _plan_verify(log: StepLog, python: str, options: InstallOptions) -> None:

@@ -88,6 +88,29 @@ def install_argv(
     return installer.argv("install", *args, *index, *targets)
 
 
+@dataclass(frozen=True)
+class InstallCommands:
+    """The commands that change the target: the dependencies (None: there are none), then the
+    extension wheels."""
+
+    dependencies: Optional[tuple[str, ...]]
+    wheels: tuple[str, ...]
+
+
+def install_commands(installer: Installer, wheels: Sequence[str], deps: Sequence[str], *,
+                     index: Sequence[str] = ()) -> InstallCommands:
+    """What the real run executes and the dry run prints: one function, so they cannot drift.
+
+    `wheels` are the files where the real run has them (the cache, or --wheel paths). No
+    `--constraint`: `deps` are exact `name==version` pins from the plan check, installed with
+    --no-deps, and that check already refused any change to a pinned package; a constraints
+    file would add nothing but a path the dry run cannot know.
+    """
+    return InstallCommands(
+        install_argv(installer, deps, index=index) if deps else None,
+        install_argv(installer, wheels, index=index, force_reinstall=True))
+
+
 def constraints_text(pins: Mapping[str, str]) -> str:
     """A constraints file pinning each protected distribution to its installed version."""
     return "".join(f"{name}=={version}\n" for name, version in sorted(pins.items()))

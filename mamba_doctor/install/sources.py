@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
@@ -21,7 +21,12 @@ PACKAGES = ("mamba_ssm", "causal_conv1d")
 
 @dataclass(frozen=True)
 class WheelSource:
-    """One extension wheel to install; `path` is None only in a dry run that did not download."""
+    """One extension wheel to install; `path` is None only in a dry run that did not download.
+
+    In a dry run `planned` is where the real run will have the file (the cache), so the printed
+    commands are the real run's; `available` is a verified copy that is there now (the cache or
+    a --find-links folder), from which the dry run computes the dependency plan.
+    """
 
     package: str  # "mamba_ssm"
     filename: str
@@ -29,16 +34,28 @@ class WheelSource:
     url: Optional[str] = None
     origin: str = "file"  # file | download | build | cache
     forced: tuple[str, ...] = ()  # mismatches accepted with --force
+    planned: Optional[Path] = None
+    available: Optional[Path] = None
+    verification: Optional[str] = None  # how the file is verified, in words
 
     @property
     def target(self) -> str:
-        """What to hand to pip: the file, else (dry run) the URL it would come from."""
-        return str(self.path) if self.path is not None else str(self.url or self.filename)
+        """What to hand to pip: the file, where the real run will have it (dry run)."""
+        where = self.path if self.path is not None else self.planned
+        return str(where) if where is not None else str(self.url or self.filename)
+
+    @property
+    def check_target(self) -> Optional[str]:
+        """The file the plan check can read now; None when it must be downloaded first."""
+        where = self.path if self.path is not None else self.available
+        return str(where) if where is not None else None
 
     def to_dict(self) -> dict[str, Any]:
         return {"package": self.package, "filename": self.filename,
                 "path": str(self.path) if self.path else None, "url": self.url,
-                "origin": self.origin, "forced_mismatches": list(self.forced)}
+                "origin": self.origin, "forced_mismatches": list(self.forced),
+                "planned_path": str(self.planned) if self.planned else None,
+                "verification": self.verification}
 
 
 def user_wheels(paths: Sequence[Path], env: Environment, *, force: bool, log: StepLog
@@ -56,12 +73,12 @@ def user_wheels(paths: Sequence[Path], env: Environment, *, force: bool, log: St
         if not zipfile.is_zipfile(path):
             raise UsageError(f"--wheel {path}: not a wheel (the file is not a zip archive)",
                              hint="Download it again: a browser may have saved an error page.")
-        _verify_user_wheel(path)
+        how = _verify_user_wheel(path)
         package = parse_wheel_filename(path.name).package
         if reasons and not force:
             rejected[path.name] = list(reasons)
         out.append(WheelSource(package, path.name, path.resolve(),
-                               origin="file", forced=tuple(reasons)))
+                               origin="file", forced=tuple(reasons), verification=how))
     detail = "; ".join(f"{n}: {', '.join(r)}" for n, r in rejected.items())
     log.add(Step("check-wheel-tags", "failed" if rejected else "ok", 0.0, None,
                  detail or ("mismatches accepted with --force" if any(w.forced for w in out)
@@ -76,15 +93,18 @@ def user_wheels(paths: Sequence[Path], env: Environment, *, force: bool, log: St
     return out
 
 
-def _verify_user_wheel(path: Path) -> None:
+def _verify_user_wheel(path: Path) -> str:
     """A --wheel file is verified like a download: the index's sha256 when it knows the file,
     else the wheel's own RECORD (every member's hash and size), METADATA and WHEEL tags. A
-    member replaced after the build, or a `../` or symlink member, is refused."""
+    member replaced after the build, or a `../` or symlink member, is refused. Returns how it
+    was verified, in words."""
     from mamba_doctor.download.integrity import verify_wheel_file
+    from mamba_doctor.download.locate import INDEX_SHA, RECORD_ONLY
     from mamba_doctor.errors import DownloadError
 
+    known = _known_sha256(path.name)
     try:
-        verify_wheel_file(path, expected_filename=path.name, sha256=_known_sha256(path.name))
+        verify_wheel_file(path, expected_filename=path.name, sha256=known)
     except DownloadError as exc:
         raise UsageError(f"--wheel {path}: does not verify: {exc.message}",
                          hint="Nothing was installed. Get the file again (`mamba-doctor "
@@ -92,6 +112,7 @@ def _verify_user_wheel(path: Path) -> None:
                               "is refused.", data={"verification": exc.message}) from None
     except OSError as exc:
         raise UsageError(f"--wheel {path}: cannot read it ({exc.strerror or exc})") from None
+    return INDEX_SHA if known else RECORD_ONLY
 
 
 def _known_sha256(filename: str) -> Optional[str]:
@@ -132,26 +153,31 @@ def resolved_wheels(
         way = advice if mamba_fits else best_way_out(target, first, index)
         raise NoCompatibleWheel(no_wheel_summary(first), hint=way.text(),
                                 data={**data, "advice": [advice.to_dict()]})
-    sources = [WheelSource(r.package, r.wheel.filename, None, r.wheel.url, "download")
-               for r in resolutions if r.wheel is not None]
-    if not download:
-        log.add(Step("download", "planned", 0.0, None,
-                     "into the cache, sha256-checked: " + ", ".join(
-                         str(s.url) for s in sources)))
-        return sources
     from mamba_doctor.download.fetch import FetchRequest, fetch_files
+    from mamba_doctor.download.locate import locate, verification
 
-    start = time.monotonic()
-    requests_ = [FetchRequest(r.package, r.wheel.filename, r.wheel.url, r.wheel.sha256)
+    requests_ = [FetchRequest(r.package, r.wheel.filename, r.wheel.url, r.wheel.sha256,
+                              size_hint=r.wheel.size)
                  for r in resolutions if r.wheel is not None]
+    sources = [WheelSource(q.package, q.filename, None, q.url, "download",
+                           verification=verification(q)) for q in requests_]
+    if not download:  # dry run: where each file would come from, reading only
+        found = [locate(q, cache_dir=cache, find_links=find_links, mirrors=mirrors)
+                 for q in requests_]
+        log.add(Step("download", "planned", 0.0, None, "; ".join(
+            f"{q.filename}: {f.detail}" for q, f in zip(requests_, found))))
+        return [replace(s, planned=f.final, available=f.available,
+                        origin=f.origin if f.origin != "find-links" else "download")
+                for s, f in zip(sources, found)]
+    start = time.monotonic()
     results = fetch_files(requests_, cache_dir=cache, mirrors=tuple(mirrors),
                           find_links=tuple(find_links), show_progress=show_progress)
     log.add(Step("download", "ok", time.monotonic() - start, None,
                  ", ".join(f"{r.path.name} ({'cached' if r.from_cache else r.size})"
                            for r in results)))
     by_name = {r.package: r for r in results}
-    return [WheelSource(s.package, s.filename, by_name[s.package].path, s.url,
-                        "cache" if by_name[s.package].from_cache else "download")
+    return [replace(s, path=by_name[s.package].path,
+                    origin="cache" if by_name[s.package].from_cache else "download")
             for s in sources]
 
 

@@ -104,12 +104,14 @@ class StepLog:
         return step
 
     def run(self, name: str, argv: Sequence[str], *, run: _run.Runner, timeout: float = 900,
-            env: Optional[Mapping[str, str]] = None, shield: bool = False) -> _run.Completed:
-        """Run and record one step; `shield`: an interrupt lets the child finish (see _run)."""
+            env: Optional[Mapping[str, str]] = None, shield: bool = False,
+            note: Optional[str] = None) -> _run.Completed:
+        """Run and record one step; `shield`: an interrupt lets the child finish (see _run);
+        `note`: the detail of a step that went well."""
         done = run(argv, timeout=timeout, env=env, shield=True) if shield else \
             run(argv, timeout=timeout, env=env)
         status = "ok" if done.ok else "failed"
-        detail = None if done.ok else done.describe_failure()
+        detail = note if done.ok else done.describe_failure()
         if getattr(done, "interrupted", None):
             detail = (f"{detail}; " if detail else "") + \
                 f"interrupted ({done.interrupted}): let finish, not killed"
@@ -145,7 +147,7 @@ def choose_installer(target: Target, *,
 def check_plan(
     installer: Installer, targets: Sequence[str], pins: Mapping[str, str], *,
     workdir: Path, index: Sequence[str], log: StepLog, local_names: Sequence[str],
-    step: str = "check-dependencies", bundle: bool = False,
+    step: str = "check-dependencies", bundle: bool = False, note: Optional[str] = None,
 ) -> tuple[tuple[PlannedInstall, ...], str]:
     """Dry-run the install with dependencies under the pins; return (plan, constraints file).
 
@@ -158,7 +160,7 @@ def check_plan(
     report = workdir / "pip-report.json"
     argv = dry_run_argv(installer, targets, constraint=str(constraint), report=str(report),
                         index=index)
-    done = log.run(step, argv, run=installer.target.run)
+    done = log.run(step, argv, run=installer.target.run, note=note)
     if not done.ok:
         failure = dry_run_failed(installer, done, pins)
         if failure.data.get("dry_run_failure") in ("unavailable", "conflict"):
