@@ -4,6 +4,7 @@ the final error, and hints that never repeat what the user already did. Against 
 
 from __future__ import annotations
 
+import logging
 import sys
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,23 @@ def test_the_fetching_line_is_on_stderr_before_any_request_or_byte(
     fetch(tmp_path / "cache", url)
     assert [ln for ln, _h, _s in err.lines] == [
         f"using {NAME} from the cache ({tmp_path / 'cache' / 'wheels' / NAME}), verified"]
+
+
+def test_quiet_keeps_the_lines_back(server: FaultyServer, tmp_path: Path,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """-q means "only errors" (setup_logging sets the package logger to ERROR): no line."""
+    url = server.add(f"/f/{NAME}", BODY)
+    err = Recorder(server)
+    monkeypatch.setattr(sys, "stderr", err)
+    package = logging.getLogger("mamba_doctor")
+    before = package.level
+    package.setLevel(logging.ERROR)  # setLevel, not the attribute: it clears logging's cache
+    try:
+        fetch(tmp_path / "cache", url)
+    finally:
+        package.setLevel(before)
+    assert err.lines == []
+    assert (tmp_path / "cache" / "wheels" / NAME).read_bytes() == BODY
 
 
 def test_each_source_is_announced_before_it_is_tried_and_all_are_in_the_error(

@@ -89,7 +89,10 @@ Announce = Callable[[str], None]
 
 
 def say(line: str) -> None:
-    """One plain line on stderr, at default verbosity: what a download is about to do."""
+    """One plain line on stderr, at default verbosity (not with -q, which keeps only errors):
+    what a download is about to do. Plain, not a log record, so it reads like pip's lines."""
+    if not logger.isEnabledFor(logging.WARNING):
+        return
     sys.stderr.write(line + "\n")
     sys.stderr.flush()
 
