@@ -1,15 +1,17 @@
 """Top-1 accuracy and false positives of `diagnose()` on the real-log corpus, per split.
 
-    python benchmarks/eval_real_logs.py [--split tune|heldout|heldout2|all] [--round 1|2] [--misses]
+    python benchmarks/eval_real_logs.py [--split tune|heldout|heldout2|heldout3|all]
+                                        [--round 1|2|3] [--misses]
 
 Each log is explained twice: with no machine facts (as `explain --no-probe` does), and as `explain`
 does next to the probed facts of a Linux laptop that is not the machine the log came from (torch
 2.5.1+cu124 on an RTX 4090: the situation in which local facts used to veto what the text
 proves). A positive counts when the first diagnosis is the thread's cause; a negative counts as a
 false positive when any diagnosis is given. Labels "new:<name>" count once a mode <name> exists.
-The corpus was gathered in two rounds (an entry's `round`, 1 when absent): `tune` holds both
-rounds' tune halves, `heldout` is round 1's held-out half and `heldout2` round 2's; --round narrows
-any of them to one round. Only aggregates are printed for the held-out halves.
+The corpus was gathered in three rounds (an entry's `round`, 1 when absent): `tune` holds rounds 1
+and 2's tune halves, `heldout` is round 1's held-out half, `heldout2` round 2's and `heldout3` all
+of round 3 (held out entirely); --round narrows any of them to one round. Only aggregates are
+printed for the held-out halves.
 """
 
 # ruff: noqa: T201  # a report script: printing the figures is its job
@@ -53,7 +55,7 @@ def expected_id(label: str) -> Optional[str]:
     return label.split(":", 1)[1] if label.startswith("new:") else label
 
 
-HELD_OUT = ("heldout", "heldout2")
+HELD_OUT = ("heldout", "heldout2", "heldout3")
 
 
 def evaluate(split: str, env: Optional[Environment],
@@ -86,7 +88,7 @@ def evaluate(split: str, env: Optional[Environment],
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--split", default="all", choices=("tune", *HELD_OUT, "all"))
-    parser.add_argument("--round", type=int, choices=(1, 2), default=None, dest="round_no",
+    parser.add_argument("--round", type=int, choices=(1, 2, 3), default=None, dest="round_no",
                         help="only the logs gathered in this round")
     parser.add_argument("--misses", action="store_true",
                         help="list the misses of the tune half (held-out misses stay hidden: "

@@ -8,6 +8,8 @@ own seed, so adding a round never moves a log of an earlier one:
 
 - round 1 (seed 13): `tune` / `heldout`
 - round 2 (seed 26): `tune` / `heldout2`
+- round 3 (seed 39): every entry onto `heldout3` (both sides are `heldout3`: the round is held
+  out entirely and no signature is ever written from it)
 
 Within a round, entries from the same thread (same URL) stay together, so a thread never sits on
 both sides. Threads are grouped by their label (a KB mode id, "negative" or "new:<name>") and each
@@ -32,6 +34,7 @@ MANIFEST = ROOT / "tests" / "fixtures" / "logs_real" / "manifest.json"
 ROUNDS: dict[int, tuple[int, str, str]] = {
     1: (13, "tune", "heldout"),
     2: (26, "tune", "heldout2"),
+    3: (39, "heldout3", "heldout3"),  # held out entirely: both sides are the held-out half
 }
 
 
@@ -87,7 +90,7 @@ def main() -> None:
         "method": "per round: stratified by label, grouped by thread URL, dealt alternately "
                   "(scripts/split_real_logs.py)"}
     for rnd, (_seed, tune, held) in ROUNDS.items():
-        for half in (tune, held):
+        for half in dict.fromkeys((tune, held)):  # a round held out entirely has one half
             ids = [k for k, v in assigned.items()
                    if v == half and entry_round(data["logs"][k]) == rnd]
             neg = sum(1 for k in ids if data["logs"][k]["label"] == "negative")
