@@ -138,7 +138,7 @@ def test_disk_full_while_writing_the_sidecar_is_exit_5_and_leaves_nothing(
 
 def test_full_dest_is_exit_5_and_leaves_no_temporary_copy(server: FaultyServer,
                                                           small_disk: Path) -> None:
-    from typer.testing import CliRunner
+    from clirunner import CliRunner
 
     from mamba_doctor.cli import app
 

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from clirunner import CliRunner
 from httpserver import FaultyServer
 from tlskit import Pki, make_pki
-from typer.testing import CliRunner
 from wheelmaker import wheel_bytes, wheel_name
 
 from mamba_doctor.cli import app

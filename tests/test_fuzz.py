@@ -148,7 +148,7 @@ def check_env_loader(doc: Any) -> None:
 
 
 def _cli(args: list[str]) -> Any:
-    from typer.testing import CliRunner
+    from clirunner import CliRunner
 
     from mamba_doctor.cli import app
 

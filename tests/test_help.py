@@ -48,7 +48,7 @@ def test_python_option_reads_the_same_everywhere(command: str) -> None:
 
 
 def test_smoke_help_lists_choices_defaults_and_exit_codes() -> None:
-    from typer.testing import CliRunner
+    from clirunner import CliRunner
 
     from mamba_doctor.cli import app
 

@@ -12,7 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from clirunner import CliRunner
 
 from mamba_doctor.cli import app
 from tests.installkit import freeze, mamba_wheel
