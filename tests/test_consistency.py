@@ -303,3 +303,22 @@ def test_mamba_without_causal_conv1d_gets_the_prebuilt_partner(tmp_path: Path) -
     assert row.problem == "causal_conv1d"
     assert row.commands == (f"mamba-doctor install --python {PY} --version 2.2.4",)
     assert "causal_conv1d 1.5.0.post8" in (row.hint or "")
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_install_names_what_check_blocks_on_that_it_cannot_fix(case: Case,
+                                                               tmp_path: Path) -> None:
+    """Where check exits 3 for a reason an install leaves as it is (the driver, the GPU, glibc,
+    torch's build), install says so with check's own words, rather than report a clean
+    success; rows an install changes (the mamba packages) are left out."""
+    from mamba_doctor.install.precheck import INSTALL_FIXES
+
+    docs = _documents(case, tmp_path)
+    check, install = docs["check"]["data"], docs["install"]["data"]
+    said = install["check"]
+    assert said["blocking"] == [b for b in check["blocking"] if b not in INSTALL_FIXES]
+    assert set(said["next_steps"]) <= set(check["next_steps"])
+    assert bool(said["next_steps"]) == bool(said["blocking"])
+    if case.name == "v100-driver-cuda114":
+        assert said["blocking"] == ["driver_cuda"]
+        assert install["steps"][-1]["name"] == "verify" and docs["install"]["exit_code"] == 0

@@ -30,7 +30,7 @@ RESOLUTION = {"package", "version", "requested", "tag", "filename", "url", "sha2
 ALTERNATIVE = {"kind", "summary", "rank", "package", "release", "torch", "variant", "python",
                "arches", "commands", "notes"}
 INSTALL = {"python", "dry_run", "steps", "wheels", "plan", "pins", "previous", "installed",
-           "restore", "backups", "verification", "diagnosis"}
+           "restore", "backups", "verification", "diagnosis", "check"}
 INSTALL_STEP = {"name", "status", "duration", "command", "detail"}
 SMOKE_FAILED = {"target_python", "options", "duration_s", "passed", "device", "backend", "paths",
                 "label", "tests_cuda_kernels", "input_shape", "output_shape", "parameters",

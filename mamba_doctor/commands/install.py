@@ -147,8 +147,15 @@ def install_outcome(options: InstallOptions, target: Target, *, probe_seconds: f
 
     from mamba_doctor.config import cache_dir
     from mamba_doctor.install.pipeline import install
+    from mamba_doctor.install.precheck import blockers_data, unfixed_blockers
     from mamba_doctor.install.steps import Step
-    from mamba_doctor.install.view import BuildView, print_step, render_failure, render_report
+    from mamba_doctor.install.view import (
+        BuildView,
+        print_step,
+        render_blockers,
+        render_failure,
+        render_report,
+    )
 
     console = stderr_console()
     show = not json_mode
@@ -157,8 +164,10 @@ def install_outcome(options: InstallOptions, target: Target, *, probe_seconds: f
     probe_step = Step("probe", "ok", probe_seconds, None,
                       f"python {env.python.version or '?'}, torch {env.torch.version or '-'} "
                       f"(CUDA {env.torch.cuda or '-'}), GPUs: {gpus}")
+    blockers = unfixed_blockers(target)
     if show:
         print_step(console, probe_step)
+        render_blockers(console, blockers)
     view = BuildView(console, live=progress_enabled(json_mode=json_mode))
     try:
         report = install(
@@ -167,7 +176,9 @@ def install_outcome(options: InstallOptions, target: Target, *, probe_seconds: f
             on_build=view.update, earlier=[probe_step],
         )
     except DoctorError as exc:
+        exc.data = {**exc.data, "check": blockers_data(blockers)}
         return Outcome.failed(exc, render=partial(render_failure, exc=exc, target=target))
     finally:
         view.stop()
-    return Outcome(data=report.to_dict(), render=lambda c: render_report(c, report))
+    return Outcome(data={**report.to_dict(), "check": blockers_data(blockers)},
+                   render=lambda c: render_report(c, report))

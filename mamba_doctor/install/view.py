@@ -4,7 +4,7 @@ final table, and on failure the way back (offered to a person at a terminal)."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Optional, Sequence
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from mamba_doctor.install.build import BuildProgress
     from mamba_doctor.install.pipeline import InstallReport
     from mamba_doctor.install.steps import Step
+    from mamba_doctor.models import CheckResult
     from mamba_doctor.probe.interpreter import Target
 
 logger = logging.getLogger(__name__)
@@ -70,6 +71,21 @@ class BuildView:
         if self._status is not None:
             self._status.stop()
             self._status = None
+
+
+def render_blockers(console: Console, rows: Sequence[CheckResult]) -> None:
+    """check's blocking rows that an install does not fix, with check's hints, before the
+    install starts (mamba_doctor/install/precheck.py says why it goes on)."""
+    from rich.markup import escape
+
+    from mamba_doctor.ui import print_items
+
+    if not rows:
+        return
+    console.print("[yellow]check:[/] installing will not fix "
+                  + escape(", ".join(f"{c.id} ({c.summary})" for c in rows))
+                  + "; the kernels will not run here until it is fixed:")
+    print_items(console, list(dict.fromkeys(c.hint for c in rows if c.hint)))
 
 
 def render_report(console: Console, report: InstallReport) -> None:
