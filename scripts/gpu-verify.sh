@@ -8,8 +8,8 @@
 #
 # Steps: install mamba-doctor; `check --json`; `install --from-source` (sdists built for the
 # local GPU's architecture only); `check --json` again; `smoke --json` at float32, float16 and
-# bfloat16 and once with --trace; `pytest -m gpu`. Each step has its own time limit so that a
-# hang still leaves the other results. Everything lands in $OUT: summary.txt, gpu-verify.log and
+# bfloat16, once with --stress (trained-like weights) and once with --trace; `pytest -m gpu`.
+# Each step has its own time limit so that a hang still leaves the other results. Everything lands in $OUT: summary.txt, gpu-verify.log and
 # results.tar.gz (every JSON document, the build log, the pytest output).
 set -u
 OUT=${OUT:?set OUT to the folder that receives the results}
@@ -64,6 +64,8 @@ for dt in float32 float16 bfloat16; do
   step "smoke $dt"
   timed "smoke-$dt" 180 "${MD[@]}" smoke --device cuda --dtype "$dt" --json
 done
+step "smoke --stress"
+timed smoke-stress 240 "${MD[@]}" smoke --device cuda --stress --json
 step "smoke --trace"
 timed smoke-trace 180 "${MD[@]}" smoke --device cuda --trace --json
 
