@@ -9,8 +9,9 @@
 # Steps: install mamba-doctor; `check --json`; `install --from-source` (sdists built for the
 # local GPU's architecture only); `check --json` again; `smoke --json` at float32, float16 and
 # bfloat16, once with --stress (trained-like weights) and once with --trace; `pytest -m gpu`.
-# Each step has its own time limit so that a hang still leaves the other results. Everything lands in $OUT: summary.txt, gpu-verify.log and
-# results.tar.gz (every JSON document, the build log, the pytest output).
+# Each step has its own time limit so that a hang still leaves the other results. Everything
+# lands in $OUT: summary.txt, gpu-verify.log and results.tar.gz (every JSON document, the build
+# log, the pytest output).
 set -u
 OUT=${OUT:?set OUT to the folder that receives the results}
 CARRY=${CARRY:-.carry}
