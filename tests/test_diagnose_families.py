@@ -1,0 +1,179 @@
+"""Signature families learnt from the spent held-out halves of the real-log corpus.
+
+Each family is shown with short synthetic variants (another locale, Markdown or forum damage,
+another path or version) that must match, and a look-alike that must not: the signatures
+describe the failure, not one log.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pytest
+
+from mamba_doctor.diagnose.engine import diagnose
+
+
+def _top(text: str) -> Optional[str]:
+    found = diagnose(text, None, limit=3)
+    return found[0].id if found else None
+
+
+def _ids(text: str) -> list[str]:
+    return [d.id for d in diagnose(text, None, limit=0)]
+
+
+# ---------------------------------------------------------------- Triton's launcher
+
+@pytest.mark.parametrize("text", [
+    "FileNotFoundError: [Errno 2] No such file or directory: '/sbin/ldconfig'",
+    "> FileNotFoundError: [Errno 2] No such file or directory: 'ldconfig'",  # a quoted reply
+    "FileNotFoundError: [Errno 2] 没有那个文件或目录: 'ldconfig'",  # zh_CN strerror
+])
+def test_ldconfig_missing_is_the_launchers_libcuda_lookup(text: str) -> None:
+    assert _top(text) == "triton-launcher-compile-failed"
+
+
+def test_ldconfig_with_an_old_triton_keeps_the_upgrade_as_runner_up() -> None:
+    found = _ids("Mamba2 with Triton 2.1.0\n"
+                 "FileNotFoundError: [Errno 2] No such file or directory: 'ldconfig'")
+    assert found[0] == "triton-launcher-compile-failed"
+    assert "triton-too-old" in found
+
+
+@pytest.mark.parametrize("text", [
+    "Mamba2 error: subprocess.CalledProcessError: Command [] returned non-zero exit status 1.",
+    "  File \"/env/lib/python3.11/site-packages/mamba_ssm/ops/triton/ssd_combined.py\", line 9\n"
+    "subprocess.CalledProcessError: Command '['/usr/bin/cc', '-O3', '-shared']' returned "
+    "non-zero exit status 1.",
+])
+def test_a_failed_command_in_the_mamba2_forward_is_the_launcher(text: str) -> None:
+    assert _top(text) == "triton-launcher-compile-failed"
+
+
+def test_a_failed_ninja_command_in_a_build_is_not_the_launcher() -> None:
+    text = ("  Building wheel for mamba-ssm (setup.py) ... error\n"
+            "  mamba_ssm/ops/triton/ssd_combined.py -> build/lib/mamba_ssm/ops/triton\n"
+            "subprocess.CalledProcessError: Command '['ninja', '-v']' returned non-zero exit "
+            "status 1.")
+    assert "triton-launcher-compile-failed" not in _ids(text)
+
+
+# ---------------------------------------------------------------- Triton's LLVM lowering
+
+def test_an_index_error_in_tritons_llvm_lowering_is_the_turing_bug() -> None:
+    text = ("IndexError                                Traceback (most recent call last)\n"
+            "/usr/lib/python3/dist-packages/triton/compiler/compiler.py in make_llir(src)\n"
+            "--> 200   llvm_ir = translate_triton_gpu_to_llvmir(mod, capability, tma)\n")
+    assert _top(text) == "triton-gpu-ptxas-unsupported"
+
+
+def test_an_index_error_in_user_code_is_not_a_triton_problem() -> None:
+    text = ("Traceback (most recent call last):\n"
+            "  File \"train.py\", line 12, in <module>\n    y = Mamba2(d_model=64)(x)[5]\n"
+            "IndexError: index 5 is out of bounds for dimension 0 with size 2\n")
+    assert _top(text) is None
+
+
+# ---------------------------------------------------------------- host compiler
+
+@pytest.mark.parametrize("text", [
+    " #error You need C++17 to compile PyTorch",
+    "/torch/include/c10/macros/Macros.h:4:2: error: #error You need C++14 to compile PyTorch",
+    "> #error You need C++17 to compile PyTorch",
+])
+def test_pytorchs_language_standard_check_is_the_host_compiler(text: str) -> None:
+    assert _top(text) == "host-compiler-incompatible"
+
+
+# ---------------------------------------------------------------- nvcc older than 11.6
+
+@pytest.mark.parametrize("text", [
+    "Installing causal_conv1d shows a cuda version below 11.6, but my CUDA is 11.7",
+    "pip install mamba-ssm says nvcc is lower than 11.6",
+])
+def test_the_11_6_floor_in_prose_is_an_old_nvcc(text: str) -> None:
+    assert _top(text) == "nvcc-too-old-or-wrong-cuda-home"
+
+
+def test_a_cuda_version_above_the_floor_is_nothing() -> None:
+    assert _top("pip install mamba-ssm with CUDA 11.8, newer than 11.6, works") is None
+
+
+# ---------------------------------------------------------------- native Windows in words
+
+@pytest.mark.parametrize("text", [
+    "I failed to install mamba-ssm with pip on Windows 11.",
+    "在windows下mamba-ssm安装失败",
+    "Can't I build causal-conv1d in windows??",
+])
+def test_a_failed_install_on_windows_in_words(text: str) -> None:
+    assert _top(text) == "windows-native-unsupported"
+
+
+@pytest.mark.parametrize("text", [
+    "I failed to install mamba-ssm with pip on Ubuntu 22.04.",
+    "mamba-ssm installed fine on Windows 11 through WSL.",
+])
+def test_no_windows_or_no_failure_is_not_windows(text: str) -> None:
+    assert "windows-native-unsupported" not in _ids(text)
+
+
+def test_a_broken_off_download_is_the_cause_not_the_windows_wheel_name() -> None:
+    text = ("Guessing wheel URL:  https://github.com/Dao-AILab/causal-conv1d/releases/download/"
+            "v1.2.0/causal_conv1d-1.2.0+cu118torch2.1cxx11abiFALSE-cp311-cp311-win_amd64.whl\n"
+            "error: [Errno 104] Connection reset by peer\n"
+            "ERROR: Failed building wheel for causal-conv1d\n")
+    assert _top(text) == "github-wheel-download-failed"
+
+
+# ---------------------------------------------------------------- missing kernel module
+
+@pytest.mark.parametrize("text", [
+    "NameError: name 'selective_scan_cuda' is not defined",
+    "NameError: name 'selective\\_scan\\_cuda' is not defined",  # Markdown escapes
+])
+def test_an_unbound_selective_scan_cuda_is_a_missing_kernel(text: str) -> None:
+    assert _top(text) == "selective-scan-cuda-not-built"
+
+
+def test_the_vmamba_kernel_name_stays_the_fork() -> None:
+    assert _top("NameError: name 'selective_scan_cuda_core' is not defined") == \
+        "vendored-fork-api-mismatch"
+
+
+# ---------------------------------------------------------------- build requirements
+
+@pytest.mark.parametrize("text", [
+    "  File \"/env/lib/python3.11/site-packages/setuptools/build_meta.py\",\n"
+    "      line 334, in get_requires_for_build_wheel\n"
+    "      ModuleNotFoundError: No module nam",  # a post cut off mid-line
+    "  Getting requirements to build wheel ... error\n"
+    "  ModuleNotFoundError: No module named 'ninja'\n",
+])
+def test_a_module_missing_while_getting_build_requirements(text: str) -> None:
+    assert _top(text) == "build-isolation-missing-build-deps"
+
+
+def test_a_module_missing_at_run_time_is_not_a_build_dependency() -> None:
+    text = "Traceback (most recent call last):\nModuleNotFoundError: No module named 'einops'\n"
+    assert "build-isolation-missing-build-deps" not in _ids(text)
+
+
+# ---------------------------------------------------------------- the 1.x layernorm module
+
+@pytest.mark.parametrize("text", [
+    "from mamba_ssm.ops.triton.layernorm import RMSNorm, layer_norm_fn, rms_norm_fn  fails",
+    "try:\n    from mamba_ssm.ops.triton.layernorm import RMSNorm\nexcept ImportError:\n"
+    "    RMSNorm = None",
+])
+def test_importing_the_1x_layernorm_module_is_api_drift(text: str) -> None:
+    assert _top(text) == "mamba-api-drift-downstream"
+
+
+def test_a_traceback_through_the_existing_layernorm_module_is_not_drift() -> None:
+    text = ("  File \"/env/site-packages/mamba_ssm/modules/mamba_simple.py\", line 20\n"
+            "    from mamba_ssm.ops.triton.layernorm import RMSNorm, layer_norm_fn\n"
+            "  File \"/env/site-packages/mamba_ssm/ops/triton/layernorm.py\", line 15\n"
+            "    import triton\nModuleNotFoundError: No module named 'triton'\n")
+    assert "mamba-api-drift-downstream" not in _ids(text)
