@@ -177,3 +177,53 @@ def test_a_traceback_through_the_existing_layernorm_module_is_not_drift() -> Non
             "  File \"/env/site-packages/mamba_ssm/ops/triton/layernorm.py\", line 15\n"
             "    import triton\nModuleNotFoundError: No module named 'triton'\n")
     assert "mamba-api-drift-downstream" not in _ids(text)
+
+
+# ---------------------------------------------------------------- no C++ compiler (new mode)
+
+@pytest.mark.parametrize("text", [
+    "gcc: fatal error: cannot execute 'cc1plus': execvp: No such file or directory",
+    "gcc: fatal error: cannot execute \u2018cc1plus\u2019: execvp: No such file or directory",
+    "gcc: 致命错误：无法执行‘cc1plus’：execvp：没有那个文件或目录",  # zh_CN gcc
+    "x86_64-conda-linux-gnu-cc: schwerwiegender Fehler: »cc1plus« kann nicht ausgeführt "
+    "werden: execvp: Datei oder Verzeichnis nicht gefunden",  # de_DE gcc
+    "error: command 'x86_64-linux-gnu-g++' failed: No such file or directory",
+    "/bin/sh: 1: g++: not found",
+])
+def test_a_missing_cxx_front_end_is_host_compiler_missing(text: str) -> None:
+    assert _top(text) == "host-compiler-missing"
+
+
+def test_cc1plus_killed_for_memory_is_not_a_missing_compiler() -> None:
+    text = ("c++: fatal error: Killed signal terminated program cc1plus\n"
+            "compilation terminated.\nninja: build stopped: subcommand failed.\n")
+    assert "host-compiler-missing" not in _ids(text)
+
+
+# ---------------------------------------------------------------- unpublished pin (new mode)
+
+@pytest.mark.parametrize("text", [
+    "ERROR: Could not find a version that satisfies the requirement causal-conv1d==1.2.0 "
+    "(from versions: 1.0.0, 1.1.3.post1, 1.2.0.post1, 1.2.0.post2)",
+    "> ERROR: Could not find a version that satisfies the requirement "
+    "mamba_ssm[causal-conv1d]==2.2.3 (from versions: 2.2.2, 2.2.4)",
+])
+def test_a_pin_absent_from_pips_version_list_is_unpublished(text: str) -> None:
+    assert _top(text) == "pinned-version-not-published"
+
+
+@pytest.mark.parametrize("text", [
+    # nothing reachable at all: an index or network problem, not a pin
+    "ERROR: Could not find a version that satisfies the requirement mamba-ssm==2.2.2 "
+    "(from versions: none)",
+    # the version exists, for another Python
+    "ERROR: Ignored the following versions that require a different python version: 2.2.2 "
+    "Requires-Python >=3.9\nERROR: Could not find a version that satisfies the requirement "
+    "mamba-ssm==2.2.2 (from versions: 1.0.1)\n"
+    "ERROR: No matching distribution found for mamba-ssm==2.2.2",
+    # another package's pin
+    "ERROR: Could not find a version that satisfies the requirement einops==9.9 "
+    "(from versions: 0.6.0, 0.7.0)",
+])
+def test_other_resolution_failures_are_not_an_unpublished_pin(text: str) -> None:
+    assert _top(text) != "pinned-version-not-published"

@@ -24,7 +24,7 @@ CORPUS = ROOT / "tests" / "fixtures" / "logs_real"
 # a change that loses a held-out log fails here. Raise them when the engine gets better; never
 # tune signatures on the held-out logs to do so. `heldout` is round 1's held-out half (its misses
 # were listed once, by round 1's baseline run); `heldout2` is round 2's, never looked at.
-HELDOUT_RIGHT_FLOORS = {"heldout": 30, "heldout2": 22}  # of 32 and of 24 causes
+HELDOUT_RIGHT_FLOORS = {"heldout": 31, "heldout2": 23}  # of 32 and of 24 causes
 TUNE_TOP1_FLOOR = 0.95
 
 
