@@ -184,7 +184,7 @@ def test_a_traceback_through_the_existing_layernorm_module_is_not_drift() -> Non
 @pytest.mark.parametrize("text", [
     "gcc: fatal error: cannot execute 'cc1plus': execvp: No such file or directory",
     "gcc: fatal error: cannot execute \u2018cc1plus\u2019: execvp: No such file or directory",
-    "gcc: 致命错误：无法执行‘cc1plus’：execvp：没有那个文件或目录",  # zh_CN gcc
+    "gcc: 致命错误\uff1a无法执行\u2018cc1plus\u2019\uff1aexecvp\uff1a没有那个文件或目录",  # zh_CN
     "x86_64-conda-linux-gnu-cc: schwerwiegender Fehler: »cc1plus« kann nicht ausgeführt "
     "werden: execvp: Datei oder Verzeichnis nicht gefunden",  # de_DE gcc
     "error: command 'x86_64-linux-gnu-g++' failed: No such file or directory",
