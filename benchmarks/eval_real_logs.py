@@ -12,9 +12,10 @@ rounds' tune halves, `heldout` is round 1's held-out half and `heldout2` round 2
 any of them to one round.
 
 The `heldout` and `heldout2` halves were held out until their measurement was recorded (see
-tests/fixtures/logs_real/README.md); on 2026-12-06 they were declared spent and opened for
-tuning, so --misses now lists their misses too. They are no longer a held-out measure: round 3,
-gathered apart from this corpus, is the held-out measure from now on.
+tests/fixtures/logs_real/README.md); on 2026-12-06, after that, they were declared spent and
+opened for tuning, so --misses lists their misses too. They are no longer a held-out measure
+(their figures are "after tuning on the spent halves"): round 3, gathered apart from this corpus,
+is the held-out measure from now on.
 """
 
 # ruff: noqa: T201  # a report script: printing the figures is its job
