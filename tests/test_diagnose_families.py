@@ -227,3 +227,33 @@ def test_a_pin_absent_from_pips_version_list_is_unpublished(text: str) -> None:
 ])
 def test_other_resolution_failures_are_not_an_unpublished_pin(text: str) -> None:
     assert _top(text) != "pinned-version-not-published"
+
+
+# ---------------------------------------------------------------- pip's wrapper yields
+
+_WRAP_HEAD = ("  Building wheel for causal-conv1d (setup.py) ... error\n"
+              "  \u00d7 python setup.py bdist_wheel did not run successfully.\n"
+              "  ╰─> [80 lines of output]\n      building 'causal_conv1d_cuda' extension\n")
+_WRAP_TAIL = ("      [end of output]\n  ERROR: Failed building wheel for causal-conv1d\n"
+              "Failed to build causal-conv1d\nERROR: Could not build wheels for causal-conv1d, "
+              "which is required to install pyproject.toml-based projects\n")
+
+
+@pytest.mark.parametrize(("error", "expected"), [
+    ("error: #error -- unsupported GNU version! gcc versions later than 12 are not supported!",
+     "host-compiler-incompatible"),
+    ("NameError: name 'bare_metal_version' is not defined", "nvcc-not-found-bare-metal-version"),
+    ("fatal error: cuda_runtime.h: No such file or directory", "cuda-dev-headers-missing"),
+    ("c++: fatal error: Killed signal terminated program cc1plus", "build-resources-ninja-oom"),
+    ("gcc: fatal error: cannot execute 'cc1plus': execvp: No such file or directory",
+     "host-compiler-missing"),
+])
+def test_the_build_error_inside_pips_wrapper_ranks_above_the_wrapper(error: str,
+                                                                     expected: str) -> None:
+    found = _ids(_WRAP_HEAD + "      " + error + "\n" + _WRAP_TAIL)
+    assert found[0] == expected
+    assert "no-prebuilt-wheel-slow-source-build" in found  # still shown, as the runner-up
+
+
+def test_the_wrapper_alone_is_still_the_source_build() -> None:
+    assert _top(_WRAP_HEAD + _WRAP_TAIL) == "no-prebuilt-wheel-slow-source-build"
