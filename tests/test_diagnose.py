@@ -39,7 +39,8 @@ REFERENCE_IDS = {
     "driver-too-old-cuda13", "old-source-vs-new-torch", "local-checkout-shadowing",
     "extension-import-order-libc10", "mamba3-deps", "torch-cpu-build",
 }
-ADDED_IDS = {"no-gpu-visible", "mamba-broken-release"}
+ADDED_IDS = {"no-gpu-visible", "mamba-broken-release", "host-compiler-missing",
+             "pinned-version-not-published"}
 SHARED_REFERENCE = Path("/work/shared/reference/failures/failures.json")
 
 

@@ -20,11 +20,12 @@ import eval_real_logs  # noqa: E402
 import split_real_logs  # noqa: E402
 
 CORPUS = ROOT / "tests" / "fixtures" / "logs_real"
-# The floors this engine reached on each held-out half (right top-1 causes, no false positives):
-# a change that loses a held-out log fails here. Raise them when the engine gets better; never
-# tune signatures on the held-out logs to do so. `heldout` is round 1's held-out half (its misses
-# were listed once, by round 1's baseline run); `heldout2` is round 2's, never looked at.
-HELDOUT_RIGHT_FLOORS = {"heldout": 25, "heldout2": 18}  # of 32 and of 24 causes
+# The floors this engine reached on each former held-out half (right top-1 causes, no false
+# positives): a change that loses one of these logs fails here. `heldout` is round 1's held-out
+# half, `heldout2` round 2's; both were measured and recorded, then spent for tuning on 2026-12-06
+# (tests/fixtures/logs_real/README.md), so these are regression floors, no longer a held-out
+# measure: round 3, gathered apart from this corpus, is.
+HELDOUT_RIGHT_FLOORS = {"heldout": 31, "heldout2": 23}  # of 32 and of 24 causes
 TUNE_TOP1_FLOOR = 0.95
 
 

@@ -38,6 +38,10 @@ _OLD_ABI_STRING = re.compile(rb"(RKSs|PKSs|ISs|ESs)")
 ABI = "cxx11-abi-mismatch"
 TORCH_VERSION = "torch-version-mismatch-undefined-symbol"
 ISOLATION = "build-isolation-wrong-torch"
+# Modes that only say a step failed (pip's "Failed building wheel" around any build error): they
+# explain every build failure, so a specific cause matched decisively in the same log ranks first.
+GENERIC = ("no-prebuilt-wheel-slow-source-build",)
+YIELD_MARGIN = 0.5  # how far under the best specific cause a generic mode is put
 
 # Where unknown failures can be reported: the upstream trackers, which exist.
 REPORT_HINT = (
@@ -154,6 +158,7 @@ def analyse(text: str, env: Optional[Environment] = None, *, env_source: str = "
         if facts_env is not None:
             for cand in candidates.values():
                 _apply_rules(cand, facts_env)
+        _yield_generic(candidates)
     ranked = sorted((c for c in candidates.values() if c.qualifies(ran)),
                     key=lambda c: (-c.score, c.mode.prior))
     if ranked:
@@ -225,6 +230,19 @@ def _apply_rules(cand: _Candidate, env: Environment) -> None:
             cand.env_support += rule.weight
             if rule.weight > 0 and rule.why:
                 cand.confirmed.append(rule.why)
+
+
+def _yield_generic(cands: Mapping[str, _Candidate]) -> None:
+    """Rank a generic "the build failed" mode under the specific cause the log also proves."""
+    specific = [c.score for c in cands.values()
+                if c.mode.id not in GENERIC and c.decisive and c.text_score >= MIN_SCORE]
+    if not specific:
+        return
+    best = max(specific)
+    for mode_id in GENERIC:
+        cand = cands.get(mode_id)
+        if cand is not None and cand.score > best - YIELD_MARGIN:
+            cand.adjust -= cand.score - (best - YIELD_MARGIN)
 
 
 def _bump(cands: Mapping[str, _Candidate], mode_id: str, delta: float, why: str = "") -> None:

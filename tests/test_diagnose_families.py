@@ -1,0 +1,259 @@
+"""Signature families learnt from the spent held-out halves of the real-log corpus.
+
+Each family is shown with short synthetic variants (another locale, Markdown or forum damage,
+another path or version) that must match, and a look-alike that must not: the signatures
+describe the failure, not one log.
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import pytest
+
+from mamba_doctor.diagnose.engine import diagnose
+
+
+def _top(text: str) -> Optional[str]:
+    found = diagnose(text, None, limit=3)
+    return found[0].id if found else None
+
+
+def _ids(text: str) -> list[str]:
+    return [d.id for d in diagnose(text, None, limit=0)]
+
+
+# ---------------------------------------------------------------- Triton's launcher
+
+@pytest.mark.parametrize("text", [
+    "FileNotFoundError: [Errno 2] No such file or directory: '/sbin/ldconfig'",
+    "> FileNotFoundError: [Errno 2] No such file or directory: 'ldconfig'",  # a quoted reply
+    "FileNotFoundError: [Errno 2] 没有那个文件或目录: 'ldconfig'",  # zh_CN strerror
+])
+def test_ldconfig_missing_is_the_launchers_libcuda_lookup(text: str) -> None:
+    assert _top(text) == "triton-launcher-compile-failed"
+
+
+def test_ldconfig_with_an_old_triton_keeps_the_upgrade_as_runner_up() -> None:
+    found = _ids("Mamba2 with Triton 2.1.0\n"
+                 "FileNotFoundError: [Errno 2] No such file or directory: 'ldconfig'")
+    assert found[0] == "triton-launcher-compile-failed"
+    assert "triton-too-old" in found
+
+
+@pytest.mark.parametrize("text", [
+    "Mamba2 error: subprocess.CalledProcessError: Command [] returned non-zero exit status 1.",
+    "  File \"/env/lib/python3.11/site-packages/mamba_ssm/ops/triton/ssd_combined.py\", line 9\n"
+    "subprocess.CalledProcessError: Command '['/usr/bin/cc', '-O3', '-shared']' returned "
+    "non-zero exit status 1.",
+])
+def test_a_failed_command_in_the_mamba2_forward_is_the_launcher(text: str) -> None:
+    assert _top(text) == "triton-launcher-compile-failed"
+
+
+def test_a_failed_ninja_command_in_a_build_is_not_the_launcher() -> None:
+    text = ("  Building wheel for mamba-ssm (setup.py) ... error\n"
+            "  mamba_ssm/ops/triton/ssd_combined.py -> build/lib/mamba_ssm/ops/triton\n"
+            "subprocess.CalledProcessError: Command '['ninja', '-v']' returned non-zero exit "
+            "status 1.")
+    assert "triton-launcher-compile-failed" not in _ids(text)
+
+
+# ---------------------------------------------------------------- Triton's LLVM lowering
+
+def test_an_index_error_in_tritons_llvm_lowering_is_the_turing_bug() -> None:
+    text = ("IndexError                                Traceback (most recent call last)\n"
+            "/usr/lib/python3/dist-packages/triton/compiler/compiler.py in make_llir(src)\n"
+            "--> 200   llvm_ir = translate_triton_gpu_to_llvmir(mod, capability, tma)\n")
+    assert _top(text) == "triton-gpu-ptxas-unsupported"
+
+
+def test_an_index_error_in_user_code_is_not_a_triton_problem() -> None:
+    text = ("Traceback (most recent call last):\n"
+            "  File \"train.py\", line 12, in <module>\n    y = Mamba2(d_model=64)(x)[5]\n"
+            "IndexError: index 5 is out of bounds for dimension 0 with size 2\n")
+    assert _top(text) is None
+
+
+# ---------------------------------------------------------------- host compiler
+
+@pytest.mark.parametrize("text", [
+    " #error You need C++17 to compile PyTorch",
+    "/torch/include/c10/macros/Macros.h:4:2: error: #error You need C++14 to compile PyTorch",
+    "> #error You need C++17 to compile PyTorch",
+])
+def test_pytorchs_language_standard_check_is_the_host_compiler(text: str) -> None:
+    assert _top(text) == "host-compiler-incompatible"
+
+
+# ---------------------------------------------------------------- nvcc older than 11.6
+
+@pytest.mark.parametrize("text", [
+    "Installing causal_conv1d shows a cuda version below 11.6, but my CUDA is 11.7",
+    "pip install mamba-ssm says nvcc is lower than 11.6",
+])
+def test_the_11_6_floor_in_prose_is_an_old_nvcc(text: str) -> None:
+    assert _top(text) == "nvcc-too-old-or-wrong-cuda-home"
+
+
+def test_a_cuda_version_above_the_floor_is_nothing() -> None:
+    assert _top("pip install mamba-ssm with CUDA 11.8, newer than 11.6, works") is None
+
+
+# ---------------------------------------------------------------- native Windows in words
+
+@pytest.mark.parametrize("text", [
+    "I failed to install mamba-ssm with pip on Windows 11.",
+    "在windows下mamba-ssm安装失败",
+    "Can't I build causal-conv1d in windows??",
+])
+def test_a_failed_install_on_windows_in_words(text: str) -> None:
+    assert _top(text) == "windows-native-unsupported"
+
+
+@pytest.mark.parametrize("text", [
+    "I failed to install mamba-ssm with pip on Ubuntu 22.04.",
+    "mamba-ssm installed fine on Windows 11 through WSL.",
+])
+def test_no_windows_or_no_failure_is_not_windows(text: str) -> None:
+    assert "windows-native-unsupported" not in _ids(text)
+
+
+def test_a_broken_off_download_is_the_cause_not_the_windows_wheel_name() -> None:
+    text = ("Guessing wheel URL:  https://github.com/Dao-AILab/causal-conv1d/releases/download/"
+            "v1.2.0/causal_conv1d-1.2.0+cu118torch2.1cxx11abiFALSE-cp311-cp311-win_amd64.whl\n"
+            "error: [Errno 104] Connection reset by peer\n"
+            "ERROR: Failed building wheel for causal-conv1d\n")
+    assert _top(text) == "github-wheel-download-failed"
+
+
+# ---------------------------------------------------------------- missing kernel module
+
+@pytest.mark.parametrize("text", [
+    "NameError: name 'selective_scan_cuda' is not defined",
+    "NameError: name 'selective\\_scan\\_cuda' is not defined",  # Markdown escapes
+])
+def test_an_unbound_selective_scan_cuda_is_a_missing_kernel(text: str) -> None:
+    assert _top(text) == "selective-scan-cuda-not-built"
+
+
+def test_the_vmamba_kernel_name_stays_the_fork() -> None:
+    assert _top("NameError: name 'selective_scan_cuda_core' is not defined") == \
+        "vendored-fork-api-mismatch"
+
+
+# ---------------------------------------------------------------- build requirements
+
+@pytest.mark.parametrize("text", [
+    "  File \"/env/lib/python3.11/site-packages/setuptools/build_meta.py\",\n"
+    "      line 334, in get_requires_for_build_wheel\n"
+    "      ModuleNotFoundError: No module nam",  # a post cut off mid-line
+    "  Getting requirements to build wheel ... error\n"
+    "  ModuleNotFoundError: No module named 'ninja'\n",
+])
+def test_a_module_missing_while_getting_build_requirements(text: str) -> None:
+    assert _top(text) == "build-isolation-missing-build-deps"
+
+
+def test_a_module_missing_at_run_time_is_not_a_build_dependency() -> None:
+    text = "Traceback (most recent call last):\nModuleNotFoundError: No module named 'einops'\n"
+    assert "build-isolation-missing-build-deps" not in _ids(text)
+
+
+# ---------------------------------------------------------------- the 1.x layernorm module
+
+@pytest.mark.parametrize("text", [
+    "from mamba_ssm.ops.triton.layernorm import RMSNorm, layer_norm_fn, rms_norm_fn  fails",
+    "try:\n    from mamba_ssm.ops.triton.layernorm import RMSNorm\nexcept ImportError:\n"
+    "    RMSNorm = None",
+])
+def test_importing_the_1x_layernorm_module_is_api_drift(text: str) -> None:
+    assert _top(text) == "mamba-api-drift-downstream"
+
+
+def test_a_traceback_through_the_existing_layernorm_module_is_not_drift() -> None:
+    text = ("  File \"/env/site-packages/mamba_ssm/modules/mamba_simple.py\", line 20\n"
+            "    from mamba_ssm.ops.triton.layernorm import RMSNorm, layer_norm_fn\n"
+            "  File \"/env/site-packages/mamba_ssm/ops/triton/layernorm.py\", line 15\n"
+            "    import triton\nModuleNotFoundError: No module named 'triton'\n")
+    assert "mamba-api-drift-downstream" not in _ids(text)
+
+
+# ---------------------------------------------------------------- no C++ compiler (new mode)
+
+@pytest.mark.parametrize("text", [
+    "gcc: fatal error: cannot execute 'cc1plus': execvp: No such file or directory",
+    "gcc: fatal error: cannot execute \u2018cc1plus\u2019: execvp: No such file or directory",
+    "gcc: 致命错误\uff1a无法执行\u2018cc1plus\u2019\uff1aexecvp\uff1a没有那个文件或目录",  # zh_CN
+    "x86_64-conda-linux-gnu-cc: schwerwiegender Fehler: »cc1plus« kann nicht ausgeführt "
+    "werden: execvp: Datei oder Verzeichnis nicht gefunden",  # de_DE gcc
+    "error: command 'x86_64-linux-gnu-g++' failed: No such file or directory",
+    "/bin/sh: 1: g++: not found",
+])
+def test_a_missing_cxx_front_end_is_host_compiler_missing(text: str) -> None:
+    assert _top(text) == "host-compiler-missing"
+
+
+def test_cc1plus_killed_for_memory_is_not_a_missing_compiler() -> None:
+    text = ("c++: fatal error: Killed signal terminated program cc1plus\n"
+            "compilation terminated.\nninja: build stopped: subcommand failed.\n")
+    assert "host-compiler-missing" not in _ids(text)
+
+
+# ---------------------------------------------------------------- unpublished pin (new mode)
+
+@pytest.mark.parametrize("text", [
+    "ERROR: Could not find a version that satisfies the requirement causal-conv1d==1.2.0 "
+    "(from versions: 1.0.0, 1.1.3.post1, 1.2.0.post1, 1.2.0.post2)",
+    "> ERROR: Could not find a version that satisfies the requirement "
+    "mamba_ssm[causal-conv1d]==2.2.3 (from versions: 2.2.2, 2.2.4)",
+])
+def test_a_pin_absent_from_pips_version_list_is_unpublished(text: str) -> None:
+    assert _top(text) == "pinned-version-not-published"
+
+
+@pytest.mark.parametrize("text", [
+    # nothing reachable at all: an index or network problem, not a pin
+    "ERROR: Could not find a version that satisfies the requirement mamba-ssm==2.2.2 "
+    "(from versions: none)",
+    # the version exists, for another Python
+    "ERROR: Ignored the following versions that require a different python version: 2.2.2 "
+    "Requires-Python >=3.9\nERROR: Could not find a version that satisfies the requirement "
+    "mamba-ssm==2.2.2 (from versions: 1.0.1)\n"
+    "ERROR: No matching distribution found for mamba-ssm==2.2.2",
+    # another package's pin
+    "ERROR: Could not find a version that satisfies the requirement einops==9.9 "
+    "(from versions: 0.6.0, 0.7.0)",
+])
+def test_other_resolution_failures_are_not_an_unpublished_pin(text: str) -> None:
+    assert _top(text) != "pinned-version-not-published"
+
+
+# ---------------------------------------------------------------- pip's wrapper yields
+
+_WRAP_HEAD = ("  Building wheel for causal-conv1d (setup.py) ... error\n"
+              "  \u00d7 python setup.py bdist_wheel did not run successfully.\n"
+              "  ╰─> [80 lines of output]\n      building 'causal_conv1d_cuda' extension\n")
+_WRAP_TAIL = ("      [end of output]\n  ERROR: Failed building wheel for causal-conv1d\n"
+              "Failed to build causal-conv1d\nERROR: Could not build wheels for causal-conv1d, "
+              "which is required to install pyproject.toml-based projects\n")
+
+
+@pytest.mark.parametrize(("error", "expected"), [
+    ("error: #error -- unsupported GNU version! gcc versions later than 12 are not supported!",
+     "host-compiler-incompatible"),
+    ("NameError: name 'bare_metal_version' is not defined", "nvcc-not-found-bare-metal-version"),
+    ("fatal error: cuda_runtime.h: No such file or directory", "cuda-dev-headers-missing"),
+    ("c++: fatal error: Killed signal terminated program cc1plus", "build-resources-ninja-oom"),
+    ("gcc: fatal error: cannot execute 'cc1plus': execvp: No such file or directory",
+     "host-compiler-missing"),
+])
+def test_the_build_error_inside_pips_wrapper_ranks_above_the_wrapper(error: str,
+                                                                     expected: str) -> None:
+    found = _ids(_WRAP_HEAD + "      " + error + "\n" + _WRAP_TAIL)
+    assert found[0] == expected
+    assert "no-prebuilt-wheel-slow-source-build" in found  # still shown, as the runner-up
+
+
+def test_the_wrapper_alone_is_still_the_source_build() -> None:
+    assert _top(_WRAP_HEAD + _WRAP_TAIL) == "no-prebuilt-wheel-slow-source-build"
