@@ -24,8 +24,13 @@ CORPUS = ROOT / "tests" / "fixtures" / "logs_real"
 # positives): a change that loses one of these logs fails here. `heldout` is round 1's held-out
 # half, `heldout2` round 2's; both were measured and recorded, then spent for tuning on 2026-12-06
 # (tests/fixtures/logs_real/README.md), so these are regression floors, no longer a held-out
-# measure: round 3, gathered apart from this corpus, is.
-HELDOUT_RIGHT_FLOORS = {"heldout": 31, "heldout2": 23}  # of 32 and of 24 causes
+# measure: round 3 (`heldout3`, gathered apart from the tuning and never listed log by log) is.
+# (no machine facts, a Linux laptop's facts) -> right top-1 causes
+HELDOUT_RIGHT_FLOORS = {
+    "heldout": (31, 31),  # of 32 causes
+    "heldout2": (23, 23),  # of 24
+    "heldout3": (28, 26),  # of 41: measured once, 2026-12-06, after the tuning above
+}
 TUNE_TOP1_FLOOR = 0.95
 
 
@@ -84,7 +89,8 @@ def test_heldout_accuracy_floor_and_no_false_positives(half: str, env_name: str)
     positives, right = result["positives"], result["right"]
     false_positives, negatives = len(result["false_positives"]), result["negatives"]
     assert positives >= 24 and negatives >= 5
-    assert right >= HELDOUT_RIGHT_FLOORS[half], f"{right}/{positives} right"
+    floor = HELDOUT_RIGHT_FLOORS[half][0 if env is None else 1]
+    assert right >= floor, f"{right}/{positives} right"
     assert false_positives == 0, f"{false_positives}/{negatives} false positives"
 
 
