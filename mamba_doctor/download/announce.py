@@ -10,7 +10,7 @@ import re
 from typing import Optional, Sequence
 from urllib.parse import urlsplit
 
-from mamba_doctor.download.redact import redact_url
+from mamba_doctor.download.redact import url_host
 
 # https://github.com/<owner>/<repo>/releases/download/<tag>/<file>
 _RELEASE = re.compile(r"/releases/download/([^/]+)/[^/]+$")
@@ -28,7 +28,7 @@ def human_size(size: int) -> str:
 
 def source_name(url: str, origin_url: str) -> str:
     """`github.com (release v2.2.2)` for the origin, `mirror ghproxy.example` for a mirror."""
-    host = _host(url)
+    host = url_host(url)
     if url != origin_url:
         return f"mirror {host}"
     release = _RELEASE.search(urlsplit(url).path)
@@ -65,12 +65,3 @@ def failure_hint(*, mirrors: Sequence[str], find_links: Sequence[str]) -> str:
         ways.append(elsewhere + " and put it in " + " or ".join(find_links))
     text = "; or ".join(ways)
     return text[:1].upper() + text[1:] + "."
-
-
-def _host(url: str) -> str:
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        return f"{host}:{parts.port}" if parts.port else host or redact_url(url)
-    except ValueError:
-        return redact_url(url)

@@ -17,6 +17,16 @@ _SECRET_KEY = re.compile(r"(?i)(token|secret|passw|signature|credential|sig$|^ke
                          r"auth|session)")
 
 
+def url_host(url: str) -> str:
+    """host[:port] of `url`, never its user name or password (what a message may name)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        return f"{host}:{parts.port}" if parts.port else host or redact_url(url)
+    except ValueError:
+        return redact_url(url)
+
+
 def redact_url(url: str) -> str:
     """`url` with its password (or lone user token) and secret query values masked."""
     try:

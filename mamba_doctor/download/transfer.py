@@ -24,7 +24,7 @@ from mamba_doctor.download.partial import (
     plan_headers,
     save_state,
 )
-from mamba_doctor.download.redact import redact_url
+from mamba_doctor.download.redact import redact_url, url_host
 from mamba_doctor.errors import DownloadError
 
 logger = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ def describe_error(exc: BaseException, url: str) -> str:
         if not isinstance(inner, BaseException) or inner is cause:
             break
         cause = inner
-    host = _host(url)
+    host = url_host(url)
     errors = urllib3.exceptions
     if isinstance(cause, ssl.SSLCertVerificationError) or _is_cert_failure(exc):
         why = getattr(cause, "verify_message", None) or "certificate verify failed"
@@ -77,16 +77,6 @@ def describe_error(exc: BaseException, url: str) -> str:
     if isinstance(cause, (errors.ConnectTimeoutError, errors.ReadTimeoutError, TimeoutError)):
         return f"{host} did not answer in time"
     return f"{type(exc).__name__}: {exc}"
-
-
-def _host(url: str) -> str:
-    """host[:port] of `url`, never its user name or password."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        return f"{host}:{parts.port}" if parts.port else host or redact_url(url)
-    except ValueError:
-        return redact_url(url)
 
 
 def _is_cert_failure(exc: BaseException) -> bool:
