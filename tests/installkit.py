@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import platform
 import shutil
 import subprocess
@@ -11,7 +12,7 @@ import sys
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 PY_TAG = f"cp{sys.version_info.major}{sys.version_info.minor}"
 PLAT_TAG = f"linux_{platform.machine()}"
@@ -110,6 +111,17 @@ def pip_home(dest: Path) -> Path:
     src = Path(pip.__file__).parent
     shutil.copytree(src, dest / "pip", ignore=shutil.ignore_patterns("__pycache__"))
     return dest
+
+
+def offline_house(house: Path, environ: Any) -> Path:
+    """The only package index pip sees: einops, and a torch 99.0.0 an unpinned resolver would
+    happily upgrade to. `environ` is a pytest MonkeyPatch: pip reads no config, no index."""
+    make_wheel(house, "einops", "0.8.0", {"einops/__init__.py": ""})
+    fake_torch_wheel(house, "99.0.0")
+    environ.setenv("PIP_CONFIG_FILE", os.devnull)
+    environ.setenv("PIP_NO_INDEX", "1")
+    environ.setenv("PIP_FIND_LINKS", str(house))
+    return house
 
 
 def create_venv(path: Path, wheelhouse: Path, torch_version: str = "2.4.0", *,

@@ -322,3 +322,23 @@ def test_install_names_what_check_blocks_on_that_it_cannot_fix(case: Case,
     if case.name == "v100-driver-cuda114":
         assert said["blocking"] == ["driver_cuda"]
         assert install["steps"][-1]["name"] == "verify" and docs["install"]["exit_code"] == 0
+
+
+def test_install_shows_those_rows_with_their_commands_whole(tmp_path: Path) -> None:
+    from rich.console import Console
+
+    from mamba_doctor.install.precheck import unfixed_blockers
+    from mamba_doctor.install.view import render_blockers
+    from mamba_doctor.ui import split_commands
+
+    case = next(c for c in CASES if c.name == "v100-driver-cuda114")
+    rows = unfixed_blockers(Target(PY, env=case.env, run=_runner(case)))
+    console = Console(record=True, width=60, color_system=None)
+    render_blockers(console, rows)
+    lines = console.export_text().splitlines()
+    assert lines[0].startswith("check: installing will not fix driver_cuda")
+    _, commands = split_commands(rows[0].hint or "")
+    assert commands  # each one whole on a line of its own at 60 columns, not wrapped
+    assert all(c in [ln.strip() for ln in lines] for c in commands), lines
+    render_blockers(console, ())
+    assert console.export_text() == ""

@@ -23,10 +23,9 @@ from tests.installkit import (
     causal_wheel,
     clone_venv,
     create_venv,
-    fake_torch_wheel,
     freeze,
-    make_wheel,
     mamba_wheel,
+    offline_house,
     pip_home,
 )
 
@@ -51,13 +50,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def house(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The only package index pip sees (einops, and a torch an unpinned resolver would take)."""
-    house = tmp_path / "house"
-    make_wheel(house, "einops", "0.8.0", {"einops/__init__.py": ""})
-    fake_torch_wheel(house, "99.0.0")
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("PIP_NO_INDEX", "1")
-    monkeypatch.setenv("PIP_FIND_LINKS", str(house))
-    return house
+    return offline_house(tmp_path / "house", monkeypatch)
 
 
 @pytest.fixture

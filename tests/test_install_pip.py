@@ -18,10 +18,10 @@ from tests.installkit import (
     PY_TAG,
     clone_venv,
     create_venv,
-    fake_torch_wheel,
     freeze,
     make_wheel,
     mamba_wheel,
+    offline_house,
     pip_home,
 )
 
@@ -38,13 +38,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def house(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A local wheelhouse that every pip call (ours and the printed restore commands) uses."""
-    house = tmp_path / "house"
-    make_wheel(house, "einops", "0.8.0", {"einops/__init__.py": ""})
-    fake_torch_wheel(house, "99.0.0")  # what an unpinned resolver would happily upgrade to
-    monkeypatch.setenv("PIP_CONFIG_FILE", os.devnull)
-    monkeypatch.setenv("PIP_NO_INDEX", "1")
-    monkeypatch.setenv("PIP_FIND_LINKS", str(house))
-    return house
+    return offline_house(tmp_path / "house", monkeypatch)
 
 
 @pytest.fixture
