@@ -60,8 +60,8 @@ def expected_id(label: str) -> Optional[str]:
     return label.split(":", 1)[1] if label.startswith("new:") else label
 
 
-HELD_OUT = ("heldout", "heldout2", "heldout3")
-STILL_HELD_OUT = ("heldout3",)  # never listed log by log
+HELD_OUT = ("heldout", "heldout2", "heldout3", "heldout4")
+STILL_HELD_OUT = ("heldout4",)  # never listed log by log
 
 
 def evaluate(split: str, env: Optional[Environment],
@@ -94,11 +94,12 @@ def evaluate(split: str, env: Optional[Environment],
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--split", default="all", choices=("tune", *HELD_OUT, "all"))
-    parser.add_argument("--round", type=int, choices=(1, 2, 3), default=None, dest="round_no",
+    parser.add_argument("--round", type=int, choices=(1, 2, 3, 4), default=None, dest="round_no",
                         help="only the logs gathered in this round")
     parser.add_argument("--misses", action="store_true",
-                        help="list each split's misses and false positives, except heldout3's (the "
-                        "round-1 and round-2 held-out halves were spent for tuning on 2026-12-06)")
+                        help="list each split's misses and false positives, except heldout4's (the "
+                        "round-1 and round-2 held-out halves were spent for tuning on 2026-12-06, "
+                        "round 3 on 2026-12-07)")
     args = parser.parse_args()
     splits = ("tune", *HELD_OUT) if args.split == "all" else (args.split,)
     scope = "" if args.round_no is None else f" r{args.round_no}"

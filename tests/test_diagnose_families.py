@@ -1,4 +1,4 @@
-"""Signature families learnt from the spent held-out halves of the real-log corpus.
+"""Signature families learnt from the spent held-out parts of the real-log corpus (rounds 1-3).
 
 Each family is shown with short synthetic variants (another locale, Markdown or forum damage,
 another path or version) that must match, and a look-alike that must not: the signatures
@@ -7,11 +7,18 @@ describe the failure, not one log.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
 from typing import Optional
 
 import pytest
 
-from mamba_doctor.diagnose.engine import diagnose
+from mamba_doctor.diagnose.engine import Analysis, analyse, diagnose
+from mamba_doctor.models import Environment
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+
+from eval_real_logs import LAPTOP
 
 
 def _top(text: str) -> Optional[str]:
@@ -257,3 +264,200 @@ def test_the_build_error_inside_pips_wrapper_ranks_above_the_wrapper(error: str,
 
 def test_the_wrapper_alone_is_still_the_source_build() -> None:
     assert _top(_WRAP_HEAD + _WRAP_TAIL) == "no-prebuilt-wheel-slow-source-build"
+
+
+# ================================================================ learnt from round 3 (spent
+# 2026-12-07, after its held-out measurement was recorded)
+
+def _analyse_on_laptop(text: str) -> Analysis:
+    """As `explain` does next to a Linux laptop's facts (RTX 4090, torch 2.5.1+cu124)."""
+    return analyse(text, Environment.from_dict(LAPTOP), check_origin=True)
+
+
+# ---------------------------------------------------------------- ROCm's toolchain
+
+@pytest.mark.parametrize("text", [
+    "clang++: error: cannot determine amdgcn architecture: /opt/rocm/lib/llvm/bin/amdgpu-arch: ;"
+    " consider passing it via '--offload-arch'",
+    "hipcc failed: consider passing it via '--offload-arch'\n"
+    "NameError: name 'bare_metal_version' is not defined",  # an old commit's setup.py as well
+    "clang: error: cannot determine amdgcn architecture",
+])
+def test_clangs_offload_arch_detection_is_a_rocm_build(text: str) -> None:
+    assert _top(text) == "rocm-build"
+
+
+def test_bare_metal_version_without_rocm_stays_the_missing_nvcc() -> None:
+    assert _top("NameError: name 'bare_metal_version' is not defined\n"
+                "  File \"/opt/rocmtools/setup.py\", line 3") == "nvcc-not-found-bare-metal-version"
+
+
+def test_a_rocm_log_next_to_a_cuda_laptop_is_from_another_machine() -> None:
+    text = ("torch.__version__  = 2.3.1+rocm6.0\n"
+            "hipify cannot find csrc/selective_scan/selective_scan.cpp\n"
+            "error: rocm6_0.patch was not applied")
+    result = _analyse_on_laptop(text)
+    assert result.diagnoses[0].id == "rocm-build"
+    assert any("ROCm (2.3.1+rocm6.0)" in why for why in result.other_machine)
+
+
+# ---------------------------------------------------------------- macOS's temporary directory
+
+@pytest.mark.parametrize("path", [
+    "/private/var/folders/rd/0_kt6h0545g1v749gjmryqqr0000gn/T/pip-install-8x/causal-conv1d_3c",
+    "/private/var/folders/x1/abc/T/pip-req-build-q2/mamba",
+])
+def test_a_build_in_macos_temporary_directory_is_macos(path: str) -> None:
+    text = (f"  {path}/setup.py:77: UserWarning: causal_conv1d was requested, but nvcc was not "
+            "found.\n      NameError: name 'bare_metal_version' is not defined\n")
+    assert _top(text) == "macos-unsupported"
+    linux = text.replace("/private/var/folders/", "/tmp/")
+    assert _top(linux) == "nvcc-not-found-bare-metal-version"
+
+
+# ---------------------------------------------------------------- CUDA headers and old toolkits
+
+@pytest.mark.parametrize("text", [
+    # the compiler's lines pasted out of order: the message above the include it belongs to
+    "No such file or directory\n    7 | #include <cusparse.h>\n      |          ^~~~~~~~~~~~\n"
+    "compilation terminated.",
+    "没有那个文件或目录\n   12 | #include <cublas_v2.h>\ncompilation terminated.",
+    "fatal error: curand.h: No such file or directory",
+])
+def test_a_cuda_library_header_missing_is_the_dev_headers(text: str) -> None:
+    assert _top(text) == "cuda-dev-headers-missing"
+
+
+def test_an_include_of_a_header_that_was_found_is_nothing() -> None:
+    assert _top("   7 | #include <cusparse.h>\nwarning: unused variable 'x'") is None
+
+
+@pytest.mark.parametrize(("limit", "expected"), [
+    ("8", "nvcc-too-old-or-wrong-cuda-home"),  # CUDA 10.x
+    ("10", "nvcc-too-old-or-wrong-cuda-home"),  # CUDA 11.1-11.4, under setup.py's 11.6
+    ("11", "host-compiler-incompatible"),  # CUDA 11.5+: the compiler is the problem
+    ("13", "host-compiler-incompatible"),
+])
+def test_a_host_config_that_refuses_gcc_says_how_old_the_toolkit_is(limit: str,
+                                                                     expected: str) -> None:
+    text = ("In file included from /usr/local/cuda/include/cuda_runtime.h:83,\n"
+            "/usr/local/cuda/include/crt/host_config.h:138:2: error: #error -- unsupported GNU "
+            f"version! gcc versions later than {limit} are not supported!\n"
+            "fatal error: cuda_bf16.h: No such file or directory\n")
+    assert _top(text) == expected
+
+
+# ---------------------------------------------------------------- a C++ standard from torch
+
+@pytest.mark.parametrize("text", [
+    "[1/10] c++ -O3 -std=c++17 -c selective_scan.cpp\n"
+    "torch/include/ATen/ATen.h:5:2: error: #error C++20 or later compatible compiler is "
+    "required to use ATen.",
+    "nvcc -O3 -std=c++14 -c causal_conv1d.cu\n"
+    "#error C++17 or later compatible compiler is required to use PyTorch.",
+])
+def test_torch_demanding_a_newer_standard_than_the_packages_flag_is_old_source(text: str) -> None:
+    assert _top(text) == "old-source-vs-new-torch"
+
+
+def test_torch_demanding_cxx20_without_an_older_flag_is_the_compiler() -> None:
+    text = ("c++ -O3 -c selective_scan.cpp\n"
+            "error: #error C++20 or later compatible compiler is required to use ATen.")
+    assert _top(text) == "host-compiler-incompatible"
+
+
+# ---------------------------------------------------------------- build isolation, in words
+
+@pytest.mark.parametrize("text", [
+    "Failed to build `mamba-ssm==2.2.4`\n  torch.__version__  = 2.7.0+cu126\n"
+    "It works if I disable build isolation with torch==2.6.0 already installed",
+    "ERROR: Failed building wheel for mamba-ssm\n"
+    "pip install mamba-ssm --no-build-isolation worked for me",
+    "Failed building wheel for causal-conv1d. Solved by adding --no-build-isolation.",
+])
+def test_the_poster_saying_no_build_isolation_fixed_it(text: str) -> None:
+    assert _top(text) == "build-isolation-wrong-torch"
+
+
+def test_no_build_isolation_that_still_fails_is_not_isolation() -> None:
+    text = ("pip install mamba-ssm --no-build-isolation\n"
+            "NameError: name 'bare_metal_version' is not defined")
+    assert _top(text) == "nvcc-not-found-bare-metal-version"
+
+
+# ---------------------------------------------------------------- setup.py cut off in the backend
+
+@pytest.mark.parametrize("text", [
+    "Caused by: Build backend failed to determine extra requires with `build_wheel()` with exit "
+    "status: 1\n  File \".../setuptools/build_meta.py\", line 295, in _get_build_requires\n"
+    "    self.run_setup()\n",
+    "  File \"/tmp/pip-build-env-1/overlay/setuptools/build_meta.py\", line 325, in "
+    "get_requires_for_build_wheel\n  File \".../build_meta.py\", line 311, in run_setup\n",
+])
+def test_setup_py_failing_while_the_backend_collects_requirements(text: str) -> None:
+    assert _top(text) == "build-isolation-missing-build-deps"
+
+
+# ---------------------------------------------------------------- NGC's pre-release torch
+
+@pytest.mark.parametrize("line", [
+    "torch.__version__: '2.1.0a0+4136153'",
+    "torch.__version__ = 2.3.0a0+ebedce2",
+    "torch.__version__  = 2.4.0a0+07cecf4168.nv24.05",
+])
+def test_a_pre_release_torch_with_a_commit_is_ngc(line: str) -> None:
+    text = ("After installation from wheel (causal_conv1d-1.0.2+cu122torch2.1cxx11abiTRUE-"
+            f"cp310-cp310-linux_x86_64.whl), importing causal_conv1d fails.\n{line}\n")
+    assert _top(text) == "ngc-container-torch"
+
+
+def test_a_release_torch_is_not_ngc() -> None:
+    assert _top("torch.__version__: '2.1.0+cu121'\nimporting causal_conv1d fails") != \
+        "ngc-container-torch"
+
+
+# ---------------------------------------------------------------- names only forks have
+
+@pytest.mark.parametrize("text", [
+    "from mamba_ssm.ops.selective_scan_interface import mamba_inner_fn_no_out_proj\n"
+    "ModuleNotFoundError: No module named 'mamba_ssm.ops.triton.layernorm'",
+    "ImportError: cannot import name 'bimamba_inner_fn' from "
+    "'mamba_ssm.ops.selective_scan_interface'",
+])
+def test_a_name_only_a_vendored_fork_has_is_the_fork(text: str) -> None:
+    assert _top(text) == "vendored-fork-api-mismatch"
+
+
+def test_the_layernorm_rename_alone_stays_api_drift() -> None:
+    text = ("from mamba_ssm.ops.triton.layernorm import RMSNorm, layer_norm_fn\n"
+            "ModuleNotFoundError: No module named 'mamba_ssm.ops.triton.layernorm'")
+    assert _top(text) == "mamba-api-drift-downstream"
+
+
+# ---------------------------------------------------------------- where the extension was built
+
+_WARNING_CXX11 = ("_ZN3c107WarningC1ESt7variantIJNS0_11UserWarningENS0_18DeprecationWarningEEERK"
+                  "NS_14SourceLocationENSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEEb")
+
+
+@pytest.mark.parametrize(("so", "expected"), [
+    ("/mnt/data/me/mamba/selective_scan_cuda.cpython-310-x86_64-linux-gnu.so",
+     "torch-version-mismatch-undefined-symbol"),  # an in-place build of a checkout
+    ("/home/me/mamba/build/lib.linux-x86_64-cpython-310/selective_scan_cuda.cpython-310-x86_64-"
+     "linux-gnu.so", "torch-version-mismatch-undefined-symbol"),
+    ("/home/me/env/lib/python3.10/site-packages/selective_scan_cuda.cpython-310-x86_64-linux-"
+     "gnu.so", "cxx11-abi-mismatch"),  # a wheel's copy: the classic ABI mix-up
+])
+def test_a_std_cxx11_symbol_missing_from_an_extension_built_in_a_checkout(so: str,
+                                                                          expected: str) -> None:
+    assert _top(f"ImportError: {so}: undefined symbol: {_WARNING_CXX11}") == expected
+
+
+# ---------------------------------------------------------------- the GPU in torch's warning
+
+def test_torchs_sm_warning_names_the_logs_gpu() -> None:
+    text = ("UserWarning: … sm_120 is not compatible with the current PyTorch installation\n"
+            "RuntimeError: CUDA error: no kernel image is available for execution on the device")
+    result = _analyse_on_laptop(text)
+    assert result.diagnoses[0].id == "gpu-arch-too-new-blackwell"
+    assert any("sm_120" in why and "sm_89" in why for why in result.other_machine)

@@ -34,6 +34,8 @@ _SYMBOL = re.compile(rb"undefined symbol: (_Z\S{1,400})")
 _WHEEL_TAGS = re.compile(rb"torch(\d{1,2}\.\d{1,3})cxx11abi(TRUE|FALSE)")
 _BUILD_TORCH = re.compile(rb"torch\.__version__\s{1,8}=\s{1,8}(\S{1,60})")
 _OLD_ABI_STRING = re.compile(rb"(RKSs|PKSs|ISs|ESs)")
+# The extension whose symbol is missing, when the line names its file.
+_SO_PATH = re.compile(rb"(?<![\w.-])(/[^\s:'\"]{1,300}\.so): undefined symbol: _Z")
 
 ABI = "cxx11-abi-mismatch"
 TORCH_VERSION = "torch-version-mismatch-undefined-symbol"
@@ -270,6 +272,12 @@ def _discriminate(scan: TextScan, env: Optional[Environment],
         _bump(cands, TORCH_VERSION, -1.5)
     if symbols and not new_abi and not old_abi:
         _bump(cands, ABI, -3.0)  # no std::string in the symbol: the ABI flag cannot explain it
+    if new_abi and torch_abi is None and _built_in_a_source_tree(text):
+        # Compiled in a checkout, so against the torch (and ABI) of its build: the torch that
+        # imports it now is another one. No release wheel's ABI flag is involved.
+        _bump(cands, ABI, -3.0)
+        _bump(cands, TORCH_VERSION, 2.0, "the extension was compiled in a source tree, not "
+                                         "installed from a release wheel")
     if (new_abi and torch_abi is False) or (old_abi and torch_abi is True):
         flag = "new" if new_abi else "old"
         why = f"the missing symbol uses the {flag} C++ string ABI, torch the other one"
@@ -297,6 +305,13 @@ def _discriminate(scan: TextScan, env: Optional[Environment],
         why = f"the build used torch {used}, this environment has {env.torch.version}"
         _bump(cands, ISOLATION, 3.0, why)
         _bump(cands, TORCH_VERSION, 1.0, why)
+
+
+def _built_in_a_source_tree(text: bytes) -> bool:
+    """Whether the extension with the missing symbol lies outside any site-/dist-packages (an
+    in-place or `build/` copy of a checkout)."""
+    hit = _SO_PATH.search(text, 0, 1 << 20)
+    return hit is not None and b"-packages/" not in hit.group(1)
 
 
 def _finish(cand: _Candidate, values: Mapping[str, str], target: Optional[Any], *,

@@ -39,7 +39,9 @@ _MACOS = (("macosx_", _rx(rb"macosx_\d{1,2}_\d{1,2}_(arm64|x86_64|universal2)"))
           ("/opt/homebrew/", _rx(rb"/opt/homebrew/")),
           ("Python.framework", _rx(rb"Python\.framework")),
           # a home directory: /Users/NAME/ (not C:/Users/, not a path inside another one)
-          ("/Users/", _rx(rb"(?<![\w\\:/.~-])/Users/[^/\s'\"]{1,64}/")))
+          ("/Users/", _rx(rb"(?<![\w\\:/.~-])/Users/[^/\s'\"]{1,64}/")),
+          # the per-user temporary directory, where pip unpacks and builds
+          ("/private/var/folders/", _rx(rb"(?<![\w/])/private/var/folders/")))
 _LINUX = (("linux_x86_64", _rx(rb"linux_x86_64")), ("linux_aarch64", _rx(rb"linux_aarch64")),
           ("-linux-gnu", _rx(rb"(x86_64|aarch64)-linux-gnu")),
           ("-packages/", _rx(rb"(?<![\w\\])/[\w./-]{1,200}/(site|dist)-packages/")))
@@ -72,7 +74,14 @@ _NVCC = (
 _TORCH_CUDA = (("PyTorch (", _rx(rb"PyTorch \((\d{1,2}\.\d{1,2})\)\. Please make sure")),)
 _DRIVER = ("Driver Version:", _rx(rb"Driver Version: (\d{2,3}\.\d{1,3}(?:\.\d{1,3})?)"
                                   rb"\s{1,16}CUDA Version: (\d{1,2}\.\d{1,2})"))
-_SM = ("CUDA capability sm_", _rx(rb"CUDA capability sm_(\d{2,3})"))
+_SM = (("CUDA capability sm_", _rx(rb"CUDA capability sm_(\d{2,3})")),
+       # torch's warning, however much of its start the poster kept
+       ("is not compatible with the current PyTorch",
+        _rx(rb"sm_(\d{2,3})\W{0,4}is not compatible with the current PyTorch")))
+# AMD's toolchain: a ROCm torch, ROCm's install prefix, its compiler driver or GPU targets
+_ROCM = (("+rocm", _rx(rb"\d{1,3}(?:\.\d{1,4}){1,2}\+rocm\d{1,2}(?:\.\d{1,2}){0,2}")),
+         ("/opt/rocm", _rx(rb"(?<![\w/])/opt/rocm\b")),
+         ("hipcc", _rx(rb"\bhipcc\b")), ("amdgcn", _rx(rb"\bamdgcn\b")))
 _PACKAGES = {
     "mamba_ssm": ("mamba", _rx(rb"mamba[-_]ssm(?:-|==| )" + _VER, icase=True)),
     "causal_conv1d": ("causal", _rx(rb"causal[-_]conv1d(?:-|==| )" + _VER, icase=True)),
@@ -86,6 +95,7 @@ class LogFacts:
 
     system: Optional[str] = None  # "Windows", "Darwin", "Linux"
     wsl: bool = False
+    rocm: bool = False  # the log is from AMD's toolchain (ROCm torch, /opt/rocm, hipcc)
     platform: Optional[str] = None  # "Colab", "Kaggle" when the paths say so
     arch: Optional[str] = None
     python_minor: Optional[str] = None  # "3.10"
@@ -102,8 +112,9 @@ class LogFacts:
 
     @property
     def known(self) -> bool:
-        return any((self.system, self.python_minor, self.torch_version, self.torch_cuda,
-                    self.nvcc_version, self.driver_version, self.sm, self.packages))
+        return any((self.system, self.rocm, self.python_minor, self.torch_version,
+                    self.torch_cuda, self.nvcc_version, self.driver_version, self.sm,
+                    self.packages))
 
     def environment(self) -> Environment:
         """These facts as an Environment (unknown ones left unset), for confirm rules."""
@@ -122,6 +133,8 @@ class LogFacts:
             abi = _pypi_torch_abi(self.torch_version)
             if abi is not None:
                 data["torch"]["cxx11abi"] = abi
+        if self.rocm:
+            data["torch"].update(installed=True, hip=_rocm_version(self.torch_version))
         if self.torch_cuda:  # torch's own CUDA in the log: torch is there
             data["torch"].update(installed=True, cuda=self.torch_cuda)
         if self.nvcc_version:
@@ -147,6 +160,12 @@ def _pypi_torch_abi(version: str) -> Optional[bool]:
     if m is None:
         return None
     return torch_default_abi(f"{m.group(1)}.{m.group(2)}", m.group(3))
+
+
+def _rocm_version(torch_version: Optional[str]) -> str:
+    """ROCm's version from a ROCm torch's local tag ("2.3.1+rocm6.0" -> "6.0"), else "yes"."""
+    m = re.search(r"\+rocm(\d{1,2}\.\d{1,2})", torch_version or "")
+    return m.group(1) if m else "yes"
 
 
 def _first(scan: TextScan, specs: Any, group: int = 1) -> Optional[tuple[str, str]]:
@@ -186,7 +205,10 @@ def read_log_facts(scan: TextScan, *, gpus: bool = True) -> LogFacts:
         torch_cuda = compiled[0]
     nvcc = _first(scan, _NVCC)
     driver = scan.matches(*_DRIVER)
-    sm = _first(scan, (_SM,))
+    sm = _first(scan, _SM)
+    rocm = _first(scan, _ROCM, group=0)
+    if rocm is not None:
+        evidence["torch.hip"] = rocm[1][:120]
     named = read_gpus(scan) if gpus else ()
     packages = {}
     for name, (anchor, rx) in _PACKAGES.items():
@@ -201,7 +223,7 @@ def read_log_facts(scan: TextScan, *, gpus: bool = True) -> LogFacts:
         if hit is not None:
             evidence[key] = hit[1][:120]
     return LogFacts(
-        system=system, wsl=wsl, platform=platform, arch=arch,
+        system=system, wsl=wsl, rocm=rocm is not None, platform=platform, arch=arch,
         python_minor=f"3.{python[0]}" if python else None,
         torch_version=torch[0] if torch else None, torch_cuda=torch_cuda,
         nvcc_version=nvcc[0] if nvcc else None,
@@ -247,10 +269,14 @@ def other_machine(facts: LogFacts, env: Environment) -> list[str]:
     nvcc = env.cuda_toolkit.nvcc_version
     if facts.nvcc_version and nvcc and facts.nvcc_version != ".".join(nvcc.split(".")[:2]):
         why.append(f"the log's CUDA toolkit is {facts.nvcc_version}, this machine has nvcc {nvcc}")
+    if facts.rocm and env.torch.cuda and not env.torch.hip:
+        why.append(f"the log shows AMD's ROCm ({facts.evidence.get('torch.hip', '')!s}), this "
+                   f"machine's torch uses CUDA {env.torch.cuda}")
     here = {g.sm for g in env.nvidia.gpus if g.sm is not None}
-    if facts.gpus and here and not here & {sm for _name, sm in facts.gpus}:
-        name, sm = facts.gpus[0]
-        why.append(f"the log names a {name} (sm_{sm}), this machine's GPU is "
+    named = facts.gpus or ((("a GPU", facts.sm),) if facts.sm is not None else ())
+    if named and here and not here & {sm for _name, sm in named}:
+        name, sm = named[0]
+        why.append(f"the log names {name} (sm_{sm}), this machine's GPU is "
                    + ", ".join(f"sm_{s}" for s in sorted(here)))
     return why
 
