@@ -269,9 +269,9 @@ def other_machine(facts: LogFacts, env: Environment) -> list[str]:
     nvcc = env.cuda_toolkit.nvcc_version
     if facts.nvcc_version and nvcc and facts.nvcc_version != ".".join(nvcc.split(".")[:2]):
         why.append(f"the log's CUDA toolkit is {facts.nvcc_version}, this machine has nvcc {nvcc}")
-    if facts.rocm and env.torch.cuda and not env.torch.hip:
+    if facts.rocm and env.torch.version and not env.torch.hip:
         why.append(f"the log shows AMD's ROCm ({facts.evidence.get('torch.hip', '')!s}), this "
-                   f"machine's torch uses CUDA {env.torch.cuda}")
+                   f"machine's torch {env.torch.version} is not a ROCm build")
     here = {g.sm for g in env.nvidia.gpus if g.sm is not None}
     named = facts.gpus or ((("a GPU", facts.sm),) if facts.sm is not None else ())
     if named and here and not here & {sm for _name, sm in named}:
