@@ -32,7 +32,7 @@ HELDOUT_RIGHT_FLOORS = {
     "heldout": (31, 31),  # of 32 causes
     "heldout2": (23, 23),  # of 24
     "heldout3": (38, 38),  # of 41, after the tuning on it (28/26 when it was held out)
-    "heldout4": (31, 31),  # of 33: measured once, 2026-12-07, with the engine as committed
+    "heldout4": (42, 42),  # of 60: measured 2026-12-07 (aggregates only), engine 30869e3
 }
 TUNE_TOP1_FLOOR = 0.95
 
@@ -86,7 +86,7 @@ def test_rounds_three_and_four_are_held_out_whole(manifest: dict[str, Any]) -> N
     """Every log of a later round sits on its one held-out side, and no thread of it is a thread
     of an earlier round (the same issue reached through another URL counts as the same)."""
     logs = manifest["logs"].values()
-    for rnd, side, least, negatives in ((3, "heldout3", 50, 12), (4, "heldout4", 40, 15)):
+    for rnd, side, least, negatives in ((3, "heldout3", 50, 12), (4, "heldout4", 90, 30)):
         part = [e for e in logs if e.get("round", 1) == rnd]
         assert len(part) >= least and {e["split"] for e in part} == {side}
         assert sum(e["label"] == "negative" for e in part) >= negatives
