@@ -1,22 +1,22 @@
 """Top-1 accuracy and false positives of `diagnose()` on the real-log corpus, per split.
 
-    python benchmarks/eval_real_logs.py [--split tune|heldout|heldout2|heldout3|heldout4|all]
-                                        [--round 1|2|3|4] [--misses]
+    python benchmarks/eval_real_logs.py [--split tune|heldout|heldout2|...|heldout5|all]
+                                        [--round 1|2|3|4|5] [--misses]
 
 Each log is explained twice: with no machine facts (as `explain --no-probe` does), and as `explain`
 does next to the probed facts of a Linux laptop that is not the machine the log came from (torch
 2.5.1+cu124 on an RTX 4090: the situation in which local facts used to veto what the text
 proves). A positive counts when the first diagnosis is the thread's cause; a negative counts as a
 false positive when any diagnosis is given. Labels "new:<name>" count once a mode <name> exists.
-The corpus was gathered in four rounds (an entry's `round`, 1 when absent): `tune` holds rounds 1
-and 2's tune halves, `heldout` is round 1's held-out half, `heldout2` round 2's, `heldout3` all of
-round 3 and `heldout4` all of round 4; --round narrows any of them to one round.
+The corpus was gathered in five rounds (an entry's `round`, 1 when absent): `tune` holds rounds 1
+and 2's tune halves, `heldout` is round 1's held-out half, `heldout2` round 2's, and `heldout3`,
+`heldout4` and `heldout5` all of rounds 3, 4 and 5; --round narrows any of them to one round.
 
 Each held-out part was held out until its measurement was recorded (see
 tests/fixtures/logs_real/README.md) and then declared spent and opened for tuning: `heldout` and
-`heldout2` on 2026-12-06, `heldout3` on 2026-12-07, so --misses lists their misses too and their
-figures are "after tuning on them". Round 4 (`heldout4`), gathered apart from the tuning, is the
-held-out measure now: only its aggregates are printed, --misses or not.
+`heldout2` on 2026-12-06, `heldout3` and `heldout4` on 2026-12-07, so --misses lists their misses
+too and their figures are "after tuning on them". Round 5 (`heldout5`), gathered apart from the
+tuning, is the held-out measure now: only its aggregates are printed, --misses or not.
 """
 
 # ruff: noqa: T201  # a report script: printing the figures is its job
@@ -60,8 +60,8 @@ def expected_id(label: str) -> Optional[str]:
     return label.split(":", 1)[1] if label.startswith("new:") else label
 
 
-HELD_OUT = ("heldout", "heldout2", "heldout3", "heldout4")
-STILL_HELD_OUT = ("heldout4",)  # never listed log by log
+HELD_OUT = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5")
+STILL_HELD_OUT = ("heldout5",)  # never listed log by log
 
 
 def evaluate(split: str, env: Optional[Environment],
@@ -94,10 +94,10 @@ def evaluate(split: str, env: Optional[Environment],
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--split", default="all", choices=("tune", *HELD_OUT, "all"))
-    parser.add_argument("--round", type=int, choices=(1, 2, 3, 4), default=None, dest="round_no",
+    parser.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5), default=None, dest="round_no",
                         help="only the logs gathered in this round")
     parser.add_argument("--misses", action="store_true",
-                        help="list each split's misses and false positives, except heldout4's (the "
+                        help="list each split's misses and false positives, except heldout5's (the "
                         "earlier held-out parts were spent for tuning on 2026-12-06 and -07)")
     args = parser.parse_args()
     splits = ("tune", *HELD_OUT) if args.split == "all" else (args.split,)

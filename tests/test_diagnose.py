@@ -40,7 +40,8 @@ REFERENCE_IDS = {
     "extension-import-order-libc10", "mamba3-deps", "torch-cpu-build",
 }
 ADDED_IDS = {"no-gpu-visible", "mamba-broken-release", "host-compiler-missing",
-             "pinned-version-not-published"}
+             "pinned-version-not-published", "pypi-sdist-only-no-binary",
+             "triton-shared-memory-out-of-resources"}
 SHARED_REFERENCE = Path("/work/shared/reference/failures/failures.json")
 
 

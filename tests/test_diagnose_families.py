@@ -461,3 +461,160 @@ def test_torchs_sm_warning_names_the_logs_gpu() -> None:
     result = _analyse_on_laptop(text)
     assert result.diagnoses[0].id == "gpu-arch-too-new-blackwell"
     assert any("sm_120" in why and "sm_89" in why for why in result.other_machine)
+
+
+# ================================================================ learnt from round 4 (spent
+# 2026-12-07, after its held-out measurement was recorded)
+
+# ---------------------------------------------------------------- Triton 2.0's launcher
+
+@pytest.mark.parametrize("key", ["2-.-0-.-0-d82511111ad128294e9d31a6ac684238", "2-.-1-.-0-aa"])
+def test_triton_2_0s_launcher_cache_key_is_an_old_triton(key: str) -> None:
+    text = ('  File "<string>", line 21, in _chunk_cumsum_fwd_kernel\n'
+            f"KeyError: ('{key}-d6252949da17ceb5f3a278a70250af13', (torch.float32, 'i32'))")
+    assert _top(text) == "triton-too-old"
+
+
+def test_a_key_error_in_user_code_is_nothing() -> None:
+    assert _top("KeyError: ('model', 'layers')") is None
+
+
+# ---------------------------------------------------------------- ROCm installed, CUDA torch built
+
+def test_no_rocm_runtime_with_rocm_home_is_a_rocm_build_not_a_missing_nvcc() -> None:
+    text = ("  Getting requirements to build wheel ... error\n"
+            "      No ROCm runtime is found, using ROCM_HOME='/opt/rocm-6.2.3'\n"
+            "      <string>:118: UserWarning: mamba_ssm was requested, but nvcc was not found.\n"
+            "      torch.__version__  = 2.5.1+cu124\n"
+            "      NameError: name 'bare_metal_version' is not defined\n")
+    assert _top(text) == "rocm-build"
+
+
+# ---------------------------------------------------------------- torch's message as uv prints it
+
+def test_the_cuda_mismatch_as_a_format_string_and_its_arguments() -> None:
+    text = ("      RuntimeError: ('The detected CUDA version (%s) mismatches the version that was "
+            "used to compilePyTorch (%s). Please make\n      sure to use the same CUDA "
+            "versions.', '13.0', '12.8')")
+    assert _top(text) == "nvcc-torch-cuda-major-mismatch"
+
+
+# ---------------------------------------------------------------- a fork's function left None
+
+@pytest.mark.parametrize("text", [
+    "    out = mamba_inner_fn_no_out_proj(\nTypeError: 'NoneType' object is not callable",
+    "out = mamba_inner_fn(TypeError: 'NoneType' object is not callable",  # one pasted line
+])
+def test_a_forks_mamba_inner_fn_left_none_is_the_fork(text: str) -> None:
+    assert _top(text) == "vendored-fork-api-mismatch"
+
+
+def test_causal_conv1d_fn_left_none_stays_causal_conv1d() -> None:
+    text = ("    x = causal_conv1d_fn(x, weight, bias)\n"
+            "TypeError: 'NoneType' object is not callable")
+    assert _top(text) == "causal-conv1d-unavailable-nonetype"
+
+
+# ---------------------------------------------------------------- a bidirectional checkpoint
+
+def test_bidirectional_parameters_in_a_checkpoint_are_the_fork() -> None:
+    text = ("RuntimeError: Error(s) in loading state_dict for MambaLMHeadModel:\n"
+            '\tUnexpected key(s) in state_dict: "backbone.layers.0.mixer.A_b_log", '
+            '"backbone.layers.0.mixer.conv1d_b.weight", "backbone.layers.0.mixer.x_proj_b.weight"')
+    assert _top(text) == "vendored-fork-api-mismatch"
+
+
+def test_other_unexpected_keys_are_a_checkpoint_mismatch_not_a_platform_problem() -> None:
+    text = ("RuntimeError: Error(s) in loading state_dict for MambaLMHeadModel:\n"
+            '\tUnexpected key(s) in state_dict: "lm_head.bias", "backbone.norm_f.bias"')
+    assert _top(text) is None
+
+
+# ---------------------------------------------------------------- Windows: MSVC, a project's kernel
+
+_MSVC = ("C:\\Program Files\\NVIDIA GPU Computing Toolkit\\CUDA\\v12.1\\include\\crt/host_config.h"
+         "(153): fatal error C1189: #error:  -- unsupported Microsoft Visual Studio version! Only "
+         "the versions between 2017 and 2022 (inclusive) are supported!\n")
+
+
+def test_msvc_outside_nvccs_range_building_a_projects_kernel_is_the_compiler() -> None:
+    text = (_MSVC + "  ERROR: Failed building wheel for selective_scan\n"
+            "ERROR: Could not build wheels for selective_scan, which is required to install "
+            "pyproject.toml-based projects\n")
+    assert _top(text) == "host-compiler-incompatible"
+
+
+def test_the_same_error_building_mamba_ssm_on_windows_is_windows() -> None:
+    text = ("  File \"C:\\Users\\me\\anaconda3\\envs\\m\\lib\\site-packages\\torch\\utils\\"
+            "cpp_extension.py\", line 2100\n" + _MSVC
+            + "  ERROR: Failed building wheel for mamba-ssm\n")
+    assert _top(text) == "windows-native-unsupported"
+
+
+def test_a_guarded_import_that_left_selective_scan_fn_unbound() -> None:
+    line = "NameError: name 'selective_scan_fn' is not defined"
+    assert _top(line) == "selective-scan-cuda-not-built"
+    windows = ("  File \"D:\\ProgramData\\Anaconda3\\envs\\seg\\Lib\\site-packages\\torch\\nn\\"
+               "modules\\module.py\", line 1527, in _call_impl\n" + line)
+    assert _top(windows) == "windows-native-unsupported"
+
+
+# ---------------------------------------------------------------- two torches in an isolated build
+
+@pytest.mark.parametrize("said", ["- PyTorch 2.6.0+cu124", "with torch==2.6.0 already installed"])
+def test_an_isolated_build_printing_another_torch_than_the_posters(said: str) -> None:
+    text = (f"{said}\n  × Failed to build `mamba-ssm==2.2.4`\n"
+            "  ├─▶ The build backend returned an error\n"
+            "  ╰─▶ Call to `setuptools.build_meta.build_wheel` failed (exit status: 1)\n"
+            "      torch.__version__  = 2.7.0+cu126\n"
+            "      Precompiled wheel not found. Building from source...\n")
+    found = diagnose(text, None, limit=3)
+    assert found[0].id == "build-isolation-wrong-torch"
+    assert any("torch 2.7" in why and "2.6" in why for why in found[0].confirmed)
+
+
+def test_the_same_torch_in_the_build_and_the_post_is_not_isolation() -> None:
+    text = ("mamba-ssm fails to build on torch==2.7.0\n  × Failed to build `mamba-ssm==2.2.4`\n"
+            "  ╰─▶ Call to `setuptools.build_meta.build_wheel` failed (exit status: 1)\n"
+            "      torch.__version__  = 2.7.0+cu126\n")
+    assert _top(text) != "build-isolation-wrong-torch"
+
+
+# ---------------------------------------------------------------- NGC's CUDA 13 with a CUDA 12 wheel
+
+def test_an_ngc_container_missing_the_wheels_libcudart_is_ngc() -> None:
+    text = ("Still getting this issue on NVIDIA PyTorch container 25.08 with CUDA 13:\n"
+            "    import selective_scan_cuda\n"
+            "ImportError: libcudart.so.12: cannot open shared object file: No such file or "
+            "directory")
+    assert _top(text) == "ngc-container-torch"
+
+
+# ---------------------------------------------------------------- the two new modes
+
+@pytest.mark.parametrize("text", [
+    "Could not find a binary distribution for causal-conv1d==1.4.0\n    for the platform linux-64\n"
+    "    Note that @pypi does not currently support source distributions",
+    "Distribution `mamba-ssm==2.2.4 @ registry+https://pypi.org/simple` can't be installed "
+    "because it is marked as `--no-build` but has no binary distribution",
+])
+def test_an_installer_that_takes_wheels_only(text: str) -> None:
+    assert _top(text) == "pypi-sdist-only-no-binary"
+
+
+def test_another_packages_missing_binary_is_not_ours() -> None:
+    assert _top("Could not find a binary distribution for pyarrow==3.0 for the platform") is None
+
+
+@pytest.mark.parametrize("text", [
+    "triton.runtime.errors.OutOfResources: out of resource: shared memory, Required: 589824, "
+    "Hardware limit: 101376. Reducing block sizes or `num_stages` may help.",
+    "请问有人遇到 triton.runtime.autotuner.OutOfResources: out of resource: shared memory, "
+    "Required: 254208, Hardware limit: 101376. 这个报错吗",
+])
+def test_a_triton_kernel_over_the_gpus_shared_memory(text: str) -> None:
+    assert _top(text) == "triton-shared-memory-out-of-resources"
+
+
+def test_cuda_out_of_memory_is_not_shared_memory() -> None:
+    assert _top("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB") is None
