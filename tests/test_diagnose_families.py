@@ -563,7 +563,7 @@ def test_a_guarded_import_that_left_selective_scan_fn_unbound() -> None:
 
 @pytest.mark.parametrize("said", ["- PyTorch 2.6.0+cu124", "with torch==2.6.0 already installed"])
 def test_an_isolated_build_printing_another_torch_than_the_posters(said: str) -> None:
-    text = (f"{said}\n  × Failed to build `mamba-ssm==2.2.4`\n"
+    text = (f"{said}\n  \u00d7 Failed to build `mamba-ssm==2.2.4`\n"
             "  ├─▶ The build backend returned an error\n"
             "  ╰─▶ Call to `setuptools.build_meta.build_wheel` failed (exit status: 1)\n"
             "      torch.__version__  = 2.7.0+cu126\n"
@@ -574,13 +574,14 @@ def test_an_isolated_build_printing_another_torch_than_the_posters(said: str) ->
 
 
 def test_the_same_torch_in_the_build_and_the_post_is_not_isolation() -> None:
-    text = ("mamba-ssm fails to build on torch==2.7.0\n  × Failed to build `mamba-ssm==2.2.4`\n"
+    text = ("mamba-ssm fails to build on torch==2.7.0\n"
+            "  \u00d7 Failed to build `mamba-ssm==2.2.4`\n"
             "  ╰─▶ Call to `setuptools.build_meta.build_wheel` failed (exit status: 1)\n"
             "      torch.__version__  = 2.7.0+cu126\n")
     assert _top(text) != "build-isolation-wrong-torch"
 
 
-# ---------------------------------------------------------------- NGC's CUDA 13 with a CUDA 12 wheel
+# ---------------------------------------------------------------- NGC's CUDA 13, a CUDA 12 wheel
 
 def test_an_ngc_container_missing_the_wheels_libcudart_is_ngc() -> None:
     text = ("Still getting this issue on NVIDIA PyTorch container 25.08 with CUDA 13:\n"
