@@ -8,6 +8,9 @@ does next to the probed facts of a Linux laptop that is not the machine the log 
 2.5.1+cu124 on an RTX 4090: the situation in which local facts used to veto what the text
 proves). A positive counts when the first diagnosis is the thread's cause; a negative counts as a
 false positive when any diagnosis is given. Labels "new:<name>" count once a mode <name> exists.
+Where entries carry a blind second label (`audit`, rounds 4 and later), the top-1 count is also
+given on the positives whose two labels agree: two labellers disagree on about one cause in five,
+so the single-label figure mixes the engine's misses with the labels' disagreements.
 The corpus was gathered in five rounds (an entry's `round`, 1 when absent): `tune` holds rounds 1
 and 2's tune halves, `heldout` is round 1's held-out half, `heldout2` round 2's, and `heldout3`,
 `heldout4` and `heldout5` all of rounds 3, 4 and 5; --round narrows any of them to one round.
@@ -68,6 +71,7 @@ def evaluate(split: str, env: Optional[Environment],
              round_no: Optional[int] = None) -> dict[str, Any]:
     logs = load_manifest()["logs"]
     right, wrong, fps, negatives = [], [], [], 0
+    agreed = agreed_right = 0  # positives whose blind second label (`audit`) is the same
     for log_id, entry in sorted(logs.items()):
         if split != "all" and entry["split"] != split:
             continue
@@ -81,14 +85,20 @@ def evaluate(split: str, env: Optional[Environment],
             negatives += 1
             if found:
                 fps.append((log_id, found[0].id))
-        elif found and found[0].id == want:
-            right.append(log_id)
         else:
-            wrong.append((log_id, want, found[0].id if found else None))
+            hit = bool(found) and found[0].id == want
+            if hit:
+                right.append(log_id)
+            else:
+                wrong.append((log_id, want, found[0].id if found else None))
+            if entry.get("audit", {}).get("label") == entry["label"]:
+                agreed += 1
+                agreed_right += hit
     positives = len(right) + len(wrong)
     return {"positives": positives, "right": len(right), "wrong": wrong,
             "top1": len(right) / positives if positives else 0.0,
-            "negatives": negatives, "false_positives": fps}
+            "negatives": negatives, "false_positives": fps,
+            "agreed": agreed, "agreed_right": agreed_right}
 
 
 def main() -> None:
@@ -111,6 +121,9 @@ def main() -> None:
             print(f"{split + scope:11} {env_name:24} top-1 {r['right']}/{r['positives']} "
                   f"({r['top1']:.0%}), false positives {len(r['false_positives'])}/"
                   f"{r['negatives']}")
+            if r["agreed"]:
+                print(f"{'':11} {'':24} where a blind second label agrees: "
+                      f"{r['agreed_right']}/{r['agreed']}")
             if args.misses and split not in STILL_HELD_OUT:
                 for log_id, want, got in r["wrong"]:
                     print(f"    miss {log_id}: want {want}, got {got}")
