@@ -1,7 +1,7 @@
 """Top-1 accuracy and false positives of `diagnose()` on the real-log corpus, per split.
 
-    python benchmarks/eval_real_logs.py [--split tune|heldout|heldout2|...|heldout5|all]
-                                        [--round 1|2|3|4|5] [--misses]
+    python benchmarks/eval_real_logs.py [--split tune|heldout|heldout2|...|heldout6|all]
+                                        [--round 1|2|3|4|5|6] [--misses]
 
 Each log is explained twice: with no machine facts (as `explain --no-probe` does), and as `explain`
 does next to the probed facts of a Linux laptop that is not the machine the log came from (torch
@@ -11,14 +11,14 @@ false positive when any diagnosis is given. Labels "new:<name>" count once a mod
 Where entries carry a blind second label (`audit`, rounds 4 and later), the top-1 count is also
 given on the positives whose two labels agree: two labellers disagree on about one cause in five,
 so the single-label figure mixes the engine's misses with the labels' disagreements.
-The corpus was gathered in five rounds (an entry's `round`, 1 when absent): `tune` holds rounds 1
-and 2's tune halves, `heldout` is round 1's held-out half, `heldout2` round 2's, and `heldout3`,
-`heldout4` and `heldout5` all of rounds 3, 4 and 5; --round narrows any of them to one round.
+The corpus was gathered in six rounds (an entry's `round`, 1 when absent): `tune` holds rounds 1
+and 2's tune halves, `heldout` is round 1's held-out half, `heldout2` round 2's, and `heldout3` to
+`heldout6` all of rounds 3 to 6; --round narrows any of them to one round.
 
 Each held-out part was held out until its measurement was recorded (see
 tests/fixtures/logs_real/README.md) and then declared spent and opened for tuning: `heldout` and
-`heldout2` on 2026-12-06, `heldout3` and `heldout4` on 2026-12-07, so --misses lists their misses
-too and their figures are "after tuning on them". Round 5 (`heldout5`), gathered apart from the
+`heldout2` on 2026-12-06, `heldout3` to `heldout5` on 2026-12-07, so --misses lists their misses
+too and their figures are "after tuning on them". Round 6 (`heldout6`), gathered apart from the
 tuning, is the held-out measure now: only its aggregates are printed, --misses or not.
 """
 
@@ -63,8 +63,8 @@ def expected_id(label: str) -> Optional[str]:
     return label.split(":", 1)[1] if label.startswith("new:") else label
 
 
-HELD_OUT = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5")
-STILL_HELD_OUT = ("heldout5",)  # never listed log by log
+HELD_OUT = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6")
+STILL_HELD_OUT = ("heldout6",)  # never listed log by log
 
 
 def evaluate(split: str, env: Optional[Environment],
@@ -104,10 +104,10 @@ def evaluate(split: str, env: Optional[Environment],
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--split", default="all", choices=("tune", *HELD_OUT, "all"))
-    parser.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5), default=None, dest="round_no",
+    parser.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5, 6), default=None, dest="round_no",
                         help="only the logs gathered in this round")
     parser.add_argument("--misses", action="store_true",
-                        help="list each split's misses and false positives, except heldout5's (the "
+                        help="list each split's misses and false positives, except heldout6's (the "
                         "earlier held-out parts were spent for tuning on 2026-12-06 and -07)")
     args = parser.parse_args()
     splits = ("tune", *HELD_OUT) if args.split == "all" else (args.split,)

@@ -12,7 +12,9 @@ own seed, so adding a round never moves a log of an earlier one:
   out entirely until its measurement was recorded; spent for tuning on 2026-12-07)
 - round 4 (seed 52): every entry onto `heldout4`, held out entirely in the same way (spent for
   tuning on 2026-12-07, after its measurement was recorded)
-- round 5 (seed 65): every entry onto `heldout5`, held out entirely in the same way
+- round 5 (seed 65): every entry onto `heldout5`, held out entirely in the same way (spent for
+  tuning on 2026-12-07, after its measurement was recorded)
+- round 6 (seed 78): every entry onto `heldout6`, held out entirely in the same way
 
 Within a round, entries from the same thread (same URL) stay together, so a thread never sits on
 both sides. Threads are grouped by their label (a KB mode id, "negative" or "new:<name>") and each
@@ -40,6 +42,7 @@ ROUNDS: dict[int, tuple[int, str, str]] = {
     3: (39, "heldout3", "heldout3"),  # held out entirely: both sides are the held-out half
     4: (52, "heldout4", "heldout4"),
     5: (65, "heldout5", "heldout5"),
+    6: (78, "heldout6", "heldout6"),
 }
 
 
