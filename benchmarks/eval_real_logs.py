@@ -104,8 +104,8 @@ def evaluate(split: str, env: Optional[Environment],
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--split", default="all", choices=("tune", *HELD_OUT, "all"))
-    parser.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5, 6), default=None, dest="round_no",
-                        help="only the logs gathered in this round")
+    parser.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5, 6), default=None,
+                        dest="round_no", help="only the logs gathered in this round")
     parser.add_argument("--misses", action="store_true",
                         help="list each split's misses and false positives, except heldout6's (the "
                         "earlier held-out parts were spent for tuning on 2026-12-06 and -07)")

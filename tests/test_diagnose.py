@@ -41,7 +41,8 @@ REFERENCE_IDS = {
 }
 ADDED_IDS = {"no-gpu-visible", "mamba-broken-release", "host-compiler-missing",
              "pinned-version-not-published", "pypi-sdist-only-no-binary",
-             "triton-shared-memory-out-of-resources"}
+             "triton-shared-memory-out-of-resources", "torch-too-old-for-setup",
+             "triton-ptx-isa-newer-than-ptxas"}
 SHARED_REFERENCE = Path("/work/shared/reference/failures/failures.json")
 
 

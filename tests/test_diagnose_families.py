@@ -619,3 +619,89 @@ def test_a_triton_kernel_over_the_gpus_shared_memory(text: str) -> None:
 
 def test_cuda_out_of_memory_is_not_shared_memory() -> None:
     assert _top("torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB") is None
+
+
+# ================================================================ learnt from round 5 (spent
+# 2026-12-07, after its held-out measurement was recorded)
+
+_ZEROS_LIKE = ("_ZN2at4_ops10zeros_like4callERKNS_6TensorEN3c108optionalINS5_10ScalarTypeEEENS6_"
+               "INS5_6LayoutEEE")
+
+
+def test_a_torch_symbol_next_to_the_package_names_as_people_write_them() -> None:
+    text = (f"ImportError: undefined symbol: {_ZEROS_LIKE}\n"
+            "我的环境 cuda11.8、python3.10、pytorch2.0.1、"
+            "causal-conv1d=1.1.1、mamba-ssm=1.2.0.post1")
+    assert _top(text) == "torch-version-mismatch-undefined-symbol"
+
+
+def test_a_torch_symbol_with_no_mamba_package_in_sight_is_nothing() -> None:
+    assert _top(f"ImportError: undefined symbol: {_ZEROS_LIKE}\nimport torchvision") is None
+
+
+@pytest.mark.parametrize("text", [
+    "  - Installing mamba-ssm (1.2.0.post1): Failed\n  ChefBuildError\n"
+    "  Backend subprocess exited when trying to invoke get_requires_for_build_wheel",
+    "(.venv) PS C:\\mamba> pip install .\n        File \"<string>\", line 8, in <module>\n"
+    "      ModuleNotFoundError: No module named 'packaging'",
+])
+def test_setup_py_without_its_build_tools_in_poetry_or_pips_shim(text: str) -> None:
+    assert _top(text) == "build-isolation-missing-build-deps"
+
+
+def test_a_module_missing_in_a_python_c_one_liner_is_not_the_build() -> None:
+    text = ("$ python -c \"import torch\"\n  File \"<string>\", line 1, in <module>\n"
+            "ModuleNotFoundError: No module named 'torch'")
+    assert _top(text) != "build-isolation-missing-build-deps"
+
+
+@pytest.mark.parametrize("error", [
+    "[6bc:1060 :0:1060] Caught signal 11 (Segmentation fault: invalid permissions)",
+    "ImportError: /usr/local/lib/python3.10/dist-packages/causal_conv1d_cuda.cpython-310-x86_64-"
+    "linux-gnu.so: undefined symbol: _ZNK3c1017SymbolicShapeMeta18init_is_contiguousEv",
+])
+def test_a_release_wheel_failing_inside_a_named_ngc_image(error: str) -> None:
+    text = f"I am using `nvcr.io/nvidia/pytorch:23.11-py3` docker image\n{error}\n"
+    assert _top(text) == "ngc-container-torch"
+    elsewhere = text.replace("nvcr.io/nvidia/pytorch:23.11-py3", "pytorch/pytorch:2.1.0-devel")
+    assert _top(elsewhere) != "ngc-container-torch"
+
+
+@pytest.mark.parametrize("text", [
+    "ptxas C:\\Users\\me\\AppData\\Local\\Temp\\tmpjq.ptx, line 1932; error   : Feature '.bf16' "
+    "requires .target sm_80 or higher\nptxas fatal   : Ptx assembly aborted due to errors",
+    "  File \"D:\\app\\.venv\\lib\\site-packages\\triton\\backends\\nvidia\\compiler.py\", "
+    "line 374, in make_cubin\nsubprocess.CalledProcessError: Command "
+    "'['C:\\\\CUDA\\\\v12.4\\\\bin\\\\ptxas.exe', '-lineinfo', '-v', '--gpu-name=sm_75', "
+    "'C:\\\\tmp\\\\t.ptx']' returned non-zero exit status 1.",
+])
+def test_ptxas_refusing_a_pre_ampere_gpu_for_tritons_kernels(text: str) -> None:
+    assert _top(text) == "triton-gpu-ptxas-unsupported"
+
+
+def test_ptxas_for_an_ampere_gpu_is_not_a_pre_ampere_problem() -> None:
+    text = ("  File \"/env/site-packages/triton/backends/nvidia/compiler.py\", line 374, in "
+            "make_cubin\nsubprocess.CalledProcessError: Command '['/usr/bin/ptxas', '-lineinfo', "
+            "'--gpu-name=sm_86', '/tmp/t.ptx']' returned non-zero exit status 1.")
+    assert _top(text) != "triton-gpu-ptxas-unsupported"
+
+
+def test_a_ptx_isa_newer_than_the_ptxas_that_runs() -> None:
+    text = ("ptxas C:\\Users\\n\\AppData\\Local\\Temp\\tmp5.ptx, line 5; fatal   : Unsupported "
+            ".version 8.6; current version is '8.5'\nptxas fatal   : Ptx assembly aborted due to "
+            "errors")
+    assert _top(text) == "triton-ptx-isa-newer-than-ptxas"
+
+
+def test_an_old_torch_under_setup_py() -> None:
+    text = ("      ImportError: cannot import name 'HIP_HOME' from 'torch.utils.cpp_extension' "
+            "(/envs/old/lib/python3.8/site-packages/torch/utils/cpp_extension.py)")
+    assert _top(text) == "torch-too-old-for-setup"
+    other = text.replace("'torch.utils.cpp_extension'", "'mylib.build'")
+    assert _top(other) is None
+
+
+def test_a_class_only_visions_forks_have_is_the_fork() -> None:
+    text = ("    from mamba_ssm.modules.mamba_simple import Mamba, VisionMamba\n"
+            "ImportError: cannot import name 'VisionMamba' from 'mamba_ssm.modules.mamba_simple'")
+    assert _top(text) == "vendored-fork-api-mismatch"
