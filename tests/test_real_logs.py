@@ -34,6 +34,7 @@ HELDOUT_RIGHT_FLOORS = {
     "heldout3": (38, 38),  # of 41, after the tuning on it (28/26 when it was held out)
     "heldout4": (54, 54),  # of 60, after the tuning on it (42/42 when it was held out)
     "heldout5": (34, 34),  # of 40, after the tuning on it (25/25 when it was held out)
+    "heldout6": (8, 8),  # of 20: measured 2026-12-07 (aggregates only), engine 6b1f16a
 }
 TUNE_TOP1_FLOOR = 0.95
 
@@ -88,7 +89,7 @@ def test_later_rounds_are_held_out_whole(manifest: dict[str, Any]) -> None:
     of an earlier round (the same issue reached through another URL counts as the same)."""
     logs = manifest["logs"].values()
     for rnd, side, least, negatives in ((3, "heldout3", 50, 12), (4, "heldout4", 90, 30),
-                                               (5, "heldout5", 50, 12)):
+                                               (5, "heldout5", 50, 12), (6, "heldout6", 25, 8)):
         part = [e for e in logs if e.get("round", 1) == rnd]
         assert len(part) >= least and {e["split"] for e in part} == {side}
         assert sum(e["label"] == "negative" for e in part) >= negatives
@@ -111,7 +112,7 @@ def test_heldout_accuracy_floor_and_no_false_positives(half: str, env_name: str)
     result = eval_real_logs.evaluate(half, env)
     positives, right = result["positives"], result["right"]
     false_positives, negatives = len(result["false_positives"]), result["negatives"]
-    assert positives >= 24 and negatives >= 5
+    assert positives >= 20 and negatives >= 5
     floor = HELDOUT_RIGHT_FLOORS[half][0 if env is None else 1]
     assert right >= floor, f"{right}/{positives} right"
     assert false_positives == 0, f"{false_positives}/{negatives} false positives"
