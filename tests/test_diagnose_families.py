@@ -705,3 +705,11 @@ def test_a_class_only_visions_forks_have_is_the_fork() -> None:
     text = ("    from mamba_ssm.modules.mamba_simple import Mamba, VisionMamba\n"
             "ImportError: cannot import name 'VisionMamba' from 'mamba_ssm.modules.mamba_simple'")
     assert _top(text) == "vendored-fork-api-mismatch"
+
+
+def test_the_fixes_follow_the_posters_torch_not_the_isolated_builds() -> None:
+    text = ("with torch==2.6.0 already installed\n"
+            "  ╰─▶ Call to `setuptools.build_meta.build_wheel` failed (exit status: 1)\n"
+            "      torch.__version__  = 2.7.0+cu126\n")
+    fixes = " ".join(diagnose(text, None, limit=1)[0].fix)
+    assert "torch==2.6.0" in fixes and "2.7.0" not in fixes

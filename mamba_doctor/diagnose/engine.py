@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 from mamba_doctor.diagnose.facts import check_rule
 from mamba_doctor.diagnose.fixes import advice_target, fix_texts, values_for
-from mamba_doctor.diagnose.logfacts import LogFacts, merge, other_machine, read_log_facts
+from mamba_doctor.diagnose.logfacts import (
+    LogFacts,
+    isolated_build_torches,
+    merge,
+    other_machine,
+    read_log_facts,
+)
 from mamba_doctor.diagnose.textscan import MAX_LINE, TextScan
 from mamba_doctor.knowledge.failures import KnowledgeBase, Mode, Signature, load_knowledge
 from mamba_doctor.models import Environment
@@ -33,12 +39,6 @@ MAX_MATCHED = 6  # evidence lines kept per diagnosis
 _SYMBOL = re.compile(rb"undefined symbol: (_Z\S{1,400})")
 _WHEEL_TAGS = re.compile(rb"torch(\d{1,2}\.\d{1,3})cxx11abi(TRUE|FALSE)")
 _BUILD_TORCH = re.compile(rb"torch\.__version__\s{1,8}=\s{1,8}(\S{1,60})")
-# Marks of a build in an isolated environment (pip's overlay, uv's or pip's PEP 517 steps).
-_ISOLATED = re.compile(rb"pip-build-env-|build_meta\.build_wheel|The build backend returned an "
-                       rb"error|Installing build dependencies|Getting requirements to build wheel")
-# A torch version the poster names ("torch==2.6.0", "PyTorch 2.6.0+cu124"): the installed one.
-_SAID_TORCH = re.compile(rb"\b(?:py)?torch(?:==| version |=| )v?(\d{1,2}\.\d{1,3})(?:\.\d{1,4})?",
-                         re.IGNORECASE)
 _OLD_ABI_STRING = re.compile(rb"(RKSs|PKSs|ISs|ESs)")
 # The extension whose symbol is missing, when the line names its file.
 _SO_PATH = re.compile(rb"(?<![\w.-])(/[^\s:'\"]{1,300}\.so): undefined symbol: _Z")
@@ -318,34 +318,19 @@ def _two_torches(scan: TextScan, kb: KnowledgeBase, cands: dict[str, _Candidate]
     """An isolated build that printed another torch than the one the poster says is installed:
     the build environment fetched its own torch (build-isolation-wrong-torch), whatever else the
     source build then ran into. Its evidence is the pair of lines, so the mode may be created."""
-    text = scan.data
-    built = _BUILD_TORCH.search(text, 0, 1 << 21)
-    if built is None or _ISOLATED.search(text, 0, 1 << 21) is None:
+    two = isolated_build_torches(scan)
+    if two is None:
         return
-    used = ".".join(built.group(1).decode("ascii", "replace").split(".")[:2])
-    for _, said in zip(range(20), _SAID_TORCH.finditer(text, 0, 1 << 21)):
-        if said.group(1).decode() == used:
-            continue
-        lines = [_line_of(text, built.start()), _line_of(text, said.start())]
-        why = (f"the isolated build printed torch {used}, the log names torch "
-               f"{said.group(1).decode()} as installed")
-        cand = cands.get(ISOLATION)
-        if cand is None:
-            mode = next((m for m in kb.modes if m.id == ISOLATION), None)
-            if mode is None:
-                return
-            cand = cands[ISOLATION] = _Candidate(mode, text_score=4.0, decisive=True)
-        else:
-            cand.adjust += 3.0
-        cand.lines.extend(lines)
-        cand.confirmed.append(why)
-        return
-
-
-def _line_of(text: bytes, pos: int) -> str:
-    start = text.rfind(b"\n", max(0, pos - MAX_LINE), pos) + 1
-    end = text.find(b"\n", pos, pos + MAX_LINE)
-    return text[start:end if end != -1 else pos + 200].decode("utf-8", "replace").strip()[:300]
+    # _discriminate states the comparison: the log's facts carry the poster's torch.
+    cand = cands.get(ISOLATION)
+    if cand is None:
+        mode = next((m for m in kb.modes if m.id == ISOLATION), None)
+        if mode is None:
+            return
+        cand = cands[ISOLATION] = _Candidate(mode, text_score=4.0, decisive=True)
+    else:
+        cand.adjust += 3.0
+    cand.lines.extend([two.built_line, two.said_line])
 
 
 def _built_in_a_source_tree(text: bytes) -> bool:

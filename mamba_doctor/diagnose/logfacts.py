@@ -16,7 +16,8 @@ from mamba_doctor.diagnose.textscan import TextScan
 from mamba_doctor.knowledge.cuda_tables import torch_default_abi
 from mamba_doctor.models import Environment
 
-__all__ = ["LogFacts", "merge", "other_machine", "read_log_facts"]
+__all__ = ["LogFacts", "TwoTorches", "isolated_build_torches", "merge", "other_machine",
+           "read_log_facts"]
 
 _VER = rb"(\d{1,3}\.\d{1,3}(?:\.\d{1,4})?(?:(?:a|b|rc|\.dev|\.post)\d{1,10})?)"
 _LOCAL = rb"(\+[A-Za-z0-9.]{1,40})?"
@@ -66,6 +67,12 @@ _TORCH = (
                       + _LOCAL + rb"\)")),
     ("torch", _rx(rb"\b(?:py)?torch(?:==| version |=| )" + _VER + _LOCAL, icase=True)),
 )
+# An isolated build (pip's overlay, uv's or pip's PEP 517 steps) prints the torch it fetched for
+# itself on setup.py's `torch.__version__ = ...` line, which need not be the torch the poster has.
+_ISOLATED = re.compile(rb"pip-build-env-|build_meta\.build_wheel|The build backend returned an "
+                       rb"error|Installing build dependencies|Getting requirements to build wheel")
+_BUILT_TORCH = re.compile(rb"torch\.__version__\s{1,8}=\s{1,8}" + _VER + _LOCAL)
+_SAID_TORCH = re.compile(rb"\b(?:py)?torch(?:==| version |=| )v?" + _VER + _LOCAL, re.IGNORECASE)
 _NVCC = (
     ("release ", _rx(rb"Cuda compilation tools, release (\d{1,2}\.\d{1,2})")),
     ("The detected CUDA version (", _rx(rb"The detected CUDA version \((\d{1,2}\.\d{1,2})\)")),
@@ -195,6 +202,9 @@ def read_log_facts(scan: TextScan, *, gpus: bool = True) -> LogFacts:
         "x86_64" if system in ("Linux", "Windows") else None)
     python = _first(scan, _PYTHON)
     torch = _first_version(scan, _TORCH)
+    two = isolated_build_torches(scan) if torch is not None else None
+    if two is not None:  # the poster's torch, not the one the isolated build fetched
+        torch = (two.said, two.said_line)
     torch_cuda = None
     if torch is not None:
         local = re.search(r"\+cu(\d{2,3})", torch[0])
@@ -243,6 +253,39 @@ def _first_version(scan: TextScan, specs: Any) -> Optional[tuple[str, str]]:
                 m.group(2) else ""
             return m.group(1).decode("ascii") + local, m.group(0).decode("utf-8", "replace")
     return None
+
+
+@dataclass(frozen=True)
+class TwoTorches:
+    """An isolated build's torch and another torch the log names (the one installed)."""
+
+    built: str
+    built_line: str
+    said: str
+    said_line: str
+
+
+def isolated_build_torches(scan: TextScan) -> Optional[TwoTorches]:
+    """The isolated build's torch and the first torch of another major.minor that the poster names
+    ("torch==2.6.0 already installed", "PyTorch 2.6.0+cu124"), or None."""
+    text = scan.data
+    built = _BUILT_TORCH.search(text, 0, 1 << 21)
+    if built is None or _ISOLATED.search(text, 0, 1 << 21) is None:
+        return None
+    used = built.group(1).decode("ascii")
+    for _, said in zip(range(20), _SAID_TORCH.finditer(text, 0, 1 << 21)):
+        version = said.group(1).decode("ascii")
+        if version.split(".")[:2] != used.split(".")[:2]:
+            return TwoTorches(used + (built.group(2) or b"").decode("ascii"), _line_of(text, built),
+                              version + (said.group(2) or b"").decode("ascii"),
+                              _line_of(text, said))
+    return None
+
+
+def _line_of(text: bytes, m: re.Match[bytes]) -> str:
+    start = text.rfind(b"\n", max(0, m.start() - 240), m.start()) + 1
+    end = text.find(b"\n", m.end(), m.end() + 240)
+    return text[start:end if end != -1 else m.end()].decode("utf-8", "replace").strip()[:300]
 
 
 def other_machine(facts: LogFacts, env: Environment) -> list[str]:
