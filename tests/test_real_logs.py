@@ -34,7 +34,7 @@ HELDOUT_RIGHT_FLOORS = {
     "heldout3": (38, 38),  # of 41, after the tuning on it (28/26 when it was held out)
     "heldout4": (54, 54),  # of 60, after the tuning on it (42/42 when it was held out)
     "heldout5": (34, 34),  # of 40, after the tuning on it (25/25 when it was held out)
-    "heldout6": (8, 8),  # of 20: measured 2026-12-07 (aggregates only), engine 6b1f16a
+    "heldout6": (8, 8),  # of 20: measured 2026-12-07 (aggregates only), engines 6b1f16a, cf3b6f6
 }
 TUNE_TOP1_FLOOR = 0.95
 
