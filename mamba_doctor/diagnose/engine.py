@@ -15,13 +15,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
 from mamba_doctor.diagnose.facts import check_rule
 from mamba_doctor.diagnose.fixes import advice_target, fix_texts, values_for
-from mamba_doctor.diagnose.logfacts import (
-    LogFacts,
-    isolated_build_torches,
-    merge,
-    other_machine,
-    read_log_facts,
-)
+from mamba_doctor.diagnose.logfacts import LogFacts, merge, other_machine, read_log_facts
 from mamba_doctor.diagnose.textscan import MAX_LINE, TextScan
 from mamba_doctor.knowledge.failures import KnowledgeBase, Mode, Signature, load_knowledge
 from mamba_doctor.models import Environment
@@ -161,7 +155,7 @@ def analyse(text: str, env: Optional[Environment] = None, *, env_source: str = "
     ran = any(_signature_lines(sig, scan) is not None for sig in kb.kernels_ran)
     why = tuple(other_machine(log, env)) if (check_origin and env is not None) else ()
     facts_env, facts_from = _facts_env(env, env_source, log, bool(why))
-    _two_torches(scan, kb, candidates)
+    _two_torches(log, kb, candidates)
     if candidates:
         _discriminate(scan, facts_env, candidates)
         if facts_env is not None:
@@ -314,11 +308,11 @@ def _discriminate(scan: TextScan, env: Optional[Environment],
         _bump(cands, TORCH_VERSION, 1.0, why)
 
 
-def _two_torches(scan: TextScan, kb: KnowledgeBase, cands: dict[str, _Candidate]) -> None:
+def _two_torches(log: LogFacts, kb: KnowledgeBase, cands: dict[str, _Candidate]) -> None:
     """An isolated build that printed another torch than the one the poster says is installed:
     the build environment fetched its own torch (build-isolation-wrong-torch), whatever else the
     source build then ran into. Its evidence is the pair of lines, so the mode may be created."""
-    two = isolated_build_torches(scan)
+    two = log.isolated_build
     if two is None:
         return
     # _discriminate states the comparison: the log's facts carry the poster's torch.

@@ -97,6 +97,16 @@ _PACKAGES = {
 
 
 @dataclass(frozen=True)
+class TwoTorches:
+    """An isolated build's torch and another torch the log names (the one installed)."""
+
+    built: str
+    built_line: str
+    said: str
+    said_line: str
+
+
+@dataclass(frozen=True)
 class LogFacts:
     """What the log shows; `evidence` says where each fact came from (fact -> log excerpt)."""
 
@@ -115,6 +125,7 @@ class LogFacts:
     gpus: tuple[tuple[str, int], ...] = ()  # (model as written, sm) of each GPU the log names
     packages: dict[str, str] = field(default_factory=dict)
     site_prefixes: tuple[str, ...] = ()  # ".../lib/python3.10" prefixes of site-packages paths
+    isolated_build: Optional[TwoTorches] = None  # an isolated build's torch and the poster's
     evidence: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -240,7 +251,7 @@ def read_log_facts(scan: TextScan, *, gpus: bool = True) -> LogFacts:
         driver_version=driver[0].group(1).decode() if driver else None,
         driver_cuda=driver[0].group(2).decode() if driver else None,
         sm=int(sm[0]) if sm else (named[0][1] if named else None), gpus=named,
-        packages=packages, site_prefixes=prefixes,
+        packages=packages, site_prefixes=prefixes, isolated_build=two,
         evidence=evidence,
     )
 
@@ -253,16 +264,6 @@ def _first_version(scan: TextScan, specs: Any) -> Optional[tuple[str, str]]:
                 m.group(2) else ""
             return m.group(1).decode("ascii") + local, m.group(0).decode("utf-8", "replace")
     return None
-
-
-@dataclass(frozen=True)
-class TwoTorches:
-    """An isolated build's torch and another torch the log names (the one installed)."""
-
-    built: str
-    built_line: str
-    said: str
-    said_line: str
 
 
 def isolated_build_torches(scan: TextScan) -> Optional[TwoTorches]:
