@@ -71,8 +71,6 @@ _TORCH = (
 # itself on setup.py's `torch.__version__ = ...` line, which need not be the torch the poster has.
 _ISOLATED = re.compile(rb"pip-build-env-|build_meta\.build_wheel|The build backend returned an "
                        rb"error|Installing build dependencies|Getting requirements to build wheel")
-_BUILT_TORCH = re.compile(rb"torch\.__version__\s{1,8}=\s{1,8}" + _VER + _LOCAL)
-_SAID_TORCH = re.compile(rb"\b(?:py)?torch(?:==| version |=| )v?" + _VER + _LOCAL, re.IGNORECASE)
 _NVCC = (
     ("release ", _rx(rb"Cuda compilation tools, release (\d{1,2}\.\d{1,2})")),
     ("The detected CUDA version (", _rx(rb"The detected CUDA version \((\d{1,2}\.\d{1,2})\)")),
@@ -270,11 +268,13 @@ def isolated_build_torches(scan: TextScan) -> Optional[TwoTorches]:
     """The isolated build's torch and the first torch of another major.minor that the poster names
     ("torch==2.6.0 already installed", "PyTorch 2.6.0+cu124"), or None."""
     text = scan.data
-    built = _BUILT_TORCH.search(text, 0, 1 << 21)
-    if built is None or _ISOLATED.search(text, 0, 1 << 21) is None:
+    build_spec, _, said_spec = _TORCH  # setup.py's line; the poster's "torch==X" / "PyTorch X"
+    found = scan.matches(*build_spec)
+    if not found or _ISOLATED.search(text, 0, 1 << 21) is None:
         return None
+    built = found[0]
     used = built.group(1).decode("ascii")
-    for _, said in zip(range(20), _SAID_TORCH.finditer(text, 0, 1 << 21)):
+    for said in scan.matches(*said_spec, icase=True, limit=20):
         version = said.group(1).decode("ascii")
         if version.split(".")[:2] != used.split(".")[:2]:
             return TwoTorches(used + (built.group(2) or b"").decode("ascii"), _line_of(text, built),
