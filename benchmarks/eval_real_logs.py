@@ -17,9 +17,9 @@ and 2's tune halves, `heldout` is round 1's held-out half, `heldout2` round 2's,
 
 Each held-out part was held out until its measurement was recorded (see
 tests/fixtures/logs_real/README.md) and then declared spent and opened for tuning: `heldout` and
-`heldout2` on 2026-12-06, `heldout3` to `heldout5` on 2026-12-07, so --misses lists their misses
-too and their figures are "after tuning on them". Round 6 (`heldout6`), gathered apart from the
-tuning, is the held-out measure now: only its aggregates are printed, --misses or not.
+`heldout2` on 2026-12-06, `heldout3` to `heldout6` on 2026-12-07, so --misses lists their misses
+too and their figures are "after tuning on them". A part named in STILL_HELD_OUT is printed in
+aggregate only, --misses or not.
 """
 
 # ruff: noqa: T201  # a report script: printing the figures is its job
@@ -64,7 +64,7 @@ def expected_id(label: str) -> Optional[str]:
 
 
 HELD_OUT = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6")
-STILL_HELD_OUT = ("heldout6",)  # never listed log by log
+STILL_HELD_OUT: tuple[str, ...] = ()  # parts never listed log by log
 
 
 def evaluate(split: str, env: Optional[Environment],
@@ -107,8 +107,8 @@ def main() -> None:
     parser.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5, 6), default=None,
                         dest="round_no", help="only the logs gathered in this round")
     parser.add_argument("--misses", action="store_true",
-                        help="list each split's misses and false positives, except heldout6's (the "
-                        "earlier held-out parts were spent for tuning on 2026-12-06 and -07)")
+                        help="list each split's misses and false positives, except those of a "
+                        "part still held out (STILL_HELD_OUT)")
     args = parser.parse_args()
     splits = ("tune", *HELD_OUT) if args.split == "all" else (args.split,)
     scope = "" if args.round_no is None else f" r{args.round_no}"

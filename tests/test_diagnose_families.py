@@ -1,4 +1,4 @@
-"""Signature families learnt from the spent held-out parts of the real-log corpus (rounds 1-3).
+"""Signature families learnt from the spent held-out parts of the real-log corpus (rounds 1-6).
 
 Each family is shown with short synthetic variants (another locale, Markdown or forum damage,
 another path or version) that must match, and a look-alike that must not: the signatures
@@ -144,9 +144,20 @@ def test_an_unbound_selective_scan_cuda_is_a_missing_kernel(text: str) -> None:
     assert _top(text) == "selective-scan-cuda-not-built"
 
 
-def test_the_vmamba_kernel_name_stays_the_fork() -> None:
-    assert _top("NameError: name 'selective_scan_cuda_core' is not defined") == \
-        "vendored-fork-api-mismatch"
+@pytest.mark.parametrize("text", [
+    "NameError: name 'selective_scan_cuda_core' is not defined",
+    "ModuleNotFoundError: No module named 'selective_scan_cuda_oflex'",
+    "ModuleNotFoundError: No module named 'selective_scan_cuda_oflex_rh'",  # a fork of VMamba's
+    "No module named 'selective\\_scan\\_cuda\\_nrow'",  # Markdown escapes
+    "NameError: name 'selective_scan_cuda_core' is not defined. Did you mean: 'selective_scan_fn'?",
+])
+def test_vmamba_style_kernel_modules_are_the_projects_own_kernels(text: str) -> None:
+    assert _top(text) == "vendored-kernels-not-installed"
+
+
+def test_the_projects_own_kernels_fix_builds_its_kernels_folder() -> None:
+    found = diagnose("No module named 'selective_scan_cuda_core'", None, limit=1)[0]
+    assert "kernels/selective_scan" in " ".join(found.fix)
 
 
 # ---------------------------------------------------------------- build requirements
@@ -713,3 +724,134 @@ def test_the_fixes_follow_the_posters_torch_not_the_isolated_builds() -> None:
             "      torch.__version__  = 2.7.0+cu126\n")
     fixes = " ".join(diagnose(text, None, limit=1)[0].fix)
     assert "torch==2.6.0" in fixes and "2.7.0" not in fixes
+
+
+# ---------------------------------------------------------------- round 6's families
+
+def test_a_file_missing_from_the_source_package_outranks_the_platform() -> None:
+    # csrc/ absent from the sdist fails on every platform, Windows included
+    text = ("PS C:\\Users\\me> pip install causal-conv1d\n"
+            "  File \"C:\\Python311\\Lib\\site-packages\\torch\\utils\\cpp_extension.py\", "
+            "line 873, in build_extensions\n"
+            "ninja: error: 'C:/Users/me/AppData/Local/Temp/pip-install-1/causal-conv1d_2/csrc/"
+            "causal_conv1d.cpp', needed by 'C:/Users/me/AppData/Local/Temp/build/x.obj', missing "
+            "and no known rule to make it\n"
+            "  Building wheel for causal-conv1d (setup.py) ... error\n"
+            "  copying build\\lib.win-amd64-cpython-311 ... causal_conv1d-1.0.1-cp311-win_amd64\n")
+    found = _ids(text)
+    assert found[0] == "sdist-missing-csrc" and "windows-native-unsupported" in found
+
+
+@pytest.mark.parametrize("text", [
+    "ModuleNotFoundError: No module named 'causal_conv1d_cuda'",
+    "NameError: name 'causal_conv1d_cuda' is not defined",
+])
+def test_causal_conv1d_without_its_compiled_module(text: str) -> None:
+    assert _top(text) == "causal-conv1d-cuda-not-built"
+
+
+def test_causal_conv1d_without_its_module_on_windows_is_windows() -> None:
+    text = ("  File \"C:\\Users\\me\\anaconda3\\envs\\m\\lib\\site-packages\\causal_conv1d\\"
+            "causal_conv1d_interface.py\", line 7, in <module>\n"
+            "ModuleNotFoundError: No module named 'causal_conv1d_cuda'\n")
+    assert _top(text) == "windows-native-unsupported"
+
+
+@pytest.mark.parametrize("text", [
+    "AssertionError: No causal-conv1d wheel for torch 2.11.0+cu128/cu12/cp312/abiTRUE",
+    '{"level": "info", "event": "No compatible causal-conv1d wheel candidate"}',
+    "RuntimeError: no prebuilt mamba_ssm wheel found for torch 2.12",
+])
+def test_no_release_wheel_for_a_new_torch(text: str) -> None:
+    assert _top(text) == "no-wheel-for-new-torch"
+
+
+def test_no_wheel_on_windows_is_windows() -> None:
+    text = ("I have the same issue (Win 11).\n"
+            "No compatible causal-conv1d wheel candidate. Installing causal-conv1d from PyPI...\n"
+            "pip install causal-conv1d gives a \"failed to build\" error\n")
+    assert _top(text) == "windows-native-unsupported"
+
+
+def test_a_wheel_named_in_prose_is_not_a_missing_wheel() -> None:
+    assert _top("I downloaded the causal-conv1d wheel for torch 2.4 and it installed fine") is None
+
+
+@pytest.mark.parametrize("text", [
+    "RuntimeError: Triton Error [CUDA]: context is destroyed",
+    "model = Mamba2(d_model=64).to('cuda:1')\nValueError: Pointer argument (at 0) cannot be "
+    "accessed from Triton (cpu tensor?)",
+])
+def test_triton_kernels_on_another_gpu_than_the_current_one(text: str) -> None:
+    assert _top(text) == "triton-nondefault-cuda-device"
+
+
+def test_a_cpu_tensor_given_to_triton_is_the_users_code() -> None:
+    text = ("x = torch.randn(2, 64, 256)\nValueError: Pointer argument (at 0) cannot be accessed "
+            "from Triton (cpu tensor?)")
+    assert _top(text) is None
+
+
+@pytest.mark.parametrize("symbol", [
+    "_ZNSt15__exception_ptr13exception_ptr9_M_addrefEv",
+    "_ZNKSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEE7compareEPKc",
+    "_ZSt28__throw_bad_array_new_lengthv",
+])
+def test_a_missing_standard_library_symbol_is_an_old_libstdcxx(symbol: str) -> None:
+    text = ("ImportError: /env/lib/python3.8/site-packages/selective_scan_cuda.cpython-38-x86_64-"
+            f"linux-gnu.so: undefined symbol: {symbol}")
+    assert _top(text) == "glibc-glibcxx-too-old"
+
+
+def test_a_torch_symbol_with_std_strings_is_not_libstdcxx() -> None:
+    text = ("ImportError: /env/lib/python3.10/site-packages/selective_scan_cuda.cpython-310-x86_64-"
+            "linux-gnu.so: undefined symbol: _ZN3c107WarningC1ESt7variantIJNS0_11UserWarningENS0_1"
+            "8DeprecationWarningEEERKNS_14SourceLocationENSt7__cxx1112basic_stringIcSt11char_trait"
+            "sIcESaIcEEEb")
+    assert _top(text) != "glibc-glibcxx-too-old"
+
+
+_TORCH_SYMBOL = ("ImportError: /ws/causal-conv1d/causal_conv1d_cuda.cpython-310-x86_64-linux-gnu"
+                 ".so: undefined symbol: _ZN3c104cuda9SetDeviceEab")
+
+
+@pytest.mark.parametrize("said", [
+    "I did a fresh source build against torch 2.6 and it still fails.",
+    "Rebuilt it from source twice, same error.",
+    "After a clean rebuild the import still fails.",
+])
+def test_a_symbol_still_missing_after_a_rebuild_is_the_source(said: str) -> None:
+    assert _top(f"{_TORCH_SYMBOL}\n{said}") == "old-source-vs-new-torch"
+
+
+def test_a_symbol_still_missing_after_an_isolated_pip_build_is_isolation() -> None:
+    text = (f"{_TORCH_SYMBOL}\nI built it from source with `pip install .` in the checkout, "
+            "still the same")
+    assert _top(text) == "build-isolation-wrong-torch"
+    assert _top(text.replace("pip install .", "pip install --no-build-isolation .")) == \
+        "old-source-vs-new-torch"
+
+
+def test_a_missing_torch_symbol_without_a_rebuild_stays_the_torch_mismatch() -> None:
+    assert _top(_TORCH_SYMBOL) == "torch-version-mismatch-undefined-symbol"
+
+
+@pytest.mark.parametrize("line", [
+    "/usr/include/cub/detail/device_synchronize.cuh(53): error: identifier "
+    "\"__cudaDeviceSynchronizeDeprecationAvoidance\" is undefined",
+    "/opt/cuda/include/thrust/system/cuda/detail/util.h(12): error: identifier "
+    "\"__cudaLaunchPrologue\" is undefined",
+])
+def test_cuda_internal_identifiers_undefined_are_mixed_toolkit_headers(line: str) -> None:
+    assert _top(line) == "nvcc-too-old-or-wrong-cuda-home"
+
+
+def test_a_user_identifier_undefined_is_not_the_toolkit() -> None:
+    assert _top('kernel.cu(12): error: identifier "my_helper" is undefined') is None
+
+
+@pytest.mark.parametrize("words", ["on my Windows operating system", "on my Win 10 laptop",
+                                   "using a Windows machine"])
+def test_windows_named_in_more_words(words: str) -> None:
+    text = f"I failed to build mamba-ssm {words}: error: command 'nvcc' failed"
+    assert _top(text) == "windows-native-unsupported"

@@ -17,7 +17,7 @@ from mamba_doctor.diagnose.facts import check_rule
 from mamba_doctor.diagnose.fixes import advice_target, fix_texts, values_for
 from mamba_doctor.diagnose.logfacts import LogFacts, merge, other_machine, read_log_facts
 from mamba_doctor.diagnose.textscan import MAX_LINE, TextScan
-from mamba_doctor.knowledge.failures import KnowledgeBase, Mode, Signature, load_knowledge
+from mamba_doctor.knowledge.failures import KnowledgeBase, Mode, Pattern, Signature, load_knowledge
 from mamba_doctor.models import Environment
 
 __all__ = ["MAX_LINE", "MIN_SCORE", "REPORT_HINT", "Analysis", "Diagnosis", "analyse",
@@ -37,13 +37,27 @@ _OLD_ABI_STRING = re.compile(rb"(RKSs|PKSs|ISs|ESs)")
 # The extension whose symbol is missing, when the line names its file.
 _SO_PATH = re.compile(rb"(?<![\w.-])(/[^\s:'\"]{1,300}\.so): undefined symbol: _Z")
 
+# A symbol of the C++ standard library alone (std::, no c10/at/torch name in it): the libstdc++
+# loaded at import is older than the one the extension was linked with, whatever torch is.
+_STD_SYMBOL = re.compile(rb"_ZN?K?St")
+_TORCH_NAMES = re.compile(rb"3c10|2at\d|5torch|6caffe2")
+# The poster rebuilt the extension from source and the symbol is still missing. Anchored,
+# bounded regexes for TextScan.matches (case-blind: prose).
+_REBUILT = (
+    ("from source", re.compile(rb"(?i)\b(re-?)?buil[td]\w{0,3}\b[^\n]{0,40}from source")),
+    ("fresh", re.compile(rb"(?i)\bfresh\b[^\n]{0,24}\b(re)?(build|install|compil)")),
+    ("clean", re.compile(rb"(?i)\bclean\b[^\n]{0,24}\b(re)?(build|install|compil)")),
+)
+# A pip build of the sources with pip's default build isolation.
+_PIP_BUILD = re.compile(rb"pip3? install (-e |--editable )?(\.(?=[\s`'\"/]|$)|\S{0,80}"
+                        rb"(mamba[-_]ssm|causal[-_]conv1d)|git\+)")
+
 ABI = "cxx11-abi-mismatch"
 TORCH_VERSION = "torch-version-mismatch-undefined-symbol"
 ISOLATION = "build-isolation-wrong-torch"
-# Modes that only say a step failed (pip's "Failed building wheel" around any build error): they
-# explain every build failure, so a specific cause matched decisively in the same log ranks first.
-GENERIC = ("no-prebuilt-wheel-slow-source-build",)
-YIELD_MARGIN = 0.5  # how far under the best specific cause a generic mode is put
+GLIBCXX = "glibc-glibcxx-too-old"
+OLD_SOURCE = "old-source-vs-new-torch"
+YIELD_MARGIN = 0.5  # how far under the mode it yields to a mode is put (see _yield)
 
 # Where unknown failures can be reported: the upstream trackers, which exist.
 REPORT_HINT = (
@@ -156,12 +170,13 @@ def analyse(text: str, env: Optional[Environment] = None, *, env_source: str = "
     why = tuple(other_machine(log, env)) if (check_origin and env is not None) else ()
     facts_env, facts_from = _facts_env(env, env_source, log, bool(why))
     _two_torches(log, kb, candidates)
+    _rebuilt_still_missing(scan, kb, candidates)
     if candidates:
         _discriminate(scan, facts_env, candidates)
         if facts_env is not None:
             for cand in candidates.values():
                 _apply_rules(cand, facts_env)
-        _yield_generic(candidates)
+        _yield(candidates)
     ranked = sorted((c for c in candidates.values() if c.qualifies(ran)),
                     key=lambda c: (-c.score, c.mode.prior))
     if ranked:
@@ -235,17 +250,22 @@ def _apply_rules(cand: _Candidate, env: Environment) -> None:
                 cand.confirmed.append(rule.why)
 
 
-def _yield_generic(cands: Mapping[str, _Candidate]) -> None:
-    """Rank a generic "the build failed" mode under the specific cause the log also proves."""
-    specific = [c.score for c in cands.values()
-                if c.mode.id not in GENERIC and c.decisive and c.text_score >= MIN_SCORE]
-    if not specific:
-        return
-    best = max(specific)
-    for mode_id in GENERIC:
-        cand = cands.get(mode_id)
-        if cand is not None and cand.score > best - YIELD_MARGIN:
-            cand.adjust -= cand.score - (best - YIELD_MARGIN)
+def _yield(cands: Mapping[str, _Candidate]) -> None:
+    """Rank a mode under the modes it yields to (the knowledge base's `yields_to`) that the log
+    also proves: pip's "the build failed" under the build error it wraps, a platform under a
+    defect that fails on every platform. Modes yielding to any ("*") go last, under the rest."""
+    def proven(c: _Candidate) -> bool:
+        return c.decisive and c.text_score >= MIN_SCORE
+
+    order = sorted((c for c in cands.values() if c.mode.yields_to),
+                   key=lambda c: "*" in c.mode.yields_to)
+    for cand in order:
+        if "*" in cand.mode.yields_to:
+            over = [c.score for c in cands.values() if proven(c) and "*" not in c.mode.yields_to]
+        else:
+            over = [cands[i].score for i in cand.mode.yields_to if i in cands and proven(cands[i])]
+        if over and cand.score > max(over) - YIELD_MARGIN:
+            cand.adjust -= cand.score - (max(over) - YIELD_MARGIN)
 
 
 def _bump(cands: Mapping[str, _Candidate], mode_id: str, delta: float, why: str = "") -> None:
@@ -262,7 +282,7 @@ def _discriminate(scan: TextScan, env: Optional[Environment],
     if ABI not in cands and TORCH_VERSION not in cands and ISOLATION not in cands:
         return
     text = scan.data
-    symbols = [m.group(1) for _, m in zip(range(20), _SYMBOL.finditer(text))]
+    symbols = _symbols(text)
     # std::__cxx11 (or the B5cxx11 tag), whatever Markdown did to its underscores
     new_abi = any(b"cxx11" in s for s in symbols)
     old_abi = any(_OLD_ABI_STRING.search(s) for s in symbols)
@@ -273,6 +293,11 @@ def _discriminate(scan: TextScan, env: Optional[Environment],
         _bump(cands, TORCH_VERSION, -1.5)
     if symbols and not new_abi and not old_abi:
         _bump(cands, ABI, -3.0)  # no std::string in the symbol: the ABI flag cannot explain it
+    if symbols and all(_STD_SYMBOL.match(s) and not _TORCH_NAMES.search(s) for s in symbols):
+        why = "the missing symbol belongs to the C++ standard library, not to torch"
+        _bump(cands, GLIBCXX, 3.0, why)
+        _bump(cands, TORCH_VERSION, -3.0)
+        _bump(cands, ABI, -3.0)
     if new_abi and torch_abi is None and _built_in_a_source_tree(text):
         # Compiled in a checkout, so against the torch (and ABI) of its build: the torch that
         # imports it now is another one. No release wheel's ABI flag is involved.
@@ -325,6 +350,49 @@ def _two_torches(log: LogFacts, kb: KnowledgeBase, cands: dict[str, _Candidate])
     else:
         cand.adjust += 3.0
     cand.lines.extend([two.built_line, two.said_line])
+
+
+def _symbols(text: bytes) -> list[bytes]:
+    return [m.group(1) for _, m in zip(range(20), _SYMBOL.finditer(text))]
+
+
+def _first_line(scan: TextScan, anchor: str, regex: re.Pattern[bytes], icase: bool
+                ) -> Optional[str]:
+    needle = (anchor.lower() if icase else anchor).encode()
+    hits = scan.hits(Pattern("regex", regex.pattern.decode(), (needle,), regex, icase))
+    return hits[0] if hits else None
+
+
+def _rebuilt_still_missing(scan: TextScan, kb: KnowledgeBase, cands: dict[str, _Candidate]
+                           ) -> None:
+    """A torch symbol still missing after the poster rebuilt the extension from source: not a
+    stale binary (a build against the torch that runs cannot miss its symbols). Either pip's
+    isolated build compiled against another torch (a pip build of the sources without
+    --no-build-isolation in the log), or the source uses an API this torch no longer has."""
+    if TORCH_VERSION not in cands and ABI not in cands:
+        return
+    if not any(_TORCH_NAMES.search(s) for s in _symbols(scan.data)):
+        return
+    said = next((line for anchor, rx in _REBUILT
+                 if (line := _first_line(scan, anchor, rx, True)) is not None), None)
+    if said is None:
+        return
+    pip = None if b"--no-build-isolation" in scan.data else _first_line(scan, "pip", _PIP_BUILD,
+                                                                          False)
+    target = ISOLATION if pip is not None else OLD_SOURCE
+    cand = cands.get(target)
+    if cand is None:
+        mode = next((m for m in kb.modes if m.id == target), None)
+        if mode is None:
+            return
+        cand = cands[target] = _Candidate(mode, text_score=6.0, decisive=True)
+    else:
+        cand.adjust += 3.0
+    cand.lines.extend([said] + ([pip] if pip else []))
+    cand.confirmed.append("the extension was rebuilt from source and the symbol is still missing"
+                          + (", in pip's isolated build" if pip else ""))
+    _bump(cands, TORCH_VERSION, -3.0)
+    _bump(cands, ABI, -3.0)
 
 
 def _built_in_a_source_tree(text: bytes) -> bool:

@@ -94,6 +94,9 @@ class Mode:
     fixes: tuple[Fix, ...]
     related: tuple[str, ...]
     evidence: tuple[str, ...]
+    # Modes that, matched decisively in the same log, explain it better: this one ranks under
+    # them. "*" is any specific mode (pip's "Failed building wheel" wraps every build error).
+    yields_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -195,6 +198,7 @@ def _mode(raw: Mapping[str, Any]) -> Mode:
             confirm=tuple(_rule(r) for r in raw.get("confirm", ())),
             fixes=tuple(_fix(f) for f in raw["fixes"]), related=tuple(raw.get("related", ())),
             evidence=tuple(raw.get("evidence", ())),
+            yields_to=tuple(raw.get("yields_to", ())),
         )
     except (KeyError, TypeError, re.error) as exc:
         raise ValueError(f"knowledge base entry {raw.get('id')!r} is malformed: {exc}") from exc
@@ -229,6 +233,9 @@ def validate(raw: Mapping[str, Any], *, fact_is_valid: Any = None,
         for rel in m.get("related", []):
             if rel not in ids or rel == mid:
                 problems.append(f"{mid}: related id {rel!r} is unknown")
+        for other in m.get("yields_to", []):
+            if (other not in ids and other != "*") or other == mid:
+                problems.append(f"{mid}: yields_to id {other!r} is unknown")
         for f in m.get("fixes", []):
             pair = isinstance(f, Mapping) and set(f) == {"tailored", "generic"}
             named = isinstance(f, Mapping) and set(f) == {"advice", "generic"} and \
