@@ -832,8 +832,10 @@ def test_a_symbol_still_missing_after_an_isolated_pip_build_is_isolation() -> No
         "old-source-vs-new-torch"
 
 
-def test_a_missing_torch_symbol_without_a_rebuild_stays_the_torch_mismatch() -> None:
-    assert _top(_TORCH_SYMBOL) == "torch-version-mismatch-undefined-symbol"
+@pytest.mark.parametrize("said", ["", "Should I build it from source?",
+                                  "Maybe a clean environment would help."])
+def test_a_missing_torch_symbol_without_a_rebuild_stays_the_torch_mismatch(said: str) -> None:
+    assert _top(f"{_TORCH_SYMBOL}\n{said}") == "torch-version-mismatch-undefined-symbol"
 
 
 @pytest.mark.parametrize("line", [

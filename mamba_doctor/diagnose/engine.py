@@ -44,7 +44,8 @@ _TORCH_NAMES = re.compile(rb"3c10|2at\d|5torch|6caffe2")
 # The poster rebuilt the extension from source and the symbol is still missing. Anchored,
 # bounded regexes for TextScan.matches (case-blind: prose).
 _REBUILT = (
-    ("from source", re.compile(rb"(?i)\b(re-?)?buil[td]\w{0,3}\b[^\n]{0,40}from source")),
+    ("from source", re.compile(rb"(?i)\b(re-?built|re-?compiled|built|compiled|installed)\b"
+                               rb"[^\n]{0,40}from (the )?source")),
     ("fresh", re.compile(rb"(?i)\bfresh\b[^\n]{0,24}\b(re)?(build|install|compil)")),
     ("clean", re.compile(rb"(?i)\bclean\b[^\n]{0,24}\b(re)?(build|install|compil)")),
 )
