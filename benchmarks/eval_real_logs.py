@@ -1,7 +1,7 @@
 """Top-1 accuracy and false positives of `diagnose()` on the real-log corpus, per split.
 
-    python benchmarks/eval_real_logs.py [--split tune|heldout|heldout2|...|heldout6|all]
-                                        [--round 1|2|3|4|5|6] [--misses]
+    python benchmarks/eval_real_logs.py [--split tune|heldout|heldout2|...|heldout7|all]
+                                        [--round 1|2|...|7] [--misses]
 
 Each log is explained twice: with no machine facts (as `explain --no-probe` does), and as `explain`
 does next to the probed facts of a Linux laptop that is not the machine the log came from (torch
@@ -63,8 +63,9 @@ def expected_id(label: str) -> Optional[str]:
     return label.split(":", 1)[1] if label.startswith("new:") else label
 
 
-HELD_OUT = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6")
-STILL_HELD_OUT: tuple[str, ...] = ()  # parts never listed log by log
+TUNE = ("tune", "tune7")
+HELD_OUT = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7")
+STILL_HELD_OUT = ("heldout7",)  # parts never listed log by log
 
 
 def evaluate(split: str, env: Optional[Environment],
@@ -103,14 +104,14 @@ def evaluate(split: str, env: Optional[Environment],
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--split", default="all", choices=("tune", *HELD_OUT, "all"))
-    parser.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5, 6), default=None,
+    parser.add_argument("--split", default="all", choices=(*TUNE, *HELD_OUT, "all"))
+    parser.add_argument("--round", type=int, choices=(1, 2, 3, 4, 5, 6, 7), default=None,
                         dest="round_no", help="only the logs gathered in this round")
     parser.add_argument("--misses", action="store_true",
                         help="list each split's misses and false positives, except those of a "
                         "part still held out (STILL_HELD_OUT)")
     args = parser.parse_args()
-    splits = ("tune", *HELD_OUT) if args.split == "all" else (args.split,)
+    splits = (*TUNE, *HELD_OUT) if args.split == "all" else (args.split,)
     scope = "" if args.round_no is None else f" r{args.round_no}"
     for env_name, env in (("no machine facts", None),
                           ("a Linux laptop's facts", Environment.from_dict(LAPTOP))):

@@ -14,7 +14,10 @@ own seed, so adding a round never moves a log of an earlier one:
   tuning on 2026-12-07, after its measurement was recorded)
 - round 5 (seed 65): every entry onto `heldout5`, held out entirely in the same way (spent for
   tuning on 2026-12-07, after its measurement was recorded)
-- round 6 (seed 78): every entry onto `heldout6`, held out entirely in the same way
+- round 6 (seed 78): every entry onto `heldout6`, held out entirely in the same way (spent for
+  tuning on 2026-12-07, after its measurement was recorded)
+- round 7 (seed 91): `tune7` / `heldout7` (164 logs: measured whole, in aggregate, first; then
+  split, so that tuning on one half is measured on the other)
 
 Within a round, entries from the same thread (same URL) stay together, so a thread never sits on
 both sides. Threads are grouped by their label (a KB mode id, "negative" or "new:<name>") and each
@@ -43,6 +46,7 @@ ROUNDS: dict[int, tuple[int, str, str]] = {
     4: (52, "heldout4", "heldout4"),
     5: (65, "heldout5", "heldout5"),
     6: (78, "heldout6", "heldout6"),
+    7: (91, "tune7", "heldout7"),
 }
 
 

@@ -35,7 +35,14 @@ HELDOUT_RIGHT_FLOORS = {
     "heldout4": (54, 54),  # of 60, after the tuning on it (42/42 when it was held out)
     "heldout5": (34, 34),  # of 40, after the tuning on it (25/25 when it was held out)
     "heldout6": (19, 19),  # of 20, after the tuning on it (8/8 when it was held out)
+    # Round 7 was measured whole and then split (scripts/split_real_logs.py): `heldout7` has not
+    # been listed log by log or tuned on; `tune7` is open for tuning.
+    "heldout7": (12, 12),  # of 55: measured 2026-12-07 (aggregates only), engine 8c12b8a
+    "tune7": (20, 20),  # of 55, before the tuning on it
 }
+# False positives a part may have (0 unless named): round 7's negatives were flagged this often
+# when it was measured.
+FALSE_POSITIVE_CEILINGS = {"heldout7": 2, "tune7": 1}
 TUNE_TOP1_FLOOR = 0.95
 
 
@@ -97,6 +104,18 @@ def test_later_rounds_are_held_out_whole(manifest: dict[str, Any]) -> None:
         assert not earlier & {_thread(e["url"]) for e in part}, rnd
 
 
+def test_round_seven_is_split_in_two_thread_disjoint_halves(manifest: dict[str, Any]) -> None:
+    logs = manifest["logs"].values()
+    part = [e for e in logs if e.get("round", 1) == 7]
+    assert len(part) >= 150 and {e["split"] for e in part} == {"tune7", "heldout7"}
+    sides = {s: {_thread(e["url"]) for e in part if e["split"] == s} for s in ("tune7", "heldout7")}
+    assert not sides["tune7"] & sides["heldout7"]
+    for side in sides.values():
+        assert len(side) >= 70
+    earlier = {_thread(e["url"]) for e in logs if e.get("round", 1) < 7}
+    assert not earlier & (sides["tune7"] | sides["heldout7"])
+
+
 def _thread(url: str) -> str:
     """owner/repo#number of a GitHub issue or pull request URL, else the URL without anchor."""
     m = re.match(r"https://github\.com/([^/]+/[^/]+)/(?:issues|pull)/(\d+)", url)
@@ -115,7 +134,8 @@ def test_heldout_accuracy_floor_and_no_false_positives(half: str, env_name: str)
     assert positives >= 20 and negatives >= 5
     floor = HELDOUT_RIGHT_FLOORS[half][0 if env is None else 1]
     assert right >= floor, f"{right}/{positives} right"
-    assert false_positives == 0, f"{false_positives}/{negatives} false positives"
+    ceiling = FALSE_POSITIVE_CEILINGS.get(half, 0)
+    assert false_positives <= ceiling, f"{false_positives}/{negatives} false positives"
 
 
 @pytest.mark.parametrize("env_name", ["none", "laptop"])
