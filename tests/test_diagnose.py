@@ -42,9 +42,8 @@ REFERENCE_IDS = {
 ADDED_IDS = {"no-gpu-visible", "mamba-broken-release", "host-compiler-missing",
              "pinned-version-not-published", "pypi-sdist-only-no-binary",
              "triton-shared-memory-out-of-resources", "torch-too-old-for-setup",
-             "triton-ptx-isa-newer-than-ptxas", "vendored-kernels-not-installed",
-             "causal-conv1d-cuda-not-built", "no-wheel-for-new-torch",
-             "triton-nondefault-cuda-device"}
+             "triton-ptx-isa-newer-than-ptxas", "causal-conv1d-cuda-not-built",
+             "no-wheel-for-new-torch", "triton-nondefault-cuda-device"}
 SHARED_REFERENCE = Path("/work/shared/reference/failures/failures.json")
 
 

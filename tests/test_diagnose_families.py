@@ -151,8 +151,8 @@ def test_an_unbound_selective_scan_cuda_is_a_missing_kernel(text: str) -> None:
     "No module named 'selective\\_scan\\_cuda\\_nrow'",  # Markdown escapes
     "NameError: name 'selective_scan_cuda_core' is not defined. Did you mean: 'selective_scan_fn'?",
 ])
-def test_vmamba_style_kernel_modules_are_the_projects_own_kernels(text: str) -> None:
-    assert _top(text) == "vendored-kernels-not-installed"
+def test_vmamba_style_kernel_modules_are_a_missing_kernel(text: str) -> None:
+    assert _top(text) == "selective-scan-cuda-not-built"
 
 
 def test_the_projects_own_kernels_fix_builds_its_kernels_folder() -> None:
