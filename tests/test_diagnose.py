@@ -43,7 +43,10 @@ ADDED_IDS = {"no-gpu-visible", "mamba-broken-release", "host-compiler-missing",
              "pinned-version-not-published", "pypi-sdist-only-no-binary",
              "triton-shared-memory-out-of-resources", "torch-too-old-for-setup",
              "triton-ptx-isa-newer-than-ptxas", "causal-conv1d-cuda-not-built",
-             "no-wheel-for-new-torch", "triton-nondefault-cuda-device"}
+             "no-wheel-for-new-torch", "triton-nondefault-cuda-device",
+             "mamba-ssm-not-installed", "project-cuda-kernel-not-built",
+             "tilelang-tvm-ffi-incompatible", "mamba-ssm-too-old-for-project",
+             "transformers-too-old-for-model"}
 SHARED_REFERENCE = Path("/work/shared/reference/failures/failures.json")
 
 

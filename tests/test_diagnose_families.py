@@ -857,3 +857,205 @@ def test_a_user_identifier_undefined_is_not_the_toolkit() -> None:
 def test_windows_named_in_more_words(words: str) -> None:
     text = f"I failed to build mamba-ssm {words}: error: command 'nvcc' failed"
     assert _top(text) == "windows-native-unsupported"
+
+
+# ---------------------------------------------------------------- round 7's families
+# Written from round 7's tune half (tests/fixtures/logs_real/README.md): each face in new words,
+# with the look-alike it must not take.
+
+_WIN_ENV = ("Requirement already satisfied: torch in d:\\conda\\envs\\seg\\lib\\site-packages "
+            "(2.3.1)\n")
+
+
+@pytest.mark.parametrize("failure", [
+    "nvcc failed with exit code 1 when I ran `cd kernels/selective_scan && pip install .`",
+    "ERROR: Failed to build installable wheels for some pyproject.toml based projects "
+    "(selective_scan)",
+    "Error of installing selective_scan (mamba_ssm)",
+    "RuntimeError: Error compiling objects for extension",
+])
+def test_a_projects_kernel_build_failing_on_native_windows_is_windows(failure: str) -> None:
+    assert _top(_WIN_ENV + failure) == "windows-native-unsupported"
+    # the same failure in a Linux environment is not Windows
+    assert _top(_WIN_ENV.replace("d:\\conda\\envs\\seg\\lib\\site-packages",
+                                 "/opt/conda/envs/seg/lib/python3.10/site-packages")
+                + failure) != "windows-native-unsupported"
+
+
+def test_a_projects_kernel_on_windows_with_an_msvc_outside_nvccs_range_is_the_compiler() -> None:
+    text = (_WIN_ENV + "csrc/selective_scan/cus/selective_scan_core_fwd.cu\n" + _MSVC
+            + "RuntimeError: Error compiling objects for extension\n")
+    assert _top(text) == "host-compiler-incompatible"
+
+
+@pytest.mark.parametrize("text", [
+    "When will a Windows version be released? Building wheel for causal_conv1d (setup.py) "
+    "... error",
+    "请问mamba-ssm能在windows上装吗? 我在windows上无法pip安装",
+])
+def test_windows_asked_about_with_a_failed_install(text: str) -> None:
+    assert _top(text) == "windows-native-unsupported"
+
+
+def test_a_windows_release_asked_about_without_a_failure_is_nothing() -> None:
+    assert _top("When will the Windows version of mamba be released?") is None
+
+
+def test_a_decisive_mode_the_facts_floor_still_ranks_over_the_mode_that_yields_to_it() -> None:
+    text = ("Is there a Windows release planned?\n  Building wheel for causal_conv1d (setup.py) "
+            "... error\n")
+    laptop = Environment.from_dict({"os": {"system": "Linux", "arch": "x86_64"}})
+    assert diagnose(text, laptop)[0].id == "windows-native-unsupported"
+
+
+@pytest.mark.parametrize("line", [
+    "ModuleNotFoundError: No module named 'mamba_ssm'",
+    "ImportError: No module named mamba_ssm",
+    "WARNING: mamba_ssm is not installed, using the slow path",
+    "AssertionError: This backbone implementation only supports the Transformer model.",
+])
+def test_mamba_ssm_missing_altogether(line: str) -> None:
+    assert _top(line) == "mamba-ssm-not-installed"
+
+
+@pytest.mark.parametrize("line", [
+    "ModuleNotFoundError: No module named 'mamba_ssm.ops.triton.layernorm'",
+    "ModuleNotFoundError: No module named 'mamba_ssm.modules.block'",
+])
+def test_a_missing_submodule_is_a_version_not_a_missing_package(line: str) -> None:
+    assert _top(line) not in (None, "mamba-ssm-not-installed")
+
+
+def test_a_missing_mamba_ssm_after_a_failed_build_is_the_build() -> None:
+    text = ("  NameError: name 'bare_metal_version' is not defined\n"
+            "ERROR: Failed building wheel for mamba-ssm\n"
+            "ModuleNotFoundError: No module named 'mamba_ssm'\n")
+    assert _top(text) == "nvcc-not-found-bare-metal-version"
+
+
+@pytest.mark.parametrize("line", [
+    "ModuleNotFoundError: No module named 'mamba_ssm.modules.mamba2'",
+    "ImportError: cannot import name 'Mamba2' from 'mamba_ssm' (/env/site-packages/mamba_ssm/"
+    "__init__.py)",
+])
+def test_code_for_mamba_2_on_a_1x_install(line: str) -> None:
+    assert _top(line) == "mamba-ssm-too-old-for-project"
+
+
+@pytest.mark.parametrize("line", [
+    "Can not import selective_scan_cuda_oflex. This affects speed.",
+    "找不到selective_scan_cuda_core",
+    "I have selective_scan_cuda_core, but no selective_scan_cuda_oflex",
+    "NameError: Name 'selective_scan_cuda_core' is not defined",
+])
+def test_a_selective_scan_module_missing_in_prose(line: str) -> None:
+    assert _top(line) == "selective-scan-cuda-not-built"
+
+
+def test_a_selective_scan_module_that_imported_is_not_missing() -> None:
+    assert _top("selective_scan_cuda_oflex is installed and imports fine; the loss is nan") \
+        is None
+
+
+@pytest.mark.parametrize("line", ["Cannot import pscan_cuda",
+                                  "ModuleNotFoundError: No module named 'sscan2d_cuda'"])
+def test_a_projects_own_cuda_module_missing(line: str) -> None:
+    assert _top(line) == "project-cuda-kernel-not-built"
+
+
+def test_the_causal_conv1d_call_rejected_in_a_short_post_is_the_version_skew() -> None:
+    assert _top("TypeError: causal_conv1d_fwd()\nMine is 1.1.0, 1.1.1 does not work either") == \
+        "causal-conv1d-mamba-version-skew"
+
+
+def test_a_glibc_version_error_cut_off_mid_name() -> None:
+    assert _top("ImportError: /lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.3") == \
+        "glibc-glibcxx-too-old"
+
+
+@pytest.mark.parametrize("text", [
+    'the variable "bare_metal_version" isn\'t defined previously',
+    '  File "/env/lib/python3.10/site-packages/torch/utils/cpp_extension.py", line 1201, in '
+    'library_paths\n    if (not os.path.exists(_join_cuda_home(lib_dir)) and',
+])
+def test_no_cuda_toolkit_in_prose_or_in_a_cut_traceback(text: str) -> None:
+    assert _top(text) == "nvcc-not-found-bare-metal-version"
+
+
+def test_a_cpu_only_torch_in_the_build_environment_is_isolation() -> None:
+    text = ("uv resolved a CPU-only torch for the build environment of mamba-ssm, so it failed "
+            "with NameError: bare_metal_version is not defined")
+    assert _top(text) == "build-isolation-wrong-torch"
+
+
+def test_torch_missing_in_a_build_said_in_prose_is_isolation() -> None:
+    text = ("causal-conv1d failed to install as a dependency of mamba_ssm due to "
+            "`ModuleNotFoundError: No module named 'torch'`")
+    assert _top(text) == "build-isolation-missing-build-deps"
+    assert _top("ModuleNotFoundError: No module named 'torch'") is None
+
+
+def test_mamba2_released_and_the_project_broke_is_api_drift() -> None:
+    assert _top("Mamba2 was released and the current version no longer works; pin 1.2.2") == \
+        "mamba-api-drift-downstream"
+
+
+def test_a_release_broken_in_an_ngc_container() -> None:
+    assert _top("mamba 2.2.5 is broken in NGC PyTorch 25.06") == "ngc-container-torch"
+
+
+@pytest.mark.parametrize("gpu", ["Tesla V100-SXM2-16GB", "Tesla P100-PCIE-16GB"])
+def test_a_gpu_without_bf16_named_by_inductor(gpu: str) -> None:
+    line = f"UserWarning: {gpu} does not support bfloat16 compilation natively, skipping"
+    assert _top(line) == "gpu-arch-too-old"
+
+
+def test_an_ampere_gpu_is_not_too_old() -> None:
+    assert _top("NVIDIA A100-SXM4-80GB supports bfloat16; training is slow") is None
+
+
+def test_a_rocm_torch_in_a_success_report_is_not_a_failure() -> None:
+    report = ("- PyTorch: 2.9.1+rocm7.2.3\nHIP_ARCHITECTURES=gfx1201 pip install "
+              "--no-build-isolation -e .\nprint(out.shape)  # torch.Size([2, 64, 128])\n")
+    assert _top(report) is None
+    assert _top(report + "error: command '/opt/rocm/bin/hipcc' failed with exit code 1") == \
+        "rocm-build"
+
+
+def test_an_old_cuda_named_with_a_failed_compile() -> None:
+    assert _top("On cuda11.2 some selective_scan files cant compiled") == \
+        "nvcc-too-old-or-wrong-cuda-home"
+    assert _top("On cuda11.8 some selective_scan files cant compiled") is None
+
+
+def test_tilelang_under_a_new_tvm_ffi() -> None:
+    text = ('  File "/env/site-packages/tilelang/transform/simplify.py", line 52\n'
+            "AttributeError: '_NestedLoopCheckVisitor' object has no attribute '_inst'")
+    assert _top(text) == "tilelang-tvm-ffi-incompatible"
+    assert _top("AttributeError: 'Trainer' object has no attribute '_inst'") is None
+
+
+@pytest.mark.parametrize("line", [
+    "KeyError: 'falcon_mamba'",
+    "ValueError: The checkpoint you are trying to load has model type `mamba2` but Transformers "
+    "does not recognize this architecture.",
+    "ImportError: cannot import name 'FalconMambaForCausalLM' from 'transformers'",
+])
+def test_a_transformers_without_the_model_type(line: str) -> None:
+    assert _top(line) == "transformers-too-old-for-model"
+
+
+def test_causal_conv1d_missing_altogether_is_a_missing_install() -> None:
+    assert _top("ModuleNotFoundError: No module named 'causal_conv1d'") == \
+        "mamba-ssm-not-installed"
+    assert _top("ModuleNotFoundError: No module named 'causal_conv1d_cuda'") == \
+        "causal-conv1d-cuda-not-built"
+
+
+@pytest.mark.parametrize("where", ["Platform: Windows-10-10.0.22631-SP0",
+                                   "PS D:\\work\\seg> pip install mamba-ssm"])
+def test_windows_shown_by_its_platform_string_or_powershell_prompt(where: str) -> None:
+    text = (f"{where}\n  error: subprocess-exited-with-error\n"
+            "ERROR: Failed building wheel for mamba-ssm")
+    assert _top(text) == "windows-native-unsupported"
+    assert _top(text.replace(where, "PS: I tried again")) != "windows-native-unsupported"

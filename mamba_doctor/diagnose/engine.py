@@ -124,6 +124,7 @@ class _Candidate:
     decisive: bool = False
     conditional: bool = False
     env_support: float = 0.0
+    yielded: bool = False  # ranked under a mode it yields to, even where the floor ties them
 
     @property
     def score(self) -> float:
@@ -179,7 +180,7 @@ def analyse(text: str, env: Optional[Environment] = None, *, env_source: str = "
                 _apply_rules(cand, facts_env)
         _yield(candidates)
     ranked = sorted((c for c in candidates.values() if c.qualifies(ran)),
-                    key=lambda c: (-c.score, c.mode.prior))
+                    key=lambda c: (-c.score, c.yielded, c.mode.prior))
     if ranked:
         best = ranked[0].score
         ranked = [c for c in ranked if c.score >= best * RELATIVE_CUT]
@@ -267,6 +268,9 @@ def _yield(cands: Mapping[str, _Candidate]) -> None:
             over = [cands[i].score for i in cand.mode.yields_to if i in cands and proven(cands[i])]
         if over and cand.score > max(over) - YIELD_MARGIN:
             cand.adjust -= cand.score - (max(over) - YIELD_MARGIN)
+            # A decisive score never drops under MIN_SCORE, so two floored modes tie: the
+            # flag keeps the one that yields second.
+            cand.yielded = True
 
 
 def _bump(cands: Mapping[str, _Candidate], mode_id: str, delta: float, why: str = "") -> None:
