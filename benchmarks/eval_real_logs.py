@@ -11,13 +11,14 @@ false positive when any diagnosis is given. Labels "new:<name>" count once a mod
 Where entries carry a blind second label (`audit`, rounds 4 and later), the top-1 count is also
 given on the positives whose two labels agree: two labellers disagree on about one cause in five,
 so the single-label figure mixes the engine's misses with the labels' disagreements.
-The corpus was gathered in six rounds (an entry's `round`, 1 when absent): `tune` holds rounds 1
+The corpus was gathered in seven rounds (an entry's `round`, 1 when absent): `tune` holds rounds 1
 and 2's tune halves, `heldout` is round 1's held-out half, `heldout2` round 2's, and `heldout3` to
-`heldout6` all of rounds 3 to 6; --round narrows any of them to one round.
+`heldout6` all of rounds 3 to 6, `tune7` / `heldout7` round 7's two halves; --round narrows any
+of them to one round.
 
 Each held-out part was held out until its measurement was recorded (see
 tests/fixtures/logs_real/README.md) and then declared spent and opened for tuning: `heldout` and
-`heldout2` on 2026-12-06, `heldout3` to `heldout6` on 2026-12-07, so --misses lists their misses
+`heldout2` on 2026-12-06, `heldout3` to `heldout7` on 2026-12-07, so --misses lists their misses
 too and their figures are "after tuning on them". A part named in STILL_HELD_OUT is measured
 only when named with --split, and then printed in aggregate only, --misses or not.
 """
@@ -73,7 +74,7 @@ def expected_id(label: str) -> Optional[str]:
 
 TUNE = ("tune", "tune7")
 HELD_OUT = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7")
-STILL_HELD_OUT = ("heldout7",)  # parts never listed log by log
+STILL_HELD_OUT: tuple[str, ...] = ()  # parts never listed log by log
 
 
 def evaluate(split: str, env: Optional[Environment],

@@ -46,7 +46,7 @@ ADDED_IDS = {"no-gpu-visible", "mamba-broken-release", "host-compiler-missing",
              "no-wheel-for-new-torch", "triton-nondefault-cuda-device",
              "mamba-ssm-not-installed", "project-cuda-kernel-not-built",
              "tilelang-tvm-ffi-incompatible", "mamba-ssm-too-old-for-project",
-             "transformers-too-old-for-model"}
+             "transformers-too-old-for-model", "transformers-too-new-for-torch"}
 SHARED_REFERENCE = Path("/work/shared/reference/failures/failures.json")
 
 

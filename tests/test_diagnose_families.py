@@ -1059,3 +1059,115 @@ def test_windows_shown_by_its_platform_string_or_powershell_prompt(where: str) -
             "ERROR: Failed building wheel for mamba-ssm")
     assert _top(text) == "windows-native-unsupported"
     assert _top(text.replace(where, "PS: I tried again")) != "windows-native-unsupported"
+
+
+# ---------------------------------------------------------------- heldout7's families (spent)
+
+
+def test_msvc_errors_in_the_extensions_cuda_sources_are_windows() -> None:
+    text = ("Y:\\src\\mamba\\csrc\\selective_scan\\selective_scan_fwd_kernel.cuh(210): error "
+            "C2975: 'kIsEvenLen_': invalid template argument\n")
+    assert _top("Windows support? " + text) == "windows-native-unsupported"
+    # MSVC rejecting Triton's own launcher stub is the launcher, not the extensions
+    launcher = ("CalledProcessError: Command '['cl.exe', 'C:\\\\Temp\\\\cuda_utils.c']' returned "
+                "non-zero exit status 2.\ncuda_utils.c(54): error C2143: syntax error\n")
+    assert _top(launcher) == "triton-launcher-compile-failed"
+
+
+@pytest.mark.parametrize("said", ["it has been stuck here for an hour",
+                                  "卡在Building wheel那里就不动了"])
+def test_a_source_build_that_seems_stuck(said: str) -> None:
+    text = f"  Building wheel for mamba-ssm (setup.py) ...\n{said}"
+    assert _top(text) == "no-prebuilt-wheel-slow-source-build"
+    assert _top("  Building wheel for mamba-ssm (setup.py) ... done") is None
+
+
+def test_a_backward_returning_the_wrong_number_of_gradients_is_the_release() -> None:
+    line = ("RuntimeError: function MambaSplitConv1dScanCombinedFnBackward returned an incorrect "
+            "number of gradients (expected 20, got 18)")
+    assert _top(line) == "mamba-broken-release"
+    assert _top("RuntimeError: function MyOpBackward returned an incorrect number of gradients") \
+        is None
+
+
+def test_triton_on_volta_asserting_an_mma_layout() -> None:
+    line = ("Assertion `!(srcMmaLayout && dstMmaLayout) && \"Unexpected mma -> mma layout "
+            "conversion\"' failed.")
+    assert _top(line) == "triton-gpu-ptxas-unsupported"
+
+
+@pytest.mark.parametrize("line", ["No module name mamba_ssm",
+                                  "Python cannot find the mamba_ssm module, what should I do?"])
+def test_mamba_ssm_missing_in_looser_words(line: str) -> None:
+    assert _top(line) == "mamba-ssm-not-installed"
+
+
+@pytest.mark.parametrize("line", [
+    "I do not have selective_scan_cuda_oflex but have selective_scan_cuda_core",
+    "can't find selective_scan_cuda_core",
+    "the warning: selective_scan_cuda_oflex is absent.",
+    "NameError: 'selective_scan_cuda_core' is not defined",
+    "Python cannot find the module named selective_scan.",
+])
+def test_a_selective_scan_module_missing_in_more_words(line: str) -> None:
+    assert _top(line) == "selective-scan-cuda-not-built"
+
+
+def test_a_module_missing_because_its_build_failed_is_the_build_failure() -> None:
+    text = ("NameError: name 'selective_scan_cuda_oflex' is not defined\nThen building "
+            "kernels/selective_scan said my CUDA version (11.8) does not match the CUDA version "
+            "(12.1) torch was built with")
+    assert _top(text) == "nvcc-torch-cuda-major-mismatch"
+    gcc = ("no selective_scan_cuda_oflex after the build; I must upgrade gcc to compile with "
+           "C++17")
+    assert _top(gcc) == "host-compiler-incompatible"
+
+
+def test_prose_that_nvcc_or_libcuda_is_not_found() -> None:
+    assert _top("the setup.py could not find /usr/local/cuda-12.1/bin/nvcc while building "
+                "causal_conv1d") == "nvcc-not-found-bare-metal-version"
+    assert _top("Now triton cannot find the libcuda.so, it is in /usr/lib/wsl/lib") == \
+        "triton-launcher-compile-failed"
+
+
+def test_a_traceback_cut_inside_library_paths_is_a_missing_toolkit() -> None:
+    text = ('  File "/env/lib/python3.8/site-packages/torch/utils/cpp_extension.py", line 1076, '
+            "in CUDAExtension\n    library_dirs += library_paths(cuda=True)\n")
+    assert _top(text) == "nvcc-not-found-bare-metal-version"
+
+
+def test_an_undefined_symbol_cut_mid_word() -> None:
+    line = ("ImportError: /env/lib/python3.10/site-packages/selective_scan_cuda.cpython-310-"
+            "x86_64-linux-gnu.so: undefined s")
+    assert _top(line) == "torch-version-mismatch-undefined-symbol"
+
+
+def test_the_skew_named_in_a_title() -> None:
+    assert _top("TypeError in causal_conv1d_fwd() during training") == \
+        "causal-conv1d-mamba-version-skew"
+
+
+def test_apple_silicon_in_prose() -> None:
+    assert _top("mamba_ssm does not support apple silicon yet, on my mac m2") == \
+        "macos-unsupported"
+    assert _top("I trained mamba on a mac m2 and it was slow but fine") is None
+
+
+def test_an_isolated_build_of_a_projects_kernel_cut_in_get_requires() -> None:
+    text = ("Processing /home/u/VMamba/kernels/selective_scan\n  Getting requirements to build "
+            "wheel ... error\n")
+    assert _top(text) == "build-isolation-missing-build-deps"
+
+
+@pytest.mark.parametrize("line", [
+    "AttributeError: module 'torch.utils._pytree' has no attribute 'register_pytree_node'",
+    "Disabling PyTorch because PyTorch >= 2.1 is required but found 2.0.1",
+])
+def test_a_transformers_newer_than_torch(line: str) -> None:
+    assert _top(line) == "transformers-too-new-for-torch"
+
+
+def test_a_fork_function_named_as_imported() -> None:
+    text = ("you imported bimamba_inner_fn, mamba_inner_fn_no_out_proj from "
+            "mamba_ssm.ops.selective_scan_interface, which is absent from the original")
+    assert _top(text) == "vendored-fork-api-mismatch"

@@ -35,9 +35,9 @@ HELDOUT_RIGHT_FLOORS = {
     "heldout4": (54, 54),  # of 60, after the tuning on it (42/42 when it was held out)
     "heldout5": (36, 36),  # of 40, after the tuning on it (25/25 when it was held out)
     "heldout6": (20, 20),  # of 20, after the tuning on it (8/8 when it was held out)
-    # Round 7 was measured whole and then split (scripts/split_real_logs.py): `heldout7` has not
-    # been listed log by log or tuned on; `tune7` is open for tuning.
-    "heldout7": (19, 19),  # of 55: measured 2026-12-07 (aggregates only), engine 6f9233e
+    # Round 7 was measured whole and then split (scripts/split_real_logs.py); `tune7` was tuned
+    # on, then `heldout7` measured (19/55, engine 6f9233e) and spent for tuning the same day.
+    "heldout7": (41, 41),  # of 55, after the tuning on it (19/19 when it was held out)
     "tune7": (52, 52),  # of 55, after the tuning on it (20 before)
 }
 # False positives a part may have (0 unless named): round 7's held-out negatives were flagged
