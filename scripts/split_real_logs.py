@@ -18,6 +18,8 @@ own seed, so adding a round never moves a log of an earlier one:
   tuning on 2026-12-07, after its measurement was recorded)
 - round 7 (seed 91): `tune7` / `heldout7` (164 logs: measured whole, in aggregate, first; then
   split, so that tuning on one half is measured on the other)
+- round 8 (seed 104): every entry onto `heldout8` (14 logs gathered while round 7 was tuned on:
+  the measure of that tuning, held out whole)
 
 Within a round, entries from the same thread (same URL) stay together, so a thread never sits on
 both sides. Threads are grouped by their label (a KB mode id, "negative" or "new:<name>") and each
@@ -47,6 +49,7 @@ ROUNDS: dict[int, tuple[int, str, str]] = {
     5: (65, "heldout5", "heldout5"),
     6: (78, "heldout6", "heldout6"),
     7: (91, "tune7", "heldout7"),
+    8: (104, "heldout8", "heldout8"),
 }
 
 

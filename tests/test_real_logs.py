@@ -39,7 +39,12 @@ HELDOUT_RIGHT_FLOORS = {
     # on, then `heldout7` measured (19/55, engine 6f9233e) and spent for tuning the same day.
     "heldout7": (41, 41),  # of 55, after the tuning on it (19/19 when it was held out)
     "tune7": (52, 52),  # of 55, after the tuning on it (20 before)
+    # Round 8, held out whole: measured 2026-12-07 (aggregates only), engine 027725e.
+    "heldout8": (2, 2),  # of 5
 }
+# Parts smaller than the usual 20 causes / 5 negatives (round 8: 5 / 9, the sources were nearly
+# exhausted).
+SMALL_PARTS = {"heldout8": (5, 9)}
 # False positives a part may have (0 unless named): round 7's held-out negatives were flagged
 # this often when it was measured.
 FALSE_POSITIVE_CEILINGS = {"heldout7": 2}
@@ -96,7 +101,8 @@ def test_later_rounds_are_held_out_whole(manifest: dict[str, Any]) -> None:
     of an earlier round (the same issue reached through another URL counts as the same)."""
     logs = manifest["logs"].values()
     for rnd, side, least, negatives in ((3, "heldout3", 50, 12), (4, "heldout4", 90, 30),
-                                               (5, "heldout5", 50, 12), (6, "heldout6", 25, 8)):
+                                               (5, "heldout5", 50, 12), (6, "heldout6", 25, 8),
+                                               (8, "heldout8", 14, 9)):
         part = [e for e in logs if e.get("round", 1) == rnd]
         assert len(part) >= least and {e["split"] for e in part} == {side}
         assert sum(e["label"] == "negative" for e in part) >= negatives
@@ -131,7 +137,8 @@ def test_heldout_accuracy_floor_and_no_false_positives(half: str, env_name: str)
     result = eval_real_logs.evaluate(half, env)
     positives, right = result["positives"], result["right"]
     false_positives, negatives = len(result["false_positives"]), result["negatives"]
-    assert positives >= 20 and negatives >= 5
+    least_positives, least_negatives = SMALL_PARTS.get(half, (20, 5))
+    assert positives >= least_positives and negatives >= least_negatives
     floor = HELDOUT_RIGHT_FLOORS[half][0 if env is None else 1]
     assert right >= floor, f"{right}/{positives} right"
     ceiling = FALSE_POSITIVE_CEILINGS.get(half, 0)
