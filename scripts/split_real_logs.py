@@ -20,6 +20,8 @@ own seed, so adding a round never moves a log of an earlier one:
   split, so that tuning on one half is measured on the other)
 - round 8 (seed 104): every entry onto `heldout8` (14 logs gathered while round 7 was tuned on:
   the measure of that tuning, held out whole)
+- round 9 (seed 117): every entry onto `heldout9` (5 logs from the upstream trackers, gathered
+  after round 8 was measured; held out whole)
 
 Within a round, entries from the same thread (same URL) stay together, so a thread never sits on
 both sides. Threads are grouped by their label (a KB mode id, "negative" or "new:<name>") and each
@@ -50,6 +52,7 @@ ROUNDS: dict[int, tuple[int, str, str]] = {
     6: (78, "heldout6", "heldout6"),
     7: (91, "tune7", "heldout7"),
     8: (104, "heldout8", "heldout8"),
+    9: (117, "heldout9", "heldout9"),
 }
 
 
