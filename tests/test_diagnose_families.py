@@ -1161,3 +1161,85 @@ def test_a_fork_function_named_as_imported() -> None:
     text = ("you imported bimamba_inner_fn, mamba_inner_fn_no_out_proj from "
             "mamba_ssm.ops.selective_scan_interface, which is absent from the original")
     assert _top(text) == "vendored-fork-api-mismatch"
+
+
+# ---------------------------------------------------------------- the toolchains' own wordings
+# Faces written from the messages torch's cpp_extension, nvcc, libstdc++, pip and urllib3 print
+# (not from corpus logs): the lower bound of the compiler check, nvcc/gcc pairs that cannot
+# parse torch's headers, an nvcc too old for the GPU's architecture, a pinned triton that has no
+# wheel, a build that seems stuck, and a download from GitHub's release hosts.
+
+@pytest.mark.parametrize("text", [
+    "RuntimeError: The current installed version of g++ (4.8.5) is less than the minimum "
+    "required version by CUDA 11.8 (6.0.0). Please make sure to use an adequate version of g++ "
+    "(>=6.0.0, <12.0).",
+    "/usr/include/c++/11/bits/std_function.h:435:145: error: parameter packs not expanded with "
+    "'...':",
+    "/opt/rh/devtoolset-11/root/usr/include/c++/11/bits/std_function.h:530:146: error: parameter "
+    "packs not expanded with \u2018...\u2019:",  # gcc's typographic quotes
+    "error: invalid static_cast from type 'const torch::OrderedDict<std::basic_string<char>, "
+    "std::shared_ptr<torch::nn::Module> >' to type 'torch::OrderedDict<...>&'",
+])
+def test_a_host_compiler_nvcc_cannot_work_with(text: str) -> None:
+    assert _top(text) == "host-compiler-incompatible"
+
+
+def test_a_torch_below_a_minimum_is_not_the_compiler() -> None:
+    assert _top("torch 1.12 is less than the minimum required version by this package") != \
+        "host-compiler-incompatible"
+
+
+@pytest.mark.parametrize("arch, mode", [
+    ("compute_90", "nvcc-too-old-or-wrong-cuda-home"),
+    ("compute_89", "nvcc-too-old-or-wrong-cuda-home"),
+    ("compute_90a", "nvcc-too-old-or-wrong-cuda-home"),
+    ("compute_120", "gpu-arch-too-new-blackwell"),
+    ("compute_100", "gpu-arch-too-new-blackwell"),
+])
+def test_an_architecture_nvcc_does_not_know(arch: str, mode: str) -> None:
+    assert _top(f"nvcc fatal   : Unsupported gpu architecture '{arch}'") == mode
+
+
+def test_an_architecture_flag_in_a_build_line_is_not_a_failure() -> None:
+    assert _top("/usr/local/cuda/bin/nvcc -gencode arch=compute_90,code=sm_90 -c x.cu") is None
+
+
+@pytest.mark.parametrize("text, mode", [
+    ("ERROR: Could not find a version that satisfies the requirement triton==2.1.0 (from "
+     "versions: none)", "triton-missing"),
+    ("ERROR: Could not find a version that satisfies the requirement triton-windows==9.9 (from "
+     "versions: none)", None),
+])
+def test_a_pinned_triton_without_a_wheel(text: str, mode: Optional[str]) -> None:
+    assert _top(text) == mode
+
+
+@pytest.mark.parametrize("text", [
+    "pip install mamba-ssm stuck at Building wheel for mamba-ssm (setup.py)",
+    "Building wheel for causal-conv1d (pyproject.toml) has been running for hours",
+])
+def test_a_build_that_seems_stuck(text: str) -> None:
+    assert _top(text) == "no-prebuilt-wheel-slow-source-build"
+
+
+def test_a_long_build_that_finished_is_not_stuck() -> None:
+    text = ("Building wheel for mamba-ssm (setup.py) ... done (it took a long time)\n"
+            "Successfully installed causal-conv1d-1.4.0 mamba-ssm-2.2.2")
+    assert _top(text) is None
+
+
+@pytest.mark.parametrize("text, mode", [
+    ("requests.exceptions.ConnectionError: HTTPSConnectionPool(host='github.com', port=443): "
+     "Max retries exceeded with url: /Dao-AILab/causal-conv1d/releases/download/v1.4.0/"
+     "causal_conv1d-1.4.0+cu122torch2.3cxx11abiFALSE-cp310-cp310-linux_x86_64.whl",
+     "github-wheel-download-failed"),
+    ("pip._vendor.urllib3.exceptions.ReadTimeoutError: HTTPSConnectionPool("
+     "host='objects.githubusercontent.com', port=443): Read timed out.",
+     "github-wheel-download-failed"),
+    ("HTTPSConnectionPool(host='github.com', port=443): Max retries exceeded with url: "
+     "/MzeroMiko/VMamba/releases/download/v2cls/vssm1_tiny.pth", None),  # a checkpoint
+    ("HTTPSConnectionPool(host='huggingface.co', port=443): Max retries exceeded with url: "
+     "/state-spaces/mamba-130m/resolve/main/config.json", None),
+])
+def test_a_download_from_githubs_release_hosts(text: str, mode: Optional[str]) -> None:
+    assert _top(text) == mode
