@@ -46,7 +46,8 @@ ADDED_IDS = {"no-gpu-visible", "mamba-broken-release", "host-compiler-missing",
              "no-wheel-for-new-torch", "triton-nondefault-cuda-device",
              "mamba-ssm-not-installed", "project-cuda-kernel-not-built",
              "tilelang-tvm-ffi-incompatible", "mamba-ssm-too-old-for-project",
-             "transformers-too-old-for-model", "transformers-too-new-for-torch"}
+             "transformers-too-old-for-model", "transformers-too-new-for-torch",
+             "setuptools-incompatible"}
 SHARED_REFERENCE = Path("/work/shared/reference/failures/failures.json")
 
 

@@ -1243,3 +1243,44 @@ def test_a_long_build_that_finished_is_not_stuck() -> None:
 ])
 def test_a_download_from_githubs_release_hosts(text: str, mode: Optional[str]) -> None:
     assert _top(text) == mode
+
+
+@pytest.mark.parametrize("text, mode", [
+    ("/bin/sh: 1: nvcc: not found", "nvcc-not-found-bare-metal-version"),
+    ("bash: nvcc: 未找到命令", "nvcc-not-found-bare-metal-version"),  # zh_CN bash
+    ("'nvcc' is not recognized as an internal or external command,\noperable program or batch "
+     "file.", "nvcc-not-found-bare-metal-version"),
+    ("'nvcc' 不是内部或外部命令\uff0c也不是可运行的程序\n或批处理文件。",
+     "nvcc-not-found-bare-metal-version"),  # zh-CN cmd.exe
+    ("RuntimeError: Ninja is required to load C++ extensions", "build-resources-ninja-oom"),
+    ("ImportError: libtorch_cuda_cu.so: cannot open shared object file: No such file or "
+     "directory", "torch-version-mismatch-undefined-symbol"),
+    ("ERROR: mamba_ssm-2.2.2+cu118torch2.0cxx11abiFALSE-cp310-cp310-linux_x86_64.whl is not a "
+     "supported wheel on this platform.", "python-version-no-wheel"),
+    ("ImportError: DLL load failed while importing causal_conv1d_cuda: The specified module "
+     "could not be found.", "windows-native-unsupported"),
+    ("ImportError: DLL load failed while importing selective_scan_cuda: 找不到指定的模块。",
+     "windows-native-unsupported"),
+    ("ImportError: DLL load failed while importing selective_scan_cuda: "
+     "\u041d\u0435 найден указанный модуль.", "windows-native-unsupported"),
+])
+def test_toolchain_and_loader_faces(text: str, mode: str) -> None:
+    assert _top(text) == mode
+
+
+@pytest.mark.parametrize("text", [
+    "ImportError: cannot import name 'packaging' from 'pkg_resources' (/env/lib/python3.10/"
+    "site-packages/pkg_resources/__init__.py)",
+    "AttributeError: module 'pkg_resources' has no attribute 'packaging'",
+    "AttributeError: module 'pkgutil' has no attribute 'ImpImporter'. Did you mean: "
+    "'zipimporter'?",
+])
+def test_a_setuptools_that_does_not_fit(text: str) -> None:
+    assert _top(text) == "setuptools-incompatible"
+
+
+def test_other_pkg_resources_errors_are_not_setuptools() -> None:
+    assert _top("pkg_resources.DistributionNotFound: The 'tqdm' distribution was not found") \
+        != "setuptools-incompatible"
+    assert _top("ImportError: DLL load failed while importing _imaging: The specified module "
+                "could not be found.") is None  # Pillow's, not a Mamba kernel

@@ -93,6 +93,21 @@ LOCALE_MESSAGES: dict[str, str] = {
     "команда не найдена": "command not found",
     "comando não encontrado": "command not found",
     "comando non trovato": "command not found",
+    # Windows' own messages (its system message table, as cmd.exe and LoadLibrary print them):
+    # "'x' is not recognized as an internal or external command", ERROR_MOD_NOT_FOUND
+    "不是内部或外部命令\uff0c也不是可运行的程序":
+        "is not recognized as an internal or external command",
+    "不是內部或外部命令、可執行的程式或批次檔":
+        "is not recognized as an internal or external command",
+    "找不到指定的模块": "The specified module could not be found",
+    "找不到指定的模組": "The specified module could not be found",
+    "指定されたモジュールが見つかりません": "The specified module could not be found",
+    "지정된 모듈을 찾을 수 없습니다": "The specified module could not be found",
+    "Das angegebene Modul wurde nicht gefunden": "The specified module could not be found",
+    "Le module spécifié est introuvable": "The specified module could not be found",
+    "No se puede encontrar el módulo especificado": "The specified module could not be found",
+    "\u041d\u0435 найден указанный модуль": "The specified module could not be found",
+    "Não foi possível encontrar o módulo especificado": "The specified module could not be found",
     # GCC diagnostics ("fatal error: x.h: No such file or directory")
     "致命错误\uff1a": "fatal error: ",
     "嚴重錯誤\uff1a": "fatal error: ",
