@@ -1284,3 +1284,41 @@ def test_other_pkg_resources_errors_are_not_setuptools() -> None:
         != "setuptools-incompatible"
     assert _top("ImportError: DLL load failed while importing _imaging: The specified module "
                 "could not be found.") is None  # Pillow's, not a Mamba kernel
+
+
+@pytest.mark.parametrize("text, mode", [
+    ("RuntimeError: CUDA error: the provided PTX was compiled with an unsupported toolchain.",
+     "driver-too-old-cuda13"),
+    ("ImportError: libcuda.so.1: cannot open shared object file: No such file or directory",
+     "no-gpu-visible"),
+    ("error: command 'gcc' failed: No such file or directory", "host-compiler-missing"),
+    ("error: command '/usr/bin/x86_64-linux-gnu-gcc' failed: No such file or directory",
+     "host-compiler-missing"),
+    ("subprocess.CalledProcessError: Command '['which', 'c++']' returned non-zero exit status 1.",
+     "host-compiler-missing"),
+    ("/usr/bin/ld: cannot find -lcudart: No such file or directory", "cuda-dev-headers-missing"),
+    ("/usr/bin/ld: cannot find -lcuda: No such file or directory",
+     "triton-launcher-compile-failed"),
+    ("ImportError: cannot import name 'causal_conv1d_varlen_states' from "
+     "'causal_conv1d.causal_conv1d_varlen'", "causal-conv1d-mamba-version-skew"),
+    ("AttributeError: module 'mamba_ssm' has no attribute 'Mamba2'",
+     "mamba-ssm-too-old-for-project"),
+    ("ImportError: This modeling file requires the following packages that were not found in "
+     "your environment: mamba_ssm. Run `pip install mamba_ssm`", "mamba-ssm-not-installed"),
+    ('error: identifier "cudaGraphInstantiateWithFlags" is undefined',
+     "nvcc-too-old-or-wrong-cuda-home"),
+    ("torch.cuda.is_available() returns False", "driver-too-old-cuda13"),
+])
+def test_driver_compiler_and_version_faces(text: str, mode: str) -> None:
+    assert _top(text) == mode
+
+
+@pytest.mark.parametrize("text", [
+    "ImportError: This modeling file requires the following packages that were not found in "
+    "your environment: einops. Run `pip install einops`",  # another package
+    "module 'mamba_ssm' has no attribute '__version__'",
+    'error: identifier "my_cuda_helper" is undefined',  # the project's own code
+])
+def test_look_alikes_of_those_faces(text: str) -> None:
+    assert _top(text) not in ("mamba-ssm-not-installed", "mamba-ssm-too-old-for-project",
+                              "nvcc-too-old-or-wrong-cuda-home")
