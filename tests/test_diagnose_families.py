@@ -1322,3 +1322,25 @@ def test_driver_compiler_and_version_faces(text: str, mode: str) -> None:
 def test_look_alikes_of_those_faces(text: str) -> None:
     assert _top(text) not in ("mamba-ssm-not-installed", "mamba-ssm-too-old-for-project",
                               "nvcc-too-old-or-wrong-cuda-home")
+
+
+# ---------------------------------------------------------------- what setup.py itself says
+# mamba's and causal-conv1d's setup.py (state-spaces/mamba e9594ce, setup.py): ROCm 6.0's patch
+# warning, hipcc missing under a ROCm torch, CUDA 10's torch refused, a CPU torch's None CUDA.
+
+@pytest.mark.parametrize("text, mode", [
+    ("UserWarning: mamba_ssm requires a patch to be applied when running on ROCm 6.0. Refer to "
+     "the README.md for detailed instructions.", "rocm-build"),
+    ("hip installation not found: [Errno 2] No such file or directory: 'hipcc' ROCM_PATH=None",
+     "rocm-build"),
+    ("ValueError: CUDA version 10.2 not supported", "torch-too-old-for-setup"),
+    ('  File "/tmp/pip-install-abc/mamba-ssm_1/setup.py", line 285, in <module>\n'
+     "    torch_cuda_version = parse(torch.version.cuda)\n"
+     "TypeError: expected string or bytes-like object", "torch-cpu-build"),
+])
+def test_what_setup_py_says(text: str, mode: str) -> None:
+    assert _top(text) == mode
+
+
+def test_a_type_error_elsewhere_is_not_a_cpu_torch() -> None:
+    assert _top("re.sub(pattern, x)\nTypeError: expected string or bytes-like object") is None
