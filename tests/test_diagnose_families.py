@@ -1344,3 +1344,26 @@ def test_what_setup_py_says(text: str, mode: str) -> None:
 
 def test_a_type_error_elsewhere_is_not_a_cpu_torch() -> None:
     assert _top("re.sub(pattern, x)\nTypeError: expected string or bytes-like object") is None
+
+
+# ---------------------------------------------------------------- what torch's cpp_extension says
+# torch/utils/cpp_extension.py (torch 2.13): CUDA not found, nvcc missing under CUDA_HOME, ROCm's
+# home unset, a setuptools too old for its version check, MSVC required.
+
+@pytest.mark.parametrize("text, mode", [
+    ("RuntimeError: CUDA was not found on the system, please set the CUDA_HOME or the CUDA_PATH"
+     "environment variable or add NVCC to your system PATH. The extension compilation will "
+     "fail.", "nvcc-not-found-bare-metal-version"),
+    ("FileNotFoundError: nvcc not found at '/usr/local/cuda-12.1/bin/nvcc'. Ensure CUDA path "
+     "'/usr/local/cuda-12.1' is correct.", "nvcc-not-found-bare-metal-version"),
+    ("OSError: ROCM_HOME environment variable is not set. Please set it to your ROCm install "
+     "root.", "rocm-build"),
+    ("ValueError: setuptools>=49.4.0 is required", "setuptools-incompatible"),
+    ("RuntimeError: MSVC is required to load C++ extensions", "windows-native-unsupported"),
+])
+def test_what_cpp_extension_says(text: str, mode: str) -> None:
+    assert _top(text) == mode
+
+
+def test_the_abi_warning_alone_is_not_a_diagnosis() -> None:
+    assert _top("Your compiler (/usr/bin/c++) may be ABI-incompatible with PyTorch!") is None
