@@ -1367,3 +1367,18 @@ def test_what_cpp_extension_says(text: str, mode: str) -> None:
 
 def test_the_abi_warning_alone_is_not_a_diagnosis() -> None:
     assert _top("Your compiler (/usr/bin/c++) may be ABI-incompatible with PyTorch!") is None
+
+
+# ---------------------------------------------------------------- Triton's own messages
+
+@pytest.mark.parametrize("text, mode", [
+    ("AttributeError: module 'triton.language' has no attribute 'libdevice'",
+     "triton-too-new-for-old-mamba"),  # removed in Triton 3
+    ("AttributeError: module 'triton.language' has no attribute 'cumsum'", "triton-too-old"),
+    ("ImportError: cannot import name 'libdevice' from 'triton.language.extra.cuda'",
+     "triton-too-old"),
+    ("ModuleNotFoundError: No module named 'triton.language.extra.cuda'", "triton-too-old"),
+    ("RuntimeError: 0 active drivers ([]). There should only be one.", "no-gpu-visible"),
+])
+def test_tritons_own_messages(text: str, mode: str) -> None:
+    assert _top(text) == mode
