@@ -1382,3 +1382,29 @@ def test_the_abi_warning_alone_is_not_a_diagnosis() -> None:
 ])
 def test_tritons_own_messages(text: str, mode: str) -> None:
     assert _top(text) == mode
+
+
+# ---------------------------------------------------------------- a fallback warning next to OOM
+
+_FAST_PATH = ("The fast path is not available because one of `(selective_state_update, "
+              "selective_scan_fn, causal_conv1d_fn, causal_conv1d_update, mamba_inner_fn)` is "
+              "None. Falling back to the naive implementation.")
+
+
+def test_the_fast_path_warning_alone_is_the_missing_kernels() -> None:
+    assert _top(_FAST_PATH + "\nGeneration runs at 2 tokens per second") == \
+        "causal-conv1d-unavailable-nonetype"
+
+
+@pytest.mark.parametrize("oom", [
+    "torch.OutOfMemoryError: CUDA out of memory. Tried to allocate 2.00 GiB.",
+    "[ERROR] Quantization failed: CUDA out of memory. Tried to allocate 170.00 MiB.",
+])
+def test_the_fast_path_warning_before_an_oom_is_not_the_failure(oom: str) -> None:
+    assert _top(_FAST_PATH + "\n" + oom) is None
+
+
+def test_a_nonetype_crash_stays_diagnosed_even_beside_an_oom() -> None:
+    text = (_FAST_PATH + "\nAttributeError: 'NoneType' object has no attribute "
+            "'causal_conv1d_fwd'\ntorch.OutOfMemoryError: CUDA out of memory.")
+    assert _top(text) == "causal-conv1d-unavailable-nonetype"
