@@ -1408,3 +1408,48 @@ def test_a_nonetype_crash_stays_diagnosed_even_beside_an_oom() -> None:
     text = (_FAST_PATH + "\nAttributeError: 'NoneType' object has no attribute "
             "'causal_conv1d_fwd'\ntorch.OutOfMemoryError: CUDA out of memory.")
     assert _top(text) == "causal-conv1d-unavailable-nonetype"
+
+
+# ---------------------------------------------------------------- the cause in the poster's words
+# Thin posts (a title, a sentence) that name their cause in prose. Such words are a diagnosis on
+# their own, ranked under any mode an error line proves, and none where the kernels ran.
+
+@pytest.mark.parametrize("text, mode", [
+    ("Windows下安装mamba_ssm报错\uff0c求助", "windows-native-unsupported"),
+    ("Does mamba support Windows? pip install fails on my Windows 11 laptop",
+     "windows-native-unsupported"),
+    ("服务器没有外网\uff0cpip install mamba-ssm 时下载 whl 超时", "github-wheel-download-failed"),
+    ("The install fails because our cluster nodes cannot reach github.com to download the mamba "
+     "wheel", "github-wheel-download-failed"),
+    ("CUDA版本是11.3\uff0c安装mamba失败", "nvcc-too-old-or-wrong-cuda-home"),
+    ("服务器上没有nvcc\uff0c装不了causal-conv1d", "nvcc-not-found-bare-metal-version"),
+    ("I don't have nvcc on the cluster and can't install CUDA without root, so causal-conv1d "
+     "fails", "nvcc-not-found-bare-metal-version"),
+    ("gcc版本太低\uff0c编译causal_conv1d失败", "host-compiler-incompatible"),
+    ("torch版本和mamba_ssm版本不匹配\uff0cimport时报undefined symbol",
+     "torch-version-mismatch-undefined-symbol"),
+    ("编译mamba的时候内存不够\uff0c进程被杀了", "build-resources-ninja-oom"),
+    ("pip install mamba-ssm 编译了两个小时还没好", "no-prebuilt-wheel-slow-source-build"),
+    ("I'm on python 3.7 and pip can't find mamba-ssm", "python-version-no-wheel"),
+    ("Does mamba work on a GTX 1080 Ti? I get no kernel image", "gpu-arch-too-old"),
+])
+def test_the_cause_in_the_posters_words(text: str, mode: str) -> None:
+    assert _top(text) == mode
+
+
+def test_the_posters_words_rank_under_an_error_line() -> None:
+    text = ("NameError: name 'selective_scan_cuda_core' is not defined\n"
+            "I hit this problem in a Windows environment after installing it")
+    assert _ids(text)[:2] == ["selective-scan-cuda-not-built", "windows-native-unsupported"]
+
+
+@pytest.mark.parametrize("text", [
+    "Windows下安装mamba_ssm报错\ntorch.OutOfMemoryError: CUDA out of memory. Tried to allocate "
+    "2.00 GiB",  # the kernels ran
+    "On Windows 11 the install worked. Training fails: RuntimeError: shape '[4, 196, 96]' is "
+    "invalid for input of size 150528",
+    "服务器没有外网\uff0c所以我用的是离线的 mamba 权重",  # no failure: offline weights
+    "gcc 11 works fine for building causal-conv1d",
+])
+def test_words_that_name_no_failure(text: str) -> None:
+    assert _top(text) is None

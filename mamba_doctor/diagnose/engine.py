@@ -121,7 +121,8 @@ class _Candidate:
     adjust: float = 0.0  # what facts and the look-alike discrimination added
     lines: list[str] = field(default_factory=list)
     confirmed: list[str] = field(default_factory=list)
-    decisive: bool = False
+    decisive: bool = False  # an error line or the poster's words make the diagnosis alone
+    from_log: bool = False  # ... and an error line is among them (not only prose)
     conditional: bool = False
     env_support: float = 0.0
     yielded: bool = False  # ranked under a mode it yields to, even where the floor ties them
@@ -134,7 +135,8 @@ class _Candidate:
 
     def qualifies(self, kernels_ran: bool) -> bool:
         if self.decisive:
-            return self.text_score >= MIN_SCORE
+            # the poster's words do not outweigh a log showing the kernels ran
+            return self.text_score >= MIN_SCORE and (self.from_log or not kernels_ran)
         confirmed = self.conditional and not kernels_ran and self.env_support >= ENV_QUALIFY
         return confirmed and self.score >= MIN_SCORE
 
@@ -233,7 +235,8 @@ def _score_mode(mode: Mode, scan: TextScan) -> Optional[_Candidate]:
             if lines is not None:
                 cand.text_score += sig.weight
                 cand.lines.extend(lines)
-                cand.decisive = cand.decisive or sig.strength == "decisive"
+                cand.decisive = cand.decisive or sig.strength in ("decisive", "prose")
+                cand.from_log = cand.from_log or sig.strength == "decisive"
                 cand.conditional = cand.conditional or sig.strength == "conditional"
         if first_pass and not cand.lines:
             return None
@@ -255,9 +258,17 @@ def _apply_rules(cand: _Candidate, env: Environment) -> None:
 def _yield(cands: Mapping[str, _Candidate]) -> None:
     """Rank a mode under the modes it yields to (the knowledge base's `yields_to`) that the log
     also proves: pip's "the build failed" under the build error it wraps, a platform under a
-    defect that fails on every platform. Modes yielding to any ("*") go last, under the rest."""
+    defect that fails on every platform. Modes yielding to any ("*") go last, under the rest;
+    a mode only the poster's words name goes under every mode an error line proves."""
     def proven(c: _Candidate) -> bool:
         return c.decisive and c.text_score >= MIN_SCORE
+
+    logged = [c.score for c in cands.values() if proven(c) and c.from_log]
+    for cand in cands.values():
+        if cand.decisive and not cand.from_log and logged and \
+                cand.score > max(logged) - YIELD_MARGIN:
+            cand.adjust -= cand.score - (max(logged) - YIELD_MARGIN)
+            cand.yielded = True
 
     order = sorted((c for c in cands.values() if c.mode.yields_to),
                    key=lambda c: "*" in c.mode.yields_to)
@@ -351,7 +362,8 @@ def _two_torches(log: LogFacts, kb: KnowledgeBase, cands: dict[str, _Candidate])
         mode = next((m for m in kb.modes if m.id == ISOLATION), None)
         if mode is None:
             return
-        cand = cands[ISOLATION] = _Candidate(mode, text_score=4.0, decisive=True)
+        cand = cands[ISOLATION] = _Candidate(mode, text_score=4.0, decisive=True,
+                                                from_log=True)
     else:
         cand.adjust += 3.0
     cand.lines.extend([two.built_line, two.said_line])
@@ -390,7 +402,8 @@ def _rebuilt_still_missing(scan: TextScan, kb: KnowledgeBase, cands: dict[str, _
         mode = next((m for m in kb.modes if m.id == target), None)
         if mode is None:
             return
-        cand = cands[target] = _Candidate(mode, text_score=6.0, decisive=True)
+        cand = cands[target] = _Candidate(mode, text_score=6.0, decisive=True,
+                                               from_log=True)
     else:
         cand.adjust += 3.0
     cand.lines.extend([said] + ([pip] if pip else []))

@@ -13,7 +13,7 @@ from mamba_doctor._resources import read_bytes
 
 KB_PATH = Path(__file__).with_name("failures.json")
 PHASES = ("install", "build", "import", "model_construction", "first_forward")
-STRENGTHS = ("decisive", "conditional", "supporting")
+STRENGTHS = ("decisive", "prose", "conditional", "supporting")
 # Older spellings of the strengths, still read.
 _STRENGTH_ALIASES = {"strong": "decisive", "weak": "supporting"}
 # Widest match a knowledge-base regex may have, in bytes: regexes run only in windows of this
@@ -44,6 +44,9 @@ class Signature:
     """A piece of evidence; kind "all" needs every part somewhere in the text.
 
     decisive: the error line that proves the mode, enough for a diagnosis on its own;
+    prose: the poster's own words naming the cause ("no nvcc on the server", "Windows下安装报错"):
+      a diagnosis on its own, but ranked under any mode an error line proves, and none where
+      the kernels ran;
     conditional: enough only when the facts of the machine the log came from confirm the mode;
     supporting: only adds to the score (a platform, a version, a path in the log).
     """
@@ -226,7 +229,7 @@ def validate(raw: Mapping[str, Any], *, fact_is_valid: Any = None,
         if m.get("phase") not in PHASES:
             problems.append(f"{mid}: unknown phase {m.get('phase')!r}")
         sigs = m.get("signatures") or []
-        if not any(strength_of(s) == "decisive" for s in sigs):
+        if not any(strength_of(s) in ("decisive", "prose") for s in sigs):
             problems.append(f"{mid}: no decisive signature")
         for s in [*sigs, *m.get("negative", [])]:
             problems.extend(f"{mid}: {p}" for p in _check_signature(s))
@@ -278,8 +281,9 @@ def _check_signature(s: Mapping[str, Any]) -> list[str]:
             anchors = _anchors(part)
             # Regexes only run around an anchor: that keeps a 50k-line log fast and a 1 MB
             # line linear.
-            if not anchors or any(len(a) < 3 for a in anchors):
-                problems.append(f"regex {part['pattern']!r} needs anchors of 3+ characters")
+            if not anchors or any(len(a.encode()) < 3 for a in anchors):
+                # bytes, not characters: a two-character Chinese word ("报错") is 6 bytes
+                problems.append(f"regex {part['pattern']!r} needs anchors of 3+ bytes")
             elif not any((a.lower() in example.lower()) if part.get("icase") else (a in example)
                          for a in anchors):
                 problems.append(f"regex {part['pattern']!r}: no anchor occurs in its example")
