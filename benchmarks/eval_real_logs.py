@@ -74,8 +74,8 @@ def expected_id(label: str) -> Optional[str]:
 
 TUNE = ("tune", "tune7")
 HELD_OUT = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7",
-            "heldout8", "heldout9")
-STILL_HELD_OUT = ("heldout8", "heldout9")  # parts never listed log by log
+            "heldout8", "heldout9", "heldout10")
+STILL_HELD_OUT = ("heldout8", "heldout9", "heldout10")  # parts never listed log by log
 
 
 def evaluate(split: str, env: Optional[Environment],

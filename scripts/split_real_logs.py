@@ -22,6 +22,8 @@ own seed, so adding a round never moves a log of an earlier one:
   the measure of that tuning, held out whole)
 - round 9 (seed 117): every entry onto `heldout9` (5 logs from the upstream trackers, gathered
   after round 8 was measured; held out whole)
+- round 10 (seed 130): every entry onto `heldout10` (158 logs from blogs, error-text searches and
+  downstream trackers, gathered while the prose and toolchain faces were written; held out whole)
 
 Within a round, entries from the same thread (same URL) stay together, so a thread never sits on
 both sides. Threads are grouped by their label (a KB mode id, "negative" or "new:<name>") and each
@@ -53,6 +55,7 @@ ROUNDS: dict[int, tuple[int, str, str]] = {
     7: (91, "tune7", "heldout7"),
     8: (104, "heldout8", "heldout8"),
     9: (117, "heldout9", "heldout9"),
+    10: (130, "heldout10", "heldout10"),
 }
 
 
