@@ -1453,3 +1453,13 @@ def test_the_posters_words_rank_under_an_error_line() -> None:
 ])
 def test_words_that_name_no_failure(text: str) -> None:
     assert _top(text) is None
+
+
+@pytest.mark.parametrize("text, mode", [
+    ("服务器没有外网\uff0cpip install mamba-ssm 报错\nERROR: Failed building wheel for mamba-ssm",
+     "github-wheel-download-failed"),
+    ("gcc版本太低\uff0c编译causal_conv1d失败\nERROR: Failed building wheel for causal-conv1d",
+     "host-compiler-incompatible"),
+])
+def test_pips_wrapper_still_goes_under_the_cause_the_poster_names(text: str, mode: str) -> None:
+    assert _ids(text)[:2] == [mode, "no-prebuilt-wheel-slow-source-build"]

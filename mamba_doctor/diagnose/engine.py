@@ -259,11 +259,13 @@ def _yield(cands: Mapping[str, _Candidate]) -> None:
     """Rank a mode under the modes it yields to (the knowledge base's `yields_to`) that the log
     also proves: pip's "the build failed" under the build error it wraps, a platform under a
     defect that fails on every platform. Modes yielding to any ("*") go last, under the rest;
-    a mode only the poster's words name goes under every mode an error line proves."""
+    a mode only the poster's words name goes under every mode an error line proves, except
+    those that yield to any (pip's wrapper still goes under the cause the poster names)."""
     def proven(c: _Candidate) -> bool:
         return c.decisive and c.text_score >= MIN_SCORE
 
-    logged = [c.score for c in cands.values() if proven(c) and c.from_log]
+    logged = [c.score for c in cands.values()
+              if proven(c) and c.from_log and "*" not in c.mode.yields_to]
     for cand in cands.values():
         if cand.decisive and not cand.from_log and logged and \
                 cand.score > max(logged) - YIELD_MARGIN:

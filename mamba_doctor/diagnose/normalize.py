@@ -93,8 +93,9 @@ LOCALE_MESSAGES: dict[str, str] = {
     "команда не найдена": "command not found",
     "comando não encontrado": "command not found",
     "comando non trovato": "command not found",
-    # Windows' own messages (its system message table, as cmd.exe and LoadLibrary print them):
-    # "'x' is not recognized as an internal or external command", ERROR_MOD_NOT_FOUND
+    # Windows' own messages, as cmd.exe and LoadLibrary print them ("'x' is not recognized as an
+    # internal or external command", ERROR_MOD_NOT_FOUND): written from Windows' localized
+    # wording, not read from a message catalog like the entries above
     "不是内部或外部命令\uff0c也不是可运行的程序":
         "is not recognized as an internal or external command",
     "不是內部或外部命令、可執行的程式或批次檔":

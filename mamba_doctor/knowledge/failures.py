@@ -230,7 +230,7 @@ def validate(raw: Mapping[str, Any], *, fact_is_valid: Any = None,
             problems.append(f"{mid}: unknown phase {m.get('phase')!r}")
         sigs = m.get("signatures") or []
         if not any(strength_of(s) in ("decisive", "prose") for s in sigs):
-            problems.append(f"{mid}: no decisive signature")
+            problems.append(f"{mid}: no decisive (or prose) signature")
         for s in [*sigs, *m.get("negative", [])]:
             problems.extend(f"{mid}: {p}" for p in _check_signature(s))
         for rel in m.get("related", []):
