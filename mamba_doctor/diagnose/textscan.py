@@ -20,6 +20,10 @@ MAX_LINE = 240  # evidence lines are trimmed to this many characters
 MAX_HITS = 3  # occurrences kept per pattern
 WINDOW = 2 * MAX_WIDTH  # bytes a regex sees on each side of an anchor
 SCAN_BUDGET = 1 << 19  # bytes of windows one regex may examine in one text
+# A UTF-8 character from U+3000 to U+DFFF (CJK punctuation, kana, Han, Hangul): its lead byte.
+# A text without one cannot hold a Chinese, Japanese or Korean needle, so those are not searched
+# for: each absent needle would otherwise cost a pass over the whole text.
+_CJK_LEAD = re.compile(rb"[\xe3-\xed][\x80-\xbf]")
 
 
 class TextScan:
@@ -29,8 +33,9 @@ class TextScan:
         self.data = normalize_bytes(text.encode("utf-8", errors="replace"))
         self._text: Optional[str] = None
         self._lower: Optional[bytes] = None
-        self._hits: dict[tuple[str, str, bool], list[str]] = {}
+        self._hits: dict[tuple[str, str, bool, int], list[str]] = {}
         self._first: dict[tuple[bytes, bool], int] = {}  # needle -> first offset (-1: absent)
+        self._cjk: Optional[bool] = None
 
     @property
     def text(self) -> str:
@@ -47,7 +52,7 @@ class TextScan:
         return self._lower
 
     def hits(self, pattern: Pattern) -> list[str]:
-        key = (pattern.kind, pattern.pattern, pattern.icase)
+        key = (pattern.kind, pattern.pattern, pattern.icase, pattern.budget)
         if key not in self._hits:
             self._hits[key] = self._search(pattern)
         return self._hits[key]
@@ -90,7 +95,7 @@ class TextScan:
                      ) -> Iterator[tuple[int, int, re.Match[bytes]]]:
         assert pattern.regex is not None
         hay = self.lower if pattern.icase else self.data
-        budget = SCAN_BUDGET
+        budget = pattern.budget or SCAN_BUDGET
         pos = self._find_first(needle, pattern.icase)
         while pos != -1 and budget > 0:
             lo, hi = self._window(pos, len(needle))
@@ -106,8 +111,16 @@ class TextScan:
         """The first offset of `needle`, searched once per text however many patterns use it."""
         key = (needle, icase)
         if key not in self._first:
-            self._first[key] = (self.lower if icase else self.data).find(needle)
+            if _CJK_LEAD.search(needle) is not None and not self._has_cjk():
+                self._first[key] = -1
+            else:
+                self._first[key] = (self.lower if icase else self.data).find(needle)
         return self._first[key]
+
+    def _has_cjk(self) -> bool:
+        if self._cjk is None:
+            self._cjk = _CJK_LEAD.search(self.data) is not None
+        return self._cjk
 
     def _window(self, pos: int, length: int) -> tuple[int, int]:
         data = self.data

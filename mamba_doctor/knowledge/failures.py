@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping, Optional, Sequence
@@ -37,6 +37,13 @@ class Pattern:
     regex: Optional[re.Pattern[bytes]] = None
     icase: bool = False  # case-blind (Windows paths: C:\\Users and c:\\users are one path)
     context: bool = False  # required, but its line is not shown as evidence (a package name)
+    budget: int = 0  # bytes of anchor windows a regex may examine (0: textscan's default)
+
+
+# A prose regex examines this many bytes of anchor windows at most: the poster's words fill a
+# post, not a build log, whose lines repeat the common words they are anchored on ("wheel",
+# "nvcc", "version") thousands of times.
+PROSE_BUDGET = 1 << 15
 
 
 @dataclass(frozen=True)
@@ -170,6 +177,8 @@ def _signature(raw: Mapping[str, Any], *, negative: bool = False) -> Signature:
     raws = raw["parts"] if raw.get("kind") == "all" else [raw]
     parts = tuple(_pattern(p) for p in raws)
     strength = "supporting" if negative else strength_of(raw)
+    if strength == "prose":
+        parts = tuple(replace(p, budget=PROSE_BUDGET) for p in parts)
     return Signature(parts=parts, strength=strength, weight=float(raw["weight"]))
 
 
