@@ -27,7 +27,8 @@ own seed, so adding a round never moves a log of an earlier one:
 
 Within a round, entries from the same thread (same URL) stay together, so a thread never sits on
 both sides. Threads are grouped by their label (a KB mode id, "negative" or "new:<name>") and each
-group is shuffled with the round's seed and dealt alternately, the starting side carried over from
+group is shuffled with the round's seed and dealt alternately (a log relabelled after its round
+was split, see its `relabelled` record, is grouped by the label it had then), the starting side carried over from
 one label to the next, so every label with two or more threads appears on both sides and the
 halves stay within one thread of each other. Without --write it only prints the split's sizes.
 """
@@ -63,6 +64,13 @@ def entry_round(entry: dict) -> int:
     return int(entry.get("round", 1))
 
 
+def label_when_dealt(entry: dict) -> str:
+    """The label the split was dealt with: a log relabelled later (its `relabelled` record) keeps
+    its place, since the split was made before the new label existed."""
+    relabelled = entry.get("relabelled")
+    return str(relabelled["from"]) if relabelled else str(entry["label"])
+
+
 def split(entries: dict[str, dict], seed: int,
           sides: tuple[str, str] = ("tune", "heldout")) -> dict[str, str]:
     """Deal `entries` (one round's) onto `sides` with `seed`."""
@@ -71,7 +79,7 @@ def split(entries: dict[str, dict], seed: int,
         threads[entries[log_id]["url"]].append(log_id)
     by_label: dict[str, list[str]] = defaultdict(list)
     for url, ids in threads.items():
-        by_label[entries[ids[0]]["label"]].append(url)
+        by_label[label_when_dealt(entries[ids[0]])].append(url)
     rng = random.Random(seed)
     side = rng.randrange(2)
     out: dict[str, str] = {}

@@ -90,7 +90,7 @@ def test_case_old_pip_wording_and_truncated_lines() -> None:
            "undefined symbol: _ZN2at4_ops10zeros_like4callERKNS_6TensorESt8optionalIN3")
     assert diagnose(cut)[0].id == "torch-version-mismatch-undefined-symbol"
     libcudart = "ImportError: libcudart.so.11.0: cannot open shared object file: No such file"
-    assert diagnose(libcudart)[0].id == "driver-too-old-cuda13"
+    assert diagnose(libcudart)[0].id == "extension-cuda-major-mismatch"
 
 
 def test_terminal_sequences_and_controls_are_stripped() -> None:
