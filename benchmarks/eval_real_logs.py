@@ -79,7 +79,8 @@ MERGED_INTO = {"vendored-kernels-not-installed": "selective-scan-cuda-not-built"
                "vendored-submodule-missing": "project-package-not-installed",
                "setup-py-install-dependency-fetch-failed": "setup-py-install-easy-install",
                "conda-compiler-compat-ld-missing-libgcc_s": "conda-compiler-compat-ld",
-               "zetascale-version-lacks-symbol": "zetascale-version-mismatch"}
+               "zetascale-version-lacks-symbol": "zetascale-version-mismatch",
+               "vendored-fork-not-installed": "project-package-not-installed"}
 
 
 def expected_id(label: str) -> Optional[str]:
