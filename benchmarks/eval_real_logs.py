@@ -21,8 +21,10 @@ of them to one round.
 Each held-out part was held out until its measurement was recorded (see
 tests/fixtures/logs_real/README.md) and then declared spent and opened for tuning: `heldout` and
 `heldout2` on 2026-12-06, `heldout3` to `heldout7` and `heldout10` on 2026-12-07, so --misses
-lists their misses too and their figures are "after tuning on them". A part named in STILL_HELD_OUT is measured
-only when named with --split, and then printed in aggregate only, --misses or not.
+lists their misses too and their figures are "after tuning on them". A part named in
+STILL_HELD_OUT is measured only when named with --split, and then printed in aggregate only,
+--misses or not. Where a blind second label exists, the part is also scored against it alone
+(logs it calls "unclear" left out).
 """
 
 # ruff: noqa: T201  # a report script: printing the figures is its job
@@ -93,8 +95,8 @@ def expected_id(label: str) -> Optional[str]:
 
 TUNE = ("tune", "tune7")
 HELD_OUT = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7",
-            "heldout8", "heldout9", "heldout10")
-STILL_HELD_OUT = ("heldout8", "heldout9")  # parts never listed log by log
+            "heldout8", "heldout9", "heldout10", "heldout11")
+STILL_HELD_OUT = ("heldout8", "heldout9", "heldout11")  # parts never listed log by log
 
 
 def evaluate(split: str, env: Optional[Environment],
@@ -102,6 +104,8 @@ def evaluate(split: str, env: Optional[Environment],
     logs = load_manifest()["logs"]
     right, wrong, fps, negatives = [], [], [], 0
     agreed = agreed_right = 0  # positives whose blind second label (`audit`) is the same
+    # the same logs scored against the blind second label instead (where it is not "unclear")
+    blind = {"positives": 0, "right": 0, "negatives": 0, "false_positives": 0}
     for log_id, entry in sorted(logs.items()):
         if split != "all" and entry["split"] != split:
             continue
@@ -111,6 +115,13 @@ def evaluate(split: str, env: Optional[Environment],
         # As `explain` does: the laptop is only where explain runs, so the log's origin is checked.
         found = analyse(text, env, check_origin=True, limit=3).diagnoses
         want = expected_id(entry["label"])
+        audit_label = (entry.get("audit") or {}).get("label", "unclear")
+        if audit_label == "negative":
+            blind["negatives"] += 1
+            blind["false_positives"] += bool(found)
+        elif audit_label != "unclear":
+            blind["positives"] += 1
+            blind["right"] += bool(found) and found[0].id == expected_id(audit_label)
         if want is None:
             negatives += 1
             if found:
@@ -129,13 +140,13 @@ def evaluate(split: str, env: Optional[Environment],
     return {"positives": positives, "right": len(right), "wrong": wrong,
             "top1": len(right) / positives if positives else 0.0,
             "negatives": negatives, "false_positives": fps,
-            "agreed": agreed, "agreed_right": agreed_right}
+            "agreed": agreed, "agreed_right": agreed_right, "blind": blind}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--split", default="all", choices=(*TUNE, *HELD_OUT, "all"))
-    parser.add_argument("--round", type=int, choices=tuple(range(1, 11)), default=None,
+    parser.add_argument("--round", type=int, choices=tuple(range(1, 12)), default=None,
                         dest="round_no", help="only the logs gathered in this round")
     parser.add_argument("--misses", action="store_true",
                         help="list each split's misses and false positives, except those of a "
@@ -158,6 +169,11 @@ def main() -> None:
             if r["agreed"]:
                 print(f"{'':11} {'':24} where a blind second label agrees: "
                       f"{r['agreed_right']}/{r['agreed']}")
+            bl = r["blind"]
+            if bl["positives"] or bl["negatives"]:
+                print(f"{'':11} {'':24} against the blind second label: top-1 "
+                      f"{bl['right']}/{bl['positives']}, false positives "
+                      f"{bl['false_positives']}/{bl['negatives']}")
             if args.misses and split not in STILL_HELD_OUT:
                 for log_id, want, got in r["wrong"]:
                     print(f"    miss {log_id}: want {want}, got {got}")

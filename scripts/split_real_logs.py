@@ -22,15 +22,19 @@ own seed, so adding a round never moves a log of an earlier one:
   the measure of that tuning, held out whole)
 - round 9 (seed 117): every entry onto `heldout9` (5 logs from the upstream trackers, gathered
   after round 8 was measured; held out whole)
+- round 11 (seed 143): every entry onto `heldout11` (103 logs from nine helpers' searches of the
+  upstream, Dao-AILab, framework and downstream trackers and of pages, gathered while round 10
+  was tuned on; held out whole)
 - round 10 (seed 130): every entry onto `heldout10` (158 logs from blogs, error-text searches and
   downstream trackers, gathered while the prose and toolchain faces were written; held out whole)
 
 Within a round, entries from the same thread (same URL) stay together, so a thread never sits on
 both sides. Threads are grouped by their label (a KB mode id, "negative" or "new:<name>") and each
 group is shuffled with the round's seed and dealt alternately (a log relabelled after its round
-was split, see its `relabelled` record, is grouped by the label it had then), the starting side carried over from
-one label to the next, so every label with two or more threads appears on both sides and the
-halves stay within one thread of each other. Without --write it only prints the split's sizes.
+was split, see its `relabelled` record, is grouped by the label it had then), the starting side
+carried over from one label to the next, so every label with two or more threads appears on
+both sides and the halves stay within one thread of each other. Without --write it only prints
+the split's sizes.
 """
 
 # ruff: noqa: T201  # a maintenance script: printing the split is its job
@@ -57,6 +61,7 @@ ROUNDS: dict[int, tuple[int, str, str]] = {
     8: (104, "heldout8", "heldout8"),
     9: (117, "heldout9", "heldout9"),
     10: (130, "heldout10", "heldout10"),
+    11: (143, "heldout11", "heldout11"),
 }
 
 

@@ -1489,7 +1489,7 @@ def test_pips_wrapper_still_goes_under_the_cause_the_poster_names(text: str, mod
     ("ModuleNotFoundError: No module named 'lm_eval.api'", "project-package-not-installed"),
     ("I cannot import the mamba_ssm_2p0 package even though I followed the README",
      "project-package-not-installed"),
-    ("请问是不是没有提供mamba_ssm的代码？", "mamba-ssm-not-installed"),
+    ("请问是不是没有提供mamba_ssm的代码\uff1f", "mamba-ssm-not-installed"),
     ("ImportError: DLL load failed while importing libtriton: A dynamic link library (DLL) "
      "initialization routine failed.", "windows-triton-dll-load-failed"),
     ("  File \"D:\\app\\venv\\Lib\\site-packages\\torch\\_inductor\\cpp_builder.py\"\n"

@@ -80,3 +80,35 @@ def test_time_grows_linearly() -> None:
     small = min(_seconds(_line(shape, MIB // 8)) for _ in range(5))
     large = min(_seconds(_line(shape, MIB)) for _ in range(3))
     assert large < 24 * max(small, 1e-3)
+
+
+def test_containment_lists_the_shorter_needles_each_holds() -> None:
+    from mamba_doctor.diagnose.textscan import containment
+    table = containment([b"No module named", b"No module named 'nnunetv2.", b"Undefined Symbol",
+                         b"undefined symbol: _Z", b"cuda"])
+    assert table[b"no module named 'nnunetv2."] == (b"no module named",)
+    assert table[b"undefined symbol: _z"] == (b"undefined symbol",)  # case-blind
+    assert b"cuda" not in table and b"no module named" not in table
+
+
+def test_containment_changes_no_answer() -> None:
+    """A needle proved absent through a shorter one it holds is absent indeed: every fixture log
+    and a log with neither gives the same diagnoses with the table as without it."""
+    from pathlib import Path
+
+    from mamba_doctor.diagnose import engine
+    from mamba_doctor.diagnose.textscan import TextScan
+    kb = load_knowledge()
+    logs = sorted((Path(__file__).parent / "fixtures" / "logs").glob("*.txt"))
+    texts = [p.read_text(encoding="utf-8") for p in logs] + ["nothing to see\n" * 1000]
+    with_table = [[d.id for d in diagnose(t)] for t in texts]
+    real = engine._containment
+    try:
+        engine._containment = lambda _kb: {}  # type: ignore[assignment]
+        without = [[d.id for d in diagnose(t)] for t in texts]
+    finally:
+        engine._containment = real
+    assert with_table == without
+    scan = TextScan("No module named 'x'", engine._containment(kb))
+    assert scan._find_first(b"No module named 'nnunetv2.", False) == -1
+    assert scan._find_first(b"No module named", False) == 0

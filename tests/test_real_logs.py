@@ -111,7 +111,8 @@ def test_later_rounds_are_held_out_whole(manifest: dict[str, Any]) -> None:
     for rnd, side, least, negatives in ((3, "heldout3", 50, 12), (4, "heldout4", 90, 30),
                                                (5, "heldout5", 50, 12), (6, "heldout6", 25, 8),
                                                (8, "heldout8", 14, 9), (9, "heldout9", 5, 4),
-                                               (10, "heldout10", 150, 70)):
+                                               (10, "heldout10", 150, 70),
+                                               (11, "heldout11", 100, 70)):
         part = [e for e in logs if e.get("round", 1) == rnd]
         assert len(part) >= least and {e["split"] for e in part} == {side}
         assert sum(e["label"] == "negative" for e in part) >= negatives

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 from mamba_doctor.diagnose.facts import check_rule
 from mamba_doctor.diagnose.fixes import advice_target, fix_texts, values_for
 from mamba_doctor.diagnose.logfacts import LogFacts, merge, other_machine, read_log_facts
-from mamba_doctor.diagnose.textscan import MAX_LINE, TextScan
+from mamba_doctor.diagnose.textscan import MAX_LINE, TextScan, containment
 from mamba_doctor.knowledge.failures import KnowledgeBase, Mode, Pattern, Signature, load_knowledge
 from mamba_doctor.models import Environment
 
@@ -163,7 +163,7 @@ def analyse(text: str, env: Optional[Environment] = None, *, env_source: str = "
     the log's own facts are used instead of the target's and the analysis says why.
     """
     kb = kb or load_knowledge()
-    scan = TextScan(text)
+    scan = TextScan(text, _containment(kb))
     candidates: dict[str, _Candidate] = {}
     for mode in kb.modes:
         cand = _score_mode(mode, scan)
@@ -194,6 +194,20 @@ def analyse(text: str, env: Optional[Environment] = None, *, env_source: str = "
                           partial=facts_from == "log") for c in ranked)
     return Analysis(diagnoses=found, log_facts=log, other_machine=why, facts_from=facts_from,
                     kernels_ran=ran)
+
+
+_CONTAINS: dict[int, tuple[KnowledgeBase, dict[bytes, tuple[bytes, ...]]]] = {}
+
+
+def _containment(kb: KnowledgeBase) -> dict[bytes, tuple[bytes, ...]]:
+    """textscan.containment() over every needle of `kb`, computed once per knowledge base (the
+    kb is kept beside it, so its id is not reused while the entry lives)."""
+    entry = _CONTAINS.get(id(kb))
+    if entry is None or entry[0] is not kb:
+        sigs = [s for m in kb.modes for s in (*m.signatures, *m.negative)] + list(kb.kernels_ran)
+        needles = [n for sig in sigs for part in sig.parts for n in part.needles]
+        entry = _CONTAINS[id(kb)] = (kb, containment(needles))
+    return entry[1]
 
 
 def _uses_gpu(mode: Mode) -> bool:

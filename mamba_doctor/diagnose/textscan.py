@@ -11,7 +11,7 @@ repeated all over the input.
 from __future__ import annotations
 
 import re
-from typing import Iterator, Optional
+from typing import Iterable, Iterator, Mapping, Optional
 
 from mamba_doctor.diagnose.normalize import normalize_bytes
 from mamba_doctor.knowledge.failures import MAX_WIDTH, Pattern
@@ -26,11 +26,30 @@ SCAN_BUDGET = 1 << 19  # bytes of windows one regex may examine in one text
 _CJK_LEAD = re.compile(rb"[\xe3-\xed][\x80-\xbf]")
 
 
+def containment(needles: Iterable[bytes]) -> dict[bytes, tuple[bytes, ...]]:
+    """For each needle (lower-cased), the shorter needles it contains, shortest first.
+
+    A needle absent from the lower-cased text proves every needle holding it absent, in either
+    case: most of a log's searches are for needles it lacks, each a pass over the whole text, and
+    many needles share a shorter one ("No module named", "undefined symbol", "is not defined")."""
+    keys = {n.lower() for n in needles}
+    lengths = sorted({len(k) for k in keys})
+    out: dict[bytes, tuple[bytes, ...]] = {}
+    for needle in keys:
+        inner = {needle[i:i + size] for size in lengths if size < len(needle)
+                 for i in range(len(needle) - size + 1)} & keys
+        if inner:
+            out[needle] = tuple(sorted(inner, key=lambda k: (len(k), k)))
+    return out
+
+
 class TextScan:
     """The text, normalised once and encoded to UTF-8, with cached pattern searches."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, contains: Optional[Mapping[bytes, tuple[bytes, ...]]] = None
+                 ) -> None:
         self.data = normalize_bytes(text.encode("utf-8", errors="replace"))
+        self._contains = contains or {}  # see containment()
         self._text: Optional[str] = None
         self._lower: Optional[bytes] = None
         self._hits: dict[tuple[str, str, bool, int], list[str]] = {}
@@ -113,6 +132,9 @@ class TextScan:
         if key not in self._first:
             if _CJK_LEAD.search(needle) is not None and not self._has_cjk():
                 self._first[key] = -1
+            elif any(self._find_first(inner, True) == -1
+                     for inner in self._contains.get(needle.lower(), ())):
+                self._first[key] = -1  # a shorter needle it holds is absent (containment())
             else:
                 self._first[key] = (self.lower if icase else self.data).find(needle)
         return self._first[key]
