@@ -93,7 +93,7 @@ def expected_id(label: str) -> Optional[str]:
     return MERGED_INTO.get(name, name)
 
 
-TUNE = ("tune", "tune7")
+TUNE = ("tune", "tune7", "tune11")
 HELD_OUT = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7",
             "heldout8", "heldout9", "heldout10", "heldout11")
 STILL_HELD_OUT = ("heldout8", "heldout9", "heldout11")  # parts never listed log by log

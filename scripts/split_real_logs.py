@@ -22,9 +22,9 @@ own seed, so adding a round never moves a log of an earlier one:
   the measure of that tuning, held out whole)
 - round 9 (seed 117): every entry onto `heldout9` (5 logs from the upstream trackers, gathered
   after round 8 was measured; held out whole)
-- round 11 (seed 143): every entry onto `heldout11` (103 logs from nine helpers' searches of the
+- round 11 (seed 143) into `tune11` / `heldout11` (103 logs from nine helpers' searches of the
   upstream, Dao-AILab, framework and downstream trackers and of pages, gathered while round 10
-  was tuned on; held out whole)
+  was tuned on; measured whole, in aggregate, before it was split)
 - round 10 (seed 130): every entry onto `heldout10` (158 logs from blogs, error-text searches and
   downstream trackers, gathered while the prose and toolchain faces were written; held out whole)
 
@@ -61,7 +61,7 @@ ROUNDS: dict[int, tuple[int, str, str]] = {
     8: (104, "heldout8", "heldout8"),
     9: (117, "heldout9", "heldout9"),
     10: (130, "heldout10", "heldout10"),
-    11: (143, "heldout11", "heldout11"),
+    11: (143, "tune11", "heldout11"),  # measured whole first, then split (as round 7 was)
 }
 
 

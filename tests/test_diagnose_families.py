@@ -1557,3 +1557,40 @@ def test_round_ten_causes_in_other_words(text: str, mode: str) -> None:
 ])
 def test_round_ten_look_alikes_name_nothing(text: str) -> None:
     assert _top(text) is None
+
+
+# ------------------------------------------------- round 11's tune half (added after it was split)
+
+@pytest.mark.parametrize("text, mode", [
+    ("ImportError: cannot import name 'MambaBlock' from 'zeta', it is in zeta.nn now",
+     "zetascale-version-mismatch"),
+    ("ModuleNotFoundError: No module named 'zeta.structs'", "zetascale-version-mismatch"),
+    ("TypeError: custom_bwd() takes from 0 to 1 positional arguments but 9 positional arguments "
+     "were given", "mamba-broken-release"),
+    ("Could you publish prebuilt wheels for torch 2.7? pip tries to compile causal-conv1d",
+     "no-wheel-for-new-torch"),
+    ("NotImplementedError: Could not run 'vllm::causal_conv1d_update' with arguments from the "
+     "'CUDA' backend.", "project-cuda-kernel-not-built"),
+    ("UserWarning: The detected CUDA version (10.2) has a minor version mismatch with the version "
+     "that was used to compile PyTorch (10.1).\nbuilding 'selective_scan_cuda' extension",
+     "nvcc-too-old-or-wrong-cuda-home"),
+    ("The system CUDA 12.4 does not match the CUDA your torch was built with (11.8)",
+     "nvcc-torch-cuda-major-mismatch"),
+])
+def test_round_eleven_tune_causes_in_other_words(text: str, mode: str) -> None:
+    assert _top(text) == mode
+
+
+@pytest.mark.parametrize("text", [
+    # a project's own block given a keyword it lacks: the caller's mistake, not a fork of mamba
+    "TypeError: VisionEncoderMambaBlock.__init__() got an unexpected keyword argument 'heads'",
+    # the fork's import line shown as the source of a traceback that fails on something else
+    "  File \"/work/proj/mamba_ssm/modules/mamba_simple.py\", line 19, in <module>\n"
+    "    from mamba_ssm.ops.selective_scan_interface import selective_scan_fn, bimamba_inner_fn\n"
+    "ValueError: too many values to unpack (expected 4)",
+    "The detected CUDA version (12.4) has a minor version mismatch with the version that was "
+    "used to compile PyTorch (12.1). Most likely this shouldn't be a problem.",
+    "Thanks for the torch 2.5 wheels, they work",
+])
+def test_round_eleven_tune_look_alikes_name_nothing(text: str) -> None:
+    assert _top(text) is None
