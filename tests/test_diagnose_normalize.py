@@ -76,6 +76,16 @@ def test_markdown_and_html_damage_is_undone() -> None:
     assert normalize("\\u2502 exit code: 1") == "│ exit code: 1"
 
 
+def test_a_windows_paths_separator_is_not_a_markdown_escape() -> None:
+    """In a Windows path, torch\\_inductor is a folder, not an escaped underscore; the same two
+    characters outside a path still are one."""
+    path = r'File "C:\env\Lib\site-packages\torchaudio\_extension\utils.py", line 56'
+    assert normalize(path) == path
+    assert normalize(r"selective\_scan\_cuda in C:\env\_x and \[end of output\]") == \
+        r"selective_scan_cuda in C:\env\_x and [end of output]"
+    assert normalize(r"d:\proj\\[x\] done") == r"d:\proj\[x] done"
+
+
 def test_case_old_pip_wording_and_truncated_lines() -> None:
     windows = ('  File "c:\\users\\me\\anaconda3\\envs\\m\\lib\\site-packages\\mamba_ssm\\'
                '__init__.py", line 3\n'

@@ -32,6 +32,9 @@ _C1 = re.compile(rb"\xc2[\x80-\x9f]")
 _QUOTE = re.compile(rb"(\n|\A)[ \t]*(?:>[ \t]?)+")  # "> " quoting a reply (a literal "\n"
 # first, not a MULTILINE "^": the regex engine then jumps from newline to newline)
 _MD_ESCAPE = re.compile(rb"\\([_*\[\]`#<>|~])")  # "selective\_scan\_cuda", "\[end of output\]"
+# ... except a backslash that separates a Windows path: "C:\env\Lib\site-packages\torch\_inductor".
+_MD_ESCAPE_IN_PATH = re.compile(rb"\\([*\[\]`#<>|~])")
+_WINDOWS_PATH = re.compile(rb"(?<![A-Za-z])[A-Za-z]:\\[^\s\"'<>|]{1,4096}")
 # An underscore eaten by italics: "undefined symbol: *ZNK3c10..." or "selective*scan*cuda".
 _STAR_WORD = re.compile(rb"(?<=[A-Za-z0-9])\*(?=[A-Za-z0-9])|(?<![*\w])\*(?=Z[A-Za-z]{0,3}\d)")
 # ... or both underscores of "_ZN3c10..._" eaten: "undefined symbol: ZN3c104cuda9SetDeviceEi".
@@ -152,6 +155,22 @@ def _strip_terminal(data: bytes) -> bytes:
     return _C1.sub(b"", data) if b"\xc2" in data else data
 
 
+def _md_unescape(data: bytes) -> bytes:
+    """Markdown's escapes dropped, except an escaped-looking underscore inside a Windows path,
+    where the backslash is the separator ("torch\\_inductor"): one pass finds the paths, and the
+    text between them and the paths themselves are unescaped apart."""
+    if b":\\" not in data:
+        return _MD_ESCAPE.sub(rb"\1", data)
+    out, last = [], 0
+    for match in _WINDOWS_PATH.finditer(data):
+        start, end = match.span()
+        out.append(_MD_ESCAPE.sub(rb"\1", data[last:start]))
+        out.append(_MD_ESCAPE_IN_PATH.sub(rb"\1", data[start:end]))
+        last = end
+    out.append(_MD_ESCAPE.sub(rb"\1", data[last:]))
+    return b"".join(out)
+
+
 def _entity(match: re.Match[bytes]) -> bytes:
     return html.unescape(match.group(0).decode("ascii")).encode("utf-8", errors="replace")
 
@@ -174,7 +193,7 @@ def normalize_bytes(data: bytes) -> bytes:
     if b">" in data:
         data = _QUOTE.sub(rb"\1", data)
     if b"\\" in data:
-        data = _MD_ESCAPE.sub(rb"\1", data)
+        data = _md_unescape(data)
     if b"*" in data:
         data = _STAR_WORD.sub(b"_", data)
     if b"undefined symbol: Z" in data:
