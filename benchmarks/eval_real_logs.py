@@ -1,22 +1,23 @@
 """Top-1 accuracy and false positives of `diagnose()` on the real-log corpus, per split.
 
-    python benchmarks/eval_real_logs.py [--split tune|heldout|heldout2|...|heldout10|all]
-                                        [--round 1|2|...|10] [--misses]
+    python benchmarks/eval_real_logs.py [--split tune|tune7|tune11|heldout|...|heldout11|all]
+                                        [--round N] [--misses]
 
 Each log is explained twice: with no machine facts (as `explain --no-probe` does), and as `explain`
 does next to the probed facts of a Linux laptop that is not the machine the log came from (torch
 2.5.1+cu124 on an RTX 4090: the situation in which local facts used to veto what the text
 proves). A positive counts when the first diagnosis is the thread's cause; a negative counts as a
 false positive when any diagnosis is given. Labels "new:<name>" count once a mode <name> exists.
-Where entries carry a blind second label (`audit`: rounds 4 to 7 and 10), the top-1 count is also
-given on the positives whose two labels agree: two labellers disagree on about one cause in five,
-so the single-label figure mixes the engine's misses with the labels' disagreements. A log
+Where entries carry a blind second label (`audit`: rounds 4 to 7, 10 and 11), the top-1 count is
+also given on the positives whose two labels agree: two labellers disagree on about one cause in
+four, so the single-label figure mixes the engine's misses with the labels' disagreements. A log
 relabelled after its measurement (its `relabelled` record says from what and why) counts with its
 new label.
-The corpus was gathered in seven rounds (an entry's `round`, 1 when absent): `tune` holds rounds 1
-and 2's tune halves, `heldout` is round 1's held-out half, `heldout2` round 2's, and `heldout3` to
-`heldout6` all of rounds 3 to 6, `tune7` / `heldout7` round 7's two halves; --round narrows any
-of them to one round.
+The corpus was gathered in eleven rounds (an entry's `round`, 1 when absent): `tune` holds rounds
+1 and 2's tune halves, `heldout` is round 1's held-out half, `heldout2` round 2's, `heldout3` to
+`heldout6` and `heldout8` to `heldout10` all of those rounds, `tune7` / `heldout7` and `tune11` /
+`heldout11` the two halves of rounds 7 and 11 (each measured whole before it was split); --round
+narrows any of them to one round.
 
 Each held-out part was held out until its measurement was recorded (see
 tests/fixtures/logs_real/README.md) and then declared spent and opened for tuning: `heldout` and
@@ -146,7 +147,8 @@ def evaluate(split: str, env: Optional[Environment],
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--split", default="all", choices=(*TUNE, *HELD_OUT, "all"))
-    parser.add_argument("--round", type=int, choices=tuple(range(1, 12)), default=None,
+    rounds = sorted({int(e.get("round", 1)) for e in load_manifest()["logs"].values()})
+    parser.add_argument("--round", type=int, choices=rounds, default=None,
                         dest="round_no", help="only the logs gathered in this round")
     parser.add_argument("--misses", action="store_true",
                         help="list each split's misses and false positives, except those of a "
