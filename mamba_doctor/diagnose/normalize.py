@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import html
 import re
+from typing import Optional
 
-__all__ = ["LOCALE_MESSAGES", "normalize", "normalize_bytes", "strip_terminal"]
+from mamba_doctor.diagnose.vocabulary import Vocabulary
+
+__all__ = ["LOCALE_MESSAGES", "normalize", "normalize_bytes", "normalize_scan", "strip_terminal"]
 
 # ECMA-48 control sequences: CSI (colours, cursor moves), OSC (window titles "ESC ] 0 ;",
 # hyperlinks "ESC ] 8 ;;"), DCS/PM/APC strings, and the two-byte escapes. An OSC or DCS without
@@ -29,14 +32,19 @@ _C0 = bytes(c for c in range(32) if c not in (9, 10)) + b"\x7f"
 _C1 = re.compile(rb"\xc2[\x80-\x9f]")
 
 # Markdown and forum damage.
-_QUOTE = re.compile(rb"(\n|\A)[ \t]*(?:>[ \t]?)+")  # "> " quoting a reply (a literal "\n"
-# first, not a MULTILINE "^": the regex engine then jumps from newline to newline)
+# "> " quoting a reply. A literal "\n" first, not a MULTILINE "^": the regex engine then jumps
+# from newline to newline instead of trying every byte; the text's first line is done apart.
+_QUOTE = re.compile(rb"\n[ \t]*(?:>[ \t]?)+")
+_QUOTE_FIRST = re.compile(rb"[ \t]*(?:>[ \t]?)+")
 _MD_ESCAPE = re.compile(rb"\\([_*\[\]`#<>|~])")  # "selective\_scan\_cuda", "\[end of output\]"
 # ... except a backslash that separates a Windows path: "C:\env\Lib\site-packages\torch\_inductor".
 _MD_ESCAPE_IN_PATH = re.compile(rb"\\([*\[\]`#<>|~])")
 _WINDOWS_PATH = re.compile(rb"(?<![A-Za-z])[A-Za-z]:\\[^\s\"'<>|]{1,4096}")
 # An underscore eaten by italics: "undefined symbol: *ZNK3c10..." or "selective*scan*cuda".
-_STAR_WORD = re.compile(rb"(?<=[A-Za-z0-9])\*(?=[A-Za-z0-9])|(?<![*\w])\*(?=Z[A-Za-z]{0,3}\d)")
+# The star comes first, its context in look-arounds: the regex engine then jumps from star to star
+# (a leading look-behind made it try every byte, 40 times slower).
+_STAR_WORD = re.compile(
+    rb"\*(?:(?<=[A-Za-z0-9]\*)(?=[A-Za-z0-9])|(?<![*\w]\*)(?=Z[A-Za-z]{0,3}\d))")
 # ... or both underscores of "_ZN3c10..._" eaten: "undefined symbol: ZN3c104cuda9SetDeviceEi".
 _BARE_SYMBOL = re.compile(rb"(?<=undefined symbol: )(?=Z[A-Za-z]{0,3}\d)")
 _UNICODE_ESCAPE = re.compile(rb"\\u([0-9a-fA-F]{4})")  # a log pasted through JSON: "\u2502"
@@ -128,8 +136,9 @@ LOCALE_MESSAGES: dict[str, str] = {
     "ne peut pas trouver -l": "cannot find -l",
 }
 # Longest first, so that a message containing a shorter one is replaced whole.
-_LOCALE_BYTES = tuple((k.encode(), LOCALE_MESSAGES[k].encode())
+_LOCALE_BYTES = tuple((k.encode(), LOCALE_MESSAGES[k].encode(), k.encode().lower())
                       for k in sorted(LOCALE_MESSAGES, key=len, reverse=True))
+_VOCABULARY_FROM = 1 << 16  # bytes; below this the locale searches cost less than the words
 # Full-width punctuation of CJK locales, no-break spaces and curly quotes, as ASCII.
 _PUNCTUATION = (("\uff1a", ": "), ("\uff0c", ", "), ("\uff08", " ("), ("\uff09", ") "),
                 ("\u00a0", " "),
@@ -181,6 +190,12 @@ def _unicode(match: re.Match[bytes]) -> bytes:
 
 def normalize_bytes(data: bytes) -> bytes:
     """`normalize` on UTF-8 bytes (what the scanner searches), without decoding the whole log."""
+    return normalize_scan(data)[0]
+
+
+def normalize_scan(data: bytes) -> tuple[bytes, Optional[Vocabulary]]:
+    """`normalize_bytes`, and the vocabulary of the result when the locale pass needed one and
+    replaced nothing (the scanner then need not build it again)."""
     if b"\r" in data:  # progress bars and Windows line ends
         data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
     data = _strip_terminal(data)
@@ -191,18 +206,26 @@ def normalize_bytes(data: bytes) -> bytes:
     if b"\\n" in data and data.count(b"\n") < 3 and data.count(b"\\n") > 3:
         data = data.replace(b"\\n", b"\n")  # a whole log pasted as one escaped string
     if b">" in data:
-        data = _QUOTE.sub(rb"\1", data)
-    if b"\\" in data:
+        data = _QUOTE.sub(b"\n", data)
+        first = _QUOTE_FIRST.match(data)
+        data = data[first.end():] if first is not None else data
+    if b"\\" in data and _MD_ESCAPE.search(data) is not None:
         data = _md_unescape(data)
     if b"*" in data:
         data = _STAR_WORD.sub(b"_", data)
     if b"undefined symbol: Z" in data:
         data = _BARE_SYMBOL.sub(b"_", data)
     ascii_only = data.isascii()
-    for local, english in _LOCALE_BYTES:
-        if not (ascii_only and not local.isascii()) and local in data:
-            data = data.replace(local, english)
+    # Each message looked for is a pass over the text; the vocabulary rules most out at once.
+    vocab = Vocabulary(data.lower()) if len(data) > _VOCABULARY_FROM else None
+    replaced = False
+    for local, english, lower in _LOCALE_BYTES:
+        if (ascii_only and not local.isascii()) or (vocab is not None
+                                                   and not vocab.may_hold(lower)):
+            continue
+        if local in data:
+            data, replaced = data.replace(local, english), True
     for wide, narrow in () if ascii_only else _PUNCTUATION_BYTES:
         if wide in data:
-            data = data.replace(wide, narrow)
-    return data
+            data, replaced = data.replace(wide, narrow), True
+    return data, (None if replaced else vocab)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import re
 from typing import Iterable, Iterator, Mapping, Optional
 
-from mamba_doctor.diagnose.normalize import normalize_bytes
+from mamba_doctor.diagnose.normalize import normalize_scan
+from mamba_doctor.diagnose.vocabulary import Vocabulary
 from mamba_doctor.knowledge.failures import MAX_WIDTH, Pattern
 
 MAX_LINE = 240  # evidence lines are trimmed to this many characters
@@ -48,7 +49,7 @@ class TextScan:
 
     def __init__(self, text: str, contains: Optional[Mapping[bytes, tuple[bytes, ...]]] = None
                  ) -> None:
-        self.data = normalize_bytes(text.encode("utf-8", errors="replace"))
+        self.data, self._vocab = normalize_scan(text.encode("utf-8", errors="replace"))
         self._contains = contains or {}  # see containment()
         self._text: Optional[str] = None
         self._lower: Optional[bytes] = None
@@ -135,9 +136,18 @@ class TextScan:
             elif any(self._find_first(inner, True) == -1
                      for inner in self._contains.get(needle.lower(), ())):
                 self._first[key] = -1  # a shorter needle it holds is absent (containment())
+            elif not self.vocabulary.may_hold(needle.lower()):
+                self._first[key] = -1  # its words are not the text's (vocabulary.py)
             else:
                 self._first[key] = (self.lower if icase else self.data).find(needle)
         return self._first[key]
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        """The text's distinct words (built on first use, unless normalising built them)."""
+        if self._vocab is None:
+            self._vocab = Vocabulary(self.lower)
+        return self._vocab
 
     def _has_cjk(self) -> bool:
         if self._cjk is None:
