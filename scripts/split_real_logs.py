@@ -27,8 +27,8 @@ own seed, so adding a round never moves a log of an earlier one:
   was tuned on; measured whole, in aggregate, before it was split)
 - round 10 (seed 130): every entry onto `heldout10` (158 logs from blogs, error-text searches and
   downstream trackers, gathered while the prose and toolchain faces were written; held out whole)
-- round 12 (seed 156): every entry onto `heldout12` (44 logs from eight helpers' searches, the
-  sources nearly exhausted; held out whole until it is measured)
+- round 12 (seed 156) into `tune12` / `heldout12` (44 logs from eight helpers' searches, the
+  sources nearly exhausted; measured whole, in aggregate, before it was split)
 
 Within a round, entries from the same thread (same URL) stay together, so a thread never sits on
 both sides. Threads are grouped by their label (a KB mode id, "negative" or "new:<name>") and each
@@ -64,7 +64,7 @@ ROUNDS: dict[int, tuple[int, str, str]] = {
     9: (117, "heldout9", "heldout9"),
     10: (130, "heldout10", "heldout10"),
     11: (143, "tune11", "heldout11"),  # measured whole first, then split (as round 7 was)
-    12: (156, "heldout12", "heldout12"),  # held out whole until its measurement is recorded
+    12: (156, "tune12", "heldout12"),  # measured whole first, then split (as rounds 7 and 11)
 }
 
 
