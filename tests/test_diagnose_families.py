@@ -1594,3 +1594,40 @@ def test_round_eleven_tune_causes_in_other_words(text: str, mode: str) -> None:
 ])
 def test_round_eleven_tune_look_alikes_name_nothing(text: str) -> None:
     assert _top(text) is None
+
+
+# Round 12's tune half: a fork's modules and a fork's forward() keywords, read against
+# upstream's own names (mamba_ssm/modules, ops and models of the 1.x to 2.x releases).
+@pytest.mark.parametrize("text", [
+    "ModuleNotFoundError: No module named 'mamba_ssm.modules.mamba_new'",
+    "ModuleNotFoundError: No module named 'mamba_ssm.modules.mamba_simple_bi'",
+    "No module named 'mamba_ssm.models.vision_mamba'",
+    "ModuleNotFoundError: No module named mamba_ssm.ops.bimamba_interface",
+    "TypeError: Mamba.forward() got an unexpected keyword argument 'extra_emb'",
+    "TypeError: Mamba2.forward() got an unexpected keyword argument 'mask'",
+    "it says mamba.forward() got an unexpected keyword argument 'cond'",
+])
+def test_round_twelve_tune_a_forks_modules_and_keywords(text: str) -> None:
+    assert _top(text) == "vendored-fork-api-mismatch"
+
+
+@pytest.mark.parametrize("text, not_mode", [
+    # upstream's own modules and keywords: an install too old or broken, never a fork
+    ("ModuleNotFoundError: No module named 'mamba_ssm.modules.mamba2'",
+     "vendored-fork-api-mismatch"),
+    ("ModuleNotFoundError: No module named 'mamba_ssm.ops.triton.layer_norm'",
+     "vendored-fork-api-mismatch"),
+    ("ModuleNotFoundError: No module named 'mamba_ssm.ops.selective_scan_interface'",
+     "vendored-fork-api-mismatch"),
+    ("TypeError: Mamba2.forward() got an unexpected keyword argument 'cu_seqlens'",
+     "vendored-fork-api-mismatch"),
+    # other classes' forward(): transformers' model, a project's own block
+    ("TypeError: MambaForCausalLM.forward() got an unexpected keyword argument "
+     "'num_items_in_batch'", None),
+    ("TypeError: BiMamba.forward() got an unexpected keyword argument 'x'", None),
+])
+def test_round_twelve_tune_look_alikes(text: str, not_mode: Optional[str]) -> None:
+    if not_mode is None:
+        assert _top(text) is None
+    else:
+        assert _top(text) != not_mode
