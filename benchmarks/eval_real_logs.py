@@ -83,7 +83,9 @@ MERGED_INTO = {"vendored-kernels-not-installed": "selective-scan-cuda-not-built"
                "setup-py-install-dependency-fetch-failed": "setup-py-install-easy-install",
                "conda-compiler-compat-ld-missing-libgcc_s": "conda-compiler-compat-ld",
                "zetascale-version-lacks-symbol": "zetascale-version-mismatch",
-               "vendored-fork-not-installed": "project-package-not-installed"}
+               "vendored-fork-not-installed": "project-package-not-installed",
+               # heldout7's `new:` name, for the mode added for it on 2026-12-07 (spent part)
+               "missing-python-dependency": "mamba-python-dependency-missing"}
 
 
 def expected_id(label: str) -> Optional[str]:

@@ -55,7 +55,9 @@ ADDED_IDS = {"no-gpu-visible", "mamba-broken-release", "host-compiler-missing",
              "torchaudio-torch-mismatch", "torchaudio-audio-backend-missing",
              "extension-cuda-major-mismatch", "huggingface-hub-too-new",
              "setup-py-install-easy-install", "conda-compiler-compat-ld",
-             "zetascale-version-mismatch"}
+             "zetascale-version-mismatch",
+             # added on 2026-12-07 from a spent part's `new:` label (heldout7's vllm-7651)
+             "mamba-python-dependency-missing"}
 SHARED_REFERENCE = Path("/work/shared/reference/failures/failures.json")
 
 

@@ -1631,3 +1631,26 @@ def test_round_twelve_tune_look_alikes(text: str, not_mode: Optional[str]) -> No
         assert _top(text) is None
     else:
         assert _top(text) != not_mode
+
+
+# heldout7 (spent): a requirement of mamba-ssm itself missing at import.
+@pytest.mark.parametrize("text", [
+    "ModuleNotFoundError: No module named 'einops'",
+    "  File \"/opt/vllm/vllm/model_executor/models/jamba.py\", line 9, in <module>\n"
+    "    from einops import rearrange\nModuleNotFoundError: No module named 'einops'",
+    "  File \"/env/lib/python3.10/site-packages/mamba_ssm/utils/generation.py\", line 14, in "
+    "<module>\n    from transformers.generation import GreedySearchDecoderOnlyOutput\n"
+    "ModuleNotFoundError: No module named 'transformers'",
+])
+def test_a_requirement_of_mamba_ssm_missing(text: str) -> None:
+    assert _top(text) == "mamba-python-dependency-missing"
+
+
+@pytest.mark.parametrize("text", [
+    "ModuleNotFoundError: No module named 'einops_exts'",  # another package
+    "ModuleNotFoundError: No module named 'einops.layers.torch'",  # an einops too old, not absent
+    "  File \"/home/me/proj/train.py\", line 2, in <module>\n    import transformers\n"
+    "ModuleNotFoundError: No module named 'transformers'",  # the project's own requirement
+])
+def test_a_requirement_of_mamba_ssm_look_alikes(text: str) -> None:
+    assert _top(text) != "mamba-python-dependency-missing"

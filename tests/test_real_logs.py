@@ -37,7 +37,7 @@ HELDOUT_RIGHT_FLOORS = {
     "heldout6": (20, 20),  # of 20, after the tuning on it (8/8 when it was held out)
     # Round 7 was measured whole and then split (scripts/split_real_logs.py); `tune7` was tuned
     # on, then `heldout7` measured (19/55, engine 6f9233e) and spent for tuning the same day.
-    "heldout7": (45, 45),  # of 56, after the tuning on it (19/19 when it was held out; one
+    "heldout7": (46, 46),  # of 56, after the tuning on it (19/19 when it was held out; one
     # negative relabelled a cause on 2026-12-07, see the corpus README)
     "tune7": (53, 53),  # of 55, after the tuning on it (20 before)
     # Round 8, held out whole: measured 2026-12-07 (aggregates only), engine 027725e.
