@@ -85,7 +85,10 @@ MERGED_INTO = {"vendored-kernels-not-installed": "selective-scan-cuda-not-built"
                "zetascale-version-lacks-symbol": "zetascale-version-mismatch",
                "vendored-fork-not-installed": "project-package-not-installed",
                # heldout7's `new:` name, for the mode added for it on 2026-12-07 (spent part)
-               "missing-python-dependency": "mamba-python-dependency-missing"}
+               "missing-python-dependency": "mamba-python-dependency-missing",
+               # tune11's name for what round 10's zetascale mode describes (spent part; the blind
+               # labeller gave that mode)
+               "zetascale-api-drift": "zetascale-version-mismatch"}
 
 
 def expected_id(label: str) -> Optional[str]:

@@ -51,7 +51,7 @@ HELDOUT_RIGHT_FLOORS = {
     "heldout10": (71, 71),  # of 82, after the tuning on it (31/31 when it was held out)
     # Round 11 was measured whole (8/29, 3/74 false positives; engine a6d8c46), then split like
     # round 7; `tune11` was tuned on.
-    "tune11": (10, 10),  # of 15, after the tuning on it (5 before)
+    "tune11": (11, 11),  # of 15, after the tuning on it (5 before; jamba-8 by MERGED_INTO)
     # ... and `heldout11`, still held out, measured once after that tuning (aggregates only).
     "heldout11": (3, 3),  # of 14
     # Round 12 was measured whole (5/9, 1/35 false positives; engine 4d8c35f), then split like
