@@ -11,7 +11,7 @@ import html
 import re
 from typing import Optional
 
-from mamba_doctor.diagnose.vocabulary import Vocabulary
+from mamba_doctor.diagnose.vocabulary import SMALL_TEXT, Vocabulary
 
 __all__ = ["LOCALE_MESSAGES", "normalize", "normalize_bytes", "normalize_scan", "strip_terminal"]
 
@@ -138,7 +138,6 @@ LOCALE_MESSAGES: dict[str, str] = {
 # Longest first, so that a message containing a shorter one is replaced whole.
 _LOCALE_BYTES = tuple((k.encode(), LOCALE_MESSAGES[k].encode(), k.encode().lower())
                       for k in sorted(LOCALE_MESSAGES, key=len, reverse=True))
-_VOCABULARY_FROM = 1 << 16  # bytes; below this the locale searches cost less than the words
 # Full-width punctuation of CJK locales, no-break spaces and curly quotes, as ASCII.
 _PUNCTUATION = (("\uff1a", ": "), ("\uff0c", ", "), ("\uff08", " ("), ("\uff09", ") "),
                 ("\u00a0", " "),
@@ -217,7 +216,7 @@ def normalize_scan(data: bytes) -> tuple[bytes, Optional[Vocabulary]]:
         data = _BARE_SYMBOL.sub(b"_", data)
     ascii_only = data.isascii()
     # Each message looked for is a pass over the text; the vocabulary rules most out at once.
-    vocab = Vocabulary(data.lower()) if len(data) > _VOCABULARY_FROM else None
+    vocab = Vocabulary(data.lower()) if len(data) > SMALL_TEXT else None
     replaced = False
     for local, english, lower in _LOCALE_BYTES:
         if (ascii_only and not local.isascii()) or (vocab is not None

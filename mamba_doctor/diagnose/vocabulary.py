@@ -18,10 +18,10 @@ The test is one-sided: "maybe" still needs the real search.
 
 from __future__ import annotations
 
-__all__ = ["Vocabulary"]
+__all__ = ["SMALL_TEXT", "Vocabulary"]
 
 _FOLD_DIGITS = bytes.maketrans(b"123456789", b"000000000")
-_SMALL = 1 << 16
+SMALL_TEXT = 1 << 16  # bytes: below this a pass over the text costs less than building the words
 
 
 class Vocabulary:
@@ -37,9 +37,9 @@ class Vocabulary:
         # Words joined by a byte no word holds, with one before and after: a needle piece found
         # right after "\n" begins a word, right before "\n" ends one.
         self._joined = b"\n" + b"\n".join(self._words) + b"\n"
-        # Below 64 KiB any search is cheap and the words are kept, so that every small log (the
-        # test fixtures) goes through them too.
-        self.useful = len(lower) < _SMALL or 2 * len(self._joined) < len(lower)
+        # A small text keeps its words whatever their size, so that every small log (the test
+        # fixtures) goes through them too.
+        self.useful = len(lower) < SMALL_TEXT or 2 * len(self._joined) < len(lower)
 
     def __len__(self) -> int:
         return len(self._words)
