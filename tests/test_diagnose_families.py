@@ -1654,3 +1654,28 @@ def test_a_requirement_of_mamba_ssm_missing(text: str) -> None:
 ])
 def test_a_requirement_of_mamba_ssm_look_alikes(text: str) -> None:
     assert _top(text) != "mamba-python-dependency-missing"
+
+
+# tune11 (spent): a vendored copy of mamba_ssm on a traceback is where the error passed, not
+# what it is; upstream's broken 2.0.0 is its own 'src' imports, not any 'src' beside mamba_ssm.
+@pytest.mark.parametrize("text", [
+    "ModuleNotFoundError: No module named 'src'\n  File \"/env/lib/python3.10/site-packages/"
+    "mamba_ssm/distributed/tensor_parallel.py\", line 14, in <module>",
+    "  File \"/home/me/mamba/mamba_ssm/ops/triton/ssd_combined.py\", line 40, in <module>\n"
+    "    from src.ops.triton.k_activations import _swiglu_fwd, _swiglu_bwd\n"
+    "ModuleNotFoundError: No module named 'src.ops.triton.k_activations'",
+])
+def test_upstreams_broken_release_by_its_own_src_imports(text: str) -> None:
+    assert _top(text) == "mamba-broken-release"
+
+
+@pytest.mark.parametrize("text", [
+    "  File \"/home/me/proj/vmamba/mamba_ssm/__init__.py\", line 4, in <module>\n"
+    "    from proj.vmamba.mamba_ssm.modules.mamba_simple import Mamba\n"
+    "  File \"/home/me/proj/vmamba/mamba_ssm/modules/mamba_simple.py\", line 19, in <module>\n"
+    "ModuleNotFoundError: No module named 'src'",
+    "  File \"/home/me/proj/models/mamba_ssm/__init__.py\", line 3, in <module>\n"
+    "ValueError: too many values to unpack (expected 4)",
+])
+def test_a_vendored_copy_on_the_traceback_is_not_the_cause(text: str) -> None:
+    assert _top(text) not in ("mamba-broken-release", "local-checkout-shadowing")
