@@ -1,6 +1,6 @@
 """Top-1 accuracy and false positives of `diagnose()` on the real-log corpus, per split.
 
-    python benchmarks/eval_real_logs.py [--split tune|tune7|...|tune12|heldout|...|heldout13|all]
+    python benchmarks/eval_real_logs.py [--split tune|tune7|...|tune13|heldout|...|heldout13|all]
                                         [--round N] [--misses]
 
 Each log is explained twice: with no machine facts (as `explain --no-probe` does), and as `explain`
@@ -15,9 +15,10 @@ relabelled after its measurement (its `relabelled` record says from what and why
 new label.
 The corpus was gathered in thirteen rounds (an entry's `round`, 1 when absent): `tune` holds
 rounds 1 and 2's tune halves, `heldout` is round 1's held-out half, `heldout2` round 2's,
-`heldout3` to `heldout6`, `heldout8` to `heldout10` and `heldout13` all of those rounds, `tune7` /
-`heldout7`, `tune11` / `heldout11` and `tune12` / `heldout12` the two halves of rounds 7, 11 and
-12 (each measured whole before it was split); --round narrows any of them to one round.
+`heldout3` to `heldout6` and `heldout8` to `heldout10` all of those rounds, `tune7` /
+`heldout7`, `tune11` / `heldout11`, `tune12` / `heldout12` and `tune13` / `heldout13` the two
+halves of rounds 7 and 11 to 13 (each measured whole before it was split); --round narrows any of
+them to one round.
 
 Each held-out part was held out until its measurement was recorded (see
 tests/fixtures/logs_real/README.md) and then declared spent and opened for tuning: `heldout` and
@@ -99,7 +100,7 @@ def expected_id(label: str) -> Optional[str]:
     return MERGED_INTO.get(name, name)
 
 
-TUNE = ("tune", "tune7", "tune11", "tune12")
+TUNE = ("tune", "tune7", "tune11", "tune12", "tune13")
 HELD_OUT = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7",
             "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13")
 # parts never listed log by log

@@ -29,8 +29,8 @@ own seed, so adding a round never moves a log of an earlier one:
   downstream trackers, gathered while the prose and toolchain faces were written; held out whole)
 - round 12 (seed 156) into `tune12` / `heldout12` (44 logs from eight helpers' searches, the
   sources nearly exhausted; measured whole, in aggregate, before it was split)
-- round 13 (seed 169): every entry onto `heldout13` (23 logs: three helpers retried the threads
-  round 12 could not read to their error line; held out whole until it is measured)
+- round 13 (seed 169) into `tune13` / `heldout13` (23 logs: three helpers retried the threads
+  round 12 could not read to their error line; measured whole, in aggregate, before the split)
 
 Within a round, entries from the same thread (same URL) stay together, so a thread never sits on
 both sides. Threads are grouped by their label (a KB mode id, "negative" or "new:<name>") and each
@@ -67,7 +67,7 @@ ROUNDS: dict[int, tuple[int, str, str]] = {
     10: (130, "heldout10", "heldout10"),
     11: (143, "tune11", "heldout11"),  # measured whole first, then split (as round 7 was)
     12: (156, "tune12", "heldout12"),  # measured whole first, then split (as rounds 7 and 11)
-    13: (169, "heldout13", "heldout13"),  # held out whole until its measurement is recorded
+    13: (169, "tune13", "heldout13"),  # measured whole first, then split (as rounds 7, 11, 12)
 }
 
 

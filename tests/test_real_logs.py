@@ -60,13 +60,17 @@ HELDOUT_RIGHT_FLOORS = {
     # ... and `heldout12`, still held out (3/4 and 1/18 false positives as dealt, before the
     # tuning; aggregates only).
     "heldout12": (3, 3),  # of 4
-    # Round 13, held out whole: measured 2026-12-07 (aggregates only), engine 5509794.
-    "heldout13": (8, 8),  # of 16
+    # Round 13 was measured whole (8/16, 0/7 false positives; engine 5509794), then split like
+    # rounds 7, 11 and 12; `tune13` is tuned on.
+    "tune13": (3, 3),  # of 7, as dealt, before any tuning on it
+    # ... and `heldout13`, still held out (5/9 and 0/3 as dealt; aggregates only).
+    "heldout13": (5, 5),  # of 9
 }
 # Parts with fewer than the usual 20 causes / 5 negatives (rounds 8, 9 and 11 to 13: the sources
 # were nearly exhausted).
 SMALL_PARTS = {"heldout8": (5, 9), "heldout9": (1, 4), "tune11": (15, 30), "heldout11": (14, 30),
-               "tune12": (5, 15), "heldout12": (4, 15), "heldout13": (16, 7)}
+               "tune12": (5, 15), "heldout12": (4, 15),
+               "tune13": (7, 4), "heldout13": (9, 3)}
 # False positives a part may have (0 unless named): rounds 7, 10, 11 and 12 had their negatives
 # flagged this often when they were measured (round 10: two, one left after the tuning; tune11:
 # three, one left).
@@ -126,8 +130,7 @@ def test_later_rounds_are_held_out_whole(manifest: dict[str, Any]) -> None:
     for rnd, side, least, negatives in ((3, "heldout3", 50, 12), (4, "heldout4", 90, 30),
                                                (5, "heldout5", 50, 12), (6, "heldout6", 25, 8),
                                                (8, "heldout8", 14, 9), (9, "heldout9", 5, 4),
-                                               (10, "heldout10", 150, 70),
-                                               (13, "heldout13", 20, 7)):
+                                               (10, "heldout10", 150, 70)):
         part = [e for e in logs if e.get("round", 1) == rnd]
         assert len(part) >= least and {e["split"] for e in part} == {side}
         assert sum(e["label"] == "negative" for e in part) >= negatives
@@ -137,7 +140,8 @@ def test_later_rounds_are_held_out_whole(manifest: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("rnd, tune, held, least", [(7, "tune7", "heldout7", 70),
                                                     (11, "tune11", "heldout11", 45),
-                                                    (12, "tune12", "heldout12", 20)])
+                                                    (12, "tune12", "heldout12", 20),
+                                                    (13, "tune13", "heldout13", 10)])
 def test_rounds_measured_whole_then_split_in_two_thread_disjoint_halves(
         manifest: dict[str, Any], rnd: int, tune: str, held: str, least: int) -> None:
     logs = manifest["logs"].values()
