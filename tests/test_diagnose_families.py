@@ -1679,3 +1679,46 @@ def test_upstreams_broken_release_by_its_own_src_imports(text: str) -> None:
 ])
 def test_a_vendored_copy_on_the_traceback_is_not_the_cause(text: str) -> None:
     assert _top(text) not in ("mamba-broken-release", "local-checkout-shadowing")
+
+
+# tune13: a project that cannot import itself, its checkout named otherwise (GitHub's zip gives
+# "<repo>-master") or the script launched from inside it (diagnose/ownpackage.py).
+@pytest.mark.parametrize("text", [
+    "Traceback (most recent call last):\n  File \"/codes/MambaCD-master/changedetection/script/"
+    "train.py\", line 10, in <module>\n    from MambaCD.changedetection.configs.config import "
+    "get_config\nModuleNotFoundError: No module named 'MambaCD'",
+    "  File \"D:\\code\\VMRNN-main\\VMRNN\\train.py\", line 3, in <module>\n"
+    "    from VMRNN.model import Net\nModuleNotFoundError: No module named 'VMRNN'",
+    "  File \"/home/me/SegMamba/segmamba/train.py\", line 7, in <module>\n"
+    "ModuleNotFoundError: No module named 'SegMamba'",
+])
+def test_a_project_that_cannot_import_itself(text: str) -> None:
+    assert _top(text) == "project-package-not-installed"
+
+
+@pytest.mark.parametrize("text", [
+    # the folder is an installed package's, not the project's
+    "  File \"/env/lib/python3.10/site-packages/timm/models/vmamba.py\", line 3, in <module>\n"
+    "ModuleNotFoundError: No module named 'timm'",
+    # a dotted name: its first part was imported, a submodule is missing
+    "  File \"/home/me/proj/models/build.py\", line 3, in <module>\n"
+    "ModuleNotFoundError: No module named 'models.vmamba'",
+    # a checkout of mamba itself: its own failures are read elsewhere
+    "  File \"/home/me/mamba_ssm/train.py\", line 3, in <module>\n"
+    "ModuleNotFoundError: No module named 'mamba_ssm'",
+    # the name is in no folder of the traceback
+    "  File \"/home/me/proj/train.py\", line 3, in <module>\n"
+    "ModuleNotFoundError: No module named 'wandb'",
+])
+def test_a_project_that_cannot_import_itself_look_alikes(text: str) -> None:
+    assert _top(text) != "project-package-not-installed"
+
+
+def test_a_cuda_path_problem_in_words_beside_a_failed_build() -> None:
+    text = ("Building wheel for selective-scan (setup.py) ... error\n"
+            "  error: subprocess-exited-with-error\n"
+            "It seems that my problem is caused by not installing CUDA correctly.\n"
+            "Hi, this is indeed a CUDA path issue.")
+    assert _top(text) == "nvcc-not-found-bare-metal-version"
+    # the same words without a build that failed say nothing
+    assert _top("Hi, this is indeed a CUDA path issue, see the README") is None

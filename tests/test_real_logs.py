@@ -61,8 +61,8 @@ HELDOUT_RIGHT_FLOORS = {
     # tuning; aggregates only).
     "heldout12": (3, 3),  # of 4
     # Round 13 was measured whole (8/16, 0/7 false positives; engine 5509794), then split like
-    # rounds 7, 11 and 12; `tune13` is tuned on.
-    "tune13": (3, 3),  # of 7, as dealt, before any tuning on it
+    # rounds 7, 11 and 12; `tune13` was tuned on.
+    "tune13": (5, 5),  # of 7, after the tuning on it (3 before)
     # ... and `heldout13`, still held out (5/9 and 0/3 as dealt; aggregates only).
     "heldout13": (5, 5),  # of 9
 }

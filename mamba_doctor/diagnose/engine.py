@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 from mamba_doctor.diagnose.facts import check_rule
 from mamba_doctor.diagnose.fixes import advice_target, fix_texts, values_for
 from mamba_doctor.diagnose.logfacts import LogFacts, merge, other_machine, read_log_facts
+from mamba_doctor.diagnose.ownpackage import own_package_missing
 from mamba_doctor.diagnose.textscan import MAX_LINE, TextScan, containment
 from mamba_doctor.knowledge.failures import KnowledgeBase, Mode, Pattern, Signature, load_knowledge
 from mamba_doctor.models import Environment
@@ -58,6 +59,7 @@ TORCH_VERSION = "torch-version-mismatch-undefined-symbol"
 ISOLATION = "build-isolation-wrong-torch"
 GLIBCXX = "glibc-glibcxx-too-old"
 OLD_SOURCE = "old-source-vs-new-torch"
+OWN_PACKAGE = "project-package-not-installed"
 YIELD_MARGIN = 0.5  # how far under the mode it yields to a mode is put (see _yield)
 
 # Where unknown failures can be reported: the upstream trackers, which exist.
@@ -175,6 +177,7 @@ def analyse(text: str, env: Optional[Environment] = None, *, env_source: str = "
     facts_env, facts_from = _facts_env(env, env_source, log, bool(why))
     _two_torches(log, kb, candidates)
     _rebuilt_still_missing(scan, kb, candidates)
+    _project_cannot_import_itself(scan, kb, candidates)
     if candidates:
         _discriminate(scan, facts_env, candidates)
         if facts_env is not None:
@@ -373,16 +376,24 @@ def _two_torches(log: LogFacts, kb: KnowledgeBase, cands: dict[str, _Candidate])
     if two is None:
         return
     # _discriminate states the comparison: the log's facts carry the poster's torch.
-    cand = cands.get(ISOLATION)
-    if cand is None:
-        mode = next((m for m in kb.modes if m.id == ISOLATION), None)
-        if mode is None:
-            return
-        cand = cands[ISOLATION] = _Candidate(mode, text_score=4.0, decisive=True,
-                                                from_log=True)
-    else:
+    cand = _from_lines(kb, cands, ISOLATION, 4.0)
+    if cand is not None:
+        cand.lines.extend([two.built_line, two.said_line])
+
+
+def _from_lines(kb: KnowledgeBase, cands: dict[str, _Candidate], mode_id: str, score: float
+                ) -> Optional[_Candidate]:
+    """The candidate for `mode_id`, made from error lines a rule below read across the log
+    (decisive, with `score`) when no signature made it, else raised by 3."""
+    cand = cands.get(mode_id)
+    if cand is not None:
         cand.adjust += 3.0
-    cand.lines.extend([two.built_line, two.said_line])
+        return cand
+    mode = next((m for m in kb.modes if m.id == mode_id), None)
+    if mode is None:
+        return None
+    cand = cands[mode_id] = _Candidate(mode, text_score=score, decisive=True, from_log=True)
+    return cand
 
 
 def _symbols(text: bytes) -> list[bytes]:
@@ -413,20 +424,32 @@ def _rebuilt_still_missing(scan: TextScan, kb: KnowledgeBase, cands: dict[str, _
     pip = None if b"--no-build-isolation" in scan.data else _first_line(scan, "pip", _PIP_BUILD,
                                                                           False)
     target = ISOLATION if pip is not None else OLD_SOURCE
-    cand = cands.get(target)
+    cand = _from_lines(kb, cands, target, 6.0)
     if cand is None:
-        mode = next((m for m in kb.modes if m.id == target), None)
-        if mode is None:
-            return
-        cand = cands[target] = _Candidate(mode, text_score=6.0, decisive=True,
-                                               from_log=True)
-    else:
-        cand.adjust += 3.0
+        return
     cand.lines.extend([said] + ([pip] if pip else []))
     cand.confirmed.append("the extension was rebuilt from source and the symbol is still missing"
                           + (", in pip's isolated build" if pip else ""))
     _bump(cands, TORCH_VERSION, -3.0)
     _bump(cands, ABI, -3.0)
+
+
+def _project_cannot_import_itself(scan: TextScan, kb: KnowledgeBase,
+                                  cands: dict[str, _Candidate]) -> None:
+    """`No module named 'X'` where X is a folder of the traceback's own files (ownpackage.py):
+    the project's own package, not importable from where the script runs."""
+    found = own_package_missing(scan.data)
+    if found is None:
+        return
+    name, path = found
+    error = _first_line(scan, "No module named", re.compile(
+        rb"No module named '" + re.escape(name) + rb"'"), False)
+    cand = _from_lines(kb, cands, OWN_PACKAGE, 4.5) if error is not None else None
+    if cand is None or error is None:
+        return
+    cand.lines.extend([error, path.decode("utf-8", "replace")])
+    cand.confirmed.append(f"the traceback runs from a folder named like the missing module "
+                          f"'{name.decode('utf-8', 'replace')}'")
 
 
 def _built_in_a_source_tree(text: bytes) -> bool:
