@@ -66,12 +66,14 @@ HELDOUT_RIGHT_FLOORS = {
     # ... and `heldout13`, still held out: 5/9 and 0/3 as dealt, 6/9 and 0/3 measured once after
     # the tuning on `tune13` (aggregates only).
     "heldout13": (6, 6),  # of 9
+    # Round 14, held out whole: measured 2026-12-07 (aggregates only), engine 4efd12b.
+    "heldout14": (1, 1),  # of 6
 }
-# Parts with fewer than the usual 20 causes / 5 negatives (rounds 8, 9 and 11 to 13: the sources
+# Parts with fewer than the usual 20 causes / 5 negatives (rounds 8, 9 and 11 to 14: the sources
 # were nearly exhausted).
 SMALL_PARTS = {"heldout8": (5, 9), "heldout9": (1, 4), "tune11": (15, 30), "heldout11": (14, 30),
                "tune12": (5, 15), "heldout12": (4, 15),
-               "tune13": (7, 4), "heldout13": (9, 3)}
+               "tune13": (7, 4), "heldout13": (9, 3), "heldout14": (6, 2)}
 # False positives a part may have (0 unless named): rounds 7, 10, 11 and 12 had their negatives
 # flagged this often when they were measured (round 10: two, one left after the tuning; tune11:
 # three, one left).
@@ -131,7 +133,8 @@ def test_later_rounds_are_held_out_whole(manifest: dict[str, Any]) -> None:
     for rnd, side, least, negatives in ((3, "heldout3", 50, 12), (4, "heldout4", 90, 30),
                                                (5, "heldout5", 50, 12), (6, "heldout6", 25, 8),
                                                (8, "heldout8", 14, 9), (9, "heldout9", 5, 4),
-                                               (10, "heldout10", 150, 70)):
+                                               (10, "heldout10", 150, 70),
+                                               (14, "heldout14", 8, 2)):
         part = [e for e in logs if e.get("round", 1) == rnd]
         assert len(part) >= least and {e["split"] for e in part} == {side}
         assert sum(e["label"] == "negative" for e in part) >= negatives
