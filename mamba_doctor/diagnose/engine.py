@@ -383,8 +383,8 @@ def _two_torches(log: LogFacts, kb: KnowledgeBase, cands: dict[str, _Candidate])
 
 def _from_lines(kb: KnowledgeBase, cands: dict[str, _Candidate], mode_id: str, score: float
                 ) -> Optional[_Candidate]:
-    """The candidate for `mode_id`, made from error lines a rule below read across the log
-    (decisive, with `score`) when no signature made it, else raised by 3."""
+    """The candidate for `mode_id`, for error lines that a rule of this module read across the
+    log: made (decisive, with `score`) when no signature made it, else raised by 3."""
     cand = cands.get(mode_id)
     if cand is not None:
         cand.adjust += 3.0
@@ -444,8 +444,10 @@ def _project_cannot_import_itself(scan: TextScan, kb: KnowledgeBase,
     name, path = found
     error = _first_line(scan, "No module named", re.compile(
         rb"No module named '" + re.escape(name) + rb"'"), False)
-    cand = _from_lines(kb, cands, OWN_PACKAGE, 4.5) if error is not None else None
-    if cand is None or error is None:
+    if error is None:
+        return
+    cand = _from_lines(kb, cands, OWN_PACKAGE, 4.5)
+    if cand is None:
         return
     cand.lines.extend([error, path.decode("utf-8", "replace")])
     cand.confirmed.append(f"the traceback runs from a folder named like the missing module "
