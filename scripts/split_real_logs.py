@@ -33,6 +33,8 @@ own seed, so adding a round never moves a log of an earlier one:
   round 12 could not read to their error line; measured whole, in aggregate, before the split)
 - round 14 (seed 182): every entry onto `heldout14` (8 logs from four helpers whose search budget
   ran out within minutes; too small to split, held out whole)
+- round 15 (seed 195) into `tune15` / `heldout15` (56 logs, 39 of them negatives, from ten
+  helpers' searches with a fresh search budget; measured whole, in aggregate, before the split)
 
 Within a round, entries from the same thread (same URL) stay together, so a thread never sits on
 both sides. Threads are grouped by their label (a KB mode id, "negative" or "new:<name>") and each
@@ -71,6 +73,7 @@ ROUNDS: dict[int, tuple[int, str, str]] = {
     12: (156, "tune12", "heldout12"),  # measured whole first, then split (as rounds 7 and 11)
     13: (169, "tune13", "heldout13"),  # measured whole first, then split (as rounds 7, 11, 12)
     14: (182, "heldout14", "heldout14"),  # too small to split: held out whole
+    15: (195, "tune15", "heldout15"),  # measured whole first, then split (as rounds 7, 11 to 13)
 }
 
 
