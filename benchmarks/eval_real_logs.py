@@ -1,6 +1,6 @@
 """Top-1 accuracy and false positives of `diagnose()` on the real-log corpus, per split.
 
-    python benchmarks/eval_real_logs.py [--split tune|tune7|...|tune13|heldout|...|heldout14|all]
+    python benchmarks/eval_real_logs.py [--split tune|tune7|...|tune15|heldout|...|heldout15|all]
                                         [--round N] [--misses]
 
 Each log is explained twice: with no machine facts (as `explain --no-probe` does), and as `explain`
@@ -8,17 +8,17 @@ does next to the probed facts of a Linux laptop that is not the machine the log 
 2.5.1+cu124 on an RTX 4090: the situation in which local facts used to veto what the text
 proves). A positive counts when the first diagnosis is the thread's cause; a negative counts as a
 false positive when any diagnosis is given. Labels "new:<name>" count once a mode <name> exists.
-Where entries carry a blind second label (`audit`: rounds 4 to 7, 10 to 14), the top-1 count is
+Where entries carry a blind second label (`audit`: rounds 4 to 7, 10 to 15), the top-1 count is
 also given on the positives whose two labels agree: two labellers disagree on about one cause in
 four, so the single-label figure mixes the engine's misses with the labels' disagreements. A log
 relabelled after its measurement (its `relabelled` record says from what and why) counts with its
 new label.
-The corpus was gathered in fourteen rounds (an entry's `round`, 1 when absent): `tune` holds
+The corpus was gathered in fifteen rounds (an entry's `round`, 1 when absent): `tune` holds
 rounds 1 and 2's tune halves, `heldout` is round 1's held-out half, `heldout2` round 2's,
 `heldout3` to `heldout6`, `heldout8` to `heldout10` and `heldout14` all of those rounds, `tune7` /
-`heldout7`, `tune11` / `heldout11`, `tune12` / `heldout12` and `tune13` / `heldout13` the two
-halves of rounds 7 and 11 to 13 (each measured whole before it was split); --round narrows any of
-them to one round.
+`heldout7`, `tune11` / `heldout11`, `tune12` / `heldout12`, `tune13` / `heldout13` and `tune15` /
+`heldout15` the two halves of rounds 7, 11 to 13 and 15 (each measured whole before it was
+split); --round narrows any of them to one round.
 
 Each held-out part was held out until its measurement was recorded (see
 tests/fixtures/logs_real/README.md) and then declared spent and opened for tuning: `heldout` and
@@ -87,6 +87,10 @@ MERGED_INTO = {"vendored-kernels-not-installed": "selective-scan-cuda-not-built"
                "vendored-fork-not-installed": "project-package-not-installed",
                # heldout7's `new:` name, for the mode added for it on 2026-12-07 (spent part)
                "missing-python-dependency": "mamba-python-dependency-missing",
+               # tune15's `new:` name for Triton's compiler aborting on an assertion of its own:
+               # the face heldout7's mamba-474 (spent) was labelled with, and whose cause the mode
+               # now names (a mapping of labels, decided on tune15 and applied to all parts)
+               "triton-compiler-internal-assertion": "triton-gpu-ptxas-unsupported",
                # tune11's name for what round 10's zetascale mode describes (spent part; the blind
                # labeller gave that mode)
                "zetascale-api-drift": "zetascale-version-mismatch"}
@@ -100,12 +104,13 @@ def expected_id(label: str) -> Optional[str]:
     return MERGED_INTO.get(name, name)
 
 
-TUNE = ("tune", "tune7", "tune11", "tune12", "tune13")
+TUNE = ("tune", "tune7", "tune11", "tune12", "tune13", "tune15")
 HELD_OUT = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7",
             "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13",
-            "heldout14")
+            "heldout14", "heldout15")
 # parts never listed log by log
-STILL_HELD_OUT = ("heldout8", "heldout9", "heldout11", "heldout12", "heldout13", "heldout14")
+STILL_HELD_OUT = ("heldout8", "heldout9", "heldout11", "heldout12", "heldout13", "heldout14",
+                  "heldout15")
 
 
 def evaluate(split: str, env: Optional[Environment],

@@ -57,7 +57,9 @@ ADDED_IDS = {"no-gpu-visible", "mamba-broken-release", "host-compiler-missing",
              "setup-py-install-easy-install", "conda-compiler-compat-ld",
              "zetascale-version-mismatch",
              # added on 2026-12-07 from a spent part's `new:` label (heldout7's vllm-7651)
-             "mamba-python-dependency-missing"}
+             "mamba-python-dependency-missing",
+             # added on 2026-12-07 from round 15's tune half (`new:` labels of tune15)
+             "rocm-pip-pulls-cuda-triton", "mamba3-tilelang-shared-memory-exceeds-gpu"}
 SHARED_REFERENCE = Path("/work/shared/reference/failures/failures.json")
 
 

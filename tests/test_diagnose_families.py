@@ -1722,3 +1722,55 @@ def test_a_cuda_path_problem_in_words_beside_a_failed_build() -> None:
     assert _top(text) == "nvcc-not-found-bare-metal-version"
     # the same words without a build that failed say nothing
     assert _top("Hi, this is indeed a CUDA path issue, see the README") is None
+
+
+# tune15: three faces round 15's tune half showed.
+@pytest.mark.parametrize("text, mode", [
+    # a package whose words a checkout's folder holds in order (GitHub's zip download)
+    ("Traceback (most recent call last):\n  File \"/code/Mamba-YOLO-World-main/demo/image_demo.py"
+     "\", line 9, in <module>\n    import yolo_world\nModuleNotFoundError: No module named "
+     "'yolo_world'", "project-package-not-installed"),
+    ("  File \"C:\\src\\my_seg_net\\train.py\", line 3, in <module>\n    from seg_net import x\n"
+     "ModuleNotFoundError: No module named 'seg_net'", "project-package-not-installed"),
+    # Triton's own compiler aborting on an assertion, with no Python traceback
+    ("python: /project/lib/Conversion/TritonGPUToLLVM/ConvertLayoutOpToLLVM.cpp:101: "
+     "mlir::LogicalResult mlir::triton::gpu::Foo(): Assertion `false && \"unsupported layout\"' "
+     "failed.\nAborted (core dumped)", "triton-gpu-ptxas-unsupported"),
+    # PyPI's triton pulled in beside a ROCm torch's own
+    ("Requirement already satisfied: pytorch-triton-rocm==3.2.0 in ./venv/lib/python3.11/"
+     "site-packages (from torch) (3.2.0)\nCollecting triton (from mamba-ssm==2.2.4)\n"
+     "  Downloading triton-3.2.0-cp311-cp311-manylinux_2_17_x86_64.whl (253.1 MB)",
+     "rocm-pip-pulls-cuda-triton"),
+    # Mamba-3's tilelang launcher asking for more shared memory than the GPU allows
+    ("tvm.error.InternalError: Failed to set the allowed dynamic shared memory size to 229376",
+     "mamba3-tilelang-shared-memory-exceeds-gpu"),
+])
+def test_round_fifteen_tune_faces(text: str, mode: str) -> None:
+    assert _top(text) == mode
+
+
+@pytest.mark.parametrize("text, not_mode", [
+    # one word is no evidence: `mamba` under a folder with other words
+    ("  File \"/code/Vision-Mamba/train.py\", line 2, in <module>\n    import mamba\n"
+     "ModuleNotFoundError: No module named 'mamba'", "project-package-not-installed"),
+    # the words out of order, or split by others
+    ("  File \"/code/world-yolo/demo.py\", line 2, in <module>\n"
+     "ModuleNotFoundError: No module named 'yolo_world'", "project-package-not-installed"),
+    ("  File \"/code/yolo-big-world/demo.py\", line 2, in <module>\n"
+     "ModuleNotFoundError: No module named 'yolo_world'", "project-package-not-installed"),
+    # an installed package's folder, not the project's
+    ("  File \"/env/lib/python3.10/site-packages/yolo_world_utils/x.py\", line 2, in <module>\n"
+     "ModuleNotFoundError: No module named 'yolo_world'", "project-package-not-installed"),
+    # an assertion of the user's own code or of another C++ library
+    ("python: /home/me/ext/conv.cpp:12: int f(): Assertion `n > 0' failed.\nAborted",
+     "triton-gpu-ptxas-unsupported"),
+    # a ROCm torch with its own triton only, or PyPI's triton on a CUDA machine
+    ("Requirement already satisfied: pytorch-triton-rocm==3.1.0 in ./venv (from torch) (3.1.0)\n"
+     "Successfully installed mamba_ssm-2.2.2", "rocm-pip-pulls-cuda-triton"),
+    ("Collecting triton (from mamba_ssm==2.2.2)\n  Downloading triton-3.1.0-cp310-cp310-"
+     "manylinux_2_17_x86_64.whl", "rocm-pip-pulls-cuda-triton"),
+    ("Collecting pytorch-triton-rocm==3.1.0\nRequirement already satisfied: triton-windows",
+     "rocm-pip-pulls-cuda-triton"),
+])
+def test_round_fifteen_tune_look_alikes(text: str, not_mode: str) -> None:
+    assert _top(text) != not_mode
