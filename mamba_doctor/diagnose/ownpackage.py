@@ -48,7 +48,7 @@ def own_package_missing(data: bytes) -> Optional[tuple[bytes, bytes]]:
             name = _CHECKOUT_SUFFIX.sub(b"", folder)
             if name in missing:
                 return name, hit.group(0)
-            held = next((m for m in missing if _holds_words(name, m)), None)
+            held = next((m for m in sorted(missing) if _holds_words(name, m)), None)
             if held is not None:
                 return held, hit.group(0)
     return None
