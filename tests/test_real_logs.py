@@ -74,13 +74,15 @@ HELDOUT_RIGHT_FLOORS = {
     # ... and `heldout15`, still held out: 3/9 and 1/19 as dealt, 4/9 and 1/19 measured once
     # after the tuning on `tune15` (aggregates only).
     "heldout15": (4, 4),  # of 9
+    # Round 16, held out whole: measured 2026-12-07 (aggregates only), engine 8ece2e5.
+    "heldout16": (15, 15),  # of 33 (9 of them `new:` labels)
 }
 # Parts with fewer than the usual 20 causes / 5 negatives (rounds 8, 9 and 11 to 14: the sources
 # were nearly exhausted).
 SMALL_PARTS = {"heldout8": (5, 9), "heldout9": (1, 4), "tune11": (15, 30), "heldout11": (14, 30),
                "tune12": (5, 15), "heldout12": (4, 15),
                "tune13": (7, 4), "heldout13": (9, 3), "heldout14": (6, 2),
-               "tune15": (8, 20), "heldout15": (9, 19)}
+               "tune15": (8, 20), "heldout15": (9, 19), "heldout16": (33, 9)}
 # False positives a part may have (0 unless named): rounds 7, 10, 11, 12 and 15 had their negatives
 # flagged this often when they were measured (round 10: two, one left after the tuning; tune11:
 # three, one left).
@@ -142,7 +144,8 @@ def test_later_rounds_are_held_out_whole(manifest: dict[str, Any]) -> None:
                                                (5, "heldout5", 50, 12), (6, "heldout6", 25, 8),
                                                (8, "heldout8", 14, 9), (9, "heldout9", 5, 4),
                                                (10, "heldout10", 150, 70),
-                                               (14, "heldout14", 8, 2)):
+                                               (14, "heldout14", 8, 2),
+                                               (16, "heldout16", 40, 9)):
         part = [e for e in logs if e.get("round", 1) == rnd]
         assert len(part) >= least and {e["split"] for e in part} == {side}
         assert sum(e["label"] == "negative" for e in part) >= negatives
