@@ -35,8 +35,9 @@ own seed, so adding a round never moves a log of an earlier one:
   ran out within minutes; too small to split, held out whole)
 - round 15 (seed 195) into `tune15` / `heldout15` (56 logs, 39 of them negatives, from ten
   helpers' searches with a fresh search budget; measured whole, in aggregate, before the split)
-- round 16 (seed 208): every entry onto `heldout16` (42 logs from eight helpers' searches, the
-  sources exhausted: most from Evo/Evo 2 and from install notes committed to repositories)
+- round 16 (seed 208) into `tune16` / `heldout16` (42 logs from eight helpers' searches, the
+  sources exhausted: most from Evo/Evo 2 and from install notes committed to repositories;
+  measured whole, in aggregate, before the split)
 
 Within a round, entries from the same thread (same URL) stay together, so a thread never sits on
 both sides. Threads are grouped by their label (a KB mode id, "negative" or "new:<name>") and each
@@ -76,7 +77,7 @@ ROUNDS: dict[int, tuple[int, str, str]] = {
     13: (169, "tune13", "heldout13"),  # measured whole first, then split (as rounds 7, 11, 12)
     14: (182, "heldout14", "heldout14"),  # too small to split: held out whole
     15: (195, "tune15", "heldout15"),  # measured whole first, then split (as rounds 7, 11 to 13)
-    16: (208, "heldout16", "heldout16"),  # held out whole until measured
+    16: (208, "tune16", "heldout16"),  # measured whole first, then split (as rounds 7, 11 to 15)
 }
 
 

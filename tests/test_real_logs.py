@@ -74,15 +74,19 @@ HELDOUT_RIGHT_FLOORS = {
     # ... and `heldout15`, still held out: 3/9 and 1/19 as dealt, 4/9 and 1/19 measured once
     # after the tuning on `tune15` (aggregates only).
     "heldout15": (4, 4),  # of 9
-    # Round 16, held out whole: measured 2026-12-07 (aggregates only), engine 8ece2e5.
-    "heldout16": (15, 15),  # of 33 (9 of them `new:` labels)
+    # Round 16 was measured whole (15/33, 0/9 false positives; engine 8ece2e5), then split like
+    # rounds 7, 11 to 13 and 15; `tune16` was tuned on.
+    "tune16": (4, 4),  # of 14
+    # ... and `heldout16`, still held out: 11/19 and 0/4 as dealt (aggregates only).
+    "heldout16": (11, 11),  # of 19
 }
 # Parts with fewer than the usual 20 causes / 5 negatives (rounds 8, 9 and 11 to 14: the sources
 # were nearly exhausted).
 SMALL_PARTS = {"heldout8": (5, 9), "heldout9": (1, 4), "tune11": (15, 30), "heldout11": (14, 30),
                "tune12": (5, 15), "heldout12": (4, 15),
                "tune13": (7, 4), "heldout13": (9, 3), "heldout14": (6, 2),
-               "tune15": (8, 20), "heldout15": (9, 19), "heldout16": (33, 9)}
+               "tune15": (8, 20), "heldout15": (9, 19), "tune16": (14, 5),
+               "heldout16": (19, 4)}
 # False positives a part may have (0 unless named): rounds 7, 10, 11, 12 and 15 had their negatives
 # flagged this often when they were measured (round 10: two, one left after the tuning; tune11:
 # three, one left).
@@ -144,8 +148,7 @@ def test_later_rounds_are_held_out_whole(manifest: dict[str, Any]) -> None:
                                                (5, "heldout5", 50, 12), (6, "heldout6", 25, 8),
                                                (8, "heldout8", 14, 9), (9, "heldout9", 5, 4),
                                                (10, "heldout10", 150, 70),
-                                               (14, "heldout14", 8, 2),
-                                               (16, "heldout16", 40, 9)):
+                                               (14, "heldout14", 8, 2)):
         part = [e for e in logs if e.get("round", 1) == rnd]
         assert len(part) >= least and {e["split"] for e in part} == {side}
         assert sum(e["label"] == "negative" for e in part) >= negatives
@@ -157,7 +160,8 @@ def test_later_rounds_are_held_out_whole(manifest: dict[str, Any]) -> None:
                                                     (11, "tune11", "heldout11", 45),
                                                     (12, "tune12", "heldout12", 20),
                                                     (13, "tune13", "heldout13", 10),
-                                                    (15, "tune15", "heldout15", 25)])
+                                                    (15, "tune15", "heldout15", 25),
+                                                    (16, "tune16", "heldout16", 15)])
 def test_rounds_measured_whole_then_split_in_two_thread_disjoint_halves(
         manifest: dict[str, Any], rnd: int, tune: str, held: str, least: int) -> None:
     logs = manifest["logs"].values()
