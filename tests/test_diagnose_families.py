@@ -1774,3 +1774,50 @@ def test_round_fifteen_tune_faces(text: str, mode: str) -> None:
 ])
 def test_round_fifteen_tune_look_alikes(text: str, not_mode: str) -> None:
     assert _top(text) != not_mode
+
+
+# tune16: four faces round 16's tune half showed (the fifth, inductor's "Compiler: cl is not
+# found", host-compiler-missing already knew; only the gatherers' label for it was new).
+@pytest.mark.parametrize("text, mode", [
+    # MSVC's math headers leave M_LOG2E undefined (no _USE_MATH_DEFINES): a native Windows build
+    ("D:\\code\\mamba\\csrc\\selective_scan\\selective_scan_fwd_kernel.cuh(201): error: "
+     "identifier \"M_LOG2E\" is undefined", "windows-native-unsupported"),
+    ("error: identifier M_LOG2E is undefined in line 221", "windows-native-unsupported"),
+    # another package's build refusing an old toolkit in its own words
+    ("  File \"/tmp/pip-install-ab12/transformer-engine/setup.py\", line 47, in <module>\n"
+     "RuntimeError: Transformer Engine requires CUDA 12.1 or newer",
+     "nvcc-too-old-or-wrong-cuda-home"),
+    ("Preparing metadata (pyproject.toml) ... error\n  RuntimeError: somepkg requires CUDA "
+     "toolkit 11.8 or higher", "nvcc-too-old-or-wrong-cuda-home"),
+    # conda's solver: a package needs a newer glibc than the host's
+    ("LibMambaUnsatisfiableError: Encountered problems while solving:\n  - nothing provides "
+     "__glibc >=2.28,<3.0.a0 needed by libcublas-12.4.5.8-0", "glibc-glibcxx-too-old"),
+    ("UnsatisfiableError: The following specifications were found to be incompatible with your "
+     "system:\n  - feature:/linux-64::__glibc==2.17=0\n  - pytorch -> __glibc[version='>=2.28']",
+     "glibc-glibcxx-too-old"),
+    # a layer that checks the GPU's compute capability before it runs
+    ("AssertionError: Device compute capability 9.0 or higher required for FP8 block scaling.",
+     "gpu-arch-too-old"),
+    ("RuntimeError: This kernel requires compute capability >= 8.0 (found 7.5)",
+     "gpu-arch-too-old"),
+])
+def test_round_sixteen_tune_faces(text: str, mode: str) -> None:
+    assert _top(text) == mode
+
+
+@pytest.mark.parametrize("text, not_mode", [
+    # M_LOG2E used, defined, or another identifier undefined
+    ("#define M_LOG2E 1.4426950408889634\nbuilt selective_scan fine", "windows-native-unsupported"),
+    ("model.py(12): error: identifier \"my_const\" is undefined", "windows-native-unsupported"),
+    # a runtime check of a CUDA version, outside any build
+    ("RuntimeError: FP8 requires CUDA 12.1 or newer\n  File \"/home/me/train.py\", line 9",
+     "nvcc-too-old-or-wrong-cuda-home"),
+    # a solver conflict about another virtual package, or a glibc the host has
+    ("  - nothing provides __cuda >=12 needed by pytorch-2.3.0", "glibc-glibcxx-too-old"),
+    ("__glibc=2.35=0 is installed", "glibc-glibcxx-too-old"),
+    # a compute capability reported, not required
+    ("GPU 0: NVIDIA A100 (compute capability 8.0)\nSuccessfully installed mamba_ssm-2.2.4",
+     "gpu-arch-too-old"),
+])
+def test_round_sixteen_tune_look_alikes(text: str, not_mode: str) -> None:
+    assert _top(text) != not_mode
