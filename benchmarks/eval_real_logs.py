@@ -112,10 +112,10 @@ def expected_id(label: str) -> Optional[str]:
 TUNE = ("tune", "tune7", "tune11", "tune12", "tune13", "tune15", "tune16")
 HELD_OUT = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7",
             "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13",
-            "heldout14", "heldout15", "heldout16")
+            "heldout14", "heldout15", "heldout16", "heldout17")
 # parts never listed log by log
 STILL_HELD_OUT = ("heldout8", "heldout9", "heldout11", "heldout12", "heldout13", "heldout14",
-                  "heldout15", "heldout16")
+                  "heldout15", "heldout16", "heldout17")
 
 
 def evaluate(split: str, env: Optional[Environment],

@@ -38,14 +38,17 @@ own seed, so adding a round never moves a log of an earlier one:
 - round 16 (seed 208) into `tune16` / `heldout16` (42 logs from eight helpers' searches, the
   sources exhausted: most from Evo/Evo 2 and from install notes committed to repositories;
   measured whole, in aggregate, before the split)
+- round 17 (seed 221): every entry onto `heldout17` (47 logs from four helpers' searches of files
+  committed to repositories: install notes, raw logs, container files; dealt by repository)
 
 Within a round, entries from the same thread (same URL) stay together, so a thread never sits on
-both sides. Threads are grouped by their label (a KB mode id, "negative" or "new:<name>") and each
-group is shuffled with the round's seed and dealt alternately (a log relabelled after its round
-was split, see its `relabelled` record, is grouped by the label it had then), the starting side
-carried over from one label to the next, so every label with two or more threads appears on
-both sides and the halves stay within one thread of each other. Without --write it only prints
-the split's sizes.
+both sides; in a round of files committed to repositories (GROUPED_BY_REPOSITORY), entries from the
+same repository do. Threads are grouped by their label (a KB mode id, "negative" or "new:<name>")
+and each group is shuffled with the round's seed and dealt alternately (a log relabelled after its
+round was split, see its `relabelled` record, is grouped by the label it had then), the starting
+side carried over from one label to the next, so every label with two or more threads appears on
+both sides and the halves stay within one thread of each other. Without --write it only prints the
+split's sizes.
 """
 
 # ruff: noqa: T201  # a maintenance script: printing the split is its job
@@ -54,6 +57,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -78,7 +82,12 @@ ROUNDS: dict[int, tuple[int, str, str]] = {
     14: (182, "heldout14", "heldout14"),  # too small to split: held out whole
     15: (195, "tune15", "heldout15"),  # measured whole first, then split (as rounds 7, 11 to 13)
     16: (208, "tune16", "heldout16"),  # measured whole first, then split (as rounds 7, 11 to 15)
+    17: (221, "heldout17", "heldout17"),  # held out whole until measured
 }
+# Rounds whose logs come from files committed to repositories (install notes, logs, Dockerfiles)
+# rather than from issue threads: several files of one repository tell one person's install, so
+# the whole repository is dealt as one thread.
+GROUPED_BY_REPOSITORY = frozenset({17})
 
 
 def entry_round(entry: dict) -> int:
@@ -92,12 +101,20 @@ def label_when_dealt(entry: dict) -> str:
     return str(relabelled["from"]) if relabelled else str(entry["label"])
 
 
+def repository(url: str) -> str:
+    """owner/repo of a GitHub URL (lower case), else the URL itself."""
+    m = re.match(r"https://github\.com/([^/]+/[^/]+)", url)
+    return m.group(1).lower() if m else url
+
+
 def split(entries: dict[str, dict], seed: int,
-          sides: tuple[str, str] = ("tune", "heldout")) -> dict[str, str]:
+          sides: tuple[str, str] = ("tune", "heldout"), by_repository: bool = False
+          ) -> dict[str, str]:
     """Deal `entries` (one round's) onto `sides` with `seed`."""
     threads: dict[str, list[str]] = defaultdict(list)
     for log_id in sorted(entries):
-        threads[entries[log_id]["url"]].append(log_id)
+        url = entries[log_id]["url"]
+        threads[repository(url) if by_repository else url].append(log_id)
     by_label: dict[str, list[str]] = defaultdict(list)
     for url, ids in threads.items():
         by_label[label_when_dealt(entries[ids[0]])].append(url)
@@ -119,7 +136,7 @@ def split_all(entries: dict[str, dict]) -> dict[str, str]:
     out: dict[str, str] = {}
     for rnd, (seed, tune, held) in ROUNDS.items():
         part = {k: v for k, v in entries.items() if entry_round(v) == rnd}
-        out.update(split(part, seed, (tune, held)))
+        out.update(split(part, seed, (tune, held), by_repository=rnd in GROUPED_BY_REPOSITORY))
     unknown = sorted(k for k in entries if k not in out)
     if unknown:
         raise SystemExit(f"entries of an unknown round: {unknown}")

@@ -80,6 +80,8 @@ HELDOUT_RIGHT_FLOORS = {
     # ... and `heldout16`, still held out: 11/19 and 0/4 as dealt, the same measured once after
     # the tuning on `tune16` (aggregates only).
     "heldout16": (11, 11),  # of 19
+    # Round 17, held out whole: measured 2026-12-07 (aggregates only), engine 410617a.
+    "heldout17": (15, 15),  # of 40 (7 of them `new:` labels)
 }
 # Parts with fewer than the usual 20 causes / 5 negatives (rounds 8, 9 and 11 to 14: the sources
 # were nearly exhausted).
@@ -87,12 +89,12 @@ SMALL_PARTS = {"heldout8": (5, 9), "heldout9": (1, 4), "tune11": (15, 30), "held
                "tune12": (5, 15), "heldout12": (4, 15),
                "tune13": (7, 4), "heldout13": (9, 3), "heldout14": (6, 2),
                "tune15": (8, 20), "heldout15": (9, 19), "tune16": (14, 5),
-               "heldout16": (19, 4)}
-# False positives a part may have (0 unless named): rounds 7, 10, 11, 12 and 15 had their negatives
-# flagged this often when they were measured (round 10: two, one left after the tuning; tune11:
-# three, one left).
+               "heldout16": (19, 4), "heldout17": (40, 7)}
+# False positives a part may have (0 unless named): rounds 7, 10, 11, 12, 15 and 17 had their
+# negatives flagged this often when they were measured (round 10: two, one left after the tuning;
+# tune11: three, one left).
 FALSE_POSITIVE_CEILINGS = {"heldout7": 2, "heldout10": 1, "tune11": 1, "heldout12": 1,
-                           "heldout15": 1}
+                           "heldout15": 1, "heldout17": 1}
 TUNE_TOP1_FLOOR = 0.95
 
 
@@ -149,7 +151,8 @@ def test_later_rounds_are_held_out_whole(manifest: dict[str, Any]) -> None:
                                                (5, "heldout5", 50, 12), (6, "heldout6", 25, 8),
                                                (8, "heldout8", 14, 9), (9, "heldout9", 5, 4),
                                                (10, "heldout10", 150, 70),
-                                               (14, "heldout14", 8, 2)):
+                                               (14, "heldout14", 8, 2),
+                                               (17, "heldout17", 45, 7)):
         part = [e for e in logs if e.get("round", 1) == rnd]
         assert len(part) >= least and {e["split"] for e in part} == {side}
         assert sum(e["label"] == "negative" for e in part) >= negatives
