@@ -109,7 +109,7 @@ def expected_id(label: str) -> Optional[str]:
     return MERGED_INTO.get(name, name)
 
 
-TUNE = ("tune", "tune7", "tune11", "tune12", "tune13", "tune15", "tune16")
+TUNE = ("tune", "tune7", "tune11", "tune12", "tune13", "tune15", "tune16", "tune17")
 HELD_OUT = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7",
             "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13",
             "heldout14", "heldout15", "heldout16", "heldout17")

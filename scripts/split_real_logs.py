@@ -38,8 +38,9 @@ own seed, so adding a round never moves a log of an earlier one:
 - round 16 (seed 208) into `tune16` / `heldout16` (42 logs from eight helpers' searches, the
   sources exhausted: most from Evo/Evo 2 and from install notes committed to repositories;
   measured whole, in aggregate, before the split)
-- round 17 (seed 221): every entry onto `heldout17` (47 logs from four helpers' searches of files
-  committed to repositories: install notes, raw logs, container files; dealt by repository)
+- round 17 (seed 221) into `tune17` / `heldout17` (47 logs from four helpers' searches of files
+  committed to repositories: install notes, raw logs, container files; measured whole, in
+  aggregate, before the split, which deals it by repository)
 
 Within a round, entries from the same thread (same URL) stay together, so a thread never sits on
 both sides; in a round of files committed to repositories (GROUPED_BY_REPOSITORY), entries from the
@@ -82,7 +83,7 @@ ROUNDS: dict[int, tuple[int, str, str]] = {
     14: (182, "heldout14", "heldout14"),  # too small to split: held out whole
     15: (195, "tune15", "heldout15"),  # measured whole first, then split (as rounds 7, 11 to 13)
     16: (208, "tune16", "heldout16"),  # measured whole first, then split (as rounds 7, 11 to 15)
-    17: (221, "heldout17", "heldout17"),  # held out whole until measured
+    17: (221, "tune17", "heldout17"),  # measured whole first, then split (by repository)
 }
 # Rounds whose logs come from files committed to repositories (install notes, logs, Dockerfiles)
 # rather than from issue threads: several files of one repository tell one person's install, so

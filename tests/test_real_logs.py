@@ -80,8 +80,11 @@ HELDOUT_RIGHT_FLOORS = {
     # ... and `heldout16`, still held out: 11/19 and 0/4 as dealt, the same measured once after
     # the tuning on `tune16` (aggregates only).
     "heldout16": (11, 11),  # of 19
-    # Round 17, held out whole: measured 2026-12-07 (aggregates only), engine 410617a.
-    "heldout17": (15, 15),  # of 40 (7 of them `new:` labels)
+    # Round 17 was measured whole (15/40, 1/7 false positives; engine 410617a), then split by
+    # repository; `tune17` was tuned on.
+    "tune17": (6, 6),  # of 24
+    # ... and `heldout17`, still held out: 9/16 and 1/5 as dealt (aggregates only).
+    "heldout17": (9, 9),  # of 16
 }
 # Parts with fewer than the usual 20 causes / 5 negatives (rounds 8, 9 and 11 to 14: the sources
 # were nearly exhausted).
@@ -89,7 +92,8 @@ SMALL_PARTS = {"heldout8": (5, 9), "heldout9": (1, 4), "tune11": (15, 30), "held
                "tune12": (5, 15), "heldout12": (4, 15),
                "tune13": (7, 4), "heldout13": (9, 3), "heldout14": (6, 2),
                "tune15": (8, 20), "heldout15": (9, 19), "tune16": (14, 5),
-               "heldout16": (19, 4), "heldout17": (40, 7)}
+               "heldout16": (19, 4),
+               "tune17": (24, 2), "heldout17": (16, 5)}
 # False positives a part may have (0 unless named): rounds 7, 10, 11, 12, 15 and 17 had their
 # negatives flagged this often when they were measured (round 10: two, one left after the tuning;
 # tune11: three, one left).
@@ -151,8 +155,7 @@ def test_later_rounds_are_held_out_whole(manifest: dict[str, Any]) -> None:
                                                (5, "heldout5", 50, 12), (6, "heldout6", 25, 8),
                                                (8, "heldout8", 14, 9), (9, "heldout9", 5, 4),
                                                (10, "heldout10", 150, 70),
-                                               (14, "heldout14", 8, 2),
-                                               (17, "heldout17", 45, 7)):
+                                               (14, "heldout14", 8, 2)):
         part = [e for e in logs if e.get("round", 1) == rnd]
         assert len(part) >= least and {e["split"] for e in part} == {side}
         assert sum(e["label"] == "negative" for e in part) >= negatives
@@ -165,7 +168,8 @@ def test_later_rounds_are_held_out_whole(manifest: dict[str, Any]) -> None:
                                                     (12, "tune12", "heldout12", 20),
                                                     (13, "tune13", "heldout13", 10),
                                                     (15, "tune15", "heldout15", 25),
-                                                    (16, "tune16", "heldout16", 15)])
+                                                    (16, "tune16", "heldout16", 15),
+                                                    (17, "tune17", "heldout17", 8)])
 def test_rounds_measured_whole_then_split_in_two_thread_disjoint_halves(
         manifest: dict[str, Any], rnd: int, tune: str, held: str, least: int) -> None:
     logs = manifest["logs"].values()
@@ -177,6 +181,10 @@ def test_rounds_measured_whole_then_split_in_two_thread_disjoint_halves(
         assert len(side) >= least
     earlier = {_thread(e["url"]) for e in logs if e.get("round", 1) < rnd}
     assert not earlier & (sides[tune] | sides[held])
+    if rnd in split_real_logs.GROUPED_BY_REPOSITORY:  # one repository's files on one side
+        repos = {s: {split_real_logs.repository(e["url"]) for e in part if e["split"] == s}
+                 for s in (tune, held)}
+        assert not repos[tune] & repos[held]
 
 
 def _thread(url: str) -> str:
