@@ -96,6 +96,10 @@ MERGED_INTO = {"vendored-kernels-not-installed": "selective-scan-cuda-not-built"
                # Windows fix; only its title did not say so (it does now). Decided on tune16,
                # applied to all parts.
                "windows-msvc-cl-not-found": "host-compiler-missing",
+               # tune17's `new:` names for the two modes added from it (one of them under two
+               # names by two gatherers)
+               "transformers-too-new-for-mamba-ssm": "transformers-too-new-for-mamba-generation",
+               "numpy2-abi-with-old-torch": "numpy2-with-numpy1-built-torch",
                # tune11's name for what round 10's zetascale mode describes (spent part; the blind
                # labeller gave that mode)
                "zetascale-api-drift": "zetascale-version-mismatch"}

@@ -59,7 +59,9 @@ ADDED_IDS = {"no-gpu-visible", "mamba-broken-release", "host-compiler-missing",
              # added on 2026-12-07 from a spent part's `new:` label (heldout7's vllm-7651)
              "mamba-python-dependency-missing",
              # added on 2026-12-07 from round 15's tune half (`new:` labels of tune15)
-             "rocm-pip-pulls-cuda-triton", "mamba3-tilelang-shared-memory-exceeds-gpu"}
+             "rocm-pip-pulls-cuda-triton", "mamba3-tilelang-shared-memory-exceeds-gpu",
+             # added on 2026-12-07 from round 17's tune half (`new:` labels of tune17)
+             "transformers-too-new-for-mamba-generation", "numpy2-with-numpy1-built-torch"}
 SHARED_REFERENCE = Path("/work/shared/reference/failures/failures.json")
 
 

@@ -1821,3 +1821,53 @@ def test_round_sixteen_tune_faces(text: str, mode: str) -> None:
 ])
 def test_round_sixteen_tune_look_alikes(text: str, not_mode: str) -> None:
     assert _top(text) != not_mode
+
+
+# tune17: faces round 17's tune half (errors quoted in install notes and scripts) showed.
+@pytest.mark.parametrize("text, mode", [
+    # transformers 5 without the output classes older mamba_ssm imports
+    ("ImportError: cannot import name 'SampleDecoderOnlyOutput' from 'transformers.generation'",
+     "transformers-too-new-for-mamba-generation"),
+    # NumPy 2 beside a torch built for NumPy 1
+    ("A module that was compiled using NumPy 1.x cannot be run in\nNumPy 2.1.3 as it may crash.",
+     "numpy2-with-numpy1-built-torch"),
+    ("UserWarning: Failed to initialize NumPy: _ARRAY_API not found",
+     "numpy2-with-numpy1-built-torch"),
+    # a vendored kernel imported by name
+    ("ImportError: cannot import name 'selective_scan_cuda_oflex' from 'kernels'",
+     "selective-scan-cuda-not-built"),
+    # the build deps missing from an environment built without isolation
+    ("pip install --no-build-isolation causal-conv1d==1.4.0\n"
+     "ModuleNotFoundError: No module named 'packaging'", "build-isolation-missing-build-deps"),
+    # a header error cut off in a note
+    ("fix for: fatal error: cuda_runtime.h: No such file", "cuda-dev-headers-missing"),
+    # an import error wrapped after "from"
+    ("ImportError: cannot import name 'mamba_inner_ref' from\n"
+     "    'mamba_ssm.ops.selective_scan_interface'", "mamba-api-drift-downstream"),
+    # a project saying it falls back without mamba-ssm
+    ("WARNING: mamba_ssm not found, falling back to the slow PyTorch scan",
+     "mamba-ssm-not-installed"),
+])
+def test_round_seventeen_tune_faces(text: str, mode: str) -> None:
+    assert _top(text) == mode
+
+
+@pytest.mark.parametrize("text, not_mode", [
+    # the new output class, or the names merely mentioned
+    ("from transformers.generation import GenerateDecoderOnlyOutput\nok",
+     "transformers-too-new-for-mamba-generation"),
+    # NumPy 2 installed and working
+    ("Successfully installed numpy-2.2.6\n>>> torch.from_numpy(x).sum()\ntensor(3.)",
+     "numpy2-with-numpy1-built-torch"),
+    # an isolated build (no --no-build-isolation) that lacks wheel is not this face
+    ("ModuleNotFoundError: No module named 'wheel'\n  File \"/home/me/x.py\", line 1",
+     "build-isolation-missing-build-deps"),
+    # a wrapped import error of another package
+    ("ImportError: cannot import name 'foo' from\n    'transformers.utils'",
+     "mamba-api-drift-downstream"),
+    # mamba-ssm installed and used; another package's fallback
+    ("mamba_ssm 2.2.4 found, using the CUDA kernels", "mamba-ssm-not-installed"),
+    ("flash_attn not available, falling back to eager attention", "mamba-ssm-not-installed"),
+])
+def test_round_seventeen_tune_look_alikes(text: str, not_mode: str) -> None:
+    assert _top(text) != not_mode
