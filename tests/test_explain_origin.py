@@ -73,6 +73,20 @@ def test_the_server_log_is_tailored_from_its_own_facts(on_a_linux_laptop: list[s
     assert top["confirmed"]  # the log's facts confirm the mismatch
 
 
+@pytest.mark.parametrize("log", ["hhhhpaaa-mamba-2.txt", "umamba-73.txt"])
+def test_a_log_from_another_machine_gets_no_command_naming_this_machines_python(
+        on_a_linux_laptop: list[str], log: str) -> None:
+    """The commands are for the machine the log came from: the interpreter probed here (a path
+    that may not exist there) is never written into them."""
+    data = _explain(str(REAL / log))
+    here = on_a_linux_laptop[0]
+    fixes = [f for d in data["diagnoses"] for f in d["fix"]]
+    assert any("mamba-doctor install" in f or "pip" in f for f in fixes)
+    assert not any(here in f for f in fixes)
+    human = CliRunner().invoke(app, ["explain", str(REAL / log)]).stdout
+    assert "mamba-doctor install" in human and here not in human
+
+
 def test_a_log_from_this_machine_is_tailored_to_it(on_a_linux_laptop: list[str],
                                                     tmp_path: Path) -> None:
     log = tmp_path / "local.log"
