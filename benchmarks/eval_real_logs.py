@@ -1,6 +1,6 @@
 """Top-1 accuracy and false positives of `diagnose()` on the real-log corpus, per split.
 
-    python benchmarks/eval_real_logs.py [--split tune|tune7|...|tune16|heldout|...|heldout16|all]
+    python benchmarks/eval_real_logs.py [--split tune|tune7|...|tune17|heldout|...|heldout18|all]
                                         [--round N] [--misses]
 
 Each log is explained twice: with no machine facts (as `explain --no-probe` does), and as `explain`
@@ -8,17 +8,17 @@ does next to the probed facts of a Linux laptop that is not the machine the log 
 2.5.1+cu124 on an RTX 4090: the situation in which local facts used to veto what the text
 proves). A positive counts when the first diagnosis is the thread's cause; a negative counts as a
 false positive when any diagnosis is given. Labels "new:<name>" count once a mode <name> exists.
-Where entries carry a blind second label (`audit`: rounds 4 to 7, 10 to 16), the top-1 count is
+Where entries carry a blind second label (`audit`: rounds 4 to 7, 10 to 18), the top-1 count is
 also given on the positives whose two labels agree: two labellers disagree on about one cause in
 four, so the single-label figure mixes the engine's misses with the labels' disagreements. A log
 relabelled after its measurement (its `relabelled` record says from what and why) counts with its
 new label.
-The corpus was gathered in sixteen rounds (an entry's `round`, 1 when absent): `tune` holds
+The corpus was gathered in eighteen rounds (an entry's `round`, 1 when absent): `tune` holds
 rounds 1 and 2's tune halves, `heldout` is round 1's held-out half, `heldout2` round 2's,
-`heldout3` to `heldout6`, `heldout8` to `heldout10` and `heldout14` all of those rounds, `tune7` /
+`heldout3` to `heldout6`, `heldout8` to `heldout10`, `heldout14` and `heldout18` all of those rounds, `tune7` /
 `heldout7`, `tune11` / `heldout11`, `tune12` / `heldout12`, `tune13` / `heldout13`, `tune15` /
-`heldout15` and `tune16` / `heldout16` the two halves of rounds 7, 11 to 13, 15 and 16 (each
-measured whole before it was split); --round narrows any of them to one round.
+`heldout15`, `tune16` / `heldout16` and `tune17` / `heldout17` the two halves of rounds 7, 11 to 13
+and 15 to 17 (each measured whole before it was split); --round narrows any of them to one round.
 
 Each held-out part was held out until its measurement was recorded (see
 tests/fixtures/logs_real/README.md) and then declared spent and opened for tuning: `heldout` and
@@ -116,10 +116,10 @@ def expected_id(label: str) -> Optional[str]:
 TUNE = ("tune", "tune7", "tune11", "tune12", "tune13", "tune15", "tune16", "tune17")
 HELD_OUT = ("heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6", "heldout7",
             "heldout8", "heldout9", "heldout10", "heldout11", "heldout12", "heldout13",
-            "heldout14", "heldout15", "heldout16", "heldout17")
+            "heldout14", "heldout15", "heldout16", "heldout17", "heldout18")
 # parts never listed log by log
 STILL_HELD_OUT = ("heldout8", "heldout9", "heldout11", "heldout12", "heldout13", "heldout14",
-                  "heldout15", "heldout16", "heldout17")
+                  "heldout15", "heldout16", "heldout17", "heldout18")
 
 
 def evaluate(split: str, env: Optional[Environment],

@@ -41,6 +41,8 @@ own seed, so adding a round never moves a log of an earlier one:
 - round 17 (seed 221) into `tune17` / `heldout17` (47 logs from four helpers' searches of files
   committed to repositories: install notes, raw logs, container files; measured whole, in
   aggregate, before the split, which deals it by repository)
+- round 18 (seed 234): every entry onto `heldout18` (6 logs, all causes, from two helpers' last
+  look-ups in files committed to repositories; too small to split, held out whole)
 
 Within a round, entries from the same thread (same URL) stay together, so a thread never sits on
 both sides; in a round of files committed to repositories (GROUPED_BY_REPOSITORY), entries from the
@@ -84,11 +86,12 @@ ROUNDS: dict[int, tuple[int, str, str]] = {
     15: (195, "tune15", "heldout15"),  # measured whole first, then split (as rounds 7, 11 to 13)
     16: (208, "tune16", "heldout16"),  # measured whole first, then split (as rounds 7, 11 to 15)
     17: (221, "tune17", "heldout17"),  # measured whole first, then split (by repository)
+    18: (234, "heldout18", "heldout18"),  # too small to split: held out whole
 }
 # Rounds whose logs come from files committed to repositories (install notes, logs, Dockerfiles)
 # rather than from issue threads: several files of one repository tell one person's install, so
 # the whole repository is dealt as one thread.
-GROUPED_BY_REPOSITORY = frozenset({17})
+GROUPED_BY_REPOSITORY = frozenset({17, 18})
 
 
 def entry_round(entry: dict) -> int:
