@@ -13,9 +13,9 @@ also given on the positives whose two labels agree: two labellers disagree on ab
 four, so the single-label figure mixes the engine's misses with the labels' disagreements. A log
 relabelled after its measurement (its `relabelled` record says from what and why) counts with its
 new label.
-The corpus was gathered in eighteen rounds (an entry's `round`, 1 when absent): `tune` holds
-rounds 1 and 2's tune halves, `heldout` is round 1's held-out half, `heldout2` round 2's,
-`heldout3` to `heldout6`, `heldout8` to `heldout10`, `heldout14` and `heldout18` all of those rounds, `tune7` /
+The corpus was gathered in eighteen rounds (an entry's `round`, 1 when absent): `tune` holds rounds
+1 and 2's tune halves, `heldout` is round 1's held-out half, `heldout2` round 2's, `heldout3` to
+`heldout6`, `heldout8` to `heldout10`, `heldout14` and `heldout18` all of those rounds, `tune7` /
 `heldout7`, `tune11` / `heldout11`, `tune12` / `heldout12`, `tune13` / `heldout13`, `tune15` /
 `heldout15`, `tune16` / `heldout16` and `tune17` / `heldout17` the two halves of rounds 7, 11 to 13
 and 15 to 17 (each measured whole before it was split); --round narrows any of them to one round.
