@@ -112,3 +112,29 @@ def test_containment_changes_no_answer() -> None:
     scan = TextScan("No module named 'x'", engine._containment(kb))
     assert scan._find_first(b"No module named 'nnunetv2.", False) == -1
     assert scan._find_first(b"No module named", False) == 0
+
+
+def test_a_regex_with_many_anchors_shares_one_scan_budget() -> None:
+    """On a line where all of a regex's anchors recur, the regex examines SCAN_BUDGET bytes of
+    windows in all, not SCAN_BUDGET per anchor (each anchor used to get its own)."""
+    import re
+
+    from mamba_doctor.diagnose import textscan
+    from mamba_doctor.knowledge.failures import Pattern
+
+    anchors = (b"alpha", b"bravo", b"charlie", b"delta")
+    rx = re.compile(rb"(alpha|bravo|charlie|delta) never")
+    pattern = Pattern("regex", rx.pattern.decode(), anchors, rx, False)
+    scan = textscan.TextScan(("alpha bravo charlie delta " * 60_000)[:MIB])
+    examined: list[int] = []
+    real_search = rx.search
+
+    class Counting:
+        def search(self, data: bytes, lo: int, hi: int) -> object:
+            examined.append(hi - lo)
+            return real_search(data, lo, hi)
+
+    object.__setattr__(pattern, "regex", Counting())
+    assert scan.hits(pattern) == []
+    window = 2 * textscan.WINDOW + 16
+    assert textscan.SCAN_BUDGET <= sum(examined) <= textscan.SCAN_BUDGET + window

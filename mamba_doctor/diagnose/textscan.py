@@ -80,8 +80,11 @@ class TextScan:
     def _search(self, pattern: Pattern) -> list[str]:
         """Up to MAX_HITS matching lines (one per line), in text order."""
         found: dict[int, str] = {}  # line start -> evidence line
+        # One scan budget for all of a regex's anchors: on a pathological line where they all
+        # recur, the regex examines SCAN_BUDGET bytes in all, not that much per anchor.
+        budget = [pattern.budget or SCAN_BUDGET]
         for needle in pattern.needles:
-            for start, end in self._spans(pattern, needle):
+            for start, end in self._spans(pattern, needle, budget):
                 found.setdefault(self._line_start(start), self._evidence(start, end))
                 if len(found) >= MAX_HITS:
                     break
@@ -99,10 +102,11 @@ class TextScan:
                 break
         return out
 
-    def _spans(self, pattern: Pattern, needle: bytes) -> Iterator[tuple[int, int]]:
+    def _spans(self, pattern: Pattern, needle: bytes, budget: Optional[list[int]] = None
+               ) -> Iterator[tuple[int, int]]:
         """(start, end) of each match, at most one per line, in text order."""
         if pattern.regex is not None:
-            for start, end, _m in self._regex_spans(pattern, needle):
+            for start, end, _m in self._regex_spans(pattern, needle, budget):
                 yield start, end
             return
         hay = self.lower if pattern.icase else self.data
@@ -111,15 +115,17 @@ class TextScan:
             yield pos, pos + len(needle)
             pos = self._next_line(pos, hay, needle)
 
-    def _regex_spans(self, pattern: Pattern, needle: bytes
+    def _regex_spans(self, pattern: Pattern, needle: bytes, budget: Optional[list[int]] = None
                      ) -> Iterator[tuple[int, int, re.Match[bytes]]]:
+        """Matches in the windows around `needle`, while `budget[0]` bytes of windows are left
+        (a fresh SCAN_BUDGET, or the pattern's own, when no shared budget is given)."""
         assert pattern.regex is not None
         hay = self.lower if pattern.icase else self.data
-        budget = pattern.budget or SCAN_BUDGET
+        left = budget if budget is not None else [pattern.budget or SCAN_BUDGET]
         pos = self._find_first(needle, pattern.icase)
-        while pos != -1 and budget > 0:
+        while pos != -1 and left[0] > 0:
             lo, hi = self._window(pos, len(needle))
-            budget -= hi - lo
+            left[0] -= hi - lo
             m = pattern.regex.search(self.data, lo, hi)
             if m is not None:
                 yield m.start(), m.end(), m
