@@ -87,6 +87,14 @@ def test_a_log_from_another_machine_gets_no_command_naming_this_machines_python(
     assert "mamba-doctor install" in human and here not in human
 
 
+def test_an_explicit_python_is_kept_for_a_log_from_another_machine(
+        on_a_linux_laptop: list[str]) -> None:
+    """--python is the user's word: its interpreter stays in the commands whatever the log."""
+    data = _explain("--python", sys.executable, str(REAL / "hhhhpaaa-mamba-2.txt"))
+    assert data["other_machine"]
+    assert any(sys.executable in f for d in data["diagnoses"] for f in d["fix"])
+
+
 def test_a_log_from_this_machine_is_tailored_to_it(on_a_linux_laptop: list[str],
                                                     tmp_path: Path) -> None:
     log = tmp_path / "local.log"

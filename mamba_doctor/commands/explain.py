@@ -133,8 +133,13 @@ def explain(file: Optional[str], *, python: Optional[str], probe: bool,
         note = ("not probed (--no-probe): fixes use only the log's own facts"
                 if result.facts_from == "log" else "not probed (--no-probe): fixes are generic")
     if target is not None:
+        # Only an explicit --python is written into the commands as given; otherwise they name
+        # the interpreter of the facts used: the probed one for a log from here, the `--env`
+        # file's, or for a log from another machine its own (else plain `python`), never the
+        # path of the interpreter probed here.
         result = analyse(text, target.env, env_source="target" if target.local else "env-file",
-                         check_origin=True, limit=limit, python=target.python)
+                         check_origin=True, limit=limit,
+                         python=chosen.python if chosen else None)
     return Explanation(source, lines, result, target, note)
 
 

@@ -191,11 +191,8 @@ def analyse(text: str, env: Optional[Environment] = None, *, env_source: str = "
         ranked = [c for c in ranked if c.score >= best * RELATIVE_CUT]
     if limit > 0:
         ranked = ranked[:limit]
-    # A log from another machine gets commands for that machine: its own interpreter where the
-    # log shows one, else plain `python`, never the path of the interpreter probed here.
-    cmd_python = None if (why and env_source != "env-file") else python
-    values = values_for(facts_env, cmd_python, [c.mode for c in ranked])
-    target = advice_target(facts_env, cmd_python)
+    values = values_for(facts_env, python, [c.mode for c in ranked])
+    target = advice_target(facts_env, python)
     found = tuple(_finish(c, values, target, tailored=facts_env is not None,
                           partial=facts_from == "log") for c in ranked)
     return Analysis(diagnoses=found, log_facts=log, other_machine=why, facts_from=facts_from,
