@@ -215,6 +215,39 @@ def test_a_symbol_without_strings_is_never_an_abi_problem() -> None:
         assert "cxx11-abi-mismatch" not in ids
 
 
+# c10::Warning's constructor names torch's variant type: c10::variant up to torch 2.1, std::variant
+# from 2.2 (pytorch/pytorch#103675, #112725). The old-generation symbol cannot exist in torch 2.5
+# whichever its ABI, so there the answer is the torch version, not the ABI flag.
+C10_VARIANT_WARNING = (
+    "ImportError: /env/site-packages/causal_conv1d_cuda.cpython-311-x86_64-linux-gnu.so: "
+    "undefined symbol: _ZN3c107WarningC1ENS_7variantIJNS0_11UserWarningENS0_18Deprecation"
+    "WarningEEEERKNS_14SourceLocationENSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEEb")
+STD_VARIANT_WARNING = C10_VARIANT_WARNING.replace(
+    "ENS_7variantIJNS0_11UserWarningENS0_18DeprecationWarningEEEE",
+    "ESt7variantIJNS0_11UserWarningENS0_18DeprecationWarningEEE")
+
+
+@pytest.mark.parametrize(("text", "env", "expected"), [
+    # built against torch <= 2.1, torch 2.5 with the old ABI installed: not the ABI flag
+    (C10_VARIANT_WARNING, _torch("2.5.1+cu124", "12.4", False),
+     "torch-version-mismatch-undefined-symbol"),
+    # built against torch >= 2.2, torch 2.1 installed
+    (STD_VARIANT_WARNING, _torch("2.1.2+cu121", "12.1", False),
+     "torch-version-mismatch-undefined-symbol"),
+    # the same generation on both sides: the ABI flag is what differs, as before
+    (STD_VARIANT_WARNING, _torch("2.5.1+cu124", "12.4", False), "cxx11-abi-mismatch"),
+    (C10_VARIANT_WARNING, _torch("2.1.2+cu121", "12.1", False), "cxx11-abi-mismatch"),
+    # no torch known: the std::__cxx11 sign stands
+    (C10_VARIANT_WARNING, None, "cxx11-abi-mismatch"),
+])
+def test_the_warning_symbols_variant_names_the_torch_it_was_built_for(
+        text: str, env: Optional[Environment], expected: str) -> None:
+    found = diagnose(text, env)
+    assert found[0].id == expected
+    if expected.startswith("torch-version"):
+        assert any("c10::Warning" in c for c in found[0].confirmed)
+
+
 def test_confirmation_from_the_machine_is_reported() -> None:
     found = diagnose(CXX11_SYMBOL, _torch("2.5.1+cu124", "12.4", False))
     assert any("ABI" in c for c in found[0].confirmed)

@@ -220,7 +220,13 @@ def test_saved_environment_file_is_used_instead_of_probing(env_file: Path) -> No
     top = doc["data"]["diagnoses"][0]
     # the file's interpreter, not this machine's: nothing here was probed
     assert "/opt/env/bin/python" in " ".join(top["fix"])
-    assert top["id"] == "cxx11-abi-mismatch" and top["confirmed"]
+    # The file's torch 2.5 (old ABI) decides between the look-alikes: the missing c10::Warning
+    # uses c10::variant, which no torch after 2.1 has, and std::__cxx11, which this torch lacks.
+    # Both are named, with the facts that confirm them, and the wheel offered fits both.
+    second = doc["data"]["diagnoses"][1]
+    assert top["id"] == "torch-version-mismatch-undefined-symbol"
+    assert "torch 2.5 is installed" in " ".join(top["confirmed"])
+    assert second["id"] == "cxx11-abi-mismatch" and second["confirmed"]
     assert "cxx11abiFALSE" in " ".join(top["fix"])
     env_file.write_text("[1, 2]")
     assert invoke([str(SYMBOL_LOG), "--env", str(env_file)]).exit_code == 2

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
+from packaging.version import InvalidVersion, Version
+
 from mamba_doctor.diagnose.facts import check_rule
 from mamba_doctor.diagnose.fixes import advice_target, fix_texts, values_for
 from mamba_doctor.diagnose.logfacts import LogFacts, merge, other_machine, read_log_facts
@@ -35,6 +37,11 @@ _SYMBOL = re.compile(rb"undefined symbol: (_Z\S{1,400})")
 _WHEEL_TAGS = re.compile(rb"torch(\d{1,2}\.\d{1,3})cxx11abi(TRUE|FALSE)")
 _BUILD_TORCH = re.compile(rb"torch\.__version__\s{1,8}=\s{1,8}(\S{1,60})")
 _OLD_ABI_STRING = re.compile(rb"(RKSs|PKSs|ISs|ESs)")
+# The torch an extension was compiled against shows in c10::Warning's constructor: torch moved
+# from c10::variant to std::variant between 2.1 and 2.2 (pytorch/pytorch#103675 to #110423,
+# c10::variant deleted by #112725 in November 2023), so "NS_7variant" was built against torch
+# 2.1 or older and "St7variant" against 2.2 or newer, whichever C++ ABI either used.
+_WARNING_VARIANT = re.compile(rb"^_ZN3c107WarningC[12]E(NS_7variant|St7variant)")
 # The extension whose symbol is missing, when the line names its file.
 _SO_PATH = re.compile(rb"(?<![\w.-])(/[^\s:'\"]{1,300}\.so): undefined symbol: _Z")
 
@@ -351,6 +358,8 @@ def _discriminate(scan: TextScan, env: Optional[Environment],
     if env is None or not env.torch.version:
         return
     torch_mm = ".".join(env.torch.version.split("+")[0].split(".")[:2])
+    abi_differs = (new_abi and torch_abi is False) or (old_abi and torch_abi is True)
+    _variant_generation(symbols, torch_mm, cands, abi_differs=abi_differs)
     tags = _WHEEL_TAGS.search(text)
     if tags is not None:
         flag, wheel_mm = tags.group(2).decode(), tags.group(1).decode()
@@ -366,6 +375,31 @@ def _discriminate(scan: TextScan, env: Optional[Environment],
         why = f"the build used torch {used}, this environment has {env.torch.version}"
         _bump(cands, ISOLATION, 3.0, why)
         _bump(cands, TORCH_VERSION, 1.0, why)
+
+
+def _variant_generation(symbols: Sequence[bytes], torch_mm: str, cands: Mapping[str, _Candidate],
+                        *, abi_differs: bool) -> None:
+    """A missing c10::Warning constructor of the other torch generation than the installed torch
+    (see _WARNING_VARIANT): that symbol exists in neither ABI of this torch, so the extension was
+    built for another torch version. Where its ABI differs from torch's too, that stays the
+    runner-up: the wheel to install must fit both."""
+    try:
+        installed_new = Version(torch_mm) >= Version("2.2")
+    except InvalidVersion:
+        return
+    for sym in symbols:
+        m = _WARNING_VARIANT.match(sym)
+        if m is None:
+            continue
+        built_new = m.group(1) == b"St7variant"
+        if built_new != installed_new:
+            built = "2.2 or newer (std::variant)" if built_new else "2.1 or older (c10::variant)"
+            why = (f"the missing c10::Warning symbol was compiled against torch {built}; "
+                   f"torch {torch_mm} is installed")
+            _bump(cands, TORCH_VERSION, 5.0 if abi_differs else 3.0, why)
+            if not abi_differs:
+                _bump(cands, ABI, -5.0)
+        return
 
 
 def _two_torches(log: LogFacts, kb: KnowledgeBase, cands: dict[str, _Candidate]) -> None:
