@@ -43,6 +43,9 @@ own seed, so adding a round never moves a log of an earlier one:
   aggregate, before the split, which deals it by repository)
 - round 18 (seed 234): every entry onto `heldout18` (6 logs, all causes, from two helpers' last
   look-ups in files committed to repositories; too small to split, held out whole)
+- round 19 (seed 247): every entry onto `heldout19` (19 logs from six helpers' searches of the
+  issue threads' long tail, after five helpers found nothing usable in the `pages` corpus; too
+  small to split, held out whole)
 
 Within a round, entries from the same thread (same URL) stay together, so a thread never sits on
 both sides; in a round of files committed to repositories (GROUPED_BY_REPOSITORY), entries from the
@@ -87,6 +90,7 @@ ROUNDS: dict[int, tuple[int, str, str]] = {
     16: (208, "tune16", "heldout16"),  # measured whole first, then split (as rounds 7, 11 to 15)
     17: (221, "tune17", "heldout17"),  # measured whole first, then split (by repository)
     18: (234, "heldout18", "heldout18"),  # too small to split: held out whole
+    19: (247, "heldout19", "heldout19"),  # too small to split: held out whole
 }
 # Rounds whose logs come from files committed to repositories (install notes, logs, Dockerfiles)
 # rather than from issue threads: several files of one repository tell one person's install, so

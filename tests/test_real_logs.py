@@ -88,6 +88,9 @@ HELDOUT_RIGHT_FLOORS = {
     "heldout17": (9, 9),  # of 16
     # Round 18, held out whole: measured 2026-12-07 (aggregates only), engine 0c9b803.
     "heldout18": (4, 4),  # of 6
+    # Round 19, held out whole: measured 2026-12-08 (aggregates only), engine 112d0db (the same
+    # count with the engine of c651dee, before that session changed anything).
+    "heldout19": (9, 9),  # of 13
 }
 # Parts with fewer than the usual 20 causes / 5 negatives (rounds 8, 9 and 11 to 14: the sources
 # were nearly exhausted).
@@ -96,7 +99,8 @@ SMALL_PARTS = {"heldout8": (5, 9), "heldout9": (1, 4), "tune11": (15, 30), "held
                "tune13": (7, 4), "heldout13": (9, 3), "heldout14": (6, 2),
                "tune15": (8, 20), "heldout15": (9, 19), "tune16": (14, 5),
                "heldout16": (19, 4),
-               "tune17": (24, 2), "heldout17": (16, 5), "heldout18": (6, 0)}
+               "tune17": (24, 2), "heldout17": (16, 5), "heldout18": (6, 0),
+               "heldout19": (13, 6)}
 # False positives a part may have (0 unless named): rounds 7, 10, 11, 12, 15 and 17 had their
 # negatives flagged this often when they were measured (round 10: two, one left after the tuning;
 # tune11: three, one left).
@@ -158,7 +162,8 @@ def test_later_rounds_are_held_out_whole(manifest: dict[str, Any]) -> None:
                                                (5, "heldout5", 50, 12), (6, "heldout6", 25, 8),
                                                (8, "heldout8", 14, 9), (9, "heldout9", 5, 4),
                                                (10, "heldout10", 150, 70),
-                                               (14, "heldout14", 8, 2), (18, "heldout18", 6, 0)):
+                                               (14, "heldout14", 8, 2), (18, "heldout18", 6, 0),
+                                               (19, "heldout19", 19, 6)):
         part = [e for e in logs if e.get("round", 1) == rnd]
         assert len(part) >= least and {e["split"] for e in part} == {side}
         assert sum(e["label"] == "negative" for e in part) >= negatives
