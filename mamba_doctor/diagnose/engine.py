@@ -17,6 +17,7 @@ from packaging.version import InvalidVersion, Version
 
 from mamba_doctor.diagnose.facts import check_rule
 from mamba_doctor.diagnose.fixes import advice_target, fix_texts, values_for
+from mamba_doctor.diagnose.guessed_wheel import NOT_FOUND, guessed_wheels
 from mamba_doctor.diagnose.logfacts import LogFacts, merge, other_machine, read_log_facts
 from mamba_doctor.diagnose.ownpackage import own_package_missing
 from mamba_doctor.diagnose.textscan import MAX_LINE, TextScan, containment
@@ -67,6 +68,11 @@ ISOLATION = "build-isolation-wrong-torch"
 GLIBCXX = "glibc-glibcxx-too-old"
 OLD_SOURCE = "old-source-vs-new-torch"
 OWN_PACKAGE = "project-package-not-installed"
+SOURCE_BUILD = "no-prebuilt-wheel-slow-source-build"
+DOWNLOAD = "github-wheel-download-failed"
+# pip's last word when the install went through (a source build that took long but worked)
+_SUCCEEDED = re.compile(rb"Successfully (installed|built) [^\n]{0,200}"
+                        rb"(mamba[-_]ssm|causal[-_]conv1d)")
 YIELD_MARGIN = 0.5  # how far under the mode it yields to a mode is put (see _yield)
 
 # Where unknown failures can be reported: the upstream trackers, which exist.
@@ -183,6 +189,7 @@ def analyse(text: str, env: Optional[Environment] = None, *, env_source: str = "
     why = tuple(other_machine(log, env)) if (check_origin and env is not None) else ()
     facts_env, facts_from = _facts_env(env, env_source, log, bool(why))
     _two_torches(log, kb, candidates)
+    _guessed_wheel(scan, kb, candidates)
     _rebuilt_still_missing(scan, kb, candidates)
     _project_cannot_import_itself(scan, kb, candidates)
     if candidates:
@@ -413,6 +420,33 @@ def _two_torches(log: LogFacts, kb: KnowledgeBase, cands: dict[str, _Candidate])
     cand = _from_lines(kb, cands, ISOLATION, 4.0)
     if cand is not None:
         cand.lines.extend([two.built_line, two.said_line])
+
+
+def _guessed_wheel(scan: TextScan, kb: KnowledgeBase, cands: dict[str, _Candidate]) -> None:
+    """What the index says of the wheel setup.py guessed (see diagnose/guessed_wheel.py): never
+    published (a source build was bound to happen), or published while setup.py says it was not
+    found (the download failed). A log whose install then succeeded shows no failure."""
+    if _SUCCEEDED.search(scan.data) is not None:
+        return
+    for guess in guessed_wheels(scan):
+        name = f"{guess.package} {guess.tag}"
+        if guess.published:
+            if NOT_FOUND not in scan.data:
+                continue
+            target, score = DOWNLOAD, 4.0
+            why = (f"{guess.filename} is published in {name}: setup.py's download of it failed "
+                   "and it built from source instead")
+        else:
+            target, score = SOURCE_BUILD, 3.5
+            why = f"{name} never published the guessed wheel {guess.filename}"
+            if guess.torch_newer:
+                why += (f" (its newest wheels are for torch {guess.newest_torch}, older than "
+                        f"torch {guess.torch})")
+        cand = _from_lines(kb, cands, target, score)
+        if cand is not None:
+            cand.lines.append(guess.line)
+            cand.confirmed.append(why)
+        return
 
 
 def _from_lines(kb: KnowledgeBase, cands: dict[str, _Candidate], mode_id: str, score: float
