@@ -103,7 +103,11 @@ MERGED_INTO = {"vendored-kernels-not-installed": "selective-scan-cuda-not-built"
                "numpy2-abi-with-old-torch": "numpy2-with-numpy1-built-torch",
                # tune11's name for what round 10's zetascale mode describes (spent part; the blind
                # labeller gave that mode)
-               "zetascale-api-drift": "zetascale-version-mismatch"}
+               "zetascale-api-drift": "zetascale-version-mismatch",
+               # heldout9's and heldout11's name (both spent on 2026-12-08) for what the mode
+               # added in round 10's tuning describes: Mamba-3's tilelang kernels over the GPU's
+               # shared memory
+               "tilelang-shared-memory-exceeds-gpu": "mamba3-tilelang-shared-memory-exceeds-gpu"}
 
 
 def expected_id(label: str) -> Optional[str]:

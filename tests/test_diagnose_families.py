@@ -1871,3 +1871,92 @@ def test_round_seventeen_tune_faces(text: str, mode: str) -> None:
 ])
 def test_round_seventeen_tune_look_alikes(text: str, not_mode: str) -> None:
     assert _top(text) != not_mode
+
+
+# Faces the parts spent on 2026-12-08 (heldout8, heldout9, heldout11 to heldout15) showed, each
+# written in the general form of what the log showed.
+SHAPE_ERROR = ("RuntimeError: Given groups=1, weight of size [128, 128, 3, 3], expected "
+               "input[32, 256, 20, 20] to have 128 channels, but got 256 channels instead")
+
+
+@pytest.mark.parametrize("text, mode", [
+    # Megatron's message, the package name run together
+    ("ImportError: MambaSSM is not installed", "mamba-ssm-not-installed"),
+    # flash-linear-attention asking for causal-conv1d
+    ("RuntimeError: Please either install `causal-conv1d>=1.4.0` to enable fast causal short "
+     "convolution CUDA kernel or set `use_fast_conv1d` to False", "mamba-ssm-not-installed"),
+    # a serving engine's compiled op library without the Mamba ops (vLLM on ROCm)
+    ("AttributeError: '_OpNamespace' '_C' object has no attribute 'selective_scan_fwd'",
+     "project-cuda-kernel-not-built"),
+    # Mamba-3's tilelang kernels, the error told in words beside their frame
+    ("There is a problem of insufficient dynamic gpu memory on my RTX 4090\n"
+     '  File "/env/site-packages/mamba_ssm/ops/tilelang/mamba3/mamba3_mimo.py", line 157',
+     "mamba3-tilelang-shared-memory-exceeds-gpu"),
+    # Mamba-3's PTX inline assembly under AMD's Triton backend
+    ("Mamba3 on ROCm 6.4 (gfx1100):\nerror: couldn't allocate output register for constraint "
+     "'f'", "mamba3-ptx-inline-asm-on-rocm"),
+    # nvcc giving up on the vendored kernels on native Windows
+    ('100 errors detected in the compilation of "C:/Users/me/proj/mamba/csrc/selective_scan/'
+     'selective_scan_bwd_bf16_complex.cu".\n  File "F:\\Anaconda_envs\\envs\\proj\\lib\\'
+     'site-packages\\torch\\utils\\cpp_extension.py", line 1893', "windows-native-unsupported"),
+    # uv (and pixi, which runs it) when setup.py fails before it can name its requirements
+    ("  ├─▶ Failed to build: `mamba-ssm==2.0.4`\n  ╰─▶ Build backend failed to determine extra "
+     "requires with `build_wheel()` with exit status: 1", "build-isolation-missing-build-deps"),
+    # a translator's "No module named" (browsers translate whole pages)
+    ("> 没有名为“selective_scan_cuda_core”的模块", "selective-scan-cuda-not-built"),
+    # a bare import notice with nothing showing that the run went on
+    ("No module named 'selective_scan_cuda_core'", "selective-scan-cuda-not-built"),
+    # mmengine failing to import a project's own modules
+    ("ImportError: Failed to import custom modules from {'imports': ['mmpretrain.rsmamba'], "
+     "'allow_failed_imports': False}, the current sys.path is:", "project-package-not-installed"),
+    # ROCm 7's warp size is no longer a constant expression
+    ("csrc/selective_scan/reverse_scan.cuh:62:20: error: constexpr variable 'IS_ARCH_WARP' must "
+     "be initialized by a constant expression", "rocm-build"),
+])
+def test_spent_on_2026_12_08_faces(text: str, mode: str) -> None:
+    assert _top(text) == mode
+
+
+@pytest.mark.parametrize("text, not_mode", [
+    # another package not installed
+    ("ImportError: FlashAttention is not installed", "mamba-ssm-not-installed"),
+    # another op missing from the same op library
+    ("AttributeError: '_OpNamespace' '_C' object has no attribute 'rms_norm'",
+     "project-cuda-kernel-not-built"),
+    # the words in a Mamba-2 Triton log, no tilelang frame
+    ('There is a problem of insufficient dynamic gpu memory\n  File "/env/site-packages/'
+     'mamba_ssm/ops/triton/ssd_combined.py", line 12', "mamba3-tilelang-shared-memory-exceeds-gpu"),
+    # an inline-asm register error of an unrelated C program
+    ("foo.c:12:5: error: couldn't allocate output register for constraint 'x'",
+     "mamba3-ptx-inline-asm-on-rocm"),
+    # the same nvcc failure on Linux
+    ('3 errors detected in the compilation of "/home/me/mamba/csrc/selective_scan/'
+     'selective_scan_fwd_fp32.cu".\n  File "/home/me/env/lib/python3.10/site-packages/torch/'
+     'utils/cpp_extension.py", line 1893', "windows-native-unsupported"),
+    # uv failing the same way for another package
+    ("  ├─▶ Failed to build: `flash-attn==2.7.4`\n  ╰─▶ Build backend failed to determine extra "
+     "requires with `build_wheel()` with exit status: 1", "build-isolation-missing-build-deps"),
+    # Ascend's compiler failing inside triton-ascend is not Triton's C launcher
+    ("subprocess.CalledProcessError: Command '['/usr/local/Ascend/ascend-toolkit/latest/bin/"
+     "bishengir-compile', '/tmp/kernel.ttadapter.mlir']' returned non-zero exit status 1.\n"
+     '  File "/env/site-packages/triton/compiler/compiler.py", line 288, in compile',
+     "triton-launcher-compile-failed"),
+    # a vendored backend's import notice, and the run went on to a user-code shape error
+    ("No module named 'selective_scan_cuda_core'\ninitialize network with normal type\n"
+     + SHAPE_ERROR, "selective-scan-cuda-not-built"),
+    # mmengine wrapping a missing mamba_ssm: the inner error is the cause
+    ("ModuleNotFoundError: No module named 'mamba_ssm'\nImportError: Failed to import custom "
+     "modules from {'imports': ['mmseg_custom'], 'allow_failed_imports': False}",
+     "project-package-not-installed"),
+    # a constexpr error of another variable on CUDA
+    ("kernel.cuh:10:20: error: constexpr variable 'kBlockSize' must be initialized by a constant "
+     "expression", "rocm-build"),
+])
+def test_spent_on_2026_12_08_look_alikes(text: str, not_mode: str) -> None:
+    assert _top(text) != not_mode
+
+
+def test_an_import_error_raised_is_no_fallback_notice() -> None:
+    """The fallback rule reads only bare notices: an import error raised stays the cause."""
+    text = "ModuleNotFoundError: No module named 'selective_scan_cuda_core'\n" + SHAPE_ERROR
+    assert _top(text) == "selective-scan-cuda-not-built"

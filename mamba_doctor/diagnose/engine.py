@@ -70,6 +70,7 @@ OLD_SOURCE = "old-source-vs-new-torch"
 OWN_PACKAGE = "project-package-not-installed"
 SOURCE_BUILD = "no-prebuilt-wheel-slow-source-build"
 DOWNLOAD = "github-wheel-download-failed"
+_BARE_NO_MODULE = re.compile(r"[\s…]{0,8}No module named ['\"]")
 # pip's last word when the install went through (a source build that took long but worked)
 _SUCCEEDED = re.compile(rb"Successfully (installed|built) [^\n]{0,200}"
                         rb"(mamba[-_]ssm|causal[-_]conv1d)")
@@ -186,6 +187,8 @@ def analyse(text: str, env: Optional[Environment] = None, *, env_source: str = "
             candidates[mode.id] = cand
     log = read_log_facts(scan, gpus=any(_uses_gpu(c.mode) for c in candidates.values()))
     ran = any(_signature_lines(sig, scan) is not None for sig in kb.kernels_ran)
+    if ran:
+        _drop_fallback_notices(candidates)
     why = tuple(other_machine(log, env)) if (check_origin and env is not None) else ()
     facts_env, facts_from = _facts_env(env, env_source, log, bool(why))
     _two_torches(log, kb, candidates)
@@ -420,6 +423,16 @@ def _two_torches(log: LogFacts, kb: KnowledgeBase, cands: dict[str, _Candidate])
     cand = _from_lines(kb, cands, ISOLATION, 4.0)
     if cand is not None:
         cand.lines.extend([two.built_line, two.said_line])
+
+
+def _drop_fallback_notices(cands: dict[str, _Candidate]) -> None:
+    """In a log that shows the code ran on (kernels_ran), a mode whose only evidence is an import
+    error printed on a line of its own ("No module named 'selective_scan_cuda_core'", no
+    exception name before it, no traceback ending in it) is a project's try/except saying which
+    kernel backend it could not load and falling back; it is not what stopped the run."""
+    for mode_id in [m for m, c in cands.items()
+                    if c.lines and all(_BARE_NO_MODULE.match(line) for line in c.lines)]:
+        del cands[mode_id]
 
 
 def _guessed_wheel(scan: TextScan, kb: KnowledgeBase, cands: dict[str, _Candidate]) -> None:

@@ -120,6 +120,14 @@ LOCALE_MESSAGES: dict[str, str] = {
     "No se puede encontrar el módulo especificado": "The specified module could not be found",
     "\u041d\u0435 найден указанный модуль": "The specified module could not be found",
     "Não foi possível encontrar o módulo especificado": "The specified module could not be found",
+    # Python's own "No module named 'x'" has no translations; a post run through a translator
+    # (browsers do it to a whole page) shows it in this wording, the name between its quotes
+    "没有名为“": "No module named '",
+    "没有名为\"": "No module named '",
+    "没有名为'": "No module named '",
+    "”的模块": "'",
+    "\"的模块": "'",
+    "'的模块": "'",
     # GCC diagnostics ("fatal error: x.h: No such file or directory")
     "致命错误\uff1a": "fatal error: ",
     "嚴重錯誤\uff1a": "fatal error: ",
