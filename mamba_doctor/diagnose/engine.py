@@ -427,9 +427,9 @@ def _two_torches(log: LogFacts, kb: KnowledgeBase, cands: dict[str, _Candidate])
 
 def _drop_fallback_notices(cands: dict[str, _Candidate]) -> None:
     """In a log that shows the code ran on (kernels_ran), a mode whose only evidence is an import
-    error printed on a line of its own ("No module named 'selective_scan_cuda_core'", no
-    exception name before it, no traceback ending in it) is a project's try/except saying which
-    kernel backend it could not load and falling back; it is not what stopped the run."""
+    error printed on a line of its own ("No module named 'selective_scan_cuda_core'" with no
+    exception name before it, as `print(e)` in an `except ImportError` writes it) is a project
+    saying which kernel backend it could not load and falling back; it did not stop the run."""
     for mode_id in [m for m, c in cands.items()
                     if c.lines and all(_BARE_NO_MODULE.match(line) for line in c.lines)]:
         del cands[mode_id]
@@ -439,9 +439,10 @@ def _guessed_wheel(scan: TextScan, kb: KnowledgeBase, cands: dict[str, _Candidat
     """What the index says of the wheel setup.py guessed (see diagnose/guessed_wheel.py): never
     published (a source build was bound to happen), or published while setup.py says it was not
     found (the download failed). A log whose install then succeeded shows no failure."""
-    if _SUCCEEDED.search(scan.data) is not None:
+    guesses = guessed_wheels(scan)
+    if not guesses or _SUCCEEDED.search(scan.data) is not None:
         return
-    for guess in guessed_wheels(scan):
+    for guess in guesses:  # the first one the index can judge decides
         name = f"{guess.package} {guess.tag}"
         if guess.published:
             if NOT_FOUND not in scan.data:
