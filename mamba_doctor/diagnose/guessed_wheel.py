@@ -22,10 +22,8 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-from packaging.version import InvalidVersion, Version
-
 from mamba_doctor.diagnose.textscan import TextScan
-from mamba_doctor.wheels.index import WheelIndex, load_index
+from mamba_doctor.wheels.index import WheelIndex, label_key, load_index
 from mamba_doctor.wheels.names import parse_wheel_filename
 
 __all__ = ["NOT_FOUND", "GuessedWheel", "guessed_wheels"]
@@ -49,11 +47,8 @@ class GuessedWheel:
     @property
     def torch_newer(self) -> bool:
         """The name's torch is newer than every torch the release was built for."""
-        try:
-            return self.newest_torch is not None and \
-                Version(self.torch) > Version(self.newest_torch)
-        except InvalidVersion:
-            return False
+        return self.newest_torch is not None and \
+            label_key(self.torch) > label_key(self.newest_torch)
 
 
 def guessed_wheels(scan: TextScan, index: Optional[WheelIndex] = None) -> list[GuessedWheel]:
@@ -82,12 +77,6 @@ def _judge(url: str, index: WheelIndex
         return None
     available = [w for w in release.wheels if w.available and not w.ngc]
     published = any(w.filename == tags.filename for w in available)
-    newest = max((w.torch for w in available), key=_minor, default=None)
+    newest = max((w.torch for w in available), key=label_key, default=None)
     return tags.filename, tags.package, release.tag, tags.torch, published, newest
 
-
-def _minor(torch: str) -> tuple[int, ...]:
-    try:
-        return tuple(int(p) for p in torch.split("."))
-    except ValueError:
-        return (0,)
