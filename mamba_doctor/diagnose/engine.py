@@ -13,8 +13,6 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Mapping, Optional, Sequence
 
-from packaging.version import InvalidVersion, Version
-
 from mamba_doctor.diagnose.facts import check_rule
 from mamba_doctor.diagnose.fixes import advice_target, fix_texts, values_for
 from mamba_doctor.diagnose.guessed_wheel import NOT_FOUND, guessed_wheels
@@ -23,6 +21,7 @@ from mamba_doctor.diagnose.ownpackage import own_package_missing
 from mamba_doctor.diagnose.textscan import MAX_LINE, TextScan, containment
 from mamba_doctor.knowledge.failures import KnowledgeBase, Mode, Pattern, Signature, load_knowledge
 from mamba_doctor.models import Environment
+from mamba_doctor.wheels.index import label_key
 
 __all__ = ["MAX_LINE", "MIN_SCORE", "REPORT_HINT", "Analysis", "Diagnosis", "analyse",
            "diagnose", "render_diagnoses"]
@@ -393,10 +392,7 @@ def _variant_generation(symbols: Sequence[bytes], torch_mm: str, cands: Mapping[
     (see _WARNING_VARIANT): that symbol exists in neither ABI of this torch, so the extension was
     built for another torch version. Where its ABI differs from torch's too, that stays the
     runner-up: the wheel to install must fit both."""
-    try:
-        installed_new = Version(torch_mm) >= Version("2.2")
-    except InvalidVersion:
-        return
+    installed_new = label_key(torch_mm) >= (2, 2)
     for sym in symbols:
         m = _WARNING_VARIANT.match(sym)
         if m is None:

@@ -55,10 +55,11 @@ def guessed_wheels(scan: TextScan, index: Optional[WheelIndex] = None) -> list[G
     """The guessed wheels of the log that the index can judge, in log order."""
     if b"Guessing wheel URL" not in scan.data:
         return []
+    index = index or load_index()
     out = []
     for m in scan.matches("Guessing wheel URL:", _GUESS, limit=_MAX_GUESSES):
         url = m.group(1).decode("utf-8", "replace")
-        judged = _judge(url, index or load_index())
+        judged = _judge(url, index)
         if judged is not None:
             line = scan.data[m.start():m.end()].decode("utf-8", "replace").strip()
             out.append(GuessedWheel(line, *judged))
